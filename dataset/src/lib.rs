@@ -1,0 +1,19 @@
+//! The ksurf dataset contract shared by the fetcher, extractor and aggregator:
+//! who an image is ([`image`]), what every table holds ([`schema`]), where its
+//! files live ([`layout`]) and how they are written and read ([`store`]).
+
+pub mod error;
+pub mod image;
+pub mod layout;
+pub mod parquet_io;
+pub mod schema;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use image::{ImageId, ImageInfo};
+pub use layout::TableName;
+pub use store::Dataset;
+
+/// Version of the table schemas. Bumped whenever a column is added, removed
+/// or changes meaning; readers refuse tables written with another version.
+pub const SCHEMA_VERSION: u32 = 1;

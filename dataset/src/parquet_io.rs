@@ -1,0 +1,87 @@
+//! Parquet encoding of table batches: zstd, fixed writer settings and no
+//! timestamps, so the same rows always give byte-identical files.
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+
+use crate::{Error, Result, SCHEMA_VERSION};
+
+const SCHEMA_VERSION_KEY: &str = "ksurf.schema_version";
+const ROW_GROUP_ROWS: usize = 64 * 1024;
+
+/// Encodes `batch` as one Parquet file.
+pub fn encode(location: &str, batch: &RecordBatch) -> Result<Bytes> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("valid level"),
+        ))
+        .set_created_by(format!("ksurf-dataset (schema {SCHEMA_VERSION})"))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            SCHEMA_VERSION_KEY.to_owned(),
+            SCHEMA_VERSION.to_string(),
+        )]))
+        .build();
+    let parquet_err = |source| Error::Parquet {
+        location: location.to_owned(),
+        source,
+    };
+    let mut out = Vec::new();
+    let mut writer =
+        ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).map_err(parquet_err)?;
+    writer.write(batch).map_err(parquet_err)?;
+    writer.close().map_err(parquet_err)?;
+    Ok(Bytes::from(out))
+}
+
+/// Decodes one Parquet file written by [`encode`], checking that it carries
+/// this crate's schema version and exactly the `expected` columns.
+pub fn decode(location: &str, data: Bytes, expected: &SchemaRef) -> Result<RecordBatch> {
+    let parquet_err = |source| Error::Parquet {
+        location: location.to_owned(),
+        source,
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(data).map_err(parquet_err)?;
+    let mismatch = |detail: String| Error::SchemaMismatch {
+        location: location.to_owned(),
+        expected: SCHEMA_VERSION,
+        detail,
+    };
+    let version = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kvs| kvs.iter().find(|kv| kv.key == SCHEMA_VERSION_KEY))
+        .and_then(|kv| kv.value.clone());
+    if version.as_deref() != Some(SCHEMA_VERSION.to_string().as_str()) {
+        return Err(mismatch(format!("file has schema version {version:?}")));
+    }
+    if builder.schema().fields() != expected.fields() {
+        return Err(mismatch(format!(
+            "columns differ: file has {:?}",
+            builder
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+        )));
+    }
+    let reader = builder.build().map_err(parquet_err)?;
+    let batches = reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|source| Error::Arrow {
+            location: location.to_owned(),
+            source,
+        })?;
+    arrow::compute::concat_batches(expected, &batches).map_err(|source| Error::Arrow {
+        location: location.to_owned(),
+        source,
+    })
+}

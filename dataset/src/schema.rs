@@ -1,0 +1,102 @@
+//! Table schemas, defined once for every crate. Column meanings are
+//! documented in `docs/dataset.md`; keep the two in step.
+//!
+//! Per-image tables carry no image columns: the image is the hive partition
+//! (`distro`, `release`, `arch`) of the file, which DuckDB and Spark expose as
+//! columns when reading with hive partitioning.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+
+use crate::layout::TableName;
+
+fn utf8(name: &str, nullable: bool) -> Field {
+    Field::new(name, DataType::Utf8, nullable)
+}
+
+fn utf8_list(name: &str) -> Field {
+    Field::new(
+        name,
+        DataType::List(Arc::new(Field::new("item", DataType::Utf8, false))),
+        false,
+    )
+}
+
+/// The struct type of one element of `function_instances.params`.
+pub fn param_fields() -> Fields {
+    Fields::from(vec![utf8("name", true), utf8("type", false)])
+}
+
+/// The arrow schema of `table`.
+pub fn schema(table: TableName) -> SchemaRef {
+    let fields = match table {
+        TableName::FunctionInstances => vec![
+            utf8("name", false),
+            Field::new("external", DataType::Boolean, false),
+            utf8("decl_file", true),
+            Field::new("decl_line", DataType::UInt32, true),
+            utf8("cu_path", true),
+            utf8("inline_status", false),
+            Field::new("defined", DataType::Boolean, false),
+            Field::new("addr", DataType::UInt64, true),
+            utf8_list("inline_callers"),
+            utf8_list("direct_callers"),
+            utf8("prototype", true),
+            utf8("return_type", true),
+            Field::new(
+                "params",
+                DataType::List(Arc::new(Field::new(
+                    "item",
+                    DataType::Struct(param_fields()),
+                    false,
+                ))),
+                true,
+            ),
+            Field::new("variadic", DataType::Boolean, false),
+        ],
+        TableName::Functions => vec![
+            utf8("name", false),
+            utf8("collision_type", false),
+            utf8("inline_type", false),
+            Field::new("transformed", DataType::Boolean, false),
+            utf8_list("transform_suffixes"),
+            Field::new("instance_count", DataType::UInt32, false),
+            Field::new("symbol_count", DataType::UInt32, false),
+        ],
+        TableName::Symbols => vec![
+            utf8("name", false),
+            utf8("stem", false),
+            utf8_list("suffixes"),
+            Field::new("addr", DataType::UInt64, false),
+            Field::new("size", DataType::UInt64, false),
+            utf8("binding", false),
+            utf8("visibility", false),
+            utf8("section", false),
+        ],
+        TableName::UnitErrors => vec![
+            Field::new("unit_offset", DataType::UInt64, false),
+            utf8("cu_path", true),
+            utf8("message", false),
+        ],
+        TableName::Images => vec![
+            utf8("flavor", false),
+            utf8("build_id", true),
+            utf8("vmlinux_sha256", false),
+            Field::new("vmlinux_size", DataType::UInt64, false),
+            utf8("banner", true),
+            utf8("elf_machine", false),
+            Field::new("elf_class", DataType::UInt8, false),
+            Field::new("big_endian", DataType::Boolean, false),
+            Field::new("compile_units", DataType::UInt32, false),
+            Field::new("units_skipped", DataType::UInt32, false),
+            Field::new("units_failed", DataType::UInt32, false),
+            Field::new("function_names", DataType::UInt32, false),
+            Field::new("function_instances", DataType::UInt32, false),
+            Field::new("symbols", DataType::UInt32, false),
+            utf8("extractor_version", false),
+            Field::new("schema_version", DataType::UInt32, false),
+        ],
+    };
+    Arc::new(Schema::new(fields))
+}

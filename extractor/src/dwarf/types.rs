@@ -1,0 +1,307 @@
+//! C declarations rendered from DWARF types: function prototypes
+//! (`struct page *kimage_alloc_page(struct kimage *image, gfp_t gfp_mask,
+//! long unsigned int destination);`), return types and parameter types.
+//!
+//! Types are read on demand by section offset and memoised per renderer;
+//! a renderer is used by one thread over the prototypes of one unit.
+
+use std::collections::HashMap;
+
+use gimli::{constants, AttributeValue};
+
+use super::walk::reference;
+use super::{unit_index_of, CompileUnit, DieOffset, Reader};
+
+/// Nesting deeper than this is treated as a reference cycle.
+const MAX_TYPE_DEPTH: usize = 48;
+
+/// A function's signature as DWARF states it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Signature {
+    pub prototype: String,
+    pub return_type: String,
+    /// (name, type) per formal parameter, in order.
+    pub params: Vec<(Option<String>, String)>,
+    pub variadic: bool,
+}
+
+/// The shape of one type DIE.
+#[derive(Clone, Debug)]
+enum TypeShape {
+    /// Anything referred to by name: base types, typedefs, tagged types.
+    Named(String),
+    Pointer(Option<DieOffset>),
+    Qualified(&'static str, Option<DieOffset>),
+    Array(Option<DieOffset>, Vec<Option<u64>>),
+    Function {
+        ret: Option<DieOffset>,
+        params: Vec<Option<DieOffset>>,
+        variadic: bool,
+        prototyped: bool,
+    },
+}
+
+pub struct TypeRenderer<'a, 'd> {
+    dwarf: &'a gimli::Dwarf<Reader<'d>>,
+    units: &'a [CompileUnit<'d>],
+    shapes: HashMap<DieOffset, TypeShape>,
+}
+
+impl<'a, 'd> TypeRenderer<'a, 'd> {
+    pub fn new(dwarf: &'a gimli::Dwarf<Reader<'d>>, units: &'a [CompileUnit<'d>]) -> Self {
+        TypeRenderer {
+            dwarf,
+            units,
+            shapes: HashMap::new(),
+        }
+    }
+
+    /// The signature of the subprogram DIE at `offset`, declared as `name`.
+    pub fn signature(&mut self, offset: DieOffset, name: &str) -> Option<Signature> {
+        let (ret, params, variadic) = self.subprogram_parts(offset)?;
+        let param_types: Vec<(Option<String>, String)> = params
+            .iter()
+            .map(|(pname, ty)| (pname.clone(), self.declare(*ty, "", 0)))
+            .collect();
+        let mut list: Vec<String> = params
+            .iter()
+            .map(|(pname, ty)| self.declare(*ty, pname.as_deref().unwrap_or(""), 0))
+            .collect();
+        if variadic {
+            list.push("...".to_owned());
+        }
+        if list.is_empty() {
+            list.push("void".to_owned());
+        }
+        let prototype = format!(
+            "{};",
+            self.declare(ret, &format!("{name}({})", list.join(", ")), 0)
+        );
+        Some(Signature {
+            prototype,
+            return_type: self.declare(ret, "", 0),
+            params: param_types,
+            variadic,
+        })
+    }
+
+    fn locate(&self, offset: DieOffset) -> Option<(&'a CompileUnit<'d>, gimli::UnitOffset<usize>)> {
+        let cu = &self.units[unit_index_of(self.units, offset)?];
+        Some((cu, cu.local(offset)?))
+    }
+
+    /// Return type, (name, type) parameters and variadic flag of a subprogram.
+    #[allow(clippy::type_complexity)]
+    fn subprogram_parts(
+        &self,
+        offset: DieOffset,
+    ) -> Option<(
+        Option<DieOffset>,
+        Vec<(Option<String>, Option<DieOffset>)>,
+        bool,
+    )> {
+        let (cu, local) = self.locate(offset)?;
+        let mut tree = cu.unit.entries_tree(Some(local)).ok()?;
+        let root = tree.root().ok()?;
+        let ret = root
+            .entry()
+            .attr_value(constants::DW_AT_type)
+            .and_then(|v| reference(cu, v));
+        let mut params = Vec::new();
+        let mut variadic = false;
+        let mut children = root.children();
+        while let Ok(Some(child)) = children.next() {
+            let entry = child.entry();
+            match entry.tag() {
+                constants::DW_TAG_formal_parameter => {
+                    let name = entry
+                        .attr_value(constants::DW_AT_name)
+                        .and_then(|v| self.dwarf.attr_string(&cu.unit, v).ok())
+                        .map(|s| s.to_string_lossy().into_owned());
+                    let ty = entry
+                        .attr_value(constants::DW_AT_type)
+                        .and_then(|v| reference(cu, v));
+                    params.push((name, ty));
+                }
+                constants::DW_TAG_unspecified_parameters => variadic = true,
+                _ => {}
+            }
+        }
+        Some((ret, params, variadic))
+    }
+
+    fn shape(&mut self, offset: DieOffset) -> TypeShape {
+        if let Some(shape) = self.shapes.get(&offset) {
+            return shape.clone();
+        }
+        let shape = self
+            .read_shape(offset)
+            .unwrap_or_else(|| TypeShape::Named(format!("<bad type at {:#x}>", offset.0)));
+        self.shapes.insert(offset, shape.clone());
+        shape
+    }
+
+    fn read_shape(&self, offset: DieOffset) -> Option<TypeShape> {
+        let (cu, local) = self.locate(offset)?;
+        let mut tree = cu.unit.entries_tree(Some(local)).ok()?;
+        let root = tree.root().ok()?;
+        let entry = root.entry();
+        let inner = entry
+            .attr_value(constants::DW_AT_type)
+            .and_then(|v| reference(cu, v));
+        let name = entry
+            .attr_value(constants::DW_AT_name)
+            .and_then(|v| self.dwarf.attr_string(&cu.unit, v).ok())
+            .map(|s| s.to_string_lossy().into_owned());
+        let tagged = |keyword: &str| {
+            TypeShape::Named(format!("{keyword} {}", name.as_deref().unwrap_or("{...}")))
+        };
+        Some(match entry.tag() {
+            constants::DW_TAG_base_type | constants::DW_TAG_typedef => {
+                TypeShape::Named(name.unwrap_or_else(|| "<anon>".to_owned()))
+            }
+            constants::DW_TAG_unspecified_type => {
+                TypeShape::Named(name.unwrap_or_else(|| "void".to_owned()))
+            }
+            constants::DW_TAG_structure_type => tagged("struct"),
+            constants::DW_TAG_union_type => tagged("union"),
+            constants::DW_TAG_enumeration_type => tagged("enum"),
+            constants::DW_TAG_class_type => tagged("class"),
+            constants::DW_TAG_pointer_type | constants::DW_TAG_reference_type => {
+                TypeShape::Pointer(inner)
+            }
+            constants::DW_TAG_const_type => TypeShape::Qualified("const", inner),
+            constants::DW_TAG_volatile_type => TypeShape::Qualified("volatile", inner),
+            constants::DW_TAG_restrict_type => TypeShape::Qualified("restrict", inner),
+            constants::DW_TAG_atomic_type => TypeShape::Qualified("_Atomic", inner),
+            constants::DW_TAG_array_type => {
+                let mut dims = Vec::new();
+                let mut children = root.children();
+                while let Ok(Some(child)) = children.next() {
+                    let e = child.entry();
+                    if e.tag() != constants::DW_TAG_subrange_type {
+                        continue;
+                    }
+                    let count = e
+                        .attr_value(constants::DW_AT_count)
+                        .and_then(|v| v.udata_value())
+                        .or_else(|| {
+                            e.attr_value(constants::DW_AT_upper_bound)
+                                .and_then(|v| match v {
+                                    AttributeValue::Sdata(-1) => None,
+                                    v => v.udata_value(),
+                                })
+                                .map(|upper| upper.wrapping_add(1))
+                        });
+                    dims.push(count);
+                }
+                if dims.is_empty() {
+                    dims.push(None);
+                }
+                TypeShape::Array(inner, dims)
+            }
+            constants::DW_TAG_subroutine_type => {
+                let prototyped = matches!(
+                    entry.attr_value(constants::DW_AT_prototyped),
+                    Some(AttributeValue::Flag(true))
+                );
+                let mut params = Vec::new();
+                let mut variadic = false;
+                let mut children = root.children();
+                while let Ok(Some(child)) = children.next() {
+                    let e = child.entry();
+                    match e.tag() {
+                        constants::DW_TAG_formal_parameter => params.push(
+                            e.attr_value(constants::DW_AT_type)
+                                .and_then(|v| reference(cu, v)),
+                        ),
+                        constants::DW_TAG_unspecified_parameters => variadic = true,
+                        _ => {}
+                    }
+                }
+                TypeShape::Function {
+                    ret: inner,
+                    params,
+                    variadic,
+                    prototyped,
+                }
+            }
+            other => TypeShape::Named(format!("<{}>", other)),
+        })
+    }
+
+    /// Declares `declarator` (a name, or empty for an abstract declarator)
+    /// with type `ty`, as C writes it.
+    pub fn declare(&mut self, ty: Option<DieOffset>, declarator: &str, depth: usize) -> String {
+        let Some(offset) = ty else {
+            return join("void", declarator);
+        };
+        if depth > MAX_TYPE_DEPTH {
+            return join("<type cycle>", declarator);
+        }
+        match self.shape(offset) {
+            TypeShape::Named(name) => join(&name, declarator),
+            TypeShape::Pointer(inner) => self.declare(inner, &format!("*{declarator}"), depth + 1),
+            TypeShape::Qualified(qualifier, inner) => {
+                let inner_is_pointer =
+                    matches!(inner.map(|i| self.shape(i)), Some(TypeShape::Pointer(_)));
+                if inner_is_pointer {
+                    let declarator = if declarator.is_empty() {
+                        qualifier.to_owned()
+                    } else {
+                        format!("{qualifier} {declarator}")
+                    };
+                    self.declare(inner, &declarator, depth + 1)
+                } else {
+                    format!("{qualifier} {}", self.declare(inner, declarator, depth + 1))
+                }
+            }
+            TypeShape::Array(elem, dims) => {
+                let mut d = parenthesize_pointer(declarator);
+                for dim in dims {
+                    match dim {
+                        Some(n) => d.push_str(&format!("[{n}]")),
+                        None => d.push_str("[]"),
+                    }
+                }
+                self.declare(elem, &d, depth + 1)
+            }
+            TypeShape::Function {
+                ret,
+                params,
+                variadic,
+                prototyped,
+            } => {
+                let mut list: Vec<String> = params
+                    .iter()
+                    .map(|p| self.declare(*p, "", depth + 1))
+                    .collect();
+                if variadic {
+                    list.push("...".to_owned());
+                }
+                if list.is_empty() && prototyped {
+                    list.push("void".to_owned());
+                }
+                let d = format!("{}({})", parenthesize_pointer(declarator), list.join(", "));
+                self.declare(ret, &d, depth + 1)
+            }
+        }
+    }
+}
+
+/// `*p` becomes `(*p)` where a suffix declarator (array, function) follows.
+fn parenthesize_pointer(declarator: &str) -> String {
+    if declarator.starts_with('*') {
+        format!("({declarator})")
+    } else {
+        declarator.to_owned()
+    }
+}
+
+fn join(base: &str, declarator: &str) -> String {
+    if declarator.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base} {declarator}")
+    }
+}

@@ -1,0 +1,250 @@
+//! The vmlinux as an ELF file: memory-mapped input, header facts (machine,
+//! class, endianness), build-id, the `linux_banner` string, function symbols
+//! and the DWARF sections, decompressed when `SHF_COMPRESSED`.
+//!
+//! Relocation sections for debug data (`.rela.debug_*`, present in Debian's
+//! x86 vmlinux) are ignored on purpose: an executable's debug data is final.
+
+use std::borrow::Cow;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+use object::read::elf::{ElfFile, FileHeader};
+use object::{CompressionFormat, Endianness, FileKind, Object, ObjectSection, ObjectSymbol};
+
+use crate::symbols::{function_symbols, SymbolRow};
+use crate::{Error, Result};
+
+/// Largest decompressed debug section accepted; guards against bombs.
+const MAX_SECTION_SIZE: u64 = 8 << 30;
+
+/// A vmlinux opened for reading.
+pub struct VmlinuxFile {
+    pub path: PathBuf,
+    pub mmap: Mmap,
+}
+
+impl VmlinuxFile {
+    pub fn open(path: &Path) -> Result<Self> {
+        let io = |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        // SAFETY: the map is read-only; a file truncated under us while mapped
+        // is outside what this tool defends against (inputs are private copies).
+        let mmap = unsafe { Mmap::map(&file) }.map_err(io)?;
+        Ok(VmlinuxFile {
+            path: path.to_owned(),
+            mmap,
+        })
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.mmap
+    }
+}
+
+/// What the extractor needs from the ELF layer.
+pub struct ParsedElf<'data> {
+    /// ELF machine name, e.g. `EM_AARCH64`.
+    pub machine: String,
+    /// Debian/Ubuntu architecture name derived from machine, class and endianness.
+    pub distro_arch: Option<&'static str>,
+    pub class: u8,
+    pub big_endian: bool,
+    pub build_id: Option<String>,
+    pub banner: Option<String>,
+    pub symbols: Vec<SymbolRow>,
+    /// DWARF sections by gimli section id; missing sections are empty.
+    pub debug_sections: Vec<(gimli::SectionId, Cow<'data, [u8]>)>,
+}
+
+impl ParsedElf<'_> {
+    pub fn section(&self, id: gimli::SectionId) -> &[u8] {
+        self.debug_sections
+            .iter()
+            .find(|(sid, _)| *sid == id)
+            .map(|(_, data)| data.as_ref())
+            .unwrap_or(&[])
+    }
+
+    pub fn endian(&self) -> gimli::RunTimeEndian {
+        if self.big_endian {
+            gimli::RunTimeEndian::Big
+        } else {
+            gimli::RunTimeEndian::Little
+        }
+    }
+}
+
+/// The DWARF sections the extractor reads.
+pub const DWARF_SECTIONS: [gimli::SectionId; 9] = [
+    gimli::SectionId::DebugAbbrev,
+    gimli::SectionId::DebugAddr,
+    gimli::SectionId::DebugInfo,
+    gimli::SectionId::DebugLine,
+    gimli::SectionId::DebugLineStr,
+    gimli::SectionId::DebugStr,
+    gimli::SectionId::DebugStrOffsets,
+    gimli::SectionId::DebugRanges,
+    gimli::SectionId::DebugRngLists,
+];
+
+/// Parses the ELF headers, symbols and DWARF sections of `data`.
+pub fn parse<'data>(path: &Path, data: &'data [u8]) -> Result<ParsedElf<'data>> {
+    let elf_err = |message: String| Error::Elf {
+        path: path.to_owned(),
+        message,
+    };
+    match FileKind::parse(data).map_err(|e| elf_err(e.to_string()))? {
+        FileKind::Elf32 => parse_class::<object::elf::FileHeader32<Endianness>>(path, data, 32),
+        FileKind::Elf64 => parse_class::<object::elf::FileHeader64<Endianness>>(path, data, 64),
+        other => Err(elf_err(format!("file kind {other:?} is not ELF"))),
+    }
+}
+
+fn parse_class<'data, Elf: FileHeader<Endian = Endianness>>(
+    path: &Path,
+    data: &'data [u8],
+    class: u8,
+) -> Result<ParsedElf<'data>> {
+    let elf_err = |message: String| Error::Elf {
+        path: path.to_owned(),
+        message,
+    };
+    let file = ElfFile::<Elf>::parse(data).map_err(|e| elf_err(e.to_string()))?;
+    let endian = file.endian();
+    let big_endian = !file.is_little_endian();
+    let machine_code = file.elf_header().e_machine(endian);
+    let machine = machine_code
+        .name()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("EM_{}", machine_code.0));
+    let distro_arch = distro_arch(&machine, class, big_endian);
+    let build_id = file
+        .build_id()
+        .map_err(|e| elf_err(format!("reading the build-id note: {e}")))?
+        .map(hex);
+    let banner = linux_banner(&file);
+    let symbols = function_symbols(&file).map_err(|e| elf_err(format!("reading .symtab: {e}")))?;
+
+    let mut debug_sections = Vec::with_capacity(DWARF_SECTIONS.len());
+    for id in DWARF_SECTIONS {
+        let Some(section) = file.section_by_name(id.name()) else {
+            continue;
+        };
+        debug_sections.push((id, section_data(path, &section)?));
+    }
+    if !debug_sections
+        .iter()
+        .any(|(id, d)| *id == gimli::SectionId::DebugInfo && !d.is_empty())
+    {
+        return Err(Error::NoDwarf {
+            path: path.to_owned(),
+        });
+    }
+    Ok(ParsedElf {
+        machine,
+        distro_arch,
+        class,
+        big_endian,
+        build_id,
+        banner,
+        symbols,
+        debug_sections,
+    })
+}
+
+/// A section's bytes, decompressed if the section is compressed.
+fn section_data<'data>(
+    path: &Path,
+    section: &impl ObjectSection<'data>,
+) -> Result<Cow<'data, [u8]>> {
+    let name = section.name().unwrap_or("?").to_owned();
+    let section_err = |message: String| Error::Section {
+        path: path.to_owned(),
+        section: name.clone(),
+        message,
+    };
+    let compressed = section
+        .compressed_data()
+        .map_err(|e| section_err(e.to_string()))?;
+    if compressed.format == CompressionFormat::None {
+        return Ok(Cow::Borrowed(compressed.data));
+    }
+    let size = compressed.uncompressed_size;
+    if size > MAX_SECTION_SIZE {
+        return Err(section_err(format!(
+            "declares an uncompressed size of {size} bytes, over the limit of {MAX_SECTION_SIZE}"
+        )));
+    }
+    let mut out = Vec::with_capacity(size as usize);
+    let read = match compressed.format {
+        CompressionFormat::Zlib => flate2::read::ZlibDecoder::new(compressed.data)
+            .take(size + 1)
+            .read_to_end(&mut out),
+        CompressionFormat::Zstandard => zstd::stream::read::Decoder::new(compressed.data)
+            .and_then(|decoder| decoder.take(size + 1).read_to_end(&mut out)),
+        other => return Err(section_err(format!("unsupported compression {other:?}"))),
+    };
+    read.map_err(|e| section_err(format!("decompressing: {e}")))?;
+    if out.len() as u64 != size {
+        return Err(section_err(format!(
+            "decompressed to {} bytes, but the header says {size}",
+            out.len()
+        )));
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// The `linux_banner` string: from the symbol when present, else the first
+/// `Linux version ` string of `.rodata`.
+fn linux_banner<'data, Elf: FileHeader<Endian = Endianness>>(
+    file: &ElfFile<'data, Elf>,
+) -> Option<String> {
+    let from_symbol = file
+        .symbols()
+        .find(|s| s.name() == Ok("linux_banner"))
+        .and_then(|sym| {
+            let section = file.section_by_index(sym.section_index()?).ok()?;
+            let data = section.data().ok()?;
+            let start = usize::try_from(sym.address().checked_sub(section.address())?).ok()?;
+            data.get(start..).map(c_string)
+        });
+    let banner = from_symbol.or_else(|| {
+        let rodata = file.section_by_name(".rodata")?.data().ok()?;
+        let needle = b"Linux version ";
+        let at = rodata.windows(needle.len()).position(|w| w == needle)?;
+        Some(c_string(&rodata[at..]))
+    })?;
+    let banner = banner.trim_end().to_owned();
+    banner.starts_with("Linux version ").then_some(banner)
+}
+
+fn c_string(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end.min(4096)]).into_owned()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Debian/Ubuntu architecture names (`dpkg --print-architecture`).
+pub fn distro_arch(machine: &str, class: u8, big_endian: bool) -> Option<&'static str> {
+    Some(match (machine, class, big_endian) {
+        ("EM_X86_64", 64, false) => "amd64",
+        ("EM_386", 32, false) => "i386",
+        ("EM_AARCH64", 64, false) => "arm64",
+        ("EM_ARM", 32, false) => "armhf",
+        ("EM_PPC64", 64, false) => "ppc64el",
+        ("EM_PPC64", 64, true) => "ppc64",
+        ("EM_RISCV", 64, false) => "riscv64",
+        ("EM_S390", 64, true) => "s390x",
+        ("EM_LOONGARCH", 64, false) => "loong64",
+        ("EM_MIPS", 64, false) => "mips64el",
+        _ => return None,
+    })
+}

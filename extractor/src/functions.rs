@@ -1,0 +1,414 @@
+//! The function model of one image, with DepSurf's semantics: walk events
+//! of every unit are resolved through origin chains and merged into one
+//! entry per external name, or per (name, declaration location, compile
+//! unit) for static functions; then each name gets its collision, inline
+//! and transformation status against the symbol table.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::dwarf::types::Signature;
+use crate::dwarf::walk::{EventKind, SubprogramDie, UnitWalk};
+use crate::dwarf::{unit_index_of, CompileUnit, DieOffset};
+use crate::symbols::SymbolRow;
+
+/// Origin chains longer than this are treated as malformed.
+const MAX_ORIGIN_CHAIN: usize = 16;
+
+/// `DW_AT_inline` as DepSurf names it, plus the two states of a function
+/// whose definition was never seen or carried no `DW_AT_inline`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InlineStatus {
+    NotDeclaredNotInlined,
+    NotDeclaredInlined,
+    DeclaredNotInlined,
+    DeclaredInlined,
+    NotSeen,
+    SeenUnknown,
+}
+
+impl InlineStatus {
+    fn from_dw_inl(value: u8) -> Self {
+        match value {
+            0 => InlineStatus::NotDeclaredNotInlined,
+            1 => InlineStatus::NotDeclaredInlined,
+            2 => InlineStatus::DeclaredNotInlined,
+            3 => InlineStatus::DeclaredInlined,
+            _ => InlineStatus::SeenUnknown,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InlineStatus::NotDeclaredNotInlined => "not declared, not inlined",
+            InlineStatus::NotDeclaredInlined => "not declared, inlined",
+            InlineStatus::DeclaredNotInlined => "declared, not inlined",
+            InlineStatus::DeclaredInlined => "declared, inlined",
+            InlineStatus::NotSeen => "not seen",
+            InlineStatus::SeenUnknown => "seen, unknown",
+        }
+    }
+
+    /// The compiler inlined the function somewhere.
+    pub fn actually_inlined(self) -> bool {
+        matches!(
+            self,
+            InlineStatus::NotDeclaredInlined | InlineStatus::DeclaredInlined
+        )
+    }
+}
+
+/// One function entry ("instance") of an image.
+#[derive(Clone, Debug)]
+pub struct FunctionEntry {
+    pub name: String,
+    pub external: bool,
+    pub decl_file: Option<Arc<str>>,
+    pub decl_line: Option<u32>,
+    /// The compile unit of a static entry; for an external one, the unit
+    /// of its first definition.
+    pub cu_path: Option<Arc<str>>,
+    pub inline: InlineStatus,
+    /// A definition, out-of-line copy or inlined copy was seen.
+    pub defined: bool,
+    /// First address (of the definition, an out-of-line or inlined copy); 0 if none.
+    pub addr: u64,
+    /// `cu_path:function` per inlined copy, in DIE order.
+    pub inline_callers: Vec<Arc<str>>,
+    /// `cu_path:function` per direct call site, in DIE order.
+    pub direct_callers: Vec<Arc<str>>,
+    /// The DIE the prototype is rendered from and whether it is only a declaration.
+    pub prototype_die: Option<(DieOffset, bool)>,
+    pub signature: Option<Signature>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CollisionType {
+    UniqueGlobal,
+    UniqueStatic,
+    StaticDuplication,
+    StaticStaticCollision,
+    StaticGlobalCollision,
+}
+
+impl CollisionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollisionType::UniqueGlobal => "Unique Global",
+            CollisionType::UniqueStatic => "Unique Static",
+            CollisionType::StaticDuplication => "Static Duplication",
+            CollisionType::StaticStaticCollision => "Static-Static Collision",
+            CollisionType::StaticGlobalCollision => "Static-Global Collision",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InlineType {
+    No,
+    Full,
+    Selective,
+}
+
+impl InlineType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InlineType::No => "No",
+            InlineType::Full => "Full",
+            InlineType::Selective => "Selective",
+        }
+    }
+}
+
+/// The status of one function name in one image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionStatus {
+    pub name: String,
+    pub collision: CollisionType,
+    pub inline: InlineType,
+    /// Distinct transformation suffixes of the name's symbols, sorted.
+    pub transform_suffixes: Vec<String>,
+    pub instance_count: u32,
+    pub symbol_count: u32,
+}
+
+/// Who a subprogram DIE is, after following its origin chain.
+struct Identity<'d> {
+    name: &'d [u8],
+    external: bool,
+    decl_file: Option<Arc<str>>,
+    decl_line: Option<u64>,
+    /// Unit of the named DIE of the chain.
+    unit: usize,
+    /// The named DIE and whether it is only a declaration.
+    named_die: (DieOffset, bool),
+}
+
+type Walks<'w, 'd> = [Option<UnitWalk<'d>>];
+
+fn subprogram<'w, 'd>(
+    units: &[CompileUnit<'d>],
+    walks: &'w Walks<'w, 'd>,
+    offset: DieOffset,
+) -> Option<(usize, &'w SubprogramDie<'d>)> {
+    let unit = unit_index_of(units, offset)?;
+    Some((unit, walks[unit].as_ref()?.subprogram_at(offset)?))
+}
+
+/// Follows `DW_AT_abstract_origin` / `DW_AT_specification` from `start`,
+/// taking each property from the first DIE of the chain that has it.
+fn identify<'d>(
+    units: &[CompileUnit<'d>],
+    walks: &Walks<'_, 'd>,
+    start: DieOffset,
+) -> Option<Identity<'d>> {
+    let mut name = None;
+    let mut external = false;
+    let mut decl: Option<(Option<Arc<str>>, Option<u64>)> = None;
+    let mut named: Option<(usize, DieOffset, bool)> = None;
+    let mut offset = start;
+    for _ in 0..MAX_ORIGIN_CHAIN {
+        let (unit, die) = subprogram(units, walks, offset)?;
+        external |= die.external;
+        if name.is_none() {
+            if let Some(n) = die.name {
+                name = Some(n);
+                named = Some((unit, die.offset, die.declaration));
+            }
+        }
+        if decl.is_none() && die.decl_file.is_some() {
+            let file = die.decl_file.and_then(|f| units[unit].file(f).cloned());
+            decl = Some((file, die.decl_line));
+        }
+        match die.abstract_origin.or(die.specification) {
+            Some(next) if next != offset => offset = next,
+            _ => break,
+        }
+    }
+    let (unit, die, is_decl) = named?;
+    let (decl_file, decl_line) = decl.unwrap_or((None, None));
+    Some(Identity {
+        name: name?,
+        external,
+        decl_file,
+        decl_line,
+        unit,
+        named_die: (die, is_decl),
+    })
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct EntryKey<'d> {
+    name: &'d [u8],
+    /// `None` for external functions.
+    location: Option<(Option<Arc<str>>, Option<u64>, Option<Arc<str>>)>,
+}
+
+/// Resolves every unit's events and merges them, in unit and DIE order,
+/// into the image's function entries, sorted by (name, file, line, unit).
+pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Vec<FunctionEntry> {
+    let mut entries: Vec<FunctionEntry> = Vec::new();
+    let mut index: HashMap<EntryKey<'d>, usize> = HashMap::new();
+
+    let mut entry_for = |id: &Identity<'d>, entries: &mut Vec<FunctionEntry>| -> usize {
+        let location = (!id.external).then(|| {
+            (
+                id.decl_file.clone(),
+                id.decl_line,
+                units[id.unit].path.clone(),
+            )
+        });
+        let key = EntryKey {
+            name: id.name,
+            location,
+        };
+        *index.entry(key).or_insert_with(|| {
+            entries.push(FunctionEntry {
+                name: String::from_utf8_lossy(id.name).into_owned(),
+                external: id.external,
+                decl_file: if id.external {
+                    None
+                } else {
+                    id.decl_file.clone()
+                },
+                decl_line: if id.external {
+                    None
+                } else {
+                    id.decl_line.and_then(|l| u32::try_from(l).ok())
+                },
+                cu_path: if id.external {
+                    None
+                } else {
+                    units[id.unit].path.clone()
+                },
+                inline: InlineStatus::NotSeen,
+                defined: false,
+                addr: 0,
+                inline_callers: Vec::new(),
+                direct_callers: Vec::new(),
+                prototype_die: Some(id.named_die),
+                signature: None,
+            });
+            entries.len() - 1
+        })
+    };
+
+    for (unit_index, walk) in walks.iter().enumerate() {
+        let Some(walk) = walk else { continue };
+        let cu = &units[unit_index];
+        let cu_path = cu.path.as_deref().unwrap_or("");
+        let mut caller_names: HashMap<u32, Option<Arc<str>>> = HashMap::new();
+        let mut caller_of = |caller: Option<u32>| -> Option<Arc<str>> {
+            let caller = caller?;
+            caller_names
+                .entry(caller)
+                .or_insert_with(|| {
+                    let die = &walk.subprograms[caller as usize];
+                    let id = identify(units, walks, die.offset)?;
+                    Some(Arc::from(format!(
+                        "{cu_path}:{}",
+                        String::from_utf8_lossy(id.name)
+                    )))
+                })
+                .clone()
+        };
+        for event in &walk.events {
+            match event.kind {
+                EventKind::Subprogram(i) => {
+                    let die = &walk.subprograms[i as usize];
+                    let Some(id) = identify(units, walks, die.offset) else {
+                        continue;
+                    };
+                    let e = entry_for(&id, &mut entries);
+                    let entry = &mut entries[e];
+                    if die.abstract_origin.is_some() {
+                        // A concrete out-of-line copy.
+                        entry.defined = true;
+                        if entry.addr == 0 {
+                            entry.addr = die.pc.unwrap_or(0);
+                        }
+                        continue;
+                    }
+                    if die.declaration {
+                        continue;
+                    }
+                    entry.defined = true;
+                    if matches!(
+                        entry.inline,
+                        InlineStatus::NotSeen | InlineStatus::SeenUnknown
+                    ) {
+                        entry.inline = die
+                            .inline
+                            .map_or(InlineStatus::SeenUnknown, InlineStatus::from_dw_inl);
+                    }
+                    if entry.external && entry.cu_path.is_none() {
+                        entry.cu_path = cu.path.clone();
+                        entry.decl_file = id.decl_file.clone();
+                        entry.decl_line = id.decl_line.and_then(|l| u32::try_from(l).ok());
+                    }
+                    if entry.addr == 0 {
+                        entry.addr = die.pc.unwrap_or(0);
+                    }
+                    if entry.prototype_die.is_none_or(|(_, is_decl)| is_decl) {
+                        entry.prototype_die = Some((id.named_die.0, false));
+                    }
+                }
+                EventKind::Inlined { origin, pc } => {
+                    let Some(id) = identify(units, walks, origin) else {
+                        continue;
+                    };
+                    let caller = caller_of(event.caller);
+                    let e = entry_for(&id, &mut entries);
+                    let entry = &mut entries[e];
+                    entry.defined = true;
+                    if entry.addr == 0 {
+                        entry.addr = pc.unwrap_or(0);
+                    }
+                    if let Some(caller) = caller {
+                        entry.inline_callers.push(caller);
+                    }
+                }
+                EventKind::Call { target } => {
+                    let Some(id) = identify(units, walks, target) else {
+                        continue;
+                    };
+                    let caller = caller_of(event.caller);
+                    let e = entry_for(&id, &mut entries);
+                    if let Some(caller) = caller {
+                        entries[e].direct_callers.push(caller);
+                    }
+                }
+            }
+        }
+    }
+    entries.retain(|e| !e.name.starts_with("__compiletime_assert_"));
+    entries.sort_by(|a, b| {
+        (&a.name, &a.decl_file, a.decl_line, &a.cu_path, a.external).cmp(&(
+            &b.name,
+            &b.decl_file,
+            b.decl_line,
+            &b.cu_path,
+            b.external,
+        ))
+    });
+    entries
+}
+
+/// Per-name status of `entries` (sorted by name) against `symbols` (sorted by stem).
+pub fn statuses(entries: &[FunctionEntry], symbols: &[SymbolRow]) -> Vec<FunctionStatus> {
+    let mut by_stem: HashMap<&str, Vec<&SymbolRow>> = HashMap::new();
+    for sym in symbols {
+        by_stem.entry(sym.stem.as_str()).or_default().push(sym);
+    }
+    entries
+        .chunk_by(|a, b| a.name == b.name)
+        .map(|group| {
+            let name = &group[0].name;
+            let syms = by_stem.get(name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            let mut suffixes: Vec<String> = syms
+                .iter()
+                .flat_map(|s| s.suffixes.iter().cloned())
+                .collect();
+            suffixes.sort();
+            suffixes.dedup();
+            FunctionStatus {
+                name: name.clone(),
+                collision: collision_type(group),
+                inline: if syms.is_empty() {
+                    InlineType::Full
+                } else if group.iter().any(|e| e.inline.actually_inlined()) {
+                    InlineType::Selective
+                } else {
+                    InlineType::No
+                },
+                transform_suffixes: suffixes,
+                instance_count: group.len() as u32,
+                symbol_count: syms.len() as u32,
+            }
+        })
+        .collect()
+}
+
+fn collision_type(group: &[FunctionEntry]) -> CollisionType {
+    if let [only] = group {
+        return if only.external {
+            CollisionType::UniqueGlobal
+        } else {
+            CollisionType::UniqueStatic
+        };
+    }
+    let location = |e: &FunctionEntry| {
+        (
+            e.decl_file.clone().or_else(|| e.cu_path.clone()),
+            e.decl_line,
+        )
+    };
+    let first = location(&group[0]);
+    if group.iter().all(|e| location(e) == first) {
+        CollisionType::StaticDuplication
+    } else if group.iter().all(|e| !e.external) {
+        CollisionType::StaticStaticCollision
+    } else {
+        CollisionType::StaticGlobalCollision
+    }
+}

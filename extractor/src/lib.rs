@@ -1,0 +1,240 @@
+//! ksurf's extractor: turns one vmlinux (ELF + DWARF, any architecture)
+//! into the per-image tables of the dataset.
+//!
+//! [`extract`] runs the whole job: [`elf`] maps the file and reads headers,
+//! symbols and debug sections; [`dwarf`] splits the units and walks them in
+//! parallel; [`functions`] resolves and merges the walk into function
+//! entries and per-name statuses; [`dwarf::types`] renders prototypes;
+//! [`tables`] turns the result into Arrow batches for the dataset.
+
+pub mod depsurf;
+pub mod dwarf;
+pub mod elf;
+pub mod error;
+pub mod functions;
+pub mod identity;
+pub mod paths;
+pub mod symbols;
+pub mod tables;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ksurf_dataset::ImageInfo;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::dwarf::types::TypeRenderer;
+use crate::dwarf::walk::walk_unit;
+use crate::dwarf::{CompileUnit, Reader};
+pub use crate::error::{Error, Result};
+use crate::functions::{FunctionEntry, FunctionStatus};
+pub use crate::identity::IdentityOverrides;
+use crate::symbols::SymbolRow;
+
+/// A compile unit that could not be read; the rest of the image still is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnitError {
+    /// Offset of the unit header in `.debug_info`.
+    pub unit_offset: u64,
+    pub cu_path: Option<String>,
+    pub message: String,
+}
+
+/// Everything extracted from one image.
+pub struct Extraction {
+    pub info: ImageInfo,
+    pub entries: Vec<FunctionEntry>,
+    pub statuses: Vec<FunctionStatus>,
+    pub symbols: Vec<SymbolRow>,
+    pub unit_errors: Vec<UnitError>,
+    pub compile_units: u32,
+    /// Units not walked on purpose (Rust).
+    pub units_skipped: u32,
+}
+
+/// Extracts `path`. Runs on the current rayon pool.
+pub fn extract(path: &Path, overrides: &IdentityOverrides) -> Result<Extraction> {
+    let file = elf::VmlinuxFile::open(path)?;
+    let bytes = file.bytes();
+    let (sha256, parsed) = rayon::join(
+        || {
+            let mut hasher = Sha256::new();
+            for chunk in bytes.chunks(16 << 20) {
+                hasher.update(chunk);
+            }
+            hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        },
+        || -> Result<_> {
+            let parsed = elf::parse(path, bytes)?;
+            let model = extract_functions(path, &parsed)?;
+            Ok((parsed, model))
+        },
+    );
+    let (parsed, model) = parsed?;
+    let (id, flavor) = identity::identify_image(path, &parsed, overrides)?;
+    let info = ImageInfo {
+        id,
+        flavor,
+        build_id: parsed.build_id.clone(),
+        vmlinux_sha256: sha256,
+        vmlinux_size: bytes.len() as u64,
+        banner: parsed.banner.clone(),
+        elf_machine: parsed.machine.clone(),
+        elf_class: parsed.class,
+        big_endian: parsed.big_endian,
+    };
+    let statuses = functions::statuses(&model.entries, &parsed.symbols);
+    Ok(Extraction {
+        info,
+        entries: model.entries,
+        statuses,
+        symbols: parsed.symbols,
+        unit_errors: model.unit_errors,
+        compile_units: model.compile_units,
+        units_skipped: model.units_skipped,
+    })
+}
+
+struct FunctionModel {
+    entries: Vec<FunctionEntry>,
+    unit_errors: Vec<UnitError>,
+    compile_units: u32,
+    units_skipped: u32,
+}
+
+fn extract_functions(path: &Path, parsed: &elf::ParsedElf<'_>) -> Result<FunctionModel> {
+    let endian = parsed.endian();
+    let dwarf = gimli::Dwarf::load(|id| -> std::result::Result<Reader<'_>, gimli::Error> {
+        Ok(gimli::EndianSlice::new(parsed.section(id), endian))
+    })
+    .expect("loading borrowed sections cannot fail");
+
+    // Unit headers are found one after another; a broken header ends the list.
+    let mut headers = Vec::new();
+    let mut unit_errors = Vec::new();
+    let mut iter = dwarf.units();
+    let mut next_offset = 0u64;
+    loop {
+        match iter.next() {
+            Ok(Some(header)) => {
+                next_offset = header.debug_info_offset().map_or(next_offset, |o| {
+                    (o.0 + header.length_including_self()) as u64
+                });
+                headers.push(header);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                unit_errors.push(UnitError {
+                    unit_offset: next_offset,
+                    cu_path: None,
+                    message: format!(
+                        "{}: unit header at .debug_info+{next_offset:#x}: {e}; later units are unreachable",
+                        path.display()
+                    ),
+                });
+                break;
+            }
+        }
+    }
+    let compile_units = (headers.len() + unit_errors.len()) as u32;
+
+    let parsed_units: Vec<std::result::Result<CompileUnit<'_>, UnitError>> = headers
+        .into_par_iter()
+        .map(|header| {
+            let offset = header.debug_info_offset().map_or(0, |o| o.0);
+            CompileUnit::parse(&dwarf, header).map_err(|e| UnitError {
+                unit_offset: offset as u64,
+                cu_path: None,
+                message: format!("{}: unit at .debug_info+{offset:#x}: {e}", path.display()),
+            })
+        })
+        .collect();
+    let mut units = Vec::with_capacity(parsed_units.len());
+    for unit in parsed_units {
+        match unit {
+            Ok(unit) => units.push(unit),
+            Err(e) => unit_errors.push(e),
+        }
+    }
+    let units_skipped = units.iter().filter(|u| u.is_rust()).count() as u32;
+
+    let walks: Vec<_> = units
+        .par_iter()
+        .map(|cu| {
+            if cu.is_rust() {
+                return Ok(None);
+            }
+            walk_unit(&dwarf, cu).map(Some).map_err(|e| UnitError {
+                unit_offset: cu.offset as u64,
+                cu_path: cu.path.as_deref().map(str::to_owned),
+                message: format!(
+                    "{}: unit {} at .debug_info+{:#x}: DIE at .debug_info+{:#x}: {}",
+                    path.display(),
+                    cu.path.as_deref().unwrap_or("?"),
+                    cu.offset,
+                    e.offset.0,
+                    e.error
+                ),
+            })
+        })
+        .collect();
+    let walks: Vec<_> = walks
+        .into_iter()
+        .map(|w| {
+            w.unwrap_or_else(|e| {
+                unit_errors.push(e);
+                None
+            })
+        })
+        .collect();
+    unit_errors.sort_by_key(|e| e.unit_offset);
+
+    let mut entries = functions::build_entries(&units, &walks);
+    render_signatures(&dwarf, &units, &mut entries);
+    Ok(FunctionModel {
+        entries,
+        unit_errors,
+        compile_units,
+        units_skipped,
+    })
+}
+
+/// Renders each entry's prototype, in parallel over the units holding the
+/// prototype DIEs (one type cache per unit).
+fn render_signatures<'d>(
+    dwarf: &gimli::Dwarf<Reader<'d>>,
+    units: &[CompileUnit<'d>],
+    entries: &mut [FunctionEntry],
+) {
+    let mut by_unit: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, entry) in entries.iter().enumerate() {
+        if let Some((die, _)) = entry.prototype_die {
+            if let Some(unit) = dwarf::unit_index_of(units, die) {
+                by_unit.entry(unit).or_default().push(i);
+            }
+        }
+    }
+    let groups: Vec<Vec<usize>> = by_unit.into_values().collect();
+    let rendered: Vec<Vec<(usize, Option<dwarf::types::Signature>)>> = groups
+        .par_iter()
+        .map(|group| {
+            let mut renderer = TypeRenderer::new(dwarf, units);
+            group
+                .iter()
+                .map(|&i| {
+                    let entry = &entries[i];
+                    let (die, _) = entry.prototype_die.expect("grouped by prototype DIE");
+                    (i, renderer.signature(die, &entry.name))
+                })
+                .collect()
+        })
+        .collect();
+    for (i, signature) in rendered.into_iter().flatten() {
+        entries[i].signature = signature;
+    }
+}

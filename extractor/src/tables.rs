@@ -1,0 +1,260 @@
+//! Arrow batches of an [`Extraction`], one per table, with the schemas of
+//! `ksurf_dataset::schema`. Rows are already in their canonical order.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, ListBuilder, RecordBatch, StringBuilder, StructBuilder,
+    UInt32Builder, UInt64Builder, UInt8Builder,
+};
+use arrow::datatypes::{DataType, Field};
+use ksurf_dataset::schema::{param_fields, schema};
+use ksurf_dataset::{TableName, SCHEMA_VERSION};
+
+use crate::{Error, Extraction, Result};
+
+fn string_list() -> ListBuilder<StringBuilder> {
+    ListBuilder::new(StringBuilder::new()).with_field(Field::new("item", DataType::Utf8, false))
+}
+
+fn batch(table: TableName, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
+    RecordBatch::try_new(schema(table), columns).map_err(|source| Error::Table {
+        table: table.as_str(),
+        source,
+    })
+}
+
+/// Every table of the image, in [`TableName::ALL`] order.
+pub fn image_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
+    TableName::ALL
+        .iter()
+        .map(|&t| {
+            let b = match t {
+                TableName::FunctionInstances => function_instances(x),
+                TableName::Functions => functions(x),
+                TableName::Symbols => symbols(x),
+                TableName::UnitErrors => unit_errors(x),
+                TableName::Images => images(x),
+            }?;
+            Ok((t, b))
+        })
+        .collect()
+}
+
+fn function_instances(x: &Extraction) -> Result<RecordBatch> {
+    let mut name = StringBuilder::new();
+    let mut external = BooleanBuilder::new();
+    let mut decl_file = StringBuilder::new();
+    let mut decl_line = UInt32Builder::new();
+    let mut cu_path = StringBuilder::new();
+    let mut inline_status = StringBuilder::new();
+    let mut defined = BooleanBuilder::new();
+    let mut addr = UInt64Builder::new();
+    let mut inline_callers = string_list();
+    let mut direct_callers = string_list();
+    let mut prototype = StringBuilder::new();
+    let mut return_type = StringBuilder::new();
+    let mut params = ListBuilder::new(StructBuilder::from_fields(param_fields(), 0))
+        .with_field(Field::new("item", DataType::Struct(param_fields()), false));
+    let mut variadic = BooleanBuilder::new();
+    for e in &x.entries {
+        name.append_value(&e.name);
+        external.append_value(e.external);
+        decl_file.append_option(e.decl_file.as_deref());
+        decl_line.append_option(e.decl_line);
+        cu_path.append_option(e.cu_path.as_deref());
+        inline_status.append_value(e.inline.as_str());
+        defined.append_value(e.defined);
+        addr.append_option((e.addr != 0).then_some(e.addr));
+        for c in &e.inline_callers {
+            inline_callers.values().append_value(c);
+        }
+        inline_callers.append(true);
+        for c in &e.direct_callers {
+            direct_callers.values().append_value(c);
+        }
+        direct_callers.append(true);
+        match &e.signature {
+            Some(sig) => {
+                prototype.append_value(&sig.prototype);
+                return_type.append_value(&sig.return_type);
+                let items = params.values();
+                for (pname, ptype) in &sig.params {
+                    items
+                        .field_builder::<StringBuilder>(0)
+                        .expect("name column")
+                        .append_option(pname.as_deref());
+                    items
+                        .field_builder::<StringBuilder>(1)
+                        .expect("type column")
+                        .append_value(ptype);
+                    items.append(true);
+                }
+                params.append(true);
+                variadic.append_value(sig.variadic);
+            }
+            None => {
+                prototype.append_null();
+                return_type.append_null();
+                params.append(false);
+                variadic.append_value(false);
+            }
+        }
+    }
+    batch(
+        TableName::FunctionInstances,
+        vec![
+            Arc::new(name.finish()),
+            Arc::new(external.finish()),
+            Arc::new(decl_file.finish()),
+            Arc::new(decl_line.finish()),
+            Arc::new(cu_path.finish()),
+            Arc::new(inline_status.finish()),
+            Arc::new(defined.finish()),
+            Arc::new(addr.finish()),
+            Arc::new(inline_callers.finish()),
+            Arc::new(direct_callers.finish()),
+            Arc::new(prototype.finish()),
+            Arc::new(return_type.finish()),
+            Arc::new(params.finish()),
+            Arc::new(variadic.finish()),
+        ],
+    )
+}
+
+fn functions(x: &Extraction) -> Result<RecordBatch> {
+    let mut name = StringBuilder::new();
+    let mut collision = StringBuilder::new();
+    let mut inline = StringBuilder::new();
+    let mut transformed = BooleanBuilder::new();
+    let mut suffixes = string_list();
+    let mut instances = UInt32Builder::new();
+    let mut symbol_count = UInt32Builder::new();
+    for s in &x.statuses {
+        name.append_value(&s.name);
+        collision.append_value(s.collision.as_str());
+        inline.append_value(s.inline.as_str());
+        transformed.append_value(!s.transform_suffixes.is_empty());
+        for suffix in &s.transform_suffixes {
+            suffixes.values().append_value(suffix);
+        }
+        suffixes.append(true);
+        instances.append_value(s.instance_count);
+        symbol_count.append_value(s.symbol_count);
+    }
+    batch(
+        TableName::Functions,
+        vec![
+            Arc::new(name.finish()),
+            Arc::new(collision.finish()),
+            Arc::new(inline.finish()),
+            Arc::new(transformed.finish()),
+            Arc::new(suffixes.finish()),
+            Arc::new(instances.finish()),
+            Arc::new(symbol_count.finish()),
+        ],
+    )
+}
+
+fn symbols(x: &Extraction) -> Result<RecordBatch> {
+    let mut name = StringBuilder::new();
+    let mut stem = StringBuilder::new();
+    let mut suffixes = string_list();
+    let mut addr = UInt64Builder::new();
+    let mut size = UInt64Builder::new();
+    let mut binding = StringBuilder::new();
+    let mut visibility = StringBuilder::new();
+    let mut section = StringBuilder::new();
+    for s in &x.symbols {
+        name.append_value(&s.name);
+        stem.append_value(&s.stem);
+        for suffix in &s.suffixes {
+            suffixes.values().append_value(suffix);
+        }
+        suffixes.append(true);
+        addr.append_value(s.addr);
+        size.append_value(s.size);
+        binding.append_value(&s.binding);
+        visibility.append_value(&s.visibility);
+        section.append_value(&s.section);
+    }
+    batch(
+        TableName::Symbols,
+        vec![
+            Arc::new(name.finish()),
+            Arc::new(stem.finish()),
+            Arc::new(suffixes.finish()),
+            Arc::new(addr.finish()),
+            Arc::new(size.finish()),
+            Arc::new(binding.finish()),
+            Arc::new(visibility.finish()),
+            Arc::new(section.finish()),
+        ],
+    )
+}
+
+fn unit_errors(x: &Extraction) -> Result<RecordBatch> {
+    let mut offset = UInt64Builder::new();
+    let mut cu_path = StringBuilder::new();
+    let mut message = StringBuilder::new();
+    for e in &x.unit_errors {
+        offset.append_value(e.unit_offset);
+        cu_path.append_option(e.cu_path.as_deref());
+        message.append_value(&e.message);
+    }
+    batch(
+        TableName::UnitErrors,
+        vec![
+            Arc::new(offset.finish()),
+            Arc::new(cu_path.finish()),
+            Arc::new(message.finish()),
+        ],
+    )
+}
+
+fn images(x: &Extraction) -> Result<RecordBatch> {
+    let i = &x.info;
+    let one_str = |v: &str| -> ArrayRef {
+        let mut b = StringBuilder::new();
+        b.append_value(v);
+        Arc::new(b.finish())
+    };
+    let opt_str = |v: Option<&str>| -> ArrayRef {
+        let mut b = StringBuilder::new();
+        b.append_option(v);
+        Arc::new(b.finish())
+    };
+    let u32_col = |v: u32| -> ArrayRef {
+        let mut b = UInt32Builder::new();
+        b.append_value(v);
+        Arc::new(b.finish())
+    };
+    let mut size = UInt64Builder::new();
+    size.append_value(i.vmlinux_size);
+    let mut class = UInt8Builder::new();
+    class.append_value(i.elf_class);
+    let mut big = BooleanBuilder::new();
+    big.append_value(i.big_endian);
+    let names = x.statuses.len() as u32;
+    batch(
+        TableName::Images,
+        vec![
+            one_str(&i.flavor),
+            opt_str(i.build_id.as_deref()),
+            one_str(&i.vmlinux_sha256),
+            Arc::new(size.finish()),
+            opt_str(i.banner.as_deref()),
+            one_str(&i.elf_machine),
+            Arc::new(class.finish()),
+            Arc::new(big.finish()),
+            u32_col(x.compile_units),
+            u32_col(x.units_skipped),
+            u32_col(x.unit_errors.len() as u32),
+            u32_col(names),
+            u32_col(x.entries.len() as u32),
+            u32_col(x.symbols.len() as u32),
+            one_str(env!("CARGO_PKG_VERSION")),
+            u32_col(SCHEMA_VERSION),
+        ],
+    )
+}

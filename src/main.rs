@@ -1,0 +1,155 @@
+//! The `ksurf` command line: one binary over the fetcher, extractor and
+//! aggregator crates. Flags are defined once here; `anyhow` stays in this
+//! file and the library crates report typed errors.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ksurf_dataset::{Dataset, ImageId};
+use ksurf_extractor::{extract, tables, IdentityOverrides};
+
+/// Exit code when an image was extracted but some compile units failed.
+const EXIT_UNIT_ERRORS: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "ksurf",
+    version,
+    about = "Map the Linux kernel's dependency surface across kernel builds"
+)]
+struct Cli {
+    /// Worker threads (default: one per core).
+    #[arg(long, global = true, env = "KSURF_THREADS")]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Extract one vmlinux (ELF + DWARF) into the dataset's per-image tables.
+    Extract(ExtractArgs),
+    /// Export dataset tables in another tool's format.
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+struct ExtractArgs {
+    /// The vmlinux with DWARF (e.g. from a -dbg or -dbgsym package).
+    vmlinux: PathBuf,
+    /// Dataset directory to write into.
+    #[arg(long)]
+    out: PathBuf,
+    /// Distribution (default: from the kernel banner).
+    #[arg(long)]
+    distro: Option<String>,
+    /// Kernel release, e.g. 5.4.0-26-generic (default: from the banner or file name).
+    #[arg(long)]
+    release: Option<String>,
+    /// Kernel flavor, e.g. generic, aws, cloud-amd64 (default: from the release).
+    #[arg(long)]
+    flavor: Option<String>,
+    /// Distro architecture, e.g. amd64, arm64 (default: from the ELF header).
+    #[arg(long)]
+    arch: Option<String>,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Export format.
+    format: ExportFormat,
+    /// Dataset directory to read.
+    #[arg(long)]
+    dataset: PathBuf,
+    /// Image as distro/release/arch (optional when the dataset holds one image).
+    #[arg(long)]
+    image: Option<ImageId>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// DepSurf's func_groups JSON lines, one object per function name.
+    DepsurfGroups,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KSURF_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ksurf: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    if let Some(threads) = cli.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .context("configuring the thread pool")?;
+    }
+    match cli.command {
+        Command::Extract(args) => run_extract(args),
+        Command::Export(args) => run_export(args),
+    }
+}
+
+fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let overrides = IdentityOverrides {
+        distro: args.distro,
+        release: args.release,
+        flavor: args.flavor,
+        arch: args.arch,
+    };
+    let extraction = extract(&args.vmlinux, &overrides)?;
+    let batches = tables::image_tables(&extraction)?;
+    let dataset = Dataset::open_local(&args.out)?;
+    dataset.write_image(&extraction.info.id, &batches)?;
+    for e in &extraction.unit_errors {
+        eprintln!("ksurf: unit error: {}", e.message);
+    }
+    println!(
+        "{}: {} functions, {} instances, {} symbols, {} units ({} failed, {} skipped), {:.2}s",
+        extraction.info.id,
+        extraction.statuses.len(),
+        extraction.entries.len(),
+        extraction.symbols.len(),
+        extraction.compile_units,
+        extraction.unit_errors.len(),
+        extraction.units_skipped,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(if extraction.unit_errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_UNIT_ERRORS)
+    })
+}
+
+fn run_export(args: ExportArgs) -> Result<ExitCode> {
+    let dataset = Dataset::open_local(&args.dataset)?;
+    let image = dataset.resolve_image(args.image.as_ref())?;
+    match args.format {
+        ExportFormat::DepsurfGroups => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            ksurf_extractor::depsurf::write_func_groups(&dataset, &image, &mut out)?;
+            out.flush().context("writing the export")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
