@@ -116,9 +116,11 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
         arch: args.arch,
     };
     let extraction = extract(&args.vmlinux, &overrides)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "extracted");
     let batches = tables::image_tables(&extraction)?;
     let dataset = Dataset::open_local(&args.out)?;
     dataset.write_image(&extraction.info.id, &batches)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "tables written");
     for e in &extraction.unit_errors {
         eprintln!("ksurf: unit error: {}", e.message);
     }

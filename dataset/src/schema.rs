@@ -53,7 +53,7 @@ pub fn schema(table: TableName) -> SchemaRef {
                 ))),
                 true,
             ),
-            Field::new("variadic", DataType::Boolean, false),
+            Field::new("varargs", DataType::Boolean, false),
         ],
         TableName::Functions => vec![
             utf8("name", false),

@@ -71,15 +71,45 @@ pub struct FunctionEntry {
     pub inline: InlineStatus,
     /// A definition, out-of-line copy or inlined copy was seen.
     pub defined: bool,
-    /// First address (of the definition, an out-of-line or inlined copy); 0 if none.
+    /// Address of the first out-of-line definition or copy seen; failing
+    /// that, of the first inlined copy; 0 if none.
     pub addr: u64,
+    /// `addr` came from an inlined copy and gives way to an out-of-line one.
+    pub addr_is_inlined_copy: bool,
     /// `cu_path:function` per inlined copy, in DIE order.
     pub inline_callers: Vec<Arc<str>>,
     /// `cu_path:function` per direct call site, in DIE order.
     pub direct_callers: Vec<Arc<str>>,
-    /// The DIE the prototype is rendered from and whether it is only a declaration.
-    pub prototype_die: Option<(DieOffset, bool)>,
+    /// The DIE the prototype is rendered from, and how good a source it is.
+    pub prototype_die: Option<(DieOffset, PrototypeSource)>,
     pub signature: Option<Signature>,
+}
+
+impl FunctionEntry {
+    fn offer_prototype(&mut self, candidate: (DieOffset, PrototypeSource)) {
+        if self.prototype_die.is_none_or(|(_, current)| candidate.1 > current) {
+            self.prototype_die = Some(candidate);
+        }
+    }
+
+    fn set_out_of_line_addr(&mut self, pc: Option<u64>) {
+        if let Some(pc) = pc.filter(|&pc| pc != 0) {
+            if self.addr == 0 || self.addr_is_inlined_copy {
+                self.addr = pc;
+                self.addr_is_inlined_copy = false;
+            }
+        }
+    }
+}
+
+/// Where a prototype comes from, worst first: an assembler unit has no C
+/// signature, a declaration has parameter types but no names, a definition
+/// (or abstract instance) has both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PrototypeSource {
+    Assembler,
+    Declaration,
+    Definition,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,8 +170,8 @@ struct Identity<'d> {
     decl_line: Option<u64>,
     /// Unit of the named DIE of the chain.
     unit: usize,
-    /// The named DIE and whether it is only a declaration.
-    named_die: (DieOffset, bool),
+    /// The named DIE and what kind of prototype source it is.
+    named_die: (DieOffset, PrototypeSource),
 }
 
 type Walks<'w, 'd> = [Option<UnitWalk<'d>>];
@@ -165,7 +195,7 @@ fn identify<'d>(
     let mut name = None;
     let mut external = false;
     let mut decl: Option<(Option<Arc<str>>, Option<u64>)> = None;
-    let mut named: Option<(usize, DieOffset, bool)> = None;
+    let mut named: Option<(usize, DieOffset, PrototypeSource)> = None;
     let mut offset = start;
     for _ in 0..MAX_ORIGIN_CHAIN {
         let (unit, die) = subprogram(units, walks, offset)?;
@@ -173,7 +203,14 @@ fn identify<'d>(
         if name.is_none() {
             if let Some(n) = die.name {
                 name = Some(n);
-                named = Some((unit, die.offset, die.declaration));
+                let source = if units[unit].is_assembler() {
+                    PrototypeSource::Assembler
+                } else if die.declaration {
+                    PrototypeSource::Declaration
+                } else {
+                    PrototypeSource::Definition
+                };
+                named = Some((unit, die.offset, source));
             }
         }
         if decl.is_none() && die.decl_file.is_some() {
@@ -185,7 +222,7 @@ fn identify<'d>(
             _ => break,
         }
     }
-    let (unit, die, is_decl) = named?;
+    let (unit, die, source) = named?;
     let (decl_file, decl_line) = decl.unwrap_or((None, None));
     Some(Identity {
         name: name?,
@@ -193,7 +230,7 @@ fn identify<'d>(
         decl_file,
         decl_line,
         unit,
-        named_die: (die, is_decl),
+        named_die: (die, source),
     })
 }
 
@@ -244,6 +281,7 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
                 inline: InlineStatus::NotSeen,
                 defined: false,
                 addr: 0,
+                addr_is_inlined_copy: false,
                 inline_callers: Vec::new(),
                 direct_callers: Vec::new(),
                 prototype_die: Some(id.named_die),
@@ -281,12 +319,11 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
                     };
                     let e = entry_for(&id, &mut entries);
                     let entry = &mut entries[e];
+                    entry.offer_prototype(id.named_die);
                     if die.abstract_origin.is_some() {
                         // A concrete out-of-line copy.
                         entry.defined = true;
-                        if entry.addr == 0 {
-                            entry.addr = die.pc.unwrap_or(0);
-                        }
+                        entry.set_out_of_line_addr(die.pc);
                         continue;
                     }
                     if die.declaration {
@@ -306,12 +343,8 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
                         entry.decl_file = id.decl_file.clone();
                         entry.decl_line = id.decl_line.and_then(|l| u32::try_from(l).ok());
                     }
-                    if entry.addr == 0 {
-                        entry.addr = die.pc.unwrap_or(0);
-                    }
-                    if entry.prototype_die.is_none_or(|(_, is_decl)| is_decl) {
-                        entry.prototype_die = Some((id.named_die.0, false));
-                    }
+                    entry.set_out_of_line_addr(die.pc);
+                    entry.offer_prototype(id.named_die);
                 }
                 EventKind::Inlined { origin, pc } => {
                     let Some(id) = identify(units, walks, origin) else {
@@ -322,7 +355,10 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
                     let entry = &mut entries[e];
                     entry.defined = true;
                     if entry.addr == 0 {
-                        entry.addr = pc.unwrap_or(0);
+                        if let Some(pc) = pc.filter(|&pc| pc != 0) {
+                            entry.addr = pc;
+                            entry.addr_is_inlined_copy = true;
+                        }
                     }
                     if let Some(caller) = caller {
                         entry.inline_callers.push(caller);

@@ -28,7 +28,7 @@ use crate::dwarf::types::TypeRenderer;
 use crate::dwarf::walk::walk_unit;
 use crate::dwarf::{CompileUnit, Reader};
 pub use crate::error::{Error, Result};
-use crate::functions::{FunctionEntry, FunctionStatus};
+use crate::functions::{FunctionEntry, FunctionStatus, PrototypeSource};
 pub use crate::identity::IdentityOverrides;
 use crate::symbols::SymbolRow;
 
@@ -57,24 +57,17 @@ pub struct Extraction {
 pub fn extract(path: &Path, overrides: &IdentityOverrides) -> Result<Extraction> {
     let file = elf::VmlinuxFile::open(path)?;
     let bytes = file.bytes();
+    // The hash reads the file instead of the map, so that hashing does not
+    // make every page of the vmlinux resident in this process.
     let (sha256, parsed) = rayon::join(
-        || {
-            let mut hasher = Sha256::new();
-            for chunk in bytes.chunks(16 << 20) {
-                hasher.update(chunk);
-            }
-            hasher
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        },
+        || sha256_file(path),
         || -> Result<_> {
             let parsed = elf::parse(path, bytes)?;
             let model = extract_functions(path, &parsed)?;
             Ok((parsed, model))
         },
     );
+    let sha256 = sha256?;
     let (parsed, model) = parsed?;
     let (id, flavor) = identity::identify_image(path, &parsed, overrides)?;
     let info = ImageInfo {
@@ -100,6 +93,25 @@ pub fn extract(path: &Path, overrides: &IdentityOverrides) -> Result<Extraction>
     })
 }
 
+/// SHA-256 of a file, lowercase hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 struct FunctionModel {
     entries: Vec<FunctionEntry>,
     unit_errors: Vec<UnitError>,
@@ -108,6 +120,7 @@ struct FunctionModel {
 }
 
 fn extract_functions(path: &Path, parsed: &elf::ParsedElf<'_>) -> Result<FunctionModel> {
+    let started = std::time::Instant::now();
     let endian = parsed.endian();
     let dwarf = gimli::Dwarf::load(|id| -> std::result::Result<Reader<'_>, gimli::Error> {
         Ok(gimli::EndianSlice::new(parsed.section(id), endian))
@@ -162,6 +175,7 @@ fn extract_functions(path: &Path, parsed: &elf::ParsedElf<'_>) -> Result<Functio
         }
     }
     let units_skipped = units.iter().filter(|u| u.is_rust()).count() as u32;
+    tracing::debug!(elapsed = ?started.elapsed(), units = units.len(), "units parsed");
 
     let walks: Vec<_> = units
         .par_iter()
@@ -193,9 +207,12 @@ fn extract_functions(path: &Path, parsed: &elf::ParsedElf<'_>) -> Result<Functio
         })
         .collect();
     unit_errors.sort_by_key(|e| e.unit_offset);
+    tracing::debug!(elapsed = ?started.elapsed(), "units walked");
 
     let mut entries = functions::build_entries(&units, &walks);
+    tracing::debug!(elapsed = ?started.elapsed(), entries = entries.len(), "entries merged");
     render_signatures(&dwarf, &units, &mut entries);
+    tracing::debug!(elapsed = ?started.elapsed(), "prototypes rendered");
     Ok(FunctionModel {
         entries,
         unit_errors,
@@ -213,7 +230,10 @@ fn render_signatures<'d>(
 ) {
     let mut by_unit: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, entry) in entries.iter().enumerate() {
-        if let Some((die, _)) = entry.prototype_die {
+        if let Some((die, source)) = entry.prototype_die {
+            if source == PrototypeSource::Assembler {
+                continue;
+            }
             if let Some(unit) = dwarf::unit_index_of(units, die) {
                 by_unit.entry(unit).or_default().push(i);
             }

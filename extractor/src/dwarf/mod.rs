@@ -22,6 +22,8 @@ pub struct DieOffset(pub usize);
 
 /// `DW_LANG_Rust`: Rust units are skipped, as DepSurf does.
 const DW_LANG_RUST: u16 = 0x1c;
+/// `DW_LANG_Mips_Assembler`, which GNU as uses for every architecture.
+const DW_LANG_ASSEMBLER: u16 = 0x8001;
 
 /// One compile unit, parsed far enough to walk its DIEs.
 pub struct CompileUnit<'d> {
@@ -75,6 +77,11 @@ impl<'d> CompileUnit<'d> {
 
     pub fn is_rust(&self) -> bool {
         self.language == Some(DW_LANG_RUST)
+    }
+
+    /// Assembler units describe functions without a C signature.
+    pub fn is_assembler(&self) -> bool {
+        self.language == Some(DW_LANG_ASSEMBLER)
     }
 
     /// Section-global offset of a unit-relative one.

@@ -134,9 +134,11 @@ pub fn walk_unit<'d>(
                     pc: None,
                 };
                 let mut entry_pc = None;
+                let mut ranges = None;
                 for spec in abbrev.attributes() {
                     let attr = entries.read_attribute(*spec).map_err(at(offset))?;
                     match attr.name() {
+                        constants::DW_AT_ranges => ranges = Some(attr.value()),
                         constants::DW_AT_name => {
                             die.name = dwarf
                                 .attr_string(unit, attr.value())
@@ -164,7 +166,10 @@ pub fn walk_unit<'d>(
                         _ => {}
                     }
                 }
-                die.pc = die.pc.or(entry_pc);
+                die.pc = die
+                    .pc
+                    .or(entry_pc)
+                    .or_else(|| ranges.and_then(|r| first_range_start(dwarf, cu, r)));
                 let index = out.subprograms.len() as u32;
                 let is_definition = !die.declaration;
                 out.subprograms.push(die);
