@@ -149,9 +149,24 @@ fn run_export(args: ExportArgs) -> Result<ExitCode> {
         ExportFormat::DepsurfGroups => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            ksurf_extractor::depsurf::write_func_groups(&dataset, &image, &mut out)?;
-            out.flush().context("writing the export")?;
+            let written = ksurf_extractor::depsurf::write_func_groups(&dataset, &image, &mut out)
+                .map_err(anyhow::Error::from)
+                .and_then(|_| out.flush().context("writing the export"));
+            // A closed pipe (`| head`) is the reader's choice, not a failure.
+            if let Err(e) = written {
+                if !is_broken_pipe(&e) {
+                    return Err(e);
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

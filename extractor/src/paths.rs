@@ -57,14 +57,29 @@ pub fn normalize_source_path(raw: &str) -> String {
     }
 }
 
+/// Anchors a relative path that climbs out of the compilation directory
+/// (`../../../kernel/core.c`, as an out-of-tree build with relative sources
+/// writes it) at that directory. Other relative paths are already relative
+/// to the source tree (builds with `-fdebug-prefix-map`) and stay as they are.
+pub fn anchor(comp_dir: Option<&str>, path: &str) -> String {
+    match comp_dir {
+        Some(dir) if path.starts_with("../") && !dir.is_empty() => format!("{dir}/{path}"),
+        _ => path.to_owned(),
+    }
+}
+
 /// Joins a line-table directory and file name the way the compiler meant
-/// them, then normalises the result.
-pub fn join_and_normalize(directory: Option<&str>, file: &str) -> String {
+/// them (anchoring the directory at `comp_dir` when it climbs out of it),
+/// then normalises the result.
+pub fn join_and_normalize(comp_dir: Option<&str>, directory: Option<&str>, file: &str) -> String {
+    if file.starts_with('/') {
+        return normalize_source_path(file);
+    }
     match directory {
-        Some(dir) if !file.starts_with('/') && !dir.is_empty() => {
-            normalize_source_path(&format!("{dir}/{file}"))
+        Some(dir) if !dir.is_empty() => {
+            normalize_source_path(&format!("{}/{file}", anchor(comp_dir, dir)))
         }
-        _ => normalize_source_path(file),
+        _ => normalize_source_path(&anchor(comp_dir, file)),
     }
 }
 
@@ -100,14 +115,23 @@ mod tests {
 
     #[test]
     fn joins_directory_and_file() {
-        assert_eq!(
-            join_and_normalize(Some("/build/linux-x/include/linux"), "fs.h"),
-            "include/linux/fs.h"
-        );
-        assert_eq!(
-            join_and_normalize(Some("include/linux"), "/abs/x.h"),
-            "/abs/x.h"
-        );
-        assert_eq!(join_and_normalize(None, "kernel/fork.c"), "kernel/fork.c");
+        let objdir = Some("/build/linux-mini-6.1.999/debian/build/build_arm64_none_mini-arm64");
+        let cases = [
+            (None, Some("/build/linux-x/include/linux"), "fs.h", "include/linux/fs.h"),
+            (None, Some("include/linux"), "/abs/x.h", "/abs/x.h"),
+            (None, None, "kernel/fork.c", "kernel/fork.c"),
+            (objdir, Some("../../../include/linux"), "helpers.h", "include/linux/helpers.h"),
+            (objdir, None, "../../../kernel/core.c", "kernel/core.c"),
+            (
+                Some("debian/build/build_amd64_none_cloud-amd64"),
+                Some("arch/x86/kernel"),
+                "head64.c",
+                "arch/x86/kernel/head64.c",
+            ),
+        ];
+        for (comp_dir, dir, file, want) in cases {
+            assert_eq!(join_and_normalize(comp_dir, dir, file), want, "{dir:?} / {file}");
+        }
+        assert_eq!(anchor(objdir, "kernel/core.c"), "kernel/core.c");
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use gimli::{EndianSlice, RunTimeEndian};
 
-use crate::paths::{join_and_normalize, normalize_source_path};
+use crate::paths::{anchor, join_and_normalize, normalize_source_path};
 
 /// The reader every DWARF structure is parsed with: a slice of the mapped
 /// (or decompressed) section.
@@ -47,9 +47,13 @@ impl<'d> CompileUnit<'d> {
         let offset = header.debug_info_offset().map(|o| o.0).unwrap_or_default();
         let end = offset + header.length_including_self();
         let unit = dwarf.unit(header)?;
-        let path = unit
-            .name
-            .map(|name| Arc::from(normalize_source_path(&name.to_string_lossy())));
+        let comp_dir = unit.comp_dir.map(|d| d.to_string_lossy().into_owned());
+        let path = unit.name.map(|name| {
+            Arc::from(normalize_source_path(&anchor(
+                comp_dir.as_deref(),
+                &name.to_string_lossy(),
+            )))
+        });
         let mut language = None;
         {
             let mut entries = unit.entries_raw(None)?;
@@ -64,7 +68,7 @@ impl<'d> CompileUnit<'d> {
                 }
             }
         }
-        let files = file_table(dwarf, &unit);
+        let files = file_table(dwarf, &unit, comp_dir.as_deref());
         Ok(CompileUnit {
             offset,
             end,
@@ -109,6 +113,7 @@ impl<'d> CompileUnit<'d> {
 fn file_table<'d>(
     dwarf: &gimli::Dwarf<Reader<'d>>,
     unit: &gimli::Unit<Reader<'d>>,
+    comp_dir: Option<&str>,
 ) -> Vec<Option<Arc<str>>> {
     let Some(program) = &unit.line_program else {
         return Vec::new();
@@ -126,7 +131,7 @@ fn file_table<'d>(
             let entry = header.file(index)?;
             let name = string(entry.path_name())?;
             let dir = entry.directory(header).and_then(string);
-            Some(Arc::from(join_and_normalize(dir.as_deref(), &name)))
+            Some(Arc::from(join_and_normalize(comp_dir, dir.as_deref(), &name)))
         })
         .collect()
 }
