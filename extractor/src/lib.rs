@@ -53,28 +53,38 @@ pub struct Extraction {
     pub units_skipped: u32,
 }
 
-/// Extracts `path`. Runs on the current rayon pool.
+/// Extracts the vmlinux at `path`. Runs on the current rayon pool.
 pub fn extract(path: &Path, overrides: &IdentityOverrides) -> Result<Extraction> {
     let file = elf::VmlinuxFile::open(path)?;
-    let bytes = file.bytes();
     // The hash reads the file instead of the map, so that hashing does not
     // make every page of the vmlinux resident in this process.
-    let (sha256, parsed) = rayon::join(
+    let (sha256, extraction) = rayon::join(
         || sha256_file(path),
-        || -> Result<_> {
-            let parsed = elf::parse(path, bytes)?;
-            let model = extract_functions(path, &parsed)?;
-            Ok((parsed, model))
-        },
+        || extract_image(path, file.bytes(), overrides),
     );
-    let sha256 = sha256?;
-    let (parsed, model) = parsed?;
+    let mut extraction = extraction?;
+    extraction.info.vmlinux_sha256 = sha256?;
+    Ok(extraction)
+}
+
+/// Extracts a vmlinux held in memory; `label` names it in errors and, when
+/// no banner says otherwise, gives the release through its file name.
+pub fn extract_bytes(label: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Result<Extraction> {
+    let mut extraction = extract_image(label, bytes, overrides)?;
+    extraction.info.vmlinux_sha256 = hex(&Sha256::digest(bytes));
+    Ok(extraction)
+}
+
+/// Everything but the content hash, which the callers compute their own way.
+fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Result<Extraction> {
+    let parsed = elf::parse(path, bytes)?;
+    let model = extract_functions(path, &parsed)?;
     let (id, flavor) = identity::identify_image(path, &parsed, overrides)?;
     let info = ImageInfo {
         id,
         flavor,
         build_id: parsed.build_id.clone(),
-        vmlinux_sha256: sha256,
+        vmlinux_sha256: String::new(),
         vmlinux_size: bytes.len() as u64,
         banner: parsed.banner.clone(),
         elf_machine: parsed.machine.clone(),
@@ -93,6 +103,10 @@ pub fn extract(path: &Path, overrides: &IdentityOverrides) -> Result<Extraction>
     })
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// SHA-256 of a file, lowercase hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
     let io = |source| Error::Io {
@@ -109,7 +123,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&hasher.finalize()))
 }
 
 struct FunctionModel {

@@ -1,0 +1,103 @@
+//! Shared helpers of the extractor's integration tests: locating fixtures
+//! and printing an extraction as stable, reviewable text.
+
+#![allow(dead_code)]
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use ksurf_extractor::{extract, Extraction, IdentityOverrides};
+
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bin")
+        .join(format!("{name}.elf"))
+}
+
+pub fn extract_fixture(name: &str) -> Extraction {
+    extract(&fixture(name), &IdentityOverrides::default())
+        .unwrap_or_else(|e| panic!("extracting {name}: {e}"))
+}
+
+/// Addresses and sizes are printed only when `with_addresses` is set, so
+/// that builds laid out differently can be compared.
+pub fn describe(x: &Extraction, with_addresses: bool) -> String {
+    let mut out = String::new();
+    let i = &x.info;
+    writeln!(
+        out,
+        "image {} flavor={} machine={} class={} big_endian={} units={} skipped={} failed={}",
+        i.id, i.flavor, i.elf_machine, i.elf_class, i.big_endian, x.compile_units, x.units_skipped,
+        x.unit_errors.len()
+    )
+    .unwrap();
+    for s in &x.statuses {
+        writeln!(
+            out,
+            "function {} | {} | {} | suffixes={:?} | instances={} symbols={}",
+            s.name,
+            s.collision.as_str(),
+            s.inline.as_str(),
+            s.transform_suffixes,
+            s.instance_count,
+            s.symbol_count
+        )
+        .unwrap();
+        for e in x.entries.iter().filter(|e| e.name == s.name) {
+            let addr = if with_addresses {
+                format!(" addr={:#x}", e.addr)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "  instance external={} decl={}:{} cu={} inline={:?} defined={}{addr}",
+                e.external,
+                e.decl_file.as_deref().unwrap_or("-"),
+                e.decl_line.map_or("-".to_owned(), |l| l.to_string()),
+                e.cu_path.as_deref().unwrap_or("-"),
+                e.inline.as_str(),
+                e.defined,
+            )
+            .unwrap();
+            match &e.signature {
+                Some(sig) => {
+                    let params: Vec<String> = sig
+                        .params
+                        .iter()
+                        .map(|(n, t)| format!("{}: {t}", n.as_deref().unwrap_or("_")))
+                        .collect();
+                    writeln!(out, "    prototype: {}", sig.prototype).unwrap();
+                    writeln!(
+                        out,
+                        "    returns: {} | params: [{}] | varargs={}",
+                        sig.return_type,
+                        params.join(", "),
+                        sig.variadic
+                    )
+                    .unwrap();
+                }
+                None => writeln!(out, "    prototype: -").unwrap(),
+            }
+            let join = |v: &[std::sync::Arc<str>]| {
+                v.iter().map(|c| c.as_ref()).collect::<Vec<_>>().join(", ")
+            };
+            writeln!(out, "    inline callers: [{}]", join(&e.inline_callers)).unwrap();
+            writeln!(out, "    direct callers: [{}]", join(&e.direct_callers)).unwrap();
+        }
+    }
+    for s in &x.symbols {
+        let place = if with_addresses {
+            format!(" addr={:#x} size={}", s.addr, s.size)
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "symbol {} stem={} suffixes={:?} {} {} section={}{place}",
+            s.name, s.stem, s.suffixes, s.binding, s.visibility, s.section
+        )
+        .unwrap();
+    }
+    out
+}
