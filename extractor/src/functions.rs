@@ -87,7 +87,10 @@ pub struct FunctionEntry {
 
 impl FunctionEntry {
     fn offer_prototype(&mut self, candidate: (DieOffset, PrototypeSource)) {
-        if self.prototype_die.is_none_or(|(_, current)| candidate.1 > current) {
+        if self
+            .prototype_die
+            .is_none_or(|(_, current)| candidate.1 > current)
+        {
             self.prototype_die = Some(candidate);
         }
     }

@@ -42,6 +42,7 @@ pub struct UnitError {
 }
 
 /// Everything extracted from one image.
+#[derive(Debug)]
 pub struct Extraction {
     pub info: ImageInfo,
     pub entries: Vec<FunctionEntry>,
@@ -69,7 +70,11 @@ pub fn extract(path: &Path, overrides: &IdentityOverrides) -> Result<Extraction>
 
 /// Extracts a vmlinux held in memory; `label` names it in errors and, when
 /// no banner says otherwise, gives the release through its file name.
-pub fn extract_bytes(label: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Result<Extraction> {
+pub fn extract_bytes(
+    label: &Path,
+    bytes: &[u8],
+    overrides: &IdentityOverrides,
+) -> Result<Extraction> {
     let mut extraction = extract_image(label, bytes, overrides)?;
     extraction.info.vmlinux_sha256 = hex(&Sha256::digest(bytes));
     Ok(extraction)

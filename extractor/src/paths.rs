@@ -117,10 +117,20 @@ mod tests {
     fn joins_directory_and_file() {
         let objdir = Some("/build/linux-mini-6.1.999/debian/build/build_arm64_none_mini-arm64");
         let cases = [
-            (None, Some("/build/linux-x/include/linux"), "fs.h", "include/linux/fs.h"),
+            (
+                None,
+                Some("/build/linux-x/include/linux"),
+                "fs.h",
+                "include/linux/fs.h",
+            ),
             (None, Some("include/linux"), "/abs/x.h", "/abs/x.h"),
             (None, None, "kernel/fork.c", "kernel/fork.c"),
-            (objdir, Some("../../../include/linux"), "helpers.h", "include/linux/helpers.h"),
+            (
+                objdir,
+                Some("../../../include/linux"),
+                "helpers.h",
+                "include/linux/helpers.h",
+            ),
             (objdir, None, "../../../kernel/core.c", "kernel/core.c"),
             (
                 Some("debian/build/build_amd64_none_cloud-amd64"),
@@ -130,7 +140,11 @@ mod tests {
             ),
         ];
         for (comp_dir, dir, file, want) in cases {
-            assert_eq!(join_and_normalize(comp_dir, dir, file), want, "{dir:?} / {file}");
+            assert_eq!(
+                join_and_normalize(comp_dir, dir, file),
+                want,
+                "{dir:?} / {file}"
+            );
         }
         assert_eq!(anchor(objdir, "kernel/core.c"), "kernel/core.c");
     }

@@ -64,13 +64,62 @@ fn every_build_matches_its_golden_dump() {
 #[test]
 fn identity_comes_from_the_elf() {
     let cases = [
-        ("x86_64-dwarf5", "debian/6.1.0-99-mini-amd64/amd64", "mini-amd64", "EM_X86_64", 64, false),
-        ("i686", "debian/6.1.0-99-mini-686/i386", "mini-686", "EM_386", 32, false),
-        ("aarch64", "debian/6.1.0-99-mini-arm64/arm64", "mini-arm64", "EM_AARCH64", 64, false),
-        ("arm", "debian/6.1.0-99-mini-armmp/armhf", "mini-armmp", "EM_ARM", 32, false),
-        ("ppc64le", "debian/6.1.0-99-mini-powerpc64le/ppc64el", "mini-powerpc64le", "EM_PPC64", 64, false),
-        ("riscv64", "debian/6.1.0-99-mini-riscv64/riscv64", "mini-riscv64", "EM_RISCV", 64, false),
-        ("s390x", "debian/6.1.0-99-mini-s390x/s390x", "mini-s390x", "EM_S390", 64, true),
+        (
+            "x86_64-dwarf5",
+            "debian/6.1.0-99-mini-amd64/amd64",
+            "mini-amd64",
+            "EM_X86_64",
+            64,
+            false,
+        ),
+        (
+            "i686",
+            "debian/6.1.0-99-mini-686/i386",
+            "mini-686",
+            "EM_386",
+            32,
+            false,
+        ),
+        (
+            "aarch64",
+            "debian/6.1.0-99-mini-arm64/arm64",
+            "mini-arm64",
+            "EM_AARCH64",
+            64,
+            false,
+        ),
+        (
+            "arm",
+            "debian/6.1.0-99-mini-armmp/armhf",
+            "mini-armmp",
+            "EM_ARM",
+            32,
+            false,
+        ),
+        (
+            "ppc64le",
+            "debian/6.1.0-99-mini-powerpc64le/ppc64el",
+            "mini-powerpc64le",
+            "EM_PPC64",
+            64,
+            false,
+        ),
+        (
+            "riscv64",
+            "debian/6.1.0-99-mini-riscv64/riscv64",
+            "mini-riscv64",
+            "EM_RISCV",
+            64,
+            false,
+        ),
+        (
+            "s390x",
+            "debian/6.1.0-99-mini-s390x/s390x",
+            "mini-s390x",
+            "EM_S390",
+            64,
+            true,
+        ),
     ];
     for (build, id, flavor, machine, class, big_endian) in cases {
         let x = extract_fixture(build);
@@ -94,7 +143,10 @@ fn identity_comes_from_the_elf() {
     let bytes = std::fs::read(common::fixture("x86_64-dwarf5")).unwrap();
     assert_eq!(x.info.vmlinux_size, bytes.len() as u64);
     use sha2::Digest;
-    let digest: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert_eq!(x.info.vmlinux_sha256, digest);
 }
 
@@ -110,14 +162,26 @@ fn x86_64_cases_have_depsurf_semantics() {
     );
     let ss = entries(&x, "collide_static_static");
     assert_eq!(ss.len(), 2);
-    assert_eq!((ss[0].decl_file.as_deref(), ss[0].decl_line), (Some("kernel/core.c"), Some(12)));
+    assert_eq!(
+        (ss[0].decl_file.as_deref(), ss[0].decl_line),
+        (Some("kernel/core.c"), Some(12))
+    );
     assert_eq!(ss[0].cu_path.as_deref(), Some("kernel/core.c"));
     assert_eq!(callers(&ss[0].direct_callers), ["kernel/core.c:core_init"]);
-    assert_eq!((ss[1].decl_file.as_deref(), ss[1].decl_line), (Some("kernel/sched.c"), Some(16)));
-    assert_eq!(callers(&ss[1].direct_callers), ["kernel/sched.c:sched_init"]);
+    assert_eq!(
+        (ss[1].decl_file.as_deref(), ss[1].decl_line),
+        (Some("kernel/sched.c"), Some(16))
+    );
+    assert_eq!(
+        callers(&ss[1].direct_callers),
+        ["kernel/sched.c:sched_init"]
+    );
 
     // Static-global collision.
-    assert_eq!(status(&x, "collide_static_global").0, CollisionType::StaticGlobalCollision);
+    assert_eq!(
+        status(&x, "collide_static_global").0,
+        CollisionType::StaticGlobalCollision
+    );
     let sg = entries(&x, "collide_static_global");
     assert_eq!(sg.len(), 2);
     assert!(!sg[0].external && sg[1].external);
@@ -129,13 +193,16 @@ fn x86_64_cases_have_depsurf_semantics() {
     );
 
     // Static duplication: one header line, three units.
-    assert_eq!(status(&x, "dup_header_helper").0, CollisionType::StaticDuplication);
+    assert_eq!(
+        status(&x, "dup_header_helper").0,
+        CollisionType::StaticDuplication
+    );
     let dup = entries(&x, "dup_header_helper");
     let units: Vec<_> = dup.iter().map(|e| e.cu_path.as_deref().unwrap()).collect();
     assert_eq!(units, ["fs/read.c", "kernel/core.c", "mm/alloc.c"]);
-    assert!(dup
-        .iter()
-        .all(|e| e.decl_file.as_deref() == Some("include/linux/helpers.h") && e.decl_line == Some(13)));
+    assert!(dup.iter().all(
+        |e| e.decl_file.as_deref() == Some("include/linux/helpers.h") && e.decl_line == Some(13)
+    ));
 
     // Full inlining: no symbol, inlined in two callers.
     assert_eq!(
@@ -182,7 +249,11 @@ fn x86_64_cases_have_depsurf_semantics() {
     let part = entries(&x, "part_candidate")[0];
     assert_eq!(
         callers(&part.inline_callers),
-        ["mm/alloc.c:alloc_init", "mm/alloc.c:alloc_user_two", "mm/alloc.c:alloc_user_one"]
+        [
+            "mm/alloc.c:alloc_init",
+            "mm/alloc.c:alloc_user_two",
+            "mm/alloc.c:alloc_user_one"
+        ]
     );
     assert_eq!(part.direct_callers, part.inline_callers);
 
@@ -190,14 +261,21 @@ fn x86_64_cases_have_depsurf_semantics() {
     let target = entries(&x, "call_target")[0];
     assert_eq!(
         callers(&target.direct_callers),
-        ["kernel/core.c:direct_caller_a", "kernel/sched.c:direct_caller_b"]
+        [
+            "kernel/core.c:direct_caller_a",
+            "kernel/sched.c:direct_caller_b"
+        ]
     );
     // Indirect calls count for nobody.
     assert!(entries(&x, "callback_handler")[0].direct_callers.is_empty());
     // Recursion: two call sites of itself.
     assert_eq!(
         callers(&entries(&x, "recursive_walk")[0].direct_callers),
-        ["init/main.c:start_kernel", "kernel/core.c:recursive_walk", "kernel/core.c:recursive_walk"]
+        [
+            "init/main.c:start_kernel",
+            "kernel/core.c:recursive_walk",
+            "kernel/core.c:recursive_walk"
+        ]
     );
 
     // Assembly: an external C declaration merges with the assembler definition.
@@ -212,8 +290,14 @@ fn x86_64_cases_have_depsurf_semantics() {
     assert_eq!(entries(&x, "_start")[0].signature, None);
 
     // __compiletime_assert_* never appear.
-    assert!(x.entries.iter().all(|e| !e.name.starts_with("__compiletime_assert_")));
-    assert!(x.statuses.iter().all(|s| !s.name.starts_with("__compiletime_assert_")));
+    assert!(x
+        .entries
+        .iter()
+        .all(|e| !e.name.starts_with("__compiletime_assert_")));
+    assert!(x
+        .statuses
+        .iter()
+        .all(|s| !s.name.starts_with("__compiletime_assert_")));
 }
 
 #[test]
@@ -227,16 +311,31 @@ fn prototypes_render_as_c() {
             .clone()
     };
     let cases = [
-        ("alloc_pages_fixture", "struct page *alloc_pages_fixture(gfp_t gfp_mask, unsigned int order);"),
-        ("varargs_logger", "int varargs_logger(const char *fmt, ...);"),
-        ("register_callback", "void register_callback(void (*cb)(int, void *), void *data);"),
+        (
+            "alloc_pages_fixture",
+            "struct page *alloc_pages_fixture(gfp_t gfp_mask, unsigned int order);",
+        ),
+        (
+            "varargs_logger",
+            "int varargs_logger(const char *fmt, ...);",
+        ),
+        (
+            "register_callback",
+            "void register_callback(void (*cb)(int, void *), void *data);",
+        ),
         ("get_handler", "void (*get_handler(int idx))(int, void *);"),
         ("sum_grid", "int sum_grid(int (*grid)[4], int rows);"),
-        ("read_reg", "long unsigned int read_reg(const char *const name, volatile long unsigned int *reg);"),
+        (
+            "read_reg",
+            "long unsigned int read_reg(const char *const name, volatile long unsigned int *reg);",
+        ),
         ("matrix_trace", "int matrix_trace(const struct matrix *m);"),
         ("void_params", "int void_params(void);"),
         ("zone_param", "int zone_param(enum zone_type zone);"),
-        ("union_param", "long unsigned int union_param(union pte_val v);"),
+        (
+            "union_param",
+            "long unsigned int union_param(union pte_val v);",
+        ),
         ("bool_param", "_Bool bool_param(_Bool flag, int x);"),
         ("anon_struct_ptr", "int anon_struct_ptr(anon_pair_t *p);"),
         ("start_kernel", "void start_kernel(void);"),
@@ -251,7 +350,10 @@ fn prototypes_render_as_c() {
         reg.params,
         [
             (Some("name".to_owned()), "const char *const".to_owned()),
-            (Some("reg".to_owned()), "volatile long unsigned int *".to_owned()),
+            (
+                Some("reg".to_owned()),
+                "volatile long unsigned int *".to_owned()
+            ),
         ]
     );
     assert!(proto("varargs_logger").variadic);
@@ -263,7 +365,12 @@ fn prototypes_render_as_c() {
 #[test]
 fn encodings_agree_with_dwarf5() {
     let reference = describe(&extract_fixture("x86_64-dwarf5"), false);
-    for build in ["x86_64-dwarf4", "x86_64-dwarf5-zlib", "x86_64-dwarf5-zstd", "x86_64-dwarf5-rela"] {
+    for build in [
+        "x86_64-dwarf4",
+        "x86_64-dwarf5-zlib",
+        "x86_64-dwarf5-zstd",
+        "x86_64-dwarf5-rela",
+    ] {
         let text = describe(&extract_fixture(build), false);
         assert_eq!(text, reference, "{build} differs from x86_64-dwarf5");
     }
@@ -281,7 +388,14 @@ fn architectures_agree_on_function_status() {
     let statuses = |x: &Extraction| -> Vec<(String, CollisionType, InlineType, Vec<String>)> {
         x.statuses
             .iter()
-            .map(|s| (s.name.clone(), s.collision, s.inline, s.transform_suffixes.clone()))
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    s.collision,
+                    s.inline,
+                    s.transform_suffixes.clone(),
+                )
+            })
             .collect()
     };
     let mut reference = statuses(&extract_fixture("x86_64-dwarf5"));

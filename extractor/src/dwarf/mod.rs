@@ -131,7 +131,11 @@ fn file_table<'d>(
             let entry = header.file(index)?;
             let name = string(entry.path_name())?;
             let dir = entry.directory(header).and_then(string);
-            Some(Arc::from(join_and_normalize(comp_dir, dir.as_deref(), &name)))
+            Some(Arc::from(join_and_normalize(
+                comp_dir,
+                dir.as_deref(),
+                &name,
+            )))
         })
         .collect()
 }

@@ -27,7 +27,13 @@ pub fn describe(x: &Extraction, with_addresses: bool) -> String {
     writeln!(
         out,
         "image {} flavor={} machine={} class={} big_endian={} units={} skipped={} failed={}",
-        i.id, i.flavor, i.elf_machine, i.elf_class, i.big_endian, x.compile_units, x.units_skipped,
+        i.id,
+        i.flavor,
+        i.elf_machine,
+        i.elf_class,
+        i.big_endian,
+        x.compile_units,
+        x.units_skipped,
         x.unit_errors.len()
     )
     .unwrap();

@@ -1,0 +1,247 @@
+//! End-to-end tests of the `ksurf` binary on the mini-kernel fixtures:
+//! summaries, exit codes, the dataset layout, determinism across thread
+//! counts and the DepSurf export.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ksurf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ksurf"))
+        .args(args)
+        .env_remove("KSURF_THREADS")
+        .output()
+        .expect("running ksurf")
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("extractor/tests/fixtures/bin")
+        .join(format!("{name}.elf"))
+        .display()
+        .to_string()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Every file below `dir`, relative, sorted, with its bytes.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((
+                    p.strip_prefix(dir).unwrap().to_owned(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn extract_writes_every_table_and_prints_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ds");
+    let o = ksurf(&[
+        "extract",
+        &fixture("x86_64-dwarf5"),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = stdout(&o);
+    assert!(
+        summary.starts_with(
+            "debian/6.1.0-99-mini-amd64/amd64: 42 functions, 47 instances, 45 symbols, 8 units (0 failed, 0 skipped), "
+        ),
+        "{summary}"
+    );
+    let files: Vec<String> = tree(&out)
+        .into_iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    let partition = "distro=debian/release=6.1.0-99-mini-amd64/arch=amd64/part-0.parquet";
+    let want: Vec<String> = [
+        "function_instances",
+        "functions",
+        "images",
+        "symbols",
+        "unit_errors",
+    ]
+    .iter()
+    .map(|t| format!("{t}/{partition}"))
+    .collect();
+    assert_eq!(files, want);
+}
+
+#[test]
+fn output_is_byte_identical_whatever_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut trees = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = dir.path().join(format!("t{threads}"));
+        for build in ["x86_64-dwarf5", "aarch64", "s390x"] {
+            let o = ksurf(&[
+                "--threads",
+                threads,
+                "extract",
+                &fixture(build),
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+        trees.push(tree(&out));
+    }
+    assert_eq!(trees[0].len(), 15);
+    assert!(trees[0] == trees[1] && trees[1] == trees[2]);
+}
+
+#[test]
+fn a_corrupt_unit_sets_exit_code_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(fixture("x86_64-dwarf5")).unwrap();
+    // Corrupt the second unit's root DIE (see extractor/tests/bad_input.rs).
+    let info = {
+        use object::{Object, ObjectSection};
+        let file = object::File::parse(&*bytes).unwrap();
+        file.section_by_name(".debug_info")
+            .unwrap()
+            .file_range()
+            .unwrap()
+            .0 as usize
+    };
+    let second = u32::from_le_bytes(bytes[info..info + 4].try_into().unwrap()) as usize + 4;
+    bytes[info + second + 12..info + second + 16].copy_from_slice(&[0xff, 0xff, 0xff, 0x0f]);
+    let path = dir.path().join("vmlinux-6.1.0-99-mini-amd64");
+    std::fs::write(&path, &bytes).unwrap();
+    let out = dir.path().join("ds");
+    let o = ksurf(&[
+        "extract",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("8 units (1 failed, 0 skipped)"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains(&format!(
+            "ksurf: unit error: {}: unit at .debug_info+{second:#x}: ",
+            path.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn failures_name_the_input_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ds");
+    let o = ksurf(&[
+        "extract",
+        "/nonexistent/vmlinux-x",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with("ksurf: error: /nonexistent/vmlinux-x: No such file or directory"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ksurf(&[
+        "extract",
+        &fixture("x86_64-nodebug"),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("x86_64-nodebug.elf: has no DWARF debug information"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !out.join("images").exists(),
+        "a failed image must leave no marker"
+    );
+}
+
+#[test]
+fn depsurf_export_matches_depsurf_field_names_and_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ds");
+    let ds = out.to_str().unwrap();
+    assert!(ksurf(&["extract", &fixture("x86_64-dwarf5"), "--out", ds])
+        .status
+        .success());
+    let o = ksurf(&["export", "depsurf-groups", "--dataset", ds]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 42);
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with(r#"{"name":"collide_static_global","#))
+        .unwrap();
+    assert_eq!(
+        *line,
+        concat!(
+            r#"{"name":"collide_static_global","collision_type":"Static-Global Collision","inline_type":"No","funcs":["#,
+            r#"{"addr":4199744,"name":"collide_static_global","external":false,"loc":"fs/read.c:13","file":"fs/read.c","inline":"seen, unknown","caller_inline":[],"caller_func":["fs/read.c:read_init"]},"#,
+            r#"{"addr":4199216,"name":"collide_static_global","external":true,"loc":"mm/alloc.c:15","file":"mm/alloc.c","inline":"seen, unknown","caller_inline":[],"caller_func":["init/main.c:start_kernel","mm/alloc.c:part_candidate"]}],"#,
+            r#""symbols":[{"addr":4199216,"name":"collide_static_global","section":".text","bind":"STB_GLOBAL","size":16},"#,
+            r#"{"addr":4199744,"name":"collide_static_global","section":".text","bind":"STB_LOCAL","size":16}]}"#
+        )
+    );
+
+    // With two images, the image must be named.
+    assert!(ksurf(&["extract", &fixture("aarch64"), "--out", ds])
+        .status
+        .success());
+    let o = ksurf(&["export", "depsurf-groups", "--dataset", ds]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "ksurf: error: the dataset holds 2 images; name one with --image (one of: debian/6.1.0-99-mini-amd64/amd64, debian/6.1.0-99-mini-arm64/arm64)"
+    );
+    let o = ksurf(&[
+        "export",
+        "depsurf-groups",
+        "--dataset",
+        ds,
+        "--image",
+        "debian/6.1.0-99-mini-arm64/arm64",
+    ]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o).lines().count(), 42);
+    let o = ksurf(&[
+        "export",
+        "depsurf-groups",
+        "--dataset",
+        ds,
+        "--image",
+        "debian/nope/arm64",
+    ]);
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "ksurf: error: image debian/nope/arm64 is not in the dataset"
+    );
+}
