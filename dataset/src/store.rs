@@ -61,16 +61,29 @@ impl Dataset {
     /// [`TableName::ALL`] order; the `images` row is written last.
     pub fn write_image(&self, image: &ImageId, tables: &[(TableName, RecordBatch)]) -> Result<()> {
         let marker = table_file(TableName::Images, image);
+        // Tables encode independently: one thread each.
+        let encoded: Vec<(Path, Result<bytes::Bytes>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = tables
+                .iter()
+                .map(|(table, batch)| {
+                    let path = table_file(*table, image);
+                    let location = format!("{}/{}", self.label, path);
+                    (path, scope.spawn(move || parquet_io::encode(&location, batch)))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|(path, h)| (path, h.join().expect("parquet encoding panicked")))
+                .collect()
+        });
         self.runtime.block_on(async {
             match self.store.delete(&marker).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => return Err(self.store_err(&marker)(e)),
             }
-            for (table, batch) in tables {
-                let path = table_file(*table, image);
-                let bytes = parquet_io::encode(&format!("{}/{}", self.label, path), batch)?;
+            for (path, bytes) in encoded {
                 self.store
-                    .put(&path, PutPayload::from(bytes))
+                    .put(&path, PutPayload::from(bytes?))
                     .await
                     .map_err(self.store_err(&path))?;
             }

@@ -237,11 +237,14 @@ fn identify<'d>(
     })
 }
 
+/// Where a static function is declared: (decl file, decl line, compile unit).
+type StaticLocation = (Option<Arc<str>>, Option<u64>, Option<Arc<str>>);
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct EntryKey<'d> {
     name: &'d [u8],
     /// `None` for external functions.
-    location: Option<(Option<Arc<str>>, Option<u64>, Option<Arc<str>>)>,
+    location: Option<StaticLocation>,
 }
 
 /// Resolves every unit's events and merges them, in unit and DIE order,

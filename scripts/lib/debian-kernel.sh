@@ -1,0 +1,39 @@
+# Shared by scripts/ and bench/: obtain a current Debian kernel debug
+# package with apt and pull its vmlinux out. Source this file; it defines
+#   debian_vmlinux FLAVOR DPKG_ARCH WORKDIR
+# which prints the path of vmlinux-<release> under WORKDIR, downloading the
+# package only when that vmlinux is not there yet. The mirror is whatever
+# the machine's apt sources name; no host is written here.
+
+debian_vmlinux() {
+	local flavor=$1 arch=$2 workdir=$3
+	local meta="linux-image-${flavor}-dbg" pkg release deb vmlinux
+	mkdir -p "$workdir"
+	if [ "$arch" != "$(dpkg --print-architecture)" ] &&
+		! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+		dpkg --add-architecture "$arch"
+		KSURF_APT_UPDATED=
+	fi
+	if [ -z "${KSURF_APT_UPDATED:-}" ]; then
+		apt-get update -qq >&2
+		KSURF_APT_UPDATED=1
+	fi
+	# The meta package depends on the current versioned debug package.
+	pkg=$(apt-cache depends "${meta}:${arch}" 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[^ :]*-dbg\).*/\1/p' | head -n1)
+	if [ -z "$pkg" ]; then
+		echo "no package behind ${meta}:${arch} in the apt sources" >&2
+		return 1
+	fi
+	release=${pkg#linux-image-}
+	release=${release%-dbg}
+	vmlinux="$workdir/vmlinux-$release"
+	if [ ! -s "$vmlinux" ]; then
+		(cd "$workdir" && apt-get download -q "${pkg}:${arch}" >&2)
+		deb=$(ls -t "$workdir"/"${pkg}"_*_"${arch}".deb | head -n1)
+		dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/lib/debug/boot/vmlinux-$release" >"$vmlinux.part"
+		mv "$vmlinux.part" "$vmlinux"
+		rm -f "$deb"
+	fi
+	echo "$vmlinux"
+}
