@@ -68,7 +68,10 @@ impl Dataset {
                 .map(|(table, batch)| {
                     let path = table_file(*table, image);
                     let location = format!("{}/{}", self.label, path);
-                    (path, scope.spawn(move || parquet_io::encode(&location, batch)))
+                    (
+                        path,
+                        scope.spawn(move || parquet_io::encode(&location, batch)),
+                    )
                 })
                 .collect();
             handles

@@ -14,6 +14,9 @@ use super::{unit_index_of, CompileUnit, DieOffset, Reader};
 
 /// Nesting deeper than this is treated as a reference cycle.
 const MAX_TYPE_DEPTH: usize = 48;
+/// Longer type names are cut: hostile DWARF can describe types whose
+/// names grow exponentially with their depth.
+const MAX_TYPE_NAME: usize = 1024;
 
 /// A function's signature as DWARF states it.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -45,6 +48,8 @@ pub struct TypeRenderer<'a, 'd> {
     dwarf: &'a gimli::Dwarf<Reader<'d>>,
     units: &'a [CompileUnit<'d>],
     shapes: HashMap<DieOffset, TypeShape>,
+    /// Abstract declarations (`int (*)(void *)`) by type, for parameter lists.
+    names: HashMap<DieOffset, String>,
 }
 
 impl<'a, 'd> TypeRenderer<'a, 'd> {
@@ -53,6 +58,7 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
             dwarf,
             units,
             shapes: HashMap::new(),
+            names: HashMap::new(),
         }
     }
 
@@ -61,7 +67,7 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
         let (ret, params, variadic) = self.subprogram_parts(offset)?;
         let param_types: Vec<(Option<String>, String)> = params
             .iter()
-            .map(|(pname, ty)| (pname.clone(), self.declare(*ty, "", 0)))
+            .map(|(pname, ty)| (pname.clone(), self.type_name(*ty)))
             .collect();
         let mut list: Vec<String> = params
             .iter()
@@ -79,7 +85,7 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
         );
         Some(Signature {
             prototype,
-            return_type: self.declare(ret, "", 0),
+            return_type: self.type_name(ret),
             params: param_types,
             variadic,
         })
@@ -230,6 +236,30 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
         })
     }
 
+    /// The abstract declaration of a type (`const char *`), computed once
+    /// per type; a type that reaches itself while being named reads
+    /// `<type cycle>`.
+    pub fn type_name(&mut self, ty: Option<DieOffset>) -> String {
+        let Some(offset) = ty else {
+            return "void".to_owned();
+        };
+        if let Some(name) = self.names.get(&offset) {
+            return name.clone();
+        }
+        self.names.insert(offset, "<type cycle>".to_owned());
+        let mut name = self.declare(ty, "", 0);
+        if name.len() > MAX_TYPE_NAME {
+            let mut cut = MAX_TYPE_NAME;
+            while !name.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            name.truncate(cut);
+            name.push_str("...");
+        }
+        self.names.insert(offset, name.clone());
+        name
+    }
+
     /// Declares `declarator` (a name, or empty for an abstract declarator)
     /// with type `ty`, as C writes it.
     pub fn declare(&mut self, ty: Option<DieOffset>, declarator: &str, depth: usize) -> String {
@@ -272,10 +302,7 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
                 variadic,
                 prototyped,
             } => {
-                let mut list: Vec<String> = params
-                    .iter()
-                    .map(|p| self.declare(*p, "", depth + 1))
-                    .collect();
+                let mut list: Vec<String> = params.iter().map(|p| self.type_name(*p)).collect();
                 if variadic {
                     list.push("...".to_owned());
                 }

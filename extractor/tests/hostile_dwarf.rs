@@ -1,0 +1,199 @@
+//! Hostile DWARF built with gimli's writer: reference cycles in types and
+//! origin chains must end in a bounded, deterministic result, never a hang
+//! or a stack overflow.
+
+use std::path::Path;
+
+use gimli::write::{Address, AttributeValue, DwarfUnit, EndianVec, Sections};
+use gimli::{constants, Encoding, Format, LittleEndian};
+use ksurf_extractor::{extract_bytes, IdentityOverrides};
+use object::write::Object;
+use object::{Architecture, BinaryFormat, Endianness, SectionKind};
+
+/// An ELF holding the unit `build` describes.
+fn elf_with_unit(build: impl FnOnce(&mut DwarfUnit)) -> Vec<u8> {
+    let encoding = Encoding {
+        format: Format::Dwarf32,
+        version: 5,
+        address_size: 8,
+    };
+    let mut dwarf = DwarfUnit::new(encoding);
+    let root = dwarf.unit.root();
+    let unit = dwarf.unit.get_mut(root);
+    unit.set(
+        constants::DW_AT_name,
+        AttributeValue::String(b"lib/hostile.c".to_vec()),
+    );
+    unit.set(
+        constants::DW_AT_language,
+        AttributeValue::Language(constants::DW_LANG_C11),
+    );
+    build(&mut dwarf);
+    let mut sections = Sections::new(EndianVec::new(LittleEndian));
+    dwarf.write(&mut sections).unwrap();
+
+    let mut elf = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+    sections
+        .for_each(|id, data| -> Result<(), ()> {
+            if !data.slice().is_empty() {
+                let section =
+                    elf.add_section(vec![], id.name().as_bytes().to_vec(), SectionKind::Debug);
+                elf.append_section_data(section, data.slice(), 1);
+            }
+            Ok(())
+        })
+        .unwrap();
+    elf.write().unwrap()
+}
+
+fn overrides() -> IdentityOverrides {
+    IdentityOverrides {
+        distro: Some("debian".into()),
+        release: Some("6.1.0-1-amd64".into()),
+        flavor: Some("amd64".into()),
+        arch: Some("amd64".into()),
+    }
+}
+
+fn function(dwarf: &mut DwarfUnit, name: &str) -> gimli::write::UnitEntryId {
+    let root = dwarf.unit.root();
+    let f = dwarf.unit.add(root, constants::DW_TAG_subprogram);
+    let e = dwarf.unit.get_mut(f);
+    e.set(
+        constants::DW_AT_name,
+        AttributeValue::String(name.as_bytes().to_vec()),
+    );
+    e.set(constants::DW_AT_external, AttributeValue::Flag(true));
+    e.set(
+        constants::DW_AT_low_pc,
+        AttributeValue::Address(Address::Constant(0x1000)),
+    );
+    f
+}
+
+fn param(
+    dwarf: &mut DwarfUnit,
+    function: gimli::write::UnitEntryId,
+    name: &str,
+    ty: gimli::write::UnitEntryId,
+) {
+    let p = dwarf.unit.add(function, constants::DW_TAG_formal_parameter);
+    let e = dwarf.unit.get_mut(p);
+    e.set(
+        constants::DW_AT_name,
+        AttributeValue::String(name.as_bytes().to_vec()),
+    );
+    e.set(constants::DW_AT_type, AttributeValue::UnitRef(ty));
+}
+
+#[test]
+fn type_cycles_render_as_a_marker() {
+    let bytes = elf_with_unit(|dwarf| {
+        let root = dwarf.unit.root();
+        // typedef-free cycle: fn_t = void (*)(fn_t)
+        let fty = dwarf.unit.add(root, constants::DW_TAG_subroutine_type);
+        dwarf
+            .unit
+            .get_mut(fty)
+            .set(constants::DW_AT_prototyped, AttributeValue::Flag(true));
+        let ptr = dwarf.unit.add(root, constants::DW_TAG_pointer_type);
+        dwarf
+            .unit
+            .get_mut(ptr)
+            .set(constants::DW_AT_type, AttributeValue::UnitRef(fty));
+        let fp = dwarf.unit.add(fty, constants::DW_TAG_formal_parameter);
+        dwarf
+            .unit
+            .get_mut(fp)
+            .set(constants::DW_AT_type, AttributeValue::UnitRef(ptr));
+        // const cycle: c1 = const c2, c2 = const c1
+        let c1 = dwarf.unit.add(root, constants::DW_TAG_const_type);
+        let c2 = dwarf.unit.add(root, constants::DW_TAG_const_type);
+        dwarf
+            .unit
+            .get_mut(c1)
+            .set(constants::DW_AT_type, AttributeValue::UnitRef(c2));
+        dwarf
+            .unit
+            .get_mut(c2)
+            .set(constants::DW_AT_type, AttributeValue::UnitRef(c1));
+        // pointer to itself
+        let selfptr = dwarf.unit.add(root, constants::DW_TAG_pointer_type);
+        dwarf
+            .unit
+            .get_mut(selfptr)
+            .set(constants::DW_AT_type, AttributeValue::UnitRef(selfptr));
+
+        let f = function(dwarf, "hostile");
+        param(dwarf, f, "cb", ptr);
+        param(dwarf, f, "c", c1);
+        param(dwarf, f, "p", selfptr);
+    });
+    let x = extract_bytes(Path::new("hostile.elf"), &bytes, &overrides()).unwrap();
+    assert!(x.unit_errors.is_empty(), "{:?}", x.unit_errors);
+    let sig = x.entries[0].signature.as_ref().unwrap();
+    let types: Vec<&str> = sig.params.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(types[0], "void (*)(<type cycle>)");
+    assert!(
+        types[1].starts_with("const const const") && types[1].ends_with("<type cycle>"),
+        "{}",
+        types[1]
+    );
+    assert!(
+        types[2].starts_with("<type cycle> **") && !types[2].contains('('),
+        "{}",
+        types[2]
+    );
+    assert!(
+        sig.prototype
+            .starts_with("void hostile(void (*cb)(void (*)(<type cycle>)), const const"),
+        "{}",
+        sig.prototype
+    );
+    assert!(sig.prototype.ends_with("**p);"), "{}", sig.prototype);
+}
+
+#[test]
+fn origin_cycles_and_dangling_references_are_skipped() {
+    let bytes = elf_with_unit(|dwarf| {
+        let root = dwarf.unit.root();
+        // A concrete copy whose origin is itself, and two that point at each other.
+        let a = dwarf.unit.add(root, constants::DW_TAG_subprogram);
+        dwarf
+            .unit
+            .get_mut(a)
+            .set(constants::DW_AT_abstract_origin, AttributeValue::UnitRef(a));
+        let b = dwarf.unit.add(root, constants::DW_TAG_subprogram);
+        let c = dwarf.unit.add(root, constants::DW_TAG_subprogram);
+        dwarf
+            .unit
+            .get_mut(b)
+            .set(constants::DW_AT_abstract_origin, AttributeValue::UnitRef(c));
+        dwarf
+            .unit
+            .get_mut(c)
+            .set(constants::DW_AT_abstract_origin, AttributeValue::UnitRef(b));
+        // A real function calling through a call site that points at a base type.
+        let int = dwarf.unit.add(root, constants::DW_TAG_base_type);
+        dwarf.unit.get_mut(int).set(
+            constants::DW_AT_name,
+            AttributeValue::String(b"int".to_vec()),
+        );
+        let f = function(dwarf, "survivor");
+        let site = dwarf.unit.add(f, constants::DW_TAG_call_site);
+        dwarf
+            .unit
+            .get_mut(site)
+            .set(constants::DW_AT_call_origin, AttributeValue::UnitRef(int));
+        param(dwarf, f, "x", int);
+    });
+    let x = extract_bytes(Path::new("origins.elf"), &bytes, &overrides()).unwrap();
+    assert!(x.unit_errors.is_empty(), "{:?}", x.unit_errors);
+    let names: Vec<&str> = x.entries.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["survivor"]);
+    assert_eq!(
+        x.entries[0].signature.as_ref().unwrap().prototype,
+        "void survivor(int x);"
+    );
+    assert!(x.entries[0].direct_callers.is_empty());
+}
