@@ -1,0 +1,673 @@
+//! Streaming extraction of the vmlinux from a Debian-format binary package
+//! (.deb/.ddeb): `ar` archive → `data.tar.*` member → decoder chosen by
+//! magic bytes → tar → the regular files `usr/lib/debug/boot/vmlinux-*`,
+//! hashed (SHA-256) while written. Reads its input once, front to back, so
+//! it can be fed from a download as it arrives.
+//!
+//! Safety: every entry's path is checked (absolute or `..` refuses the
+//! package); a vmlinux name on anything but a regular file, an entry over
+//! the size cap, a tar extension header over 1 MiB, more decompressed bytes
+//! than the total cap, a short member, a corrupt stream or a missing tar
+//! end-of-archive marker all refuse the package. The whole package is
+//! checked before anything is published: output goes to hidden temp files in
+//! the output directory, each fsynced, and only once the package has been
+//! read to its end are they renamed to `vmlinux-<release>` (and the
+//! directory fsynced). On error the temp files are removed, so no partial
+//! file is ever visible.
+
+use std::cell::{Cell, RefCell};
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use sha2::{Digest, Sha256};
+
+use crate::compression::{Compression, MAGIC_LEN};
+use crate::error::{Error, Result};
+
+/// Where Debian-format kernel debug packages keep the vmlinux.
+pub const VMLINUX_DIR: [&str; 4] = ["usr", "lib", "debug", "boot"];
+/// The file-name prefix of the vmlinux in [`VMLINUX_DIR`]; the rest is the release.
+pub const VMLINUX_PREFIX: &str = "vmlinux-";
+
+/// Limit on the bytes of tar extension headers (GNU long names, PAX
+/// records) before one entry; the tar reader holds them in memory.
+const HEADER_CAP: u64 = 1 << 20;
+/// Read and write buffer size.
+const BUF: usize = 1 << 20;
+
+/// Limits and tuning for [`unpack_vmlinux`].
+#[derive(Debug, Clone)]
+pub struct UnpackOptions {
+    /// Largest tar entry accepted, in bytes (default 4 GiB).
+    pub max_entry_size: u64,
+    /// Most decompressed `data.tar` bytes read before the package is taken
+    /// for a decompression bomb (default 16 GiB).
+    pub max_total_size: u64,
+    /// xz decoder threads: 0 (default) one per available core, 1 the
+    /// single-threaded decoder.
+    pub xz_threads: u32,
+}
+
+impl Default for UnpackOptions {
+    fn default() -> Self {
+        Self {
+            max_entry_size: 4 << 30,
+            max_total_size: 16 << 30,
+            xz_threads: 0,
+        }
+    }
+}
+
+/// One vmlinux written out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vmlinux {
+    /// `<out_dir>/vmlinux-<release>`.
+    pub path: PathBuf,
+    /// The tar entry's path as the package spells it.
+    pub entry: String,
+    /// The kernel release, from the file name (`vmlinux-<release>`).
+    pub release: String,
+    pub size: u64,
+    /// Lower-case hex.
+    pub sha256: String,
+}
+
+/// What [`unpack_vmlinux`] found and wrote.
+#[derive(Debug, Clone)]
+pub struct Unpacked {
+    /// In package order; at least one.
+    pub vmlinux: Vec<Vmlinux>,
+    /// The data member's name, e.g. `data.tar.xz`.
+    pub member: String,
+    pub compression: Compression,
+    /// Decompressed bytes of the data member.
+    pub data_size: u64,
+}
+
+/// [`unpack_vmlinux`] on a file, labelled with its path.
+pub fn unpack_vmlinux_file(
+    package: &Path,
+    out_dir: &Path,
+    options: &UnpackOptions,
+) -> Result<Unpacked> {
+    let label = package.display().to_string();
+    let file = File::open(package).map_err(|source| Error::Read {
+        label: label.clone(),
+        source,
+    })?;
+    unpack_vmlinux(file, &label, out_dir, options)
+}
+
+/// Reads a Debian-format binary package from `input` to its data member's
+/// end and writes each regular file `usr/lib/debug/boot/vmlinux-<release>`
+/// in it to `<out_dir>/vmlinux-<release>` (creating `out_dir` if needed),
+/// atomically. `label` names the package in errors.
+pub fn unpack_vmlinux<R: Read>(
+    input: R,
+    label: &str,
+    out_dir: &Path,
+    options: &UnpackOptions,
+) -> Result<Unpacked> {
+    let meter = Rc::new(Meter::new(options.max_total_size));
+    let mut ar = ar::Archive::new(InputReader {
+        inner: input,
+        meter: meter.clone(),
+    });
+    let not_deb = |message: String| Error::NotDeb {
+        label: label.to_owned(),
+        message,
+    };
+    match ar.next_entry() {
+        None => return Err(not_deb("empty".to_owned())),
+        Some(Err(e)) => {
+            return Err(match meter.input_error.take() {
+                Some(source) => Error::Read {
+                    label: label.to_owned(),
+                    source,
+                },
+                None => not_deb(e.to_string()),
+            })
+        }
+        Some(Ok(first)) if first.header().identifier() != b"debian-binary" => {
+            return Err(not_deb(format!(
+                "first member is {:?}, not \"debian-binary\"",
+                String::from_utf8_lossy(first.header().identifier())
+            )))
+        }
+        Some(Ok(_)) => {}
+    }
+    loop {
+        match ar.next_entry() {
+            None => {
+                return Err(Error::MissingData {
+                    label: label.to_owned(),
+                })
+            }
+            Some(Err(e)) => {
+                let ctx = Ctx {
+                    label,
+                    member: "ar archive",
+                    meter: &meter,
+                    limit: options.max_total_size,
+                };
+                return Err(ctx.classify(e, ""));
+            }
+            Some(Ok(entry)) => {
+                if entry.header().identifier().starts_with(b"data.tar") {
+                    let member = String::from_utf8_lossy(entry.header().identifier()).into_owned();
+                    meter.member_size.set(entry.header().size());
+                    let ctx = Ctx {
+                        label,
+                        member: &member,
+                        meter: &meter,
+                        limit: options.max_total_size,
+                    };
+                    return extract_data(entry, &ctx, out_dir, options);
+                }
+            }
+        }
+    }
+}
+
+/// Error context: which package and member, and the shared meter that tells
+/// what went wrong underneath an `io::Error`.
+struct Ctx<'a> {
+    label: &'a str,
+    member: &'a str,
+    meter: &'a Meter,
+    limit: u64,
+}
+
+impl Ctx<'_> {
+    /// Turns an error from reading the archive into the crate's error,
+    /// preferring what the meter saw (input failure, caps, short member)
+    /// over the decoder's or tar reader's wording. `within` is prefixed to
+    /// the message (e.g. the entry being read).
+    fn classify(&self, e: io::Error, within: &str) -> Error {
+        let label = self.label.to_owned();
+        let member = self.member.to_owned();
+        let m = self.meter;
+        if let Some(source) = m.input_error.take() {
+            return Error::Read { label, source };
+        }
+        if m.cap_hit.get() {
+            return Error::TooMuchData {
+                label,
+                member,
+                limit: self.limit,
+            };
+        }
+        if m.budget_hit.get() {
+            return Error::HeaderTooLarge {
+                label,
+                member,
+                limit: HEADER_CAP,
+            };
+        }
+        if let Some(message) = self.short_member() {
+            return Error::Truncated {
+                label,
+                member,
+                message,
+            };
+        }
+        let eof = m.data_eof.get();
+        let mut message = format!("{within}{e}");
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            let s_text = s.to_string();
+            if !message.ends_with(&s_text) {
+                message = format!("{message}: {s_text}");
+            }
+            source = s.source();
+        }
+        if eof || e.kind() == io::ErrorKind::UnexpectedEof {
+            Error::Truncated {
+                label,
+                member,
+                message,
+            }
+        } else {
+            Error::Corrupt {
+                label,
+                member,
+                message,
+            }
+        }
+    }
+
+    /// The package ended inside the member.
+    fn short_member(&self) -> Option<String> {
+        let m = self.meter;
+        (m.member_eof.get() && m.member_read.get() < m.member_size.get()).then(|| {
+            format!(
+                "the package ends {} bytes into this {}-byte member",
+                m.member_read.get(),
+                m.member_size.get()
+            )
+        })
+    }
+
+    fn truncated(&self, message: String) -> Error {
+        Error::Truncated {
+            label: self.label.to_owned(),
+            member: self.member.to_owned(),
+            message,
+        }
+    }
+
+    fn output(&self, path: &Path, source: io::Error) -> Error {
+        Error::Output {
+            label: self.label.to_owned(),
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+fn extract_data<R: Read>(
+    mut entry: ar::Entry<'_, R>,
+    ctx: &Ctx<'_>,
+    out_dir: &Path,
+    options: &UnpackOptions,
+) -> Result<Unpacked> {
+    let meter = ctx.meter;
+    let mut member = MemberReader {
+        inner: &mut entry,
+        meter,
+    };
+    let mut head = Vec::with_capacity(MAGIC_LEN);
+    (&mut member)
+        .take(MAGIC_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| ctx.classify(e, ""))?;
+    let compression = Compression::detect(&head).ok_or_else(|| {
+        if let Some(message) = ctx.short_member() {
+            return ctx.truncated(message);
+        }
+        if head.is_empty() {
+            return Error::Corrupt {
+                label: ctx.label.to_owned(),
+                member: ctx.member.to_owned(),
+                message: "the member is empty".to_owned(),
+            };
+        }
+        Error::UnknownCompression {
+            label: ctx.label.to_owned(),
+            member: ctx.member.to_owned(),
+            magic: hex(&head[..head.len().min(8)]),
+        }
+    })?;
+    tracing::debug!(package = ctx.label, member = ctx.member, %compression, "unpacking");
+    std::fs::create_dir_all(out_dir).map_err(|e| ctx.output(out_dir, e))?;
+
+    let compressed = BufReader::with_capacity(BUF, io::Cursor::new(head).chain(&mut member));
+    let decoder = compression
+        .decoder(compressed, options.xz_threads)
+        .map_err(|e| ctx.classify(e, "starting the decoder: "))?;
+    let mut archive = tar::Archive::new(DataReader {
+        inner: BufReader::with_capacity(BUF, decoder),
+        meter,
+    });
+    let pending = scan(&mut archive, ctx, out_dir, options)?;
+    if meter.data_eof.get() {
+        return Err(ctx.truncated("the tar archive ends without its end-of-archive marker".into()));
+    }
+    // Read the rest of the stream (tar padding) so the decoder reaches its
+    // end and verifies its checks, then the rest of the member.
+    meter.budget.set(u64::MAX);
+    let mut data = archive.into_inner();
+    io::copy(&mut data, &mut io::sink()).map_err(|e| ctx.classify(e, "after the tar archive: "))?;
+    drop(data);
+    io::copy(&mut member, &mut io::sink()).map_err(|e| ctx.classify(e, ""))?;
+    if let Some(message) = ctx.short_member() {
+        return Err(ctx.truncated(message));
+    }
+    if pending.is_empty() {
+        return Err(Error::NoVmlinux {
+            label: ctx.label.to_owned(),
+            member: ctx.member.to_owned(),
+        });
+    }
+
+    // Publish: rename every temp file into place; undo on failure.
+    let mut vmlinux: Vec<Vmlinux> = Vec::with_capacity(pending.len());
+    for (tmp, v) in pending {
+        if let Err(e) = tmp.persist(&v.path) {
+            for done in &vmlinux {
+                let _ = std::fs::remove_file(&done.path);
+            }
+            return Err(ctx.output(&v.path, e.error));
+        }
+        vmlinux.push(v);
+    }
+    File::open(out_dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| ctx.output(out_dir, e))?;
+    Ok(Unpacked {
+        vmlinux,
+        member: ctx.member.to_owned(),
+        compression,
+        data_size: meter.data_read.get(),
+    })
+}
+
+/// Walks the tar entries, checking each and writing the vmlinux ones to
+/// temp files in `out_dir`. Returns them unpublished.
+fn scan<D: Read>(
+    archive: &mut tar::Archive<D>,
+    ctx: &Ctx<'_>,
+    out_dir: &Path,
+    options: &UnpackOptions,
+) -> Result<Vec<(tempfile::NamedTempFile, Vmlinux)>> {
+    let meter = ctx.meter;
+    let mut pending: Vec<(tempfile::NamedTempFile, Vmlinux)> = Vec::new();
+    let mut buf = vec![0u8; BUF];
+    // Where the previous entry's data ends, padded to the 512-byte block.
+    let mut data_end = 0u64;
+    meter.budget.set(HEADER_CAP);
+    let mut entries = archive.entries().map_err(|e| ctx.classify(e, ""))?;
+    loop {
+        // Between entries the tar reader skips the rest of the previous
+        // entry and reads headers: allow that plus HEADER_CAP.
+        let unread = data_end.saturating_sub(meter.data_read.get());
+        meter.budget.set(unread.saturating_add(HEADER_CAP));
+        meter.budget_hit.set(false);
+        let Some(entry) = entries.next() else { break };
+        let mut entry = entry.map_err(|e| ctx.classify(e, ""))?;
+        meter.budget.set(u64::MAX);
+
+        let raw = entry.path_bytes().into_owned();
+        let shown = String::from_utf8_lossy(&raw).into_owned();
+        let size = entry.size();
+        data_end = meter
+            .data_read
+            .get()
+            .saturating_add(size.saturating_add(511) & !511);
+        let Some(parts) = normalise(&raw) else {
+            return Err(Error::UnsafePath {
+                label: ctx.label.to_owned(),
+                member: ctx.member.to_owned(),
+                entry: shown,
+            });
+        };
+        if size > options.max_entry_size {
+            return Err(Error::EntryTooLarge {
+                label: ctx.label.to_owned(),
+                member: ctx.member.to_owned(),
+                entry: shown,
+                size,
+                limit: options.max_entry_size,
+            });
+        }
+        let Some(name) = vmlinux_name(&parts) else {
+            continue;
+        };
+        let kind = entry.header().entry_type();
+        if !matches!(kind, tar::EntryType::Regular | tar::EntryType::Continuous) {
+            return Err(Error::NotRegularFile {
+                label: ctx.label.to_owned(),
+                member: ctx.member.to_owned(),
+                entry: shown,
+                kind: describe(kind),
+            });
+        }
+        let Ok(name) = std::str::from_utf8(name) else {
+            return Err(Error::Corrupt {
+                label: ctx.label.to_owned(),
+                member: ctx.member.to_owned(),
+                message: format!("entry {shown:?}: file name is not UTF-8"),
+            });
+        };
+        let release = name[VMLINUX_PREFIX.len()..].to_owned();
+        if pending.iter().any(|(_, v)| v.release == release) {
+            return Err(Error::Duplicate {
+                label: ctx.label.to_owned(),
+                member: ctx.member.to_owned(),
+                entry: shown,
+            });
+        }
+
+        let path = out_dir.join(name);
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".vmlinux-").suffix(".part");
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let tmp = builder
+            .tempfile_in(out_dir)
+            .map_err(|e| ctx.output(out_dir, e))?;
+        let mut hasher = Sha256::new();
+        let mut written = 0u64;
+        let within = format!("entry {shown:?}: ");
+        loop {
+            let n = match entry.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ctx.classify(e, &within)),
+            };
+            hasher.update(&buf[..n]);
+            tmp.as_file()
+                .write_all(&buf[..n])
+                .map_err(|e| ctx.output(tmp.path(), e))?;
+            written += n as u64;
+        }
+        if written != size {
+            if let Some(message) = ctx.short_member() {
+                return Err(ctx.truncated(message));
+            }
+            return Err(ctx.truncated(format!("{within}ends after {written} of its {size} bytes")));
+        }
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| ctx.output(tmp.path(), e))?;
+        tracing::debug!(package = ctx.label, entry = %shown, size, "vmlinux extracted");
+        pending.push((
+            tmp,
+            Vmlinux {
+                path,
+                entry: shown,
+                release,
+                size,
+                sha256: hex(&hasher.finalize()),
+            },
+        ));
+    }
+    Ok(pending)
+}
+
+/// The path's components without `.` and empty ones; `None` if it is
+/// absolute or has a `..` component.
+fn normalise(raw: &[u8]) -> Option<Vec<&[u8]>> {
+    if raw.first() == Some(&b'/') {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for part in raw.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => return None,
+            part => parts.push(part),
+        }
+    }
+    Some(parts)
+}
+
+/// The file name if `parts` is `usr/lib/debug/boot/vmlinux-<release>` with a
+/// non-empty release.
+fn vmlinux_name<'a>(parts: &[&'a [u8]]) -> Option<&'a [u8]> {
+    let (name, dir) = parts.split_last()?;
+    let in_dir = dir.len() == VMLINUX_DIR.len()
+        && dir.iter().zip(VMLINUX_DIR).all(|(a, b)| *a == b.as_bytes());
+    (in_dir && name.len() > VMLINUX_PREFIX.len() && name.starts_with(VMLINUX_PREFIX.as_bytes()))
+        .then_some(*name)
+}
+
+fn describe(kind: tar::EntryType) -> String {
+    match kind {
+        tar::EntryType::Symlink => "symbolic link".into(),
+        tar::EntryType::Link => "hard link".into(),
+        tar::EntryType::Directory => "directory".into(),
+        tar::EntryType::Char => "character device".into(),
+        tar::EntryType::Block => "block device".into(),
+        tar::EntryType::Fifo => "FIFO".into(),
+        tar::EntryType::GNUSparse => "GNU sparse file".into(),
+        other => format!("tar entry of type {:?}", other.as_byte() as char),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// What the reader layers saw, shared with the error mapping: an
+/// `io::Error` coming out of a decoder or the tar reader does not say
+/// whether the input failed, a cap was hit or the package was short.
+struct Meter {
+    /// The input reader's own error, kept whole.
+    input_error: RefCell<Option<io::Error>>,
+    /// The data member's declared size, bytes read from it, and whether the
+    /// package ended (read returned 0) inside it.
+    member_size: Cell<u64>,
+    member_read: Cell<u64>,
+    member_eof: Cell<bool>,
+    /// Decompressed bytes consumed by the tar reader, the cap on them, and
+    /// whether it was hit.
+    data_read: Cell<u64>,
+    data_cap: u64,
+    cap_hit: Cell<bool>,
+    /// Whether the tar reader met the end of the decompressed stream.
+    data_eof: Cell<bool>,
+    /// Bytes the tar reader may still consume before handing out the next
+    /// entry, and whether it tried to consume more.
+    budget: Cell<u64>,
+    budget_hit: Cell<bool>,
+}
+
+impl Meter {
+    fn new(data_cap: u64) -> Self {
+        Self {
+            input_error: RefCell::new(None),
+            member_size: Cell::new(0),
+            member_read: Cell::new(0),
+            member_eof: Cell::new(false),
+            data_read: Cell::new(0),
+            data_cap,
+            cap_hit: Cell::new(false),
+            data_eof: Cell::new(false),
+            budget: Cell::new(u64::MAX),
+            budget_hit: Cell::new(false),
+        }
+    }
+}
+
+/// The caller's input: keeps its errors for [`Ctx::classify`].
+struct InputReader<R> {
+    inner: R,
+    meter: Rc<Meter>,
+}
+
+impl<R: Read> Read for InputReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.inner.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let copy = io::Error::new(e.kind(), e.to_string());
+                    *self.meter.input_error.borrow_mut() = Some(e);
+                    return Err(copy);
+                }
+                ok => return ok,
+            }
+        }
+    }
+}
+
+/// The compressed data member: counts bytes and notes a premature end.
+struct MemberReader<'m, E> {
+    inner: E,
+    meter: &'m Meter,
+}
+
+impl<E: Read> Read for MemberReader<'_, E> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.meter.member_eof.set(true);
+        }
+        self.meter
+            .member_read
+            .set(self.meter.member_read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// The decompressed `data.tar`: enforces the total cap and the
+/// between-entries budget, and notes the end of the stream.
+struct DataReader<'m, D> {
+    inner: D,
+    meter: &'m Meter,
+}
+
+impl<D: Read> Read for DataReader<'_, D> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let m = self.meter;
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            m.data_eof.set(true);
+        }
+        let total = m.data_read.get() + n as u64;
+        m.data_read.set(total);
+        if total > m.data_cap {
+            m.cap_hit.set(true);
+            return Err(io::Error::other("decompressed size cap exceeded"));
+        }
+        match m.budget.get().checked_sub(n as u64) {
+            Some(left) => m.budget.set(left),
+            None => {
+                m.budget_hit.set(true);
+                return Err(io::Error::other("tar extension header cap exceeded"));
+            }
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_and_refuses_escapes() {
+        let p = |s: &str| normalise(s.as_bytes()).map(|v| v.concat());
+        assert_eq!(p("./usr//lib/./x"), Some(b"usrlibx".to_vec()));
+        assert_eq!(p("./"), Some(vec![]));
+        assert_eq!(p("/etc/passwd"), None);
+        assert_eq!(p("../../etc/passwd"), None);
+        assert_eq!(p("usr/../../x"), None);
+    }
+
+    #[test]
+    fn vmlinux_names() {
+        let n = |s: &str| {
+            let parts = normalise(s.as_bytes()).unwrap();
+            vmlinux_name(&parts).map(|n| n.to_vec())
+        };
+        assert_eq!(
+            n("./usr/lib/debug/boot/vmlinux-6.1.0-47-cloud-amd64"),
+            Some(b"vmlinux-6.1.0-47-cloud-amd64".to_vec())
+        );
+        assert_eq!(n("./usr/lib/debug/vmlinux-6.1"), None);
+        assert_eq!(n("./usr/lib/debug/boot/vmlinux-"), None);
+        assert_eq!(n("./usr/lib/debug/boot/System.map-6.1"), None);
+        assert_eq!(n("./usr/lib/debug/boot/x/vmlinux-6.1"), None);
+    }
+}
