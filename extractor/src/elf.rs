@@ -56,6 +56,8 @@ pub struct ParsedElf<'data> {
     pub big_endian: bool,
     pub build_id: Option<String>,
     pub banner: Option<String>,
+    /// The release string of `init_uts_ns`, when found.
+    pub uts_release: Option<String>,
     pub symbols: Vec<SymbolRow>,
     /// DWARF sections by gimli section id; missing sections are empty.
     pub debug_sections: Vec<(gimli::SectionId, Cow<'data, [u8]>)>,
@@ -128,6 +130,7 @@ fn parse_class<'data, Elf: FileHeader<Endian = Endianness>>(
         .map_err(|e| elf_err(format!("reading the build-id note: {e}")))?
         .map(hex);
     let banner = linux_banner(&file);
+    let uts_release = symbol_bytes(&file, "init_uts_ns").and_then(uts_release);
     let symbols = function_symbols(&file).map_err(|e| elf_err(format!("reading .symtab: {e}")))?;
 
     let mut debug_sections = Vec::with_capacity(DWARF_SECTIONS.len());
@@ -152,6 +155,7 @@ fn parse_class<'data, Elf: FileHeader<Endian = Endianness>>(
         big_endian,
         build_id,
         banner,
+        uts_release,
         symbols,
         debug_sections,
     })
@@ -199,20 +203,39 @@ fn section_data<'data>(
     Ok(Cow::Owned(out))
 }
 
+/// The section bytes from symbol `name` to the end of its section.
+fn symbol_bytes<'data, Elf: FileHeader<Endian = Endianness>>(
+    file: &ElfFile<'data, Elf>,
+    name: &str,
+) -> Option<&'data [u8]> {
+    let sym = file.symbols().find(|s| s.name() == Ok(name))?;
+    let section = file.section_by_index(sym.section_index()?).ok()?;
+    let data = section.data().ok()?;
+    let start = usize::try_from(sym.address().checked_sub(section.address())?).ok()?;
+    data.get(start..)
+}
+
+/// The release in `init_uts_ns`: a `struct new_utsname` (six 65-byte
+/// strings, `sysname` = `Linux` first, `release` second) at the start of
+/// the object or after an older kernel's leading `struct kref`.
+pub fn uts_release(init_uts_ns: &[u8]) -> Option<String> {
+    const FIELD: usize = 65;
+    [0usize, 4, 8].into_iter().find_map(|at| {
+        let sysname = init_uts_ns.get(at..at + FIELD)?;
+        if !sysname.starts_with(b"Linux\0") {
+            return None;
+        }
+        let release = c_string(init_uts_ns.get(at + FIELD..at + 2 * FIELD)?);
+        (!release.is_empty()).then_some(release)
+    })
+}
+
 /// The `linux_banner` string: from the symbol when present, else the first
 /// `Linux version ` string of `.rodata`.
 fn linux_banner<'data, Elf: FileHeader<Endian = Endianness>>(
     file: &ElfFile<'data, Elf>,
 ) -> Option<String> {
-    let from_symbol = file
-        .symbols()
-        .find(|s| s.name() == Ok("linux_banner"))
-        .and_then(|sym| {
-            let section = file.section_by_index(sym.section_index()?).ok()?;
-            let data = section.data().ok()?;
-            let start = usize::try_from(sym.address().checked_sub(section.address())?).ok()?;
-            data.get(start..).map(c_string)
-        });
+    let from_symbol = symbol_bytes(file, "linux_banner").map(c_string);
     let banner = from_symbol.or_else(|| {
         let rodata = file.section_by_name(".rodata")?.data().ok()?;
         let needle = b"Linux version ";
@@ -247,4 +270,31 @@ pub fn distro_arch(machine: &str, class: u8, big_endian: bool) -> Option<&'stati
         ("EM_MIPS", 64, false) => "mips64el",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uts_release;
+
+    fn utsname(lead: usize, release: &str) -> Vec<u8> {
+        let mut bytes = vec![0u8; lead + 6 * 65];
+        bytes[lead..lead + 5].copy_from_slice(b"Linux");
+        bytes[lead + 65..lead + 65 + release.len()].copy_from_slice(release.as_bytes());
+        bytes
+    }
+
+    #[test]
+    fn reads_the_release_of_init_uts_ns() {
+        assert_eq!(
+            uts_release(&utsname(0, "6.1.0-47-cloud-amd64")).as_deref(),
+            Some("6.1.0-47-cloud-amd64")
+        );
+        assert_eq!(
+            uts_release(&utsname(4, "5.4.0-26-generic")).as_deref(),
+            Some("5.4.0-26-generic")
+        );
+        assert_eq!(uts_release(&utsname(0, "")), None);
+        assert_eq!(uts_release(b"Linux"), None);
+        assert_eq!(uts_release(&[0u8; 400]), None);
+    }
 }

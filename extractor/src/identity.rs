@@ -78,10 +78,11 @@ pub fn identify_image(
                 .and_then(release_from_banner)
                 .map(str::to_owned)
         })
+        .or_else(|| elf.uts_release.clone())
         .or_else(|| release_from_file_name(path))
         .ok_or_else(|| {
             fail(
-                "no linux_banner in the ELF and no release in the file name; pass --release".into(),
+                "no linux_banner or init_uts_ns in the ELF and no release in the file name; pass --release".into(),
             )
         })?;
     let distro = overrides

@@ -200,7 +200,7 @@ fn unknown_identity_asks_for_flags() {
         .unwrap();
     assert_eq!(
         err.to_string(),
-        "kernel.elf: cannot tell the image identity: no linux_banner in the ELF and no release in the file name; pass --release"
+        "kernel.elf: cannot tell the image identity: no linux_banner or init_uts_ns in the ELF and no release in the file name; pass --release"
     );
     let x = extract_bytes(
         Path::new("kernel.elf"),
