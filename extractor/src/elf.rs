@@ -216,8 +216,8 @@ fn symbol_bytes<'data, Elf: FileHeader<Endian = Endianness>>(
 }
 
 /// The release in `init_uts_ns`: a `struct new_utsname` (six 65-byte
-/// strings, `sysname` = `Linux` first, `release` second) at the start of
-/// the object or after an older kernel's leading `struct kref`.
+/// strings: `sysname` = `Linux`, `nodename`, `release`, ...) at the start
+/// of the object or after an older kernel's leading `struct kref`.
 pub fn uts_release(init_uts_ns: &[u8]) -> Option<String> {
     const FIELD: usize = 65;
     [0usize, 4, 8].into_iter().find_map(|at| {
@@ -225,7 +225,7 @@ pub fn uts_release(init_uts_ns: &[u8]) -> Option<String> {
         if !sysname.starts_with(b"Linux\0") {
             return None;
         }
-        let release = c_string(init_uts_ns.get(at + FIELD..at + 2 * FIELD)?);
+        let release = c_string(init_uts_ns.get(at + 2 * FIELD..at + 3 * FIELD)?);
         (!release.is_empty()).then_some(release)
     })
 }
@@ -279,7 +279,8 @@ mod tests {
     fn utsname(lead: usize, release: &str) -> Vec<u8> {
         let mut bytes = vec![0u8; lead + 6 * 65];
         bytes[lead..lead + 5].copy_from_slice(b"Linux");
-        bytes[lead + 65..lead + 65 + release.len()].copy_from_slice(release.as_bytes());
+        bytes[lead + 65..lead + 71].copy_from_slice(b"(none)");
+        bytes[lead + 130..lead + 130 + release.len()].copy_from_slice(release.as_bytes());
         bytes
     }
 
