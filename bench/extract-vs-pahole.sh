@@ -16,7 +16,6 @@ vmlinux=${1:-}
 runs=${2:-5}
 work=${KSURF_WORK:-work}
 command -v pahole >/dev/null || apt-get install -y -qq dwarves >/dev/null
-[ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
 if [ -z "$vmlinux" ]; then
 	vmlinux=$(debian_vmlinux cloud-amd64 amd64 "$work/kernels")
 fi
@@ -24,20 +23,10 @@ cargo build --release --quiet
 ksurf=$PWD/target/release/ksurf
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+. bench/lib.sh
 
 echo "vmlinux: $vmlinux ($(du -h "$vmlinux" | cut -f1)), $(nproc) cores, $runs runs each"
 echo "pahole: $(pahole --version)"
-
-# measure NAME CMD...: appends "wall_seconds max_rss_kib" to $tmp/NAME
-measure() {
-	local name=$1
-	shift
-	/usr/bin/time -f "%e %M" -o "$tmp/last" "$@" >/dev/null 2>"$tmp/stderr" || {
-		cat "$tmp/stderr" >&2
-		exit 1
-	}
-	cat "$tmp/last" >>"$tmp/$name"
-}
 
 # One untimed run each warms the page cache for both.
 "$ksurf" extract "$vmlinux" --out "$tmp/warm" >/dev/null
@@ -48,20 +37,4 @@ for i in $(seq "$runs"); do
 	measure pahole pahole -j --btf_encode_detached="$tmp/out.btf" "$vmlinux"
 done
 
-python3 - "$tmp/ksurf" "$tmp/pahole" <<'PY'
-import statistics, sys
-def load(path):
-    rows = [tuple(map(float, line.split())) for line in open(path)]
-    return [r[0] for r in rows], [r[1] / 1024 for r in rows]
-kw, km = load(sys.argv[1])
-pw, pm = load(sys.argv[2])
-for name, w, m in (("ksurf", kw, km), ("pahole", pw, pm)):
-    print(f"{name:7s} wall s: {' '.join(f'{x:.2f}' for x in w)}  median {statistics.median(w):.2f}"
-          f" | peak RSS MiB: median {statistics.median(m):.0f} max {max(m):.0f}")
-ratio = statistics.median(kw) / statistics.median(pw)
-rss_ratio = statistics.median(km) / statistics.median(pm)
-print(f"ratio ksurf/pahole: wall {ratio:.2f}, peak RSS {rss_ratio:.2f}")
-ok = ratio < 1.0 and max(km) < 1024
-print(("PASS" if ok else "FAIL") + f": bar is wall ratio < 1.0 and ksurf peak RSS < 1024 MiB (max {max(km):.0f})")
-sys.exit(0 if ok else 1)
-PY
+compare ksurf pahole "wall < 1.0 and ours_rss_max < 1024"

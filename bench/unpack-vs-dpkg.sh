@@ -16,26 +16,16 @@ deb=${1:?usage: bench/unpack-vs-dpkg.sh DEB [RUNS]}
 runs=${2:-5}
 deb=$(realpath "$deb")
 threads=${KSURF_XZ_THREADS:-0}
-[ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
 cargo build --release --quiet -p ksurf-fetcher --example unpack
 unpack=${CARGO_TARGET_DIR:-$PWD/target}/release/examples/unpack
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+. bench/lib.sh
 mkdir "$tmp/ours" "$tmp/dpkg"
 
 echo "package: $deb ($(du -h "$deb" | cut -f1)), $(nproc) cores, $runs runs each, xz threads $threads"
 echo "dpkg-deb: $(dpkg-deb --version | head -1)"
 
-# measure NAME CMD...: appends "wall_seconds max_rss_kib" to $tmp/NAME.times
-measure() {
-	local name=$1
-	shift
-	/usr/bin/time -f "%e %M" -o "$tmp/last" "$@" >/dev/null 2>"$tmp/stderr" || {
-		cat "$tmp/stderr" >&2
-		exit 1
-	}
-	cat "$tmp/last" >>"$tmp/$name.times"
-}
 # The dpkg side as one command, for /usr/bin/time (peak RSS is the largest
 # process in the pipeline).
 dpkg_unpack=(sh -c 'dpkg-deb --fsys-tarfile "$1" | tar -xO --wildcards "./usr/lib/debug/boot/vmlinux-*" >"$2"'
@@ -58,18 +48,4 @@ for _ in $(seq "$runs"); do
 	measure dpkg "${dpkg_unpack[@]}"
 done
 
-python3 - "$tmp/ours.times" "$tmp/dpkg.times" <<'PY'
-import statistics, sys
-def load(path):
-    rows = [tuple(map(float, line.split())) for line in open(path)]
-    return [r[0] for r in rows], [r[1] / 1024 for r in rows]
-ow, om = load(sys.argv[1])
-dw, dm = load(sys.argv[2])
-for name, w, m in (("ours", ow, om), ("dpkg", dw, dm)):
-    print(f"{name:5s} wall s: {' '.join(f'{x:.2f}' for x in w)}  median {statistics.median(w):.2f}"
-          f" | peak RSS MiB: median {statistics.median(m):.0f} max {max(m):.0f}")
-wall = statistics.median(ow) / statistics.median(dw)
-rss = statistics.median(om) / statistics.median(dm)
-print(f"ratio ours/dpkg: wall {wall:.2f}, peak RSS {rss:.2f} (bar: wall <= 1.0)")
-sys.exit(0 if wall <= 1.0 else 1)
-PY
+compare ours dpkg "wall <= 1.0"
