@@ -18,6 +18,10 @@ use crate::{Error, Result};
 
 /// Largest decompressed debug section accepted; guards against bombs.
 const MAX_SECTION_SIZE: u64 = 8 << 30;
+/// Largest decompressed/compressed size ratio accepted: just over zlib's
+/// ceiling (1032:1), far over what DWARF compresses to with either format,
+/// and far under what a stream of zstd RLE blocks can claim (32768:1).
+const MAX_COMPRESSION_RATIO: u64 = 1100;
 
 /// A vmlinux opened for reading.
 pub struct VmlinuxFile {
@@ -182,6 +186,16 @@ fn section_data<'data>(
     if size > MAX_SECTION_SIZE {
         return Err(section_err(format!(
             "declares an uncompressed size of {size} bytes, over the limit of {MAX_SECTION_SIZE}"
+        )));
+    }
+    let ratio_limit = (compressed.data.len() as u64)
+        .saturating_mul(MAX_COMPRESSION_RATIO)
+        .max(1 << 20);
+    if size > ratio_limit {
+        return Err(section_err(format!(
+            "declares an uncompressed size of {size} bytes for {} compressed bytes, \
+             a ratio over {MAX_COMPRESSION_RATIO}:1",
+            compressed.data.len()
         )));
     }
     let mut out = Vec::with_capacity(size as usize);

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::dwarf::types::Signature;
 use crate::dwarf::walk::{EventKind, SubprogramDie, UnitWalk};
 use crate::dwarf::{unit_index_of, CompileUnit, DieOffset};
+use crate::limits::{text, MAX_NAME};
 use crate::symbols::SymbolRow;
 
 /// Origin chains longer than this are treated as malformed.
@@ -267,7 +268,7 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
         };
         *index.entry(key).or_insert_with(|| {
             entries.push(FunctionEntry {
-                name: String::from_utf8_lossy(id.name).into_owned(),
+                name: text(id.name, MAX_NAME),
                 external: id.external,
                 decl_file: if id.external {
                     None
@@ -309,10 +310,7 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
                 .or_insert_with(|| {
                     let die = &walk.subprograms[caller as usize];
                     let id = identify(units, walks, die.offset)?;
-                    Some(Arc::from(format!(
-                        "{cu_path}:{}",
-                        String::from_utf8_lossy(id.name)
-                    )))
+                    Some(Arc::from(format!("{cu_path}:{}", text(id.name, MAX_NAME))))
                 })
                 .clone()
         };

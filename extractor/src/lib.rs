@@ -13,6 +13,7 @@ pub mod elf;
 pub mod error;
 pub mod functions;
 pub mod identity;
+pub mod limits;
 pub mod paths;
 pub mod symbols;
 pub mod tables;
@@ -141,7 +142,7 @@ struct FunctionModel {
 fn extract_functions(path: &Path, parsed: &elf::ParsedElf<'_>) -> Result<FunctionModel> {
     let started = std::time::Instant::now();
     let endian = parsed.endian();
-    let dwarf = gimli::Dwarf::load(|id| -> std::result::Result<Reader<'_>, gimli::Error> {
+    let mut dwarf = gimli::Dwarf::load(|id| -> std::result::Result<Reader<'_>, gimli::Error> {
         Ok(gimli::EndianSlice::new(parsed.section(id), endian))
     })
     .expect("loading borrowed sections cannot fail");
@@ -174,16 +175,21 @@ fn extract_functions(path: &Path, parsed: &elf::ParsedElf<'_>) -> Result<Functio
         }
     }
     let compile_units = (headers.len() + unit_errors.len()) as u32;
+    let refused = dwarf::prepare_units(&mut dwarf, &headers);
 
     let parsed_units: Vec<std::result::Result<CompileUnit<'_>, UnitError>> = headers
         .into_par_iter()
         .map(|header| {
             let offset = header.debug_info_offset().map_or(0, |o| o.0);
-            CompileUnit::parse(&dwarf, header).map_err(|e| UnitError {
+            let error = |e: &dyn std::fmt::Display| UnitError {
                 unit_offset: offset as u64,
                 cu_path: None,
                 message: format!("{}: unit at .debug_info+{offset:#x}: {e}", path.display()),
-            })
+            };
+            if let Some(why) = refused.get(&offset) {
+                return Err(error(why));
+            }
+            CompileUnit::parse(&dwarf, header).map_err(|e| error(&e))
         })
         .collect();
     let mut units = Vec::with_capacity(parsed_units.len());

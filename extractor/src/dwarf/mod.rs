@@ -5,10 +5,12 @@
 pub mod types;
 pub mod walk;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use gimli::{EndianSlice, RunTimeEndian};
+use gimli::{EndianSlice, Reader as _, RunTimeEndian, Section as _};
 
+use crate::limits::{text, MAX_PATH};
 use crate::paths::{anchor, join_and_normalize, normalize_source_path};
 
 /// The reader every DWARF structure is parsed with: a slice of the mapped
@@ -47,11 +49,11 @@ impl<'d> CompileUnit<'d> {
         let offset = header.debug_info_offset().map(|o| o.0).unwrap_or_default();
         let end = offset + header.length_including_self();
         let unit = dwarf.unit(header)?;
-        let comp_dir = unit.comp_dir.map(|d| d.to_string_lossy().into_owned());
+        let comp_dir = unit.comp_dir.map(|d| text(d.slice(), MAX_PATH));
         let path = unit.name.map(|name| {
             Arc::from(normalize_source_path(&anchor(
                 comp_dir.as_deref(),
-                &name.to_string_lossy(),
+                &text(name.slice(), MAX_PATH),
             )))
         });
         let mut language = None;
@@ -124,7 +126,7 @@ fn file_table<'d>(
         dwarf
             .attr_string(unit, value)
             .ok()
-            .map(|s| s.to_string_lossy().into_owned())
+            .map(|s| text(s.slice(), MAX_PATH))
     };
     (0..count)
         .map(|index| {
@@ -145,4 +147,106 @@ pub fn unit_index_of(units: &[CompileUnit<'_>], offset: DieOffset) -> Option<usi
     let i = units.partition_point(|u| u.offset <= offset.0);
     let i = i.checked_sub(1)?;
     units[i].local(offset).map(|_| i)
+}
+
+/// How many times `.debug_line` the line programs named by all units may
+/// add up to (plus a fixed megabyte), shared programs counted once per unit.
+const LINE_PROGRAM_BUDGET: usize = 4;
+
+/// Bounds what parsing the units of `headers` can cost, whatever the input.
+///
+/// gimli parses a unit's abbreviation table and line-program header anew
+/// for every unit that names it, so a few kilobytes of tiny units that all
+/// name one large table (or overlapping tables) cost gigabytes and minutes.
+/// Here each distinct abbreviation table is parsed once, cut off where the
+/// next one starts, and cached in `dwarf` for all the units naming it; and
+/// the line programs the units name may add up to at most
+/// [`LINE_PROGRAM_BUDGET`] times `.debug_line`.
+///
+/// Returns, by `.debug_info` offset, why a unit must not be parsed.
+pub fn prepare_units<'d>(
+    dwarf: &mut gimli::Dwarf<Reader<'d>>,
+    headers: &[gimli::UnitHeader<Reader<'d>>],
+) -> HashMap<usize, String> {
+    let mut refused = HashMap::new();
+    let info_offset = |h: &gimli::UnitHeader<Reader<'d>>| h.debug_info_offset().map_or(0, |o| o.0);
+
+    let abbrev = *dwarf.debug_abbrev.reader();
+    let mut starts: Vec<usize> = headers.iter().map(|h| h.debug_abbrev_offset().0).collect();
+    starts.sort_unstable();
+    starts.dedup();
+    let mut failed = HashMap::new();
+    for (i, &start) in starts.iter().enumerate() {
+        let end = starts
+            .get(i + 1)
+            .map_or(abbrev.len(), |&next| next.min(abbrev.len()));
+        let table = gimli::DebugAbbrev::from(abbrev.range(0..end));
+        match table.abbreviations(gimli::DebugAbbrevOffset(start)) {
+            Ok(parsed) => dwarf
+                .abbreviations_cache
+                .set::<Reader<'d>>(gimli::DebugAbbrevOffset(start), Arc::new(parsed)),
+            Err(e) => {
+                failed.insert(start, e);
+            }
+        }
+    }
+
+    let line = *dwarf.debug_line.reader();
+    let budget = line
+        .len()
+        .saturating_mul(LINE_PROGRAM_BUDGET)
+        .saturating_add(1 << 20);
+    let mut spent = 0usize;
+    for header in headers {
+        let start = header.debug_abbrev_offset().0;
+        if let Some(e) = failed.get(&start) {
+            refused.insert(
+                info_offset(header),
+                format!("abbreviation table at .debug_abbrev+{start:#x}: {e}"),
+            );
+            continue;
+        }
+        let Some(offset) = stmt_list(dwarf, header) else {
+            continue;
+        };
+        let mut program = line;
+        let size = program
+            .skip(offset)
+            .and_then(|()| program.read_initial_length())
+            .map_or(0, |(length, format)| {
+                length.saturating_add(format.initial_length_size().into())
+            })
+            .min(program.len());
+        spent = spent.saturating_add(size);
+        if spent > budget {
+            refused.insert(
+                info_offset(header),
+                format!(
+                    "line program at .debug_line+{offset:#x}: the units' line programs \
+                     add up to more than {LINE_PROGRAM_BUDGET} times .debug_line"
+                ),
+            );
+        }
+    }
+    refused
+}
+
+/// The `DW_AT_stmt_list` of a unit's root DIE, read with the cached
+/// abbreviations.
+fn stmt_list<'d>(
+    dwarf: &gimli::Dwarf<Reader<'d>>,
+    header: &gimli::UnitHeader<Reader<'d>>,
+) -> Option<usize> {
+    let abbreviations = dwarf.abbreviations(header).ok()?;
+    let mut entries = header.entries_raw(&abbreviations, None).ok()?;
+    let abbrev = entries.read_abbreviation().ok()??;
+    for spec in abbrev.attributes() {
+        let attr = entries.read_attribute(*spec).ok()?;
+        if attr.name() == gimli::DW_AT_stmt_list {
+            if let gimli::AttributeValue::DebugLineRef(offset) = attr.value() {
+                return Some(offset.0);
+            }
+        }
+    }
+    None
 }

@@ -6,17 +6,31 @@
 //! a renderer is used by one thread over the prototypes of one unit.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use gimli::{constants, AttributeValue};
 
 use super::walk::reference;
 use super::{unit_index_of, CompileUnit, DieOffset, Reader};
+use crate::limits::clip;
 
 /// Nesting deeper than this is treated as a reference cycle.
 const MAX_TYPE_DEPTH: usize = 48;
 /// Longer type names are cut: hostile DWARF can describe types whose
 /// names grow exponentially with their depth.
 const MAX_TYPE_NAME: usize = 1024;
+/// Longer prototypes are cut, and declarators that grow past it stop
+/// growing: each entry owns its prototype, and many entries can share one
+/// prototype DIE, so the cost of a long one is multiplied.
+const MAX_DECLARATION: usize = 4096;
+/// Parameters read per subprogram or function type; C compilers must take
+/// 127, the kernel's widest function takes about 20.
+const MAX_PARAMS: usize = 128;
+/// A signature whose text (prototype, return and parameter types and names)
+/// is longer than this is dropped: many entries can share one prototype DIE,
+/// each owning its rendering, so this bounds the output per entry. The
+/// kernel's longest prototypes are a few hundred bytes.
+const MAX_SIGNATURE: usize = 16 * 1024;
 
 /// A function's signature as DWARF states it.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -50,7 +64,16 @@ pub struct TypeRenderer<'a, 'd> {
     shapes: HashMap<DieOffset, TypeShape>,
     /// Abstract declarations (`int (*)(void *)`) by type, for parameter lists.
     names: HashMap<DieOffset, String>,
+    /// Subprogram DIEs already read: many entries can share one.
+    parts: HashMap<DieOffset, Option<Arc<SubprogramParts>>>,
 }
+
+/// Return type, (name, type) parameters and variadic flag of a subprogram.
+type SubprogramParts = (
+    Option<DieOffset>,
+    Vec<(Option<String>, Option<DieOffset>)>,
+    bool,
+);
 
 impl<'a, 'd> TypeRenderer<'a, 'd> {
     pub fn new(dwarf: &'a gimli::Dwarf<Reader<'d>>, units: &'a [CompileUnit<'d>]) -> Self {
@@ -59,12 +82,22 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
             units,
             shapes: HashMap::new(),
             names: HashMap::new(),
+            parts: HashMap::new(),
         }
     }
 
     /// The signature of the subprogram DIE at `offset`, declared as `name`.
     pub fn signature(&mut self, offset: DieOffset, name: &str) -> Option<Signature> {
-        let (ret, params, variadic) = self.subprogram_parts(offset)?;
+        let parts = match self.parts.get(&offset) {
+            Some(parts) => parts.clone(),
+            None => {
+                let parts = self.subprogram_parts(offset).map(Arc::new);
+                self.parts.insert(offset, parts.clone());
+                parts
+            }
+        }?;
+        let (ret, params, variadic) = &*parts;
+        let (ret, variadic) = (*ret, *variadic);
         let param_types: Vec<(Option<String>, String)> = params
             .iter()
             .map(|(pname, ty)| (pname.clone(), self.type_name(*ty)))
@@ -81,14 +114,27 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
         }
         let prototype = format!(
             "{};",
-            self.declare(ret, &format!("{name}({})", list.join(", ")), 0)
+            self.declare(
+                ret,
+                &clip(format!("{name}({})", join_list(&list)), MAX_DECLARATION),
+                0
+            )
         );
-        Some(Signature {
+        let prototype = clip(prototype, MAX_DECLARATION);
+        let signature = Signature {
             prototype,
             return_type: self.type_name(ret),
             params: param_types,
             variadic,
-        })
+        };
+        let size = signature.prototype.len()
+            + signature.return_type.len()
+            + signature
+                .params
+                .iter()
+                .map(|(n, t)| n.as_ref().map_or(0, String::len) + t.len())
+                .sum::<usize>();
+        (size <= MAX_SIGNATURE).then_some(signature)
     }
 
     fn locate(&self, offset: DieOffset) -> Option<(&'a CompileUnit<'d>, gimli::UnitOffset<usize>)> {
@@ -96,16 +142,9 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
         Some((cu, cu.local(offset)?))
     }
 
-    /// Return type, (name, type) parameters and variadic flag of a subprogram.
-    #[allow(clippy::type_complexity)]
-    fn subprogram_parts(
-        &self,
-        offset: DieOffset,
-    ) -> Option<(
-        Option<DieOffset>,
-        Vec<(Option<String>, Option<DieOffset>)>,
-        bool,
-    )> {
+    /// Return type, (name, type) parameters and variadic flag of a subprogram;
+    /// `None` past [`MAX_PARAMS`] parameters.
+    fn subprogram_parts(&self, offset: DieOffset) -> Option<SubprogramParts> {
         let (cu, local) = self.locate(offset)?;
         let mut tree = cu.unit.entries_tree(Some(local)).ok()?;
         let root = tree.root().ok()?;
@@ -120,10 +159,13 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
             let entry = child.entry();
             match entry.tag() {
                 constants::DW_TAG_formal_parameter => {
+                    if params.len() == MAX_PARAMS {
+                        return None;
+                    }
                     let name = entry
                         .attr_value(constants::DW_AT_name)
                         .and_then(|v| self.dwarf.attr_string(&cu.unit, v).ok())
-                        .map(|s| s.to_string_lossy().into_owned());
+                        .map(|s| clip(s.to_string_lossy().into_owned(), MAX_TYPE_NAME));
                     let ty = entry
                         .attr_value(constants::DW_AT_type)
                         .and_then(|v| reference(cu, v));
@@ -217,6 +259,9 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
                 while let Ok(Some(child)) = children.next() {
                     let e = child.entry();
                     match e.tag() {
+                        constants::DW_TAG_formal_parameter if params.len() == MAX_PARAMS => {
+                            return None;
+                        }
                         constants::DW_TAG_formal_parameter => params.push(
                             e.attr_value(constants::DW_AT_type)
                                 .and_then(|v| reference(cu, v)),
@@ -247,15 +292,7 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
             return name.clone();
         }
         self.names.insert(offset, "<type cycle>".to_owned());
-        let mut name = self.declare(ty, "", 0);
-        if name.len() > MAX_TYPE_NAME {
-            let mut cut = MAX_TYPE_NAME;
-            while !name.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            name.truncate(cut);
-            name.push_str("...");
-        }
+        let name = clip(self.declare(ty, "", 0), MAX_TYPE_NAME);
         self.names.insert(offset, name.clone());
         name
     }
@@ -268,6 +305,9 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
         };
         if depth > MAX_TYPE_DEPTH {
             return join("<type cycle>", declarator);
+        }
+        if declarator.len() > MAX_DECLARATION {
+            return join("<type too long>", declarator);
         }
         match self.shape(offset) {
             TypeShape::Named(name) => join(&name, declarator),
@@ -309,7 +349,7 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
                 if list.is_empty() && prototyped {
                     list.push("void".to_owned());
                 }
-                let d = format!("{}({})", parenthesize_pointer(declarator), list.join(", "));
+                let d = format!("{}({})", parenthesize_pointer(declarator), join_list(&list));
                 self.declare(ret, &d, depth + 1)
             }
         }
@@ -323,6 +363,22 @@ fn parenthesize_pointer(declarator: &str) -> String {
     } else {
         declarator.to_owned()
     }
+}
+
+/// `a, b, c`, cut once past [`MAX_DECLARATION`] bytes.
+fn join_list(list: &[String]) -> String {
+    let mut out = String::new();
+    for (i, item) in list.iter().enumerate() {
+        if out.len() > MAX_DECLARATION {
+            out.push_str(", ...");
+            break;
+        }
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(item);
+    }
+    out
 }
 
 fn join(base: &str, declarator: &str) -> String {
