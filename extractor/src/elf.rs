@@ -14,7 +14,7 @@ use object::read::elf::{ElfFile, FileHeader};
 use object::{CompressionFormat, Endianness, FileKind, Object, ObjectSection, ObjectSymbol};
 
 use crate::symbols::{function_symbols, SymbolRow};
-use crate::{Error, Result};
+use crate::{hex, Error, Result};
 
 /// Largest decompressed debug section accepted; guards against bombs.
 const MAX_SECTION_SIZE: u64 = 8 << 30;
@@ -263,10 +263,6 @@ fn linux_banner<'data, Elf: FileHeader<Endian = Endianness>>(
 fn c_string(bytes: &[u8]) -> String {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     String::from_utf8_lossy(&bytes[..end.min(4096)]).into_owned()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Debian/Ubuntu architecture names (`dpkg --print-architecture`).

@@ -262,6 +262,7 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
                 units[id.unit].path.clone(),
             )
         });
+        let (decl_file, decl_line, cu_path) = location.clone().unwrap_or_default();
         let key = EntryKey {
             name: id.name,
             location,
@@ -270,21 +271,9 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
             entries.push(FunctionEntry {
                 name: text(id.name, MAX_NAME),
                 external: id.external,
-                decl_file: if id.external {
-                    None
-                } else {
-                    id.decl_file.clone()
-                },
-                decl_line: if id.external {
-                    None
-                } else {
-                    id.decl_line.and_then(|l| u32::try_from(l).ok())
-                },
-                cu_path: if id.external {
-                    None
-                } else {
-                    units[id.unit].path.clone()
-                },
+                decl_file,
+                decl_line: decl_line.and_then(|l| u32::try_from(l).ok()),
+                cu_path,
                 inline: InlineStatus::NotSeen,
                 defined: false,
                 addr: 0,

@@ -109,7 +109,8 @@ fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Re
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
