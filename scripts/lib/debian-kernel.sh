@@ -15,7 +15,7 @@ debian_vmlinux() {
 		KSURF_APT_UPDATED=
 	fi
 	if [ -z "${KSURF_APT_UPDATED:-}" ]; then
-		apt-get update -qq >&2
+		apt-get update -qq >&2 || echo "apt-get update reported errors; continuing" >&2
 		KSURF_APT_UPDATED=1
 	fi
 	# The meta package depends on the current versioned debug package.
