@@ -1,6 +1,6 @@
-//! Hostile DWARF built with gimli's writer: reference cycles in types and
+//! Synthetic DWARF built with gimli's writer: reference cycles in types and
 //! origin chains must end in a bounded, deterministic result, never a hang
-//! or a stack overflow.
+//! or a stack overflow; Rust units are skipped and counted.
 
 use std::path::Path;
 
@@ -196,4 +196,30 @@ fn origin_cycles_and_dangling_references_are_skipped() {
         "void survivor(int x);"
     );
     assert!(x.entries[0].direct_callers.is_empty());
+}
+
+#[test]
+fn rust_units_are_skipped_and_counted() {
+    let bytes = elf_with_unit(|dwarf| {
+        let root = dwarf.unit.root();
+        dwarf.unit.get_mut(root).set(
+            constants::DW_AT_language,
+            AttributeValue::Language(constants::DW_LANG_Rust),
+        );
+        function(dwarf, "rust_fn");
+    });
+    let x = extract_bytes(Path::new("rust.elf"), &bytes, &overrides()).unwrap();
+    assert_eq!((x.compile_units, x.units_skipped), (1, 1));
+    assert!(x.unit_errors.is_empty(), "{:?}", x.unit_errors);
+    assert!(x.entries.is_empty(), "{:?}", x.entries);
+
+    // The same unit as C is walked.
+    let bytes = elf_with_unit(|dwarf| {
+        function(dwarf, "c_fn");
+    });
+    let x = extract_bytes(Path::new("c.elf"), &bytes, &overrides()).unwrap();
+    assert_eq!((x.compile_units, x.units_skipped), (1, 0));
+    let names: Vec<&str> = x.entries.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["c_fn"]);
+    assert_eq!(x.entries[0].cu_path.as_deref(), Some("lib/hostile.c"));
 }
