@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn parses_release_and_flavor() {
-        let banner = "Linux version 6.1.0-47-cloud-amd64 (debian-kernel@lists.debian.org) (gcc-12) #1 SMP Debian 6.1.170-3";
+        let banner = "Linux version 6.1.0-47-cloud-amd64 (kernel-team@example.invalid) (gcc-12) #1 SMP Debian 6.1.170-3";
         assert_eq!(release_from_banner(banner), Some("6.1.0-47-cloud-amd64"));
         assert_eq!(
             flavor_from_release("6.1.0-47-cloud-amd64").as_deref(),
