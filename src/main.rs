@@ -143,7 +143,7 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
 }
 
 fn run_export(args: ExportArgs) -> Result<ExitCode> {
-    let dataset = Dataset::open_local(&args.dataset)?;
+    let dataset = Dataset::open_existing_local(&args.dataset)?;
     let image = dataset.resolve_image(args.image.as_ref())?;
     match args.format {
         ExportFormat::DepsurfGroups => {

@@ -245,3 +245,25 @@ fn depsurf_export_matches_depsurf_field_names_and_values() {
         "ksurf: error: image debian/nope/arm64 is not in the dataset"
     );
 }
+
+#[test]
+fn export_from_a_missing_dataset_says_so_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere");
+    let o = ksurf(&[
+        "export",
+        "depsurf-groups",
+        "--dataset",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with(&format!(
+            "ksurf: error: cannot open dataset directory {}: No such file or directory",
+            missing.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!missing.exists());
+}

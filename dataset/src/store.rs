@@ -29,6 +29,17 @@ impl Dataset {
             path: dir.to_owned(),
             source,
         })?;
+        Self::open_existing_local(dir)
+    }
+
+    /// Opens a dataset in a local directory that must already exist.
+    pub fn open_existing_local(dir: &std::path::Path) -> Result<Self> {
+        if let Err(source) = std::fs::read_dir(dir) {
+            return Err(Error::Open {
+                path: dir.to_owned(),
+                source,
+            });
+        }
         let store = LocalFileSystem::new_with_prefix(dir).map_err(|source| Error::Store {
             location: dir.display().to_string(),
             source,
