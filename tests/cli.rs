@@ -29,6 +29,12 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Asserts that `o` exited with `code` and printed exactly `message` on stderr.
+fn assert_failed(o: &Output, code: i32, message: &str) {
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
+    assert_eq!(stderr(o).trim_end(), message);
+}
+
 /// Every file below `dir`, relative, sorted, with its bytes.
 fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
@@ -154,30 +160,21 @@ fn a_corrupt_unit_sets_exit_code_3() {
 fn failures_name_the_input_and_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ds");
-    let o = ksurf(&[
-        "extract",
-        "/nonexistent/vmlinux-x",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).starts_with("ksurf: error: /nonexistent/vmlinux-x: No such file or directory"),
-        "{}",
-        stderr(&o)
+    let out = out.to_str().unwrap();
+    let o = ksurf(&["extract", "/nonexistent/vmlinux-x", "--out", out]);
+    assert_failed(
+        &o,
+        1,
+        "ksurf: error: /nonexistent/vmlinux-x: No such file or directory (os error 2)",
     );
-    let o = ksurf(&[
-        "extract",
-        &fixture("x86_64-nodebug"),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("x86_64-nodebug.elf: has no DWARF debug information"),
-        "{}",
-        stderr(&o)
+    let nodebug = fixture("x86_64-nodebug");
+    let o = ksurf(&["extract", &nodebug, "--out", out]);
+    assert_failed(
+        &o,
+        1,
+        &format!("ksurf: error: {nodebug}: has no DWARF debug information (no .debug_info section); use the debug package's vmlinux"),
     );
+    let out = std::path::Path::new(out);
     assert!(
         !out.join("images").exists(),
         "a failed image must leave no marker"
@@ -256,14 +253,13 @@ fn export_from_a_missing_dataset_says_so_and_creates_nothing() {
         "--dataset",
         missing.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).starts_with(&format!(
-            "ksurf: error: cannot open dataset directory {}: No such file or directory",
+    assert_failed(
+        &o,
+        1,
+        &format!(
+            "ksurf: error: cannot open dataset directory {}: No such file or directory (os error 2)",
             missing.display()
-        )),
-        "{}",
-        stderr(&o)
+        ),
     );
     assert!(!missing.exists());
 }

@@ -98,14 +98,8 @@ pub fn write_func_groups(dataset: &Dataset, image: &ImageId, out: &mut dyn Write
         });
         serde_json::to_writer(&mut *out, &group)
             .map_err(std::io::Error::from)
-            .map_err(|source| crate::Error::Io {
-                path: "<output>".into(),
-                source,
-            })?;
-        out.write_all(b"\n").map_err(|source| crate::Error::Io {
-            path: "<output>".into(),
-            source,
-        })?;
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|source| crate::Error::Output { source })?;
     }
     Ok(functions.num_rows())
 }

@@ -33,6 +33,11 @@ pub enum Error {
     },
     #[error("{path}: cannot tell the image identity: {message}")]
     Identity { path: PathBuf, message: String },
+    #[error("writing the output: {source}")]
+    Output {
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Dataset(#[from] ksurf_dataset::Error),
     #[error("building table {table}: {source}")]
