@@ -118,6 +118,7 @@ pub fn publish(dataset: &Dataset, out_dir: &FsPath) -> Result<Published> {
     let encoder = tar.into_inner().map_err(archive_err(&archive))?;
     let sink = encoder.finish().map_err(archive_err(&archive))?;
     sink.file.sync_all().map_err(archive_err(&archive))?;
+    set_readable(temp.as_file()).map_err(archive_err(&archive))?;
     let sha256 = hex(&sink.hasher.finalize());
     let size = sink.written;
     temp.persist(&archive).map_err(|e| Error::Archive {
@@ -174,9 +175,16 @@ fn write_atomically(path: &FsPath, data: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .map_err(err)?;
     temp.write_all(data).map_err(err)?;
+    set_readable(temp.as_file()).map_err(err)?;
     temp.as_file().sync_all().map_err(err)?;
     temp.persist(path).map_err(|e| err(e.error))?;
     Ok(())
+}
+
+/// Published files are for everyone to read (temporary files start 0600).
+fn set_readable(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
 }
 
 fn sync_dir(dir: &FsPath) -> Result<()> {
