@@ -165,9 +165,10 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn an_s3_dataset_equals_a_local_one() {
     let Some(moto) = start_moto() else {
-        println!(
-            "skipping an_s3_dataset_equals_a_local_one: moto is not installed \
-             (python3 -m pip install 'moto[server]')"
+        // Straight to stderr, past the test harness's capture, so the skip shows.
+        let _ = std::io::stderr().write_all(
+            b"skipping an_s3_dataset_equals_a_local_one: moto is not installed \
+              (python3 -m pip install 'moto[server]')\n",
         );
         return;
     };

@@ -178,10 +178,20 @@ fn partition_of(path: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The table files of a dataset as listed now.
+#[derive(Clone, Debug, Default)]
+pub struct TableFiles {
+    /// (path, size), sorted by path.
+    pub files: Vec<(Path, u64)>,
+    /// Images with table files but no `images` marker: their files are
+    /// not in `files`.
+    pub incomplete_images: Vec<ImageId>,
+}
+
 impl Dataset {
     /// The table files a manifest lists, with their sizes, sorted by path;
     /// and the incomplete images whose files were left out.
-    pub fn table_files(&self) -> Result<(Vec<(Path, u64)>, Vec<ImageId>)> {
+    pub fn table_files(&self) -> Result<TableFiles> {
         let all = self.list(None)?;
         let candidates: Vec<_> = all
             .into_iter()
@@ -205,12 +215,18 @@ impl Dataset {
             }
             files.push((meta.location.clone(), meta.size));
         }
-        Ok((files, incomplete.into_iter().collect()))
+        Ok(TableFiles {
+            files,
+            incomplete_images: incomplete.into_iter().collect(),
+        })
     }
 
     /// Lists and reads every table file and builds the manifest, dated `at`.
     pub fn build_manifest(&self, at: SystemTime) -> Result<ManifestReport> {
-        let (files, incomplete_images) = self.table_files()?;
+        let TableFiles {
+            files,
+            incomplete_images,
+        } = self.table_files()?;
         let paths: Vec<Path> = files.iter().map(|(p, _)| p.clone()).collect();
         let entries = self.visit_objects(&paths, |path, bytes| {
             let location = self.object_label(path);
@@ -274,8 +290,9 @@ impl Dataset {
     /// Checks that the dataset holds exactly the files `manifest` lists,
     /// each with the listed size and SHA-256; every difference is named.
     pub fn verify_manifest(&self, manifest: &Manifest) -> Result<()> {
-        let (present, _) = self.table_files()?;
-        let present: BTreeMap<String, u64> = present
+        let present: BTreeMap<String, u64> = self
+            .table_files()?
+            .files
             .into_iter()
             .map(|(p, size)| (p.to_string(), size))
             .collect();
