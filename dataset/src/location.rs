@@ -64,7 +64,13 @@ impl Location {
     /// The location as users write it, for messages (no trailing `/`).
     pub fn label(&self) -> String {
         match self {
-            Location::Local(path) => path.display().to_string(),
+            Location::Local(path) => {
+                let text = path.display().to_string();
+                match text.trim_end_matches('/') {
+                    "" => text,
+                    trimmed => trimmed.to_owned(),
+                }
+            }
             Location::Remote(url) => url.as_str().trim_end_matches('/').to_owned(),
         }
     }
@@ -153,6 +159,8 @@ mod tests {
             Location::parse("file:///srv/ksurf/ds").unwrap().label(),
             "/srv/ksurf/ds"
         );
+        assert_eq!(Location::parse("dataset/").unwrap().label(), "dataset");
+        assert_eq!(Location::parse("/").unwrap().label(), "/");
     }
 
     #[test]
