@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod cmd;
+
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ksurf_dataset::{Dataset, ImageId};
@@ -35,15 +37,22 @@ enum Command {
     Extract(ExtractArgs),
     /// Export dataset tables in another tool's format.
     Export(ExportArgs),
+    /// Write the dataset's snapshot manifest (`_manifest.json`).
+    Manifest(cmd::manifest::ManifestArgs),
+    /// Check the dataset's table files against its `_manifest.json`.
+    Verify(cmd::manifest::VerifyArgs),
+    /// Pack the manifest's snapshot into `<out>/ksurf-dataset-<id>.tar.zst` (+ `.sha256`).
+    Publish(cmd::publish::PublishArgs),
 }
 
 #[derive(Args)]
 struct ExtractArgs {
     /// The vmlinux with DWARF (e.g. from a -dbg or -dbgsym package).
     vmlinux: PathBuf,
-    /// Dataset directory to write into.
+    /// Dataset to write into: a directory (created if needed) or a URL
+    /// (s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, file:///dir).
     #[arg(long)]
-    out: PathBuf,
+    out: String,
     /// Distribution (default: from the kernel banner).
     #[arg(long)]
     distro: Option<String>,
@@ -62,9 +71,9 @@ struct ExtractArgs {
 struct ExportArgs {
     /// Export format.
     format: ExportFormat,
-    /// Dataset directory to read.
+    /// Dataset to read: a directory or a URL (s3://…, gs://…, az://…).
     #[arg(long)]
-    dataset: PathBuf,
+    dataset: String,
     /// Image as distro/release/arch (optional when the dataset holds one image).
     #[arg(long)]
     image: Option<ImageId>,
@@ -104,6 +113,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Extract(args) => run_extract(args),
         Command::Export(args) => run_export(args),
+        Command::Manifest(args) => cmd::manifest::run_manifest(args),
+        Command::Verify(args) => cmd::manifest::run_verify(args),
+        Command::Publish(args) => cmd::publish::run_publish(args),
     }
 }
 
@@ -115,10 +127,11 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
         flavor: args.flavor,
         arch: args.arch,
     };
+    // Open the dataset first: a bad --out fails before minutes of work.
+    let dataset = Dataset::open(&args.out)?;
     let extraction = extract(&args.vmlinux, &overrides)?;
     tracing::debug!(elapsed = ?started.elapsed(), "extracted");
     let batches = tables::image_tables(&extraction)?;
-    let dataset = Dataset::open_local(&args.out)?;
     dataset.write_image(&extraction.info.id, &batches)?;
     tracing::debug!(elapsed = ?started.elapsed(), "tables written");
     for e in &extraction.unit_errors {
@@ -143,7 +156,7 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
 }
 
 fn run_export(args: ExportArgs) -> Result<ExitCode> {
-    let dataset = Dataset::open_existing_local(&args.dataset)?;
+    let dataset = Dataset::open_existing(&args.dataset)?;
     let image = dataset.resolve_image(args.image.as_ref())?;
     match args.format {
         ExportFormat::DepsurfGroups => {

@@ -263,3 +263,277 @@ fn export_from_a_missing_dataset_says_so_and_creates_nothing() {
     );
     assert!(!missing.exists());
 }
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Every entry of a `.tar.zst`: (path, bytes), in archive order.
+fn unpack(archive: &Path) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let file = std::fs::File::open(archive).unwrap();
+    let mut tar = tar::Archive::new(zstd::Decoder::new(file).unwrap());
+    tar.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            (e.path().unwrap().display().to_string(), data)
+        })
+        .collect()
+}
+
+/// Runs ksurf with `SOURCE_DATE_EPOCH` fixed, so manifests are reproducible.
+fn ksurf_at(epoch: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ksurf"))
+        .args(args)
+        .env_remove("KSURF_THREADS")
+        .env("SOURCE_DATE_EPOCH", epoch)
+        .output()
+        .expect("running ksurf")
+}
+
+#[test]
+fn extract_and_export_accept_file_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("local");
+    let url_dir = dir.path().join("url");
+    let url = format!("file://{}", url_dir.display());
+    for out in [local.to_str().unwrap(), url.as_str()] {
+        let o = ksurf(&["extract", &fixture("x86_64-dwarf5"), "--out", out]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert_eq!(tree(&local), tree(&url_dir));
+    let a = ksurf(&[
+        "export",
+        "depsurf-groups",
+        "--dataset",
+        local.to_str().unwrap(),
+    ]);
+    let b = ksurf(&["export", "depsurf-groups", "--dataset", &url]);
+    assert!(b.status.success(), "{}", stderr(&b));
+    assert_eq!(stdout(&a).lines().count(), 42);
+    assert_eq!(a.stdout, b.stdout);
+
+    let o = ksurf(&["export", "depsurf-groups", "--dataset", "ftp://host/ds"]);
+    assert_failed(
+        &o,
+        1,
+        "ksurf: error: dataset location ftp://host/ds: Unable to recognise URL \"ftp://host/ds\"",
+    );
+}
+
+#[test]
+fn manifest_lists_the_tables_and_verify_checks_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds_path = dir.path().join("ds");
+    let ds = ds_path.to_str().unwrap();
+    for build in ["x86_64-dwarf5", "aarch64"] {
+        assert!(ksurf(&["extract", &fixture(build), "--out", ds])
+            .status
+            .success());
+    }
+    let o = ksurf(&["verify", "--dataset", ds]);
+    assert_failed(
+        &o,
+        1,
+        &format!("ksurf: error: {ds}/_manifest.json does not exist; write it with `ksurf manifest --dataset {ds}`"),
+    );
+    let o = ksurf_at("1736812800", &["manifest", "--dataset", ds]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(ds_path.join("_manifest.json")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let content = manifest["content_sha256"].as_str().unwrap();
+    let id = format!("20250114-{}", &content[..12]);
+    assert_eq!(
+        stdout(&o),
+        // 42 functions + 47 instances + 45 symbols + 1 image on amd64,
+        // 42 + 47 + 44 + 1 on arm64; no unit errors.
+        format!("{ds}/_manifest.json: snapshot {id}, 10 files, 269 rows\n")
+    );
+    assert_eq!(manifest["created_at"], "2025-01-14T00:00:00Z");
+    let files = manifest["files"].as_array().unwrap();
+    // Every table file on disk, in path order, with its size, hash and rows.
+    let on_disk: Vec<(PathBuf, Vec<u8>)> = tree(&ds_path)
+        .into_iter()
+        .filter(|(p, _)| p != Path::new("_manifest.json"))
+        .collect();
+    assert_eq!(files.len(), on_disk.len());
+    for (entry, (path, bytes)) in files.iter().zip(&on_disk) {
+        assert_eq!(entry["path"], path.display().to_string());
+        assert_eq!(entry["size"], bytes.len() as u64);
+        assert_eq!(entry["sha256"], sha256_hex(bytes));
+        assert_eq!(entry["schema_version"], 1);
+    }
+    let rows = |table: &str, arch: &str| {
+        files
+            .iter()
+            .find(|f| f["table"] == table && f["partition"]["arch"] == arch)
+            .unwrap()["rows"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(
+        (
+            rows("functions", "amd64"),
+            rows("function_instances", "amd64"),
+            rows("symbols", "amd64"),
+            rows("symbols", "arm64"),
+            rows("images", "arm64"),
+            rows("unit_errors", "arm64")
+        ),
+        (42, 47, 45, 44, 1, 0)
+    );
+    // Written again at the same time: byte-identical.
+    assert!(ksurf_at("1736812800", &["manifest", "--dataset", ds])
+        .status
+        .success());
+    assert_eq!(
+        std::fs::read_to_string(ds_path.join("_manifest.json")).unwrap(),
+        text
+    );
+
+    let o = ksurf(&["verify", "--dataset", ds]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("{ds} matches its manifest: snapshot {id}, 10 files\n")
+    );
+
+    let symbols = "symbols/distro=debian/release=6.1.0-99-mini-arm64/arch=arm64/part-0.parquet";
+    let listed = files.iter().find(|f| f["path"] == symbols).unwrap();
+    let mut bytes = std::fs::read(ds_path.join(symbols)).unwrap();
+    bytes[100] ^= 0x55;
+    std::fs::write(ds_path.join(symbols), &bytes).unwrap();
+    let o = ksurf(&["verify", "--dataset", ds]);
+    assert_failed(
+        &o,
+        1,
+        &format!(
+            "ksurf: error: dataset {ds} does not match its manifest: {symbols}: SHA-256 {}, the manifest says {}",
+            sha256_hex(&bytes),
+            listed["sha256"].as_str().unwrap()
+        ),
+    );
+}
+
+#[test]
+fn publish_is_reproducible_matches_the_manifest_and_refuses_a_changed_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds_path = dir.path().join("ds");
+    let ds = ds_path.to_str().unwrap();
+    for build in ["x86_64-dwarf5", "s390x"] {
+        assert!(ksurf(&["extract", &fixture(build), "--out", ds])
+            .status
+            .success());
+    }
+    let o = ksurf(&[
+        "publish",
+        "--dataset",
+        ds,
+        "--out",
+        dir.path().join("none").to_str().unwrap(),
+    ]);
+    assert_failed(
+        &o,
+        1,
+        &format!("ksurf: error: {ds}/_manifest.json does not exist; write it with `ksurf manifest --dataset {ds}`"),
+    );
+    assert!(!dir.path().join("none").exists());
+    assert!(ksurf(&["manifest", "--dataset", ds]).status.success());
+    let manifest_text = std::fs::read(ds_path.join("_manifest.json")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest_text).unwrap();
+    let created = manifest["created_at"].as_str().unwrap();
+    let id = format!(
+        "{}-{}",
+        created[..10].replace('-', ""),
+        &manifest["content_sha256"].as_str().unwrap()[..12]
+    );
+    let name = format!("ksurf-dataset-{id}.tar.zst");
+
+    let mut archives = Vec::new();
+    for run in ["one", "two"] {
+        let dist = dir.path().join(run);
+        let o = ksurf(&["publish", "--dataset", ds, "--out", dist.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let archive = std::fs::read(dist.join(&name)).unwrap();
+        let hash = sha256_hex(&archive);
+        assert_eq!(
+            stdout(&o),
+            format!(
+                "{}: snapshot {id}, 10 table files, {} bytes, sha256 {hash}\n",
+                dist.join(&name).display(),
+                archive.len()
+            )
+        );
+        assert_eq!(
+            std::fs::read_to_string(dist.join(format!("{name}.sha256"))).unwrap(),
+            format!("{hash}  {name}\n")
+        );
+        let mut listing: Vec<String> = std::fs::read_dir(&dist)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        listing.sort();
+        assert_eq!(listing, [name.clone(), format!("{name}.sha256")]);
+        archives.push(archive);
+    }
+    assert!(archives[0] == archives[1], "two publishes differ");
+
+    // Unpacked: README, the manifest as stored, and every listed file with
+    // its listed hash, nothing else.
+    let entries = unpack(&dir.path().join("one").join(&name));
+    let root = format!("ksurf-dataset-{id}/");
+    let names: Vec<&str> = entries
+        .iter()
+        .map(|(n, _)| n.strip_prefix(&root).unwrap())
+        .collect();
+    let mut want = vec!["README.md", "_manifest.json"];
+    let files = manifest["files"].as_array().unwrap();
+    want.extend(files.iter().map(|f| f["path"].as_str().unwrap()));
+    assert_eq!(names, want);
+    assert_eq!(entries[1].1, manifest_text);
+    let readme = String::from_utf8(entries[0].1.clone()).unwrap();
+    assert!(
+        readme.starts_with(&format!("# ksurf dataset snapshot {id}\n")),
+        "{readme}"
+    );
+    assert!(
+        readme.contains("- debian/6.1.0-99-mini-s390x/s390x\n"),
+        "{readme}"
+    );
+    for ((_, data), file) in entries[2..].iter().zip(files) {
+        assert_eq!(sha256_hex(data), file["sha256"].as_str().unwrap());
+        assert_eq!(data.len() as u64, file["size"].as_u64().unwrap());
+        assert_eq!(
+            data,
+            &std::fs::read(ds_path.join(file["path"].as_str().unwrap())).unwrap()
+        );
+    }
+
+    // A table file changed after the manifest: publish names it, writes nothing.
+    let changed = "functions/distro=debian/release=6.1.0-99-mini-s390x/arch=s390x/part-0.parquet";
+    let listed = files.iter().find(|f| f["path"] == changed).unwrap();
+    let mut bytes = std::fs::read(ds_path.join(changed)).unwrap();
+    bytes.truncate(bytes.len() - 1);
+    std::fs::write(ds_path.join(changed), &bytes).unwrap();
+    let dist = dir.path().join("three");
+    let o = ksurf(&["publish", "--dataset", ds, "--out", dist.to_str().unwrap()]);
+    assert_failed(
+        &o,
+        1,
+        &format!(
+            "ksurf: error: dataset {ds} does not match its manifest: {changed}: {} bytes with SHA-256 {}, the manifest says {} bytes with SHA-256 {}",
+            bytes.len(),
+            sha256_hex(&bytes),
+            listed["size"],
+            listed["sha256"].as_str().unwrap()
+        ),
+    );
+    assert_eq!(std::fs::read_dir(&dist).unwrap().count(), 0);
+}

@@ -13,6 +13,14 @@ pub enum Error {
         #[source]
         source: object_store::Error,
     },
+    #[error("dataset location {location}: {detail}")]
+    InvalidLocation { location: String, detail: String },
+    #[error("dataset location {location}: cannot start the I/O runtime: {source}")]
+    Runtime {
+        location: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot open dataset directory {path}: {source}")]
     Open {
         path: PathBuf,
@@ -36,6 +44,21 @@ pub enum Error {
         location: String,
         expected: u32,
         detail: String,
+    },
+    #[error("{location} does not exist; write it with `ksurf manifest --dataset {dataset}`")]
+    ManifestMissing { location: String, dataset: String },
+    #[error("manifest {location} is invalid: {detail}")]
+    ManifestInvalid { location: String, detail: String },
+    #[error("dataset {location} does not match its manifest: {}", problems.join("; "))]
+    ManifestMismatch {
+        location: String,
+        problems: Vec<String>,
+    },
+    #[error("snapshot archive {path}: {source}")]
+    Archive {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
     },
     #[error("invalid image identity: {0}")]
     InvalidImage(String),

@@ -1,17 +1,24 @@
 //! The ksurf dataset contract shared by the fetcher, extractor and aggregator:
 //! who an image is ([`image`]), what every table holds ([`schema`]), where its
-//! files live ([`layout`]) and how they are written and read ([`store`]).
+//! files live ([`layout`], [`location`]), how they are written and read
+//! ([`store`]), what a snapshot holds ([`manifest`]) and how it is packed
+//! for download ([`snapshot`]).
 
 pub mod error;
 pub mod image;
 pub mod layout;
+pub mod location;
+pub mod manifest;
 pub mod parquet_io;
 pub mod schema;
+pub mod snapshot;
 pub mod store;
 
 pub use error::{Error, Result};
 pub use image::{ImageId, ImageInfo};
 pub use layout::TableName;
+pub use location::Location;
+pub use manifest::{Manifest, ManifestFile, ManifestReport};
 pub use store::Dataset;
 
 /// Version of the table schemas. Bumped whenever a column is added, removed

@@ -85,3 +85,31 @@ pub fn decode(location: &str, data: Bytes, expected: &SchemaRef) -> Result<Recor
         source,
     })
 }
+
+/// What a table file's footer says, read without decoding any rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Footer {
+    pub rows: u64,
+    /// `ksurf.schema_version`, when the file carries it.
+    pub schema_version: Option<u32>,
+}
+
+/// Reads the footer of the Parquet file `data`.
+pub fn footer(location: &str, data: &Bytes) -> Result<Footer> {
+    let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
+        .parse_and_finish(data)
+        .map_err(|source| Error::Parquet {
+            location: location.to_owned(),
+            source,
+        })?;
+    let file = metadata.file_metadata();
+    let schema_version = file
+        .key_value_metadata()
+        .and_then(|kvs| kvs.iter().find(|kv| kv.key == SCHEMA_VERSION_KEY))
+        .and_then(|kv| kv.value.as_deref())
+        .and_then(|v| v.parse().ok());
+    Ok(Footer {
+        rows: u64::try_from(file.num_rows()).unwrap_or(0),
+        schema_version,
+    })
+}

@@ -1,0 +1,5 @@
+//! One module per `ksurf` subcommand that has outgrown `main.rs`: each
+//! takes its parsed arguments and returns the exit code.
+
+pub mod manifest;
+pub mod publish;
