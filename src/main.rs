@@ -2,6 +2,8 @@
 //! aggregator crates. Flags are defined once here; `anyhow` stays in this
 //! file and the library crates report typed errors.
 
+mod cmd;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +37,10 @@ enum Command {
     Extract(ExtractArgs),
     /// Export dataset tables in another tool's format.
     Export(ExportArgs),
+    /// Per-function status and changes across the comparison groups of a config.
+    Aggregate(cmd::aggregate::AggregateArgs),
+    /// Print one function's report page.
+    Report(cmd::report::ReportArgs),
 }
 
 #[derive(Args)]
@@ -104,6 +110,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Extract(args) => run_extract(args),
         Command::Export(args) => run_export(args),
+        Command::Aggregate(args) => cmd::aggregate::run(args),
+        Command::Report(args) => cmd::report::run(args),
     }
 }
 

@@ -12,7 +12,7 @@ pub mod store;
 pub use error::{Error, Result};
 pub use image::{ImageId, ImageInfo};
 pub use layout::TableName;
-pub use store::Dataset;
+pub use store::{Dataset, TableStream, TableWriter};
 
 /// Version of the table schemas. Bumped whenever a column is added, removed
 /// or changes meaning; readers refuse tables written with another version.

@@ -1,0 +1,4 @@
+//! One file per subcommand that lives outside `main.rs`.
+
+pub mod aggregate;
+pub mod report;
