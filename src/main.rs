@@ -41,6 +41,8 @@ enum Command {
     Aggregate(cmd::aggregate::AggregateArgs),
     /// Print one function's report page.
     Report(cmd::report::ReportArgs),
+    /// Write every function's page, index pages and a search box as static HTML.
+    Site(cmd::site::SiteArgs),
 }
 
 #[derive(Args)]
@@ -112,6 +114,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => run_export(args),
         Command::Aggregate(args) => cmd::aggregate::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::Site(args) => cmd::site::run(args),
     }
 }
 

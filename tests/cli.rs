@@ -384,6 +384,24 @@ fn aggregate_then_report_prints_the_golden_page() {
     ]);
     assert_eq!(stdout(&o), golden);
 
+    let o = ksurf(&[
+        "report",
+        "sum_grid",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--format",
+        "html",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = stdout(&o);
+    assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>sum_grid</title>\n"));
+    assert!(
+        html.contains("<h1>Function: <code>sum_grid</code></h1>\n<h2>Status</h2>\n"),
+        "{html}"
+    );
+    assert!(html.contains("<details>\n<summary>In <code>4.4</code>: ✅</summary>\n<pre><code class=\"language-c\">int sum_grid(int (*grid)[4], int rows);\n</code></pre>\n"), "{html}");
+    assert!(html.ends_with("</ul>\n</body>\n</html>\n"), "{html}");
+
     let o = ksurf(&["report", "sum_gird", "--dataset", ds.to_str().unwrap()]);
     assert_failed(
         &o,

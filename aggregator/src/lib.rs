@@ -19,3 +19,4 @@ pub use error::{Error, Result};
 pub mod history;
 pub mod html;
 pub mod report;
+pub mod site;
