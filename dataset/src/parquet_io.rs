@@ -14,6 +14,9 @@ use crate::{Error, Result, SCHEMA_VERSION};
 
 const SCHEMA_VERSION_KEY: &str = "ksurf.schema_version";
 const ROW_GROUP_ROWS: usize = 64 * 1024;
+/// Small pages keep what a streaming reader holds per open table small
+/// (the aggregator reads every image of a group at once).
+const PAGE_BYTES: usize = 128 * 1024;
 
 /// The fixed writer settings of every table file.
 pub(crate) fn writer_properties() -> WriterProperties {
@@ -23,6 +26,8 @@ pub(crate) fn writer_properties() -> WriterProperties {
         ))
         .set_created_by(format!("ksurf-dataset (schema {SCHEMA_VERSION})"))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_data_page_size_limit(PAGE_BYTES)
+        .set_dictionary_page_size_limit(PAGE_BYTES)
         .set_key_value_metadata(Some(vec![KeyValue::new(
             SCHEMA_VERSION_KEY.to_owned(),
             SCHEMA_VERSION.to_string(),
