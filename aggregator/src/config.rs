@@ -201,7 +201,7 @@ pub fn parse(label: &str, text: &str) -> Result<Vec<Group>> {
     }
     let mut groups: Vec<Group> = Vec::new();
     for g in file.group {
-        let group = validate(g).map_err(|m| err(m))?;
+        let group = validate(g).map_err(&err)?;
         if groups.iter().any(|other| other.name == group.name) {
             return Err(err(format!("group {:?} is defined twice", group.name)));
         }

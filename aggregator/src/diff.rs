@@ -211,7 +211,9 @@ mod tests {
         }
     }
 
-    fn kinds(changes: &[Change]) -> Vec<(&str, Option<&str>, Option<&str>, Option<&str>)> {
+    type Row<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
+    fn kinds(changes: &[Change]) -> Vec<Row<'_>> {
         changes
             .iter()
             .map(|c| {
@@ -278,7 +280,10 @@ mod tests {
         );
         let sched_new = sched_old.clone();
         assert_eq!(
-            match_instances(&[core.clone(), sched_old.clone()], &[sched_new.clone()]),
+            match_instances(
+                &[core.clone(), sched_old.clone()],
+                std::slice::from_ref(&sched_new)
+            ),
             [(1, 0)]
         );
         let presence = |instances: Vec<Instance>| Presence {

@@ -46,7 +46,8 @@ fn aggregated(dir: &std::path::Path) -> Dataset {
 fn groups_resolve_to_the_expected_images_and_labels() {
     let dir = tempfile::tempdir().unwrap();
     let dataset = aggregated(dir.path());
-    let groups: Vec<(String, Option<String>, Vec<String>, u32, u32)> = aggregated_groups(&dataset)
+    type Summary = (String, Option<String>, Vec<String>, u32, u32);
+    let groups: Vec<Summary> = aggregated_groups(&dataset)
         .unwrap()
         .into_iter()
         .map(|g| {
@@ -304,4 +305,47 @@ fn a_group_with_a_missing_image_fails_alone() {
         failures,
         ["group Arch: baseline mini/5.4.0-30-mini/s390x is not in the dataset"]
     );
+}
+
+#[test]
+fn an_image_whose_table_is_not_sorted_by_name_is_refused() {
+    use ksurf_extractor::{extract, tables, IdentityOverrides};
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = Dataset::open_local(dir.path()).unwrap();
+    let overrides = IdentityOverrides {
+        distro: Some("mini".to_owned()),
+        release: Some("5.4.0-30-mini".to_owned()),
+        flavor: Some("mini".to_owned()),
+        arch: Some("amd64".to_owned()),
+    };
+    let x = extract(&common::repo_root().join(common::IMAGES[2].0), &overrides).unwrap();
+    let mut batches = tables::image_tables(&x).unwrap();
+    // Reverse the rows of `functions`.
+    for (table, batch) in batches.iter_mut() {
+        if *table == TableName::Functions {
+            let n = batch.num_rows() as u32;
+            let reversed = arrow::array::UInt32Array::from((0..n).rev().collect::<Vec<_>>());
+            *batch = arrow::compute::take_record_batch(batch, &reversed).unwrap();
+        }
+    }
+    dataset.write_image(&x.info.id, &batches).unwrap();
+    let groups = config::parse(
+        "one.toml",
+        "[[group]]\nname = \"Regular\"\nmode = \"consecutive\"\ndistro = \"mini\"\n",
+    )
+    .unwrap();
+    let err = aggregate::write_dataset(&dataset, &groups)
+        .err()
+        .expect("refused");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}/functions/distro=mini/release=5.4.0-30-mini/arch=amd64/part-0.parquet: rows are not sorted by name: \"x86_only_helper\" follows \"zone_param\" at row 1",
+            dir.path().display()
+        )
+    );
+    // Nothing of the group was published.
+    assert!(!common::tree(dir.path())
+        .iter()
+        .any(|(p, _)| p.starts_with("comparison_groups")));
 }
