@@ -2,12 +2,12 @@
 //! aggregator crates. Flags are defined once here; `anyhow` stays in this
 //! file and the library crates report typed errors.
 
+mod cmd;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
-
-mod cmd;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -43,6 +43,12 @@ enum Command {
     Verify(cmd::manifest::VerifyArgs),
     /// Pack the manifest's snapshot into `<out>/ksurf-dataset-<id>.tar.zst` (+ `.sha256`).
     Publish(cmd::publish::PublishArgs),
+    /// Per-function status and changes across the comparison groups of a config.
+    Aggregate(cmd::aggregate::AggregateArgs),
+    /// Print one function's report page.
+    Report(cmd::report::ReportArgs),
+    /// Write every function's page, index pages and a search box as static HTML.
+    Site(cmd::site::SiteArgs),
 }
 
 #[derive(Args)]
@@ -116,6 +122,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Manifest(args) => cmd::manifest::run_manifest(args),
         Command::Verify(args) => cmd::manifest::run_verify(args),
         Command::Publish(args) => cmd::publish::run_publish(args),
+        Command::Aggregate(args) => cmd::aggregate::run(args),
+        Command::Report(args) => cmd::report::run(args),
+        Command::Site(args) => cmd::site::run(args),
     }
 }
 

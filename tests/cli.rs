@@ -537,3 +537,204 @@ fn publish_is_reproducible_matches_the_manifest_and_refuses_a_changed_file() {
     );
     assert_eq!(std::fs::read_dir(&dist).unwrap().count(), 0);
 }
+
+/// The aggregator's fixture images (see aggregator/tests/common/mod.rs):
+/// (ELF, release, flavor, arch), distro `mini`.
+const AGGREGATOR_IMAGES: [(&str, &str, &str, &str); 8] = [
+    (
+        "extractor/tests/fixtures/bin/x86_64-dwarf5.elf",
+        "4.4.0-10-mini",
+        "mini",
+        "amd64",
+    ),
+    (
+        "aggregator/tests/fixtures/bin/v2-x86_64.elf",
+        "4.10.0-20-mini",
+        "mini",
+        "amd64",
+    ),
+    (
+        "aggregator/tests/fixtures/bin/v3-x86_64.elf",
+        "5.4.0-30-mini",
+        "mini",
+        "amd64",
+    ),
+    (
+        "aggregator/tests/fixtures/bin/v3-x86_64.elf",
+        "5.4.0-31-mini",
+        "mini",
+        "amd64",
+    ),
+    (
+        "aggregator/tests/fixtures/bin/v3-aarch64.elf",
+        "5.4.0-30-mini",
+        "mini",
+        "arm64",
+    ),
+    (
+        "aggregator/tests/fixtures/bin/v3-riscv64.elf",
+        "5.4.0-30-mini",
+        "mini",
+        "riscv64",
+    ),
+    (
+        "aggregator/tests/fixtures/bin/v3-rt-x86_64.elf",
+        "5.4.0-30-mini-rt",
+        "mini-rt",
+        "amd64",
+    ),
+    (
+        "aggregator/tests/fixtures/bin/v3-x86_64.elf",
+        "5.4.0-30-mini-cloud",
+        "mini-cloud",
+        "amd64",
+    ),
+];
+
+fn aggregator_dataset(out: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (elf, release, flavor, arch) in AGGREGATOR_IMAGES {
+        let o = ksurf(&[
+            "extract",
+            root.join(elf).to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--distro",
+            "mini",
+            "--release",
+            release,
+            "--flavor",
+            flavor,
+            "--arch",
+            arch,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn aggregate_then_report_prints_the_golden_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dir.path().join("ds");
+    aggregator_dataset(&ds);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = root.join("aggregator/tests/fixtures/groups.toml");
+    let o = ksurf(&[
+        "aggregate",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert_eq!(
+        lines[..4],
+        [
+            "Regular: 44 function names, 9 changes",
+            "Arch: 43 function names, 2 changes",
+            "Flavor: 43 function names, 1 changes",
+            "Revision: 43 function names, 0 changes",
+        ]
+    );
+    assert!(
+        lines[4].starts_with("4 of 4 groups aggregated, "),
+        "{}",
+        lines[4]
+    );
+
+    let golden = std::fs::read_to_string(root.join("aggregator/tests/golden/sum_grid.md")).unwrap();
+    let o = ksurf(&["report", "sum_grid", "--dataset", ds.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), golden);
+    // Computed from the per-image tables for the same config: the same page.
+    let o = ksurf(&[
+        "report",
+        "sum_grid",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(stdout(&o), golden);
+
+    let o = ksurf(&[
+        "report",
+        "sum_grid",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--format",
+        "html",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = stdout(&o);
+    assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>sum_grid</title>\n"));
+    assert!(
+        html.contains("<h1>Function: <code>sum_grid</code></h1>\n<h2>Status</h2>\n"),
+        "{html}"
+    );
+    assert!(html.contains("<details>\n<summary>In <code>4.4</code>: ✅</summary>\n<pre><code class=\"language-c\">int sum_grid(int (*grid)[4], int rows);\n</code></pre>\n"), "{html}");
+    assert!(html.ends_with("</ul>\n</body>\n</html>\n"), "{html}");
+
+    let o = ksurf(&["report", "sum_gird", "--dataset", ds.to_str().unwrap()]);
+    assert_failed(
+        &o,
+        1,
+        "ksurf: error: function sum_gird is in no image of the dataset; closest names: sum_grid, _start, bool_param, core_init, read_init",
+    );
+}
+
+#[test]
+fn aggregate_reports_a_bad_config_and_a_missing_group_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dir.path().join("ds");
+    aggregator_dataset(&ds);
+    let config = dir.path().join("groups.toml");
+    std::fs::write(
+        &config,
+        "[[group]]\nname = \"Revision\"\nmode = \"consecutive\"\nversion = \"5.4\"\narch = \"amd64\"\nflavor = \"mini\"\n\
+         [[group]]\nname = \"Arch\"\nmode = \"baseline\"\nbaseline = \"mini/5.4.0-30-mini/s390x\"\n",
+    )
+    .unwrap();
+    let o = ksurf(&[
+        "aggregate",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "ksurf: error: group Arch: baseline mini/5.4.0-30-mini/s390x is not in the dataset"
+    );
+    assert!(stdout(&o)
+        .starts_with("Revision: 43 function names, 0 changes\n1 of 2 groups aggregated, "));
+
+    std::fs::write(
+        &config,
+        "[[group]]\nname = \"A\"\nmode = \"consecutive\"\nflavour = \"x\"\n",
+    )
+    .unwrap();
+    let o = ksurf(&[
+        "aggregate",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with(&format!(
+            "ksurf: error: config {}: TOML parse error at line 4, column 1",
+            config.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("unknown field `flavour`"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -27,6 +27,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot read {location}: {source}")]
+    Read {
+        location: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("parquet file {location}: {source}")]
     Parquet {
         location: String,

@@ -1,12 +1,15 @@
 //! Storage layout: one directory per table, hive-partitioned by image
-//! (`<table>/distro=<d>/release=<r>/arch=<a>/part-0.parquet`).
+//! (`<table>/distro=<d>/release=<r>/arch=<a>/part-0.parquet`) for the
+//! extractor's per-image tables and by comparison group
+//! (`<table>/group=<g>/part-0.parquet`) for the aggregator's tables.
 
 use object_store::path::Path;
 
 use crate::image::ImageId;
 
-/// The per-image tables the extractor writes. `Images` is written last and
-/// marks an image as complete.
+/// Every table of the dataset: the per-image tables the extractor writes
+/// ([`TableName::ALL`], `Images` last as the completion marker) and the
+/// per-group tables the aggregator writes ([`TableName::AGGREGATED`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TableName {
     FunctionInstances,
@@ -14,6 +17,9 @@ pub enum TableName {
     Symbols,
     UnitErrors,
     Images,
+    FunctionStatus,
+    FunctionChanges,
+    ComparisonGroups,
 }
 
 impl TableName {
@@ -26,6 +32,14 @@ impl TableName {
         TableName::Images,
     ];
 
+    /// The aggregator's per-group tables, in the order it writes them
+    /// (`ComparisonGroups` last: it marks a group as complete).
+    pub const AGGREGATED: [TableName; 3] = [
+        TableName::FunctionChanges,
+        TableName::FunctionStatus,
+        TableName::ComparisonGroups,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TableName::FunctionInstances => "function_instances",
@@ -33,8 +47,34 @@ impl TableName {
             TableName::Symbols => "symbols",
             TableName::UnitErrors => "unit_errors",
             TableName::Images => "images",
+            TableName::FunctionStatus => "function_status",
+            TableName::FunctionChanges => "function_changes",
+            TableName::ComparisonGroups => "comparison_groups",
         }
     }
+}
+
+/// The partition directory of comparison group `group` inside `table`.
+pub fn group_partition_dir(table: TableName, group: &str) -> Path {
+    Path::from_iter([table.as_str().to_owned(), format!("group={group}")])
+}
+
+/// The one Parquet file holding group `group`'s rows of `table`.
+pub fn group_table_file(table: TableName, group: &str) -> Path {
+    group_partition_dir(table, group).join("part-0.parquet")
+}
+
+/// Parses `<table>/group=<g>/<file>` back into the group name.
+pub fn group_of_path(path: &Path) -> Option<String> {
+    let parts: Vec<_> = path.parts().collect();
+    if parts.len() != 3 {
+        return None;
+    }
+    parts[1]
+        .as_ref()
+        .strip_prefix("group=")
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
 }
 
 /// The partition directory of `image` inside `table`.
@@ -88,6 +128,20 @@ mod tests {
         assert_eq!(image_of_path(&path), Some(id));
         assert_eq!(
             image_of_path(&Path::from("images/distro=x/part-0.parquet")),
+            None
+        );
+    }
+
+    #[test]
+    fn group_table_file_round_trips_through_group_of_path() {
+        let path = group_table_file(TableName::FunctionStatus, "Regular");
+        assert_eq!(
+            path.as_ref(),
+            "function_status/group=Regular/part-0.parquet"
+        );
+        assert_eq!(group_of_path(&path), Some("Regular".to_owned()));
+        assert_eq!(
+            group_of_path(&Path::from("function_status/part-0.parquet")),
             None
         );
     }

@@ -19,7 +19,7 @@ pub use image::{ImageId, ImageInfo};
 pub use layout::TableName;
 pub use location::Location;
 pub use manifest::{Manifest, ManifestFile, ManifestReport};
-pub use store::Dataset;
+pub use store::{Dataset, TableStream, TableWriter};
 
 /// Version of the table schemas. Bumped whenever a column is added, removed
 /// or changes meaning; readers refuse tables written with another version.

@@ -14,20 +14,30 @@ use crate::{Error, Result, SCHEMA_VERSION};
 
 const SCHEMA_VERSION_KEY: &str = "ksurf.schema_version";
 const ROW_GROUP_ROWS: usize = 64 * 1024;
+/// Small pages keep what a streaming reader holds per open table small
+/// (the aggregator reads every image of a group at once).
+const PAGE_BYTES: usize = 128 * 1024;
 
-/// Encodes `batch` as one Parquet file.
-pub fn encode(location: &str, batch: &RecordBatch) -> Result<Bytes> {
-    let props = WriterProperties::builder()
+/// The fixed writer settings of every table file.
+pub(crate) fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).expect("valid level"),
         ))
         .set_created_by(format!("ksurf-dataset (schema {SCHEMA_VERSION})"))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_data_page_size_limit(PAGE_BYTES)
+        .set_dictionary_page_size_limit(PAGE_BYTES)
         .set_key_value_metadata(Some(vec![KeyValue::new(
             SCHEMA_VERSION_KEY.to_owned(),
             SCHEMA_VERSION.to_string(),
         )]))
-        .build();
+        .build()
+}
+
+/// Encodes `batch` as one Parquet file.
+pub fn encode(location: &str, batch: &RecordBatch) -> Result<Bytes> {
+    let props = writer_properties();
     let parquet_err = |source| Error::Parquet {
         location: location.to_owned(),
         source,
@@ -48,6 +58,27 @@ pub fn decode(location: &str, data: Bytes, expected: &SchemaRef) -> Result<Recor
         source,
     };
     let builder = ParquetRecordBatchReaderBuilder::try_new(data).map_err(parquet_err)?;
+    check_schema(location, &builder, expected)?;
+    let reader = builder.build().map_err(parquet_err)?;
+    let batches = reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|source| Error::Arrow {
+            location: location.to_owned(),
+            source,
+        })?;
+    arrow::compute::concat_batches(expected, &batches).map_err(|source| Error::Arrow {
+        location: location.to_owned(),
+        source,
+    })
+}
+
+/// Checks that the file behind `builder` carries this crate's schema
+/// version and exactly the `expected` columns.
+pub(crate) fn check_schema<T>(
+    location: &str,
+    builder: &parquet::arrow::arrow_reader::ArrowReaderBuilder<T>,
+    expected: &SchemaRef,
+) -> Result<()> {
     let mismatch = |detail: String| Error::SchemaMismatch {
         location: location.to_owned(),
         expected: SCHEMA_VERSION,
@@ -73,17 +104,38 @@ pub fn decode(location: &str, data: Bytes, expected: &SchemaRef) -> Result<Recor
                 .collect::<Vec<_>>()
         )));
     }
-    let reader = builder.build().map_err(parquet_err)?;
-    let batches = reader
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|source| Error::Arrow {
-            location: location.to_owned(),
-            source,
-        })?;
-    arrow::compute::concat_batches(expected, &batches).map_err(|source| Error::Arrow {
-        location: location.to_owned(),
-        source,
-    })
+    Ok(())
+}
+
+/// The row groups whose statistics for the string column `column` may hold
+/// `value` (all row groups when the column or its statistics are missing).
+pub(crate) fn row_groups_holding(
+    metadata: &parquet::file::metadata::ParquetMetaData,
+    column: &str,
+    value: &str,
+) -> Vec<usize> {
+    let value = value.as_bytes();
+    metadata
+        .row_groups()
+        .iter()
+        .enumerate()
+        .filter(|(_, rg)| {
+            let Some(chunk) = rg
+                .columns()
+                .iter()
+                .find(|c| c.column_descr().path().string() == column)
+            else {
+                return true;
+            };
+            let Some(stats) = chunk.statistics() else {
+                return true;
+            };
+            let below = stats.min_bytes_opt().is_some_and(|min| value < min);
+            let above = stats.max_bytes_opt().is_some_and(|max| value > max);
+            !below && !above
+        })
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// What a table file's footer says, read without decoding any rows.

@@ -28,6 +28,45 @@ pub fn param_fields() -> Fields {
     Fields::from(vec![utf8("name", true), utf8("type", false)])
 }
 
+fn list_of(name: &str, item: DataType, nullable: bool) -> Field {
+    Field::new(
+        name,
+        DataType::List(Arc::new(Field::new("item", item, false))),
+        nullable,
+    )
+}
+
+/// The struct type of one element of `function_status.instances`: the
+/// columns of a `function_instances` row, less the name.
+pub fn status_instance_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("external", DataType::Boolean, false),
+        utf8("decl_file", true),
+        Field::new("decl_line", DataType::UInt32, true),
+        utf8("cu_path", true),
+        utf8("inline_status", false),
+        Field::new("defined", DataType::Boolean, false),
+        Field::new("addr", DataType::UInt64, true),
+        utf8_list("inline_callers"),
+        utf8_list("direct_callers"),
+        utf8("prototype", true),
+        utf8("return_type", true),
+        list_of("params", DataType::Struct(param_fields()), true),
+        Field::new("varargs", DataType::Boolean, false),
+    ])
+}
+
+/// The struct type of one element of `function_status.symbols`.
+pub fn status_symbol_fields() -> Fields {
+    Fields::from(vec![
+        utf8("name", false),
+        Field::new("addr", DataType::UInt64, false),
+        Field::new("size", DataType::UInt64, false),
+        utf8("binding", false),
+        utf8("section", false),
+    ])
+}
+
 /// The arrow schema of `table`.
 pub fn schema(table: TableName) -> SchemaRef {
     let fields = match table {
@@ -96,6 +135,51 @@ pub fn schema(table: TableName) -> SchemaRef {
             Field::new("symbols", DataType::UInt32, false),
             utf8("extractor_version", false),
             Field::new("schema_version", DataType::UInt32, false),
+        ],
+        TableName::FunctionStatus => vec![
+            utf8("name", false),
+            utf8("image", false),
+            utf8("label", false),
+            Field::new("baseline", DataType::Boolean, false),
+            Field::new("position", DataType::UInt32, true),
+            Field::new("present", DataType::Boolean, false),
+            utf8("collision_type", true),
+            utf8("inline_type", true),
+            Field::new("transformed", DataType::Boolean, true),
+            utf8_list("transform_suffixes"),
+            utf8_list("issues"),
+            utf8_list("prototypes"),
+            list_of(
+                "instances",
+                DataType::Struct(status_instance_fields()),
+                false,
+            ),
+            list_of("symbols", DataType::Struct(status_symbol_fields()), false),
+        ],
+        TableName::FunctionChanges => vec![
+            utf8("name", false),
+            Field::new("pair", DataType::UInt32, false),
+            utf8("old_image", false),
+            utf8("new_image", false),
+            utf8("old_label", false),
+            utf8("new_label", false),
+            utf8("change", false),
+            utf8("decl_file", true),
+            utf8("cu_path", true),
+            utf8("param", true),
+            utf8("old", true),
+            utf8("new", true),
+        ],
+        TableName::ComparisonGroups => vec![
+            Field::new("position", DataType::UInt32, false),
+            utf8("mode", false),
+            utf8("label_kind", false),
+            utf8("baseline", true),
+            utf8("baseline_label", true),
+            utf8_list("images"),
+            utf8_list("labels"),
+            Field::new("function_names", DataType::UInt32, false),
+            Field::new("changes", DataType::UInt32, false),
         ],
     };
     Arc::new(Schema::new(fields))

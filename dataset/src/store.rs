@@ -1,27 +1,39 @@
 //! Reading and writing table files through `object_store`. Every write is a
-//! single atomic `put`; an image's `images` row is written after its other
-//! tables and removed before they are rewritten, so a reader that lists the
-//! `images` table only ever sees complete images.
+//! single atomic `put` (or a multipart upload that becomes visible whole on
+//! completion); an image's `images` row is written after its other tables
+//! and removed before they are rewritten, so a reader that lists the
+//! `images` table only ever sees complete images. Large tables are read
+//! and written as streams of batches, so memory does not grow with them.
 
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{MultipartUpload, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ArrowWriter;
 
 use crate::image::ImageId;
-use crate::layout::{image_of_path, table_file, TableName};
+use crate::layout::{group_of_path, image_of_path, table_file, TableName};
 use crate::location::Location;
 use crate::{parquet_io, schema, Error, Result};
 
 /// How many objects [`Dataset::visit_objects`] fetches at once.
 pub const FETCH_CONCURRENCY: usize = 4;
 
+/// Bytes of encoded Parquet a [`TableWriter`] gathers before it uploads them
+/// as one part.
+const UPLOAD_PART_BYTES: usize = 8 << 20;
+
 /// A dataset: a root location holding one directory per table.
 pub struct Dataset {
     store: Arc<dyn ObjectStore>,
+    /// The directory of a local dataset, where table files are streamed
+    /// from directly; `None` for object-store URLs.
+    local_dir: Option<std::path::PathBuf>,
     runtime: tokio::runtime::Runtime,
     label: String,
 }
@@ -71,8 +83,13 @@ impl Dataset {
                 location: label.clone(),
                 source,
             })?;
+        let local_dir = match &location {
+            Location::Local(dir) => Some(dir.clone()),
+            Location::Remote(_) => None,
+        };
         Ok(Dataset {
             store,
+            local_dir,
             runtime,
             label,
         })
@@ -204,10 +221,154 @@ impl Dataset {
 
     /// Reads `image`'s rows of `table`.
     pub fn read_table(&self, image: &ImageId, table: TableName) -> Result<RecordBatch> {
-        let path = table_file(table, image);
+        self.read_file(&table_file(table, image), table)
+    }
+
+    /// Reads the whole table file at `path`, which holds rows of `table`.
+    pub fn read_file(&self, path: &Path, table: TableName) -> Result<RecordBatch> {
+        let path = path.clone();
         let location = format!("{}/{}", self.label, path);
         let data = self.get(&path)?;
         parquet_io::decode(&location, data, &schema::schema(table))
+    }
+
+    /// Streams the rows of the table file at `path` (rows of `table`) in
+    /// batches of at most `batch_size` rows, reading the file a page at a
+    /// time. With `key = Some((column, value))` only the row groups whose
+    /// statistics for the string `column` may hold `value` are read (the
+    /// rows still need filtering).
+    pub fn stream_file(
+        &self,
+        path: &Path,
+        table: TableName,
+        batch_size: usize,
+        key: Option<(&str, &str)>,
+    ) -> Result<TableStream> {
+        let location = format!("{}/{}", self.label, path);
+        let file = self.open_file(path)?;
+        let parquet_err = |source| Error::Parquet {
+            location: location.clone(),
+            source,
+        };
+        let expected = schema::schema(table);
+        let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(parquet_err)?
+            .with_batch_size(batch_size.max(1));
+        parquet_io::check_schema(&location, &builder, &expected)?;
+        if let Some((column, value)) = key {
+            let groups = parquet_io::row_groups_holding(builder.metadata(), column, value);
+            builder = builder.with_row_groups(groups);
+        }
+        let reader = builder.build().map_err(parquet_err)?;
+        Ok(TableStream {
+            location,
+            reader,
+            schema: expected,
+        })
+    }
+
+    /// The file at `path` opened for reading: in place for a local dataset;
+    /// for an object store, downloaded (streamed, not buffered) into an
+    /// anonymous temporary file, so a streaming reader's memory stays small
+    /// either way.
+    fn open_file(&self, path: &Path) -> Result<std::fs::File> {
+        let location = self.object_label(path);
+        let read_err = |source| Error::Read {
+            location: location.clone(),
+            source,
+        };
+        if let Some(dir) = &self.local_dir {
+            let file_path = path
+                .parts()
+                .fold(dir.clone(), |p, part| p.join(part.as_ref()));
+            return std::fs::File::open(&file_path).map_err(read_err);
+        }
+        let mut file = tempfile::tempfile().map_err(read_err)?;
+        self.runtime.block_on(async {
+            use std::io::Write;
+            let got = self.store.get(path).await.map_err(self.store_err(path))?;
+            let mut chunks = got.into_stream();
+            while let Some(chunk) = chunks.try_next().await.map_err(self.store_err(path))? {
+                file.write_all(&chunk).map_err(read_err)?;
+            }
+            Ok::<_, Error>(())
+        })?;
+        use std::io::Seek;
+        file.rewind().map_err(read_err)?;
+        Ok(file)
+    }
+
+    /// Streams `image`'s rows of `table`; see [`Dataset::stream_file`].
+    pub fn stream_table(
+        &self,
+        image: &ImageId,
+        table: TableName,
+        batch_size: usize,
+    ) -> Result<TableStream> {
+        self.stream_file(&table_file(table, image), table, batch_size, None)
+    }
+
+    /// Whether a file exists at `path`.
+    pub fn exists(&self, path: &Path) -> Result<bool> {
+        self.runtime.block_on(async {
+            match self.store.head(path).await {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(e) => Err(self.store_err(path)(e)),
+            }
+        })
+    }
+
+    /// Removes the file at `path`; a missing file is not an error.
+    pub fn delete(&self, path: &Path) -> Result<()> {
+        self.runtime.block_on(async {
+            match self.store.delete(path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(self.store_err(path)(e)),
+            }
+        })
+    }
+
+    /// Starts writing the table file at `path` (rows of `table`). Nothing is
+    /// visible at `path` until [`TableWriter::finish`] succeeds; a writer
+    /// dropped unfinished leaves no file behind.
+    pub fn table_writer(&self, path: &Path, table: TableName) -> Result<TableWriter<'_>> {
+        let location = format!("{}/{}", self.label, path);
+        let upload = self
+            .runtime
+            .block_on(self.store.put_multipart(path))
+            .map_err(self.store_err(path))?;
+        let schema = schema::schema(table);
+        let writer = ArrowWriter::try_new(
+            Vec::new(),
+            schema.clone(),
+            Some(parquet_io::writer_properties()),
+        )
+        .map_err(|source| Error::Parquet {
+            location: location.clone(),
+            source,
+        })?;
+        Ok(TableWriter {
+            dataset: self,
+            location,
+            upload: Some(upload),
+            writer: Some(writer),
+            schema,
+        })
+    }
+
+    /// The comparison groups with a file in `table`, sorted.
+    pub fn groups(&self, table: TableName) -> Result<Vec<String>> {
+        let prefix = Path::from(table.as_str());
+        let metas = self.list(Some(&prefix))?;
+        let mut groups: Vec<String> = metas
+            .iter()
+            .filter(|m| m.location.filename() == Some("part-0.parquet"))
+            .filter_map(|m| group_of_path(&m.location))
+            .collect();
+        groups.sort();
+        groups.dedup();
+        Ok(groups)
     }
 
     /// The images whose extraction completed, sorted.
@@ -242,6 +403,104 @@ impl Dataset {
                         .join(", "),
                 }),
             },
+        }
+    }
+}
+/// Batches of one table file, read a page at a time.
+pub struct TableStream {
+    location: String,
+    reader: ParquetRecordBatchReader,
+    schema: SchemaRef,
+}
+
+impl TableStream {
+    /// The file, for messages.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+}
+
+impl Iterator for TableStream {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.reader.next().map(|batch| {
+            batch.map_err(|source| Error::Arrow {
+                location: self.location.clone(),
+                source,
+            })
+        })
+    }
+}
+
+/// A table file being written as a stream of batches: encoded row groups
+/// are uploaded in parts as they fill, and the file appears, whole, when
+/// [`TableWriter::finish`] completes the upload.
+pub struct TableWriter<'d> {
+    dataset: &'d Dataset,
+    location: String,
+    upload: Option<Box<dyn MultipartUpload>>,
+    writer: Option<ArrowWriter<Vec<u8>>>,
+    schema: SchemaRef,
+}
+
+impl TableWriter<'_> {
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn parquet_err(&self) -> impl FnOnce(parquet::errors::ParquetError) -> Error {
+        let location = self.location.clone();
+        move |source| Error::Parquet { location, source }
+    }
+
+    /// Appends `batch` (of this table's schema).
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let err = self.parquet_err();
+        let writer = self.writer.as_mut().expect("writer used after finish");
+        writer.write(batch).map_err(err)?;
+        if writer.inner_mut().len() >= UPLOAD_PART_BYTES {
+            let bytes = std::mem::take(writer.inner_mut());
+            self.upload_part(bytes)?;
+        }
+        Ok(())
+    }
+
+    fn upload_part(&mut self, bytes: Vec<u8>) -> Result<()> {
+        let upload = self.upload.as_mut().expect("upload used after finish");
+        let part = upload.put_part(PutPayload::from(bytes));
+        let location = self.location.clone();
+        self.dataset
+            .runtime
+            .block_on(part)
+            .map_err(|source| Error::Store { location, source })
+    }
+
+    /// Writes the footer and makes the file visible.
+    pub fn finish(mut self) -> Result<()> {
+        let err = self.parquet_err();
+        let writer = self.writer.take().expect("finish called once");
+        let bytes = writer.into_inner().map_err(err)?;
+        self.upload_part(bytes)?;
+        let mut upload = self.upload.take().expect("finish called once");
+        let location = self.location.clone();
+        self.dataset
+            .runtime
+            .block_on(upload.complete())
+            .map(|_| ())
+            .map_err(|source| Error::Store { location, source })
+    }
+}
+
+impl Drop for TableWriter<'_> {
+    fn drop(&mut self) {
+        if let Some(mut upload) = self.upload.take() {
+            // Unfinished: remove the staged parts.
+            let _ = self.dataset.runtime.block_on(upload.abort());
         }
     }
 }

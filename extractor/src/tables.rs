@@ -35,6 +35,11 @@ pub fn image_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
                 TableName::Symbols => symbols(x),
                 TableName::UnitErrors => unit_errors(x),
                 TableName::Images => images(x),
+                TableName::FunctionStatus
+                | TableName::FunctionChanges
+                | TableName::ComparisonGroups => {
+                    unreachable!("{} is not a per-image table", t.as_str())
+                }
             }?;
             Ok((t, b))
         })

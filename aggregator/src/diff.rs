@@ -1,0 +1,338 @@
+//! Comparing one function name between two images: added or removed, and
+//! for a name in both, the signature changes of each instance. Instances
+//! are matched one to one (a colliding static with the static of the same
+//! declaration file, then of the same compile unit), never by "the first
+//! instance with that name".
+
+use crate::model::{Change, ChangeKind, Instance, Param, Presence};
+
+/// The changes of one name from `old` to `new`.
+pub fn compare(old: Option<&Presence>, new: Option<&Presence>) -> Vec<Change> {
+    match (old, new) {
+        (None, None) => Vec::new(),
+        (None, Some(n)) => vec![Change {
+            kind: ChangeKind::FunctionAdded,
+            decl_file: None,
+            cu_path: None,
+            param: None,
+            old: None,
+            new: n.prototypes().into_iter().next(),
+        }],
+        (Some(o), None) => vec![Change {
+            kind: ChangeKind::FunctionRemoved,
+            decl_file: None,
+            cu_path: None,
+            param: None,
+            old: o.prototypes().into_iter().next(),
+            new: None,
+        }],
+        (Some(o), Some(n)) => match_instances(&o.instances, &n.instances)
+            .into_iter()
+            .flat_map(|(i, j)| compare_signatures(&o.instances[i], &n.instances[j]))
+            .collect(),
+    }
+}
+
+/// Pairs of (old, new) instance indexes, in old order: the two only
+/// instances; else the external ones; then statics with the same
+/// declaration file and compile unit, the same declaration file, the same
+/// compile unit; then the last one left on each side.
+pub fn match_instances(old: &[Instance], new: &[Instance]) -> Vec<(usize, usize)> {
+    if old.len() == 1 && new.len() == 1 {
+        return vec![(0, 0)];
+    }
+    let mut old_free: Vec<bool> = vec![true; old.len()];
+    let mut new_free: Vec<bool> = vec![true; new.len()];
+    let mut pairs = Vec::new();
+    type Same = fn(&Instance, &Instance) -> bool;
+    let passes: [Same; 4] = [
+        |a, b| a.external && b.external,
+        |a, b| !a.external && !b.external && a.decl_file == b.decl_file && a.cu_path == b.cu_path,
+        |a, b| !a.external && !b.external && a.decl_file.is_some() && a.decl_file == b.decl_file,
+        |a, b| !a.external && !b.external && a.cu_path.is_some() && a.cu_path == b.cu_path,
+    ];
+    for same in passes {
+        for (i, a) in old.iter().enumerate() {
+            if !old_free[i] {
+                continue;
+            }
+            if let Some(j) = (0..new.len()).find(|&j| new_free[j] && same(a, &new[j])) {
+                old_free[i] = false;
+                new_free[j] = false;
+                pairs.push((i, j));
+            }
+        }
+    }
+    let left_old: Vec<usize> = (0..old.len()).filter(|&i| old_free[i]).collect();
+    let left_new: Vec<usize> = (0..new.len()).filter(|&j| new_free[j]).collect();
+    if let ([i], [j]) = (left_old.as_slice(), left_new.as_slice()) {
+        pairs.push((*i, *j));
+    }
+    pairs.sort();
+    pairs
+}
+
+/// The key a parameter is matched by: its name when every parameter on
+/// both sides has a distinct name, else its position.
+fn param_keys(old: &[Param], new: &[Param]) -> (Vec<String>, Vec<String>) {
+    let named = |ps: &[Param]| {
+        let names: Vec<&str> = ps.iter().filter_map(|p| p.name.as_deref()).collect();
+        let mut distinct = names.clone();
+        distinct.sort();
+        distinct.dedup();
+        names.len() == ps.len() && distinct.len() == names.len()
+    };
+    if named(old) && named(new) {
+        let keys = |ps: &[Param]| {
+            ps.iter()
+                .map(|p| p.name.clone().unwrap_or_default())
+                .collect()
+        };
+        (keys(old), keys(new))
+    } else {
+        let keys = |ps: &[Param]| (0..ps.len()).map(|i| format!("#{i}")).collect();
+        (keys(old), keys(new))
+    }
+}
+
+/// The signature changes between two matched instances (none when either
+/// has no C prototype).
+pub fn compare_signatures(old: &Instance, new: &Instance) -> Vec<Change> {
+    let (Some(old_params), Some(new_params)) = (&old.params, &new.params) else {
+        return Vec::new();
+    };
+    let (decl_file, cu_path) = (old.decl_file.clone(), old.cu_path.clone());
+    let change = |kind, param: Option<String>, o: Option<String>, n: Option<String>| Change {
+        kind,
+        decl_file: decl_file.clone(),
+        cu_path: cu_path.clone(),
+        param,
+        old: o,
+        new: n,
+    };
+    let (old_keys, new_keys) = param_keys(old_params, new_params);
+    let mut changes = Vec::new();
+    for (j, key) in new_keys.iter().enumerate() {
+        if !old_keys.contains(key) {
+            let p = &new_params[j];
+            changes.push(change(
+                ChangeKind::ParamAdded,
+                p.name.clone(),
+                None,
+                Some(p.ty.clone()),
+            ));
+        }
+    }
+    for (i, key) in old_keys.iter().enumerate() {
+        if !new_keys.contains(key) {
+            let p = &old_params[i];
+            changes.push(change(
+                ChangeKind::ParamRemoved,
+                p.name.clone(),
+                Some(p.ty.clone()),
+                None,
+            ));
+        }
+    }
+    let common_old: Vec<&String> = old_keys.iter().filter(|k| new_keys.contains(k)).collect();
+    let common_new: Vec<&String> = new_keys.iter().filter(|k| old_keys.contains(k)).collect();
+    if common_old != common_new {
+        let list = |ps: &[Param], keys: &[String]| {
+            ps.iter()
+                .zip(keys)
+                .map(|(p, k)| p.name.clone().unwrap_or_else(|| k.clone()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        changes.push(change(
+            ChangeKind::ParamReordered,
+            None,
+            Some(list(old_params, &old_keys)),
+            Some(list(new_params, &new_keys)),
+        ));
+    }
+    for (i, key) in old_keys.iter().enumerate() {
+        if let Some(j) = new_keys.iter().position(|k| k == key) {
+            let (o, n) = (&old_params[i], &new_params[j]);
+            if o.ty != n.ty {
+                changes.push(change(
+                    ChangeKind::ParamTypeChanged,
+                    o.name.clone().or_else(|| n.name.clone()),
+                    Some(o.ty.clone()),
+                    Some(n.ty.clone()),
+                ));
+            }
+        }
+    }
+    if old.return_type != new.return_type {
+        changes.push(change(
+            ChangeKind::ReturnTypeChanged,
+            None,
+            old.return_type.clone(),
+            new.return_type.clone(),
+        ));
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(
+        file: &str,
+        cu: &str,
+        external: bool,
+        ret: &str,
+        params: &[(&str, &str)],
+    ) -> Instance {
+        Instance {
+            external,
+            decl_file: Some(file.to_owned()),
+            decl_line: Some(1),
+            cu_path: Some(cu.to_owned()),
+            inline_status: "seen, unknown".to_owned(),
+            defined: true,
+            addr: Some(0x10),
+            inline_callers: vec![],
+            direct_callers: vec![],
+            prototype: Some("p".to_owned()),
+            return_type: Some(ret.to_owned()),
+            params: Some(
+                params
+                    .iter()
+                    .map(|(n, t)| Param {
+                        name: Some((*n).to_owned()),
+                        ty: (*t).to_owned(),
+                    })
+                    .collect(),
+            ),
+            varargs: false,
+        }
+    }
+
+    type Row<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
+    fn kinds(changes: &[Change]) -> Vec<Row<'_>> {
+        changes
+            .iter()
+            .map(|c| {
+                (
+                    c.kind.as_str(),
+                    c.param.as_deref(),
+                    c.old.as_deref(),
+                    c.new.as_deref(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_signature_change_kind() {
+        let old = instance(
+            "a.c",
+            "a.c",
+            true,
+            "int",
+            &[("a", "int"), ("b", "long int"), ("c", "char *")],
+        );
+        let new = instance(
+            "a.c",
+            "a.c",
+            true,
+            "void",
+            &[("b", "long int"), ("a", "unsigned int"), ("d", "int")],
+        );
+        assert_eq!(
+            kinds(&compare_signatures(&old, &new)),
+            [
+                ("Param added", Some("d"), None, Some("int")),
+                ("Param removed", Some("c"), Some("char *"), None),
+                ("Param reordered", None, Some("a, b, c"), Some("b, a, d")),
+                (
+                    "Param type changed",
+                    Some("a"),
+                    Some("int"),
+                    Some("unsigned int")
+                ),
+                ("Return type changed", None, Some("int"), Some("void")),
+            ]
+        );
+        assert_eq!(compare_signatures(&old, &old), []);
+    }
+
+    #[test]
+    fn colliding_statics_match_by_declaration_file_not_position() {
+        // old: core.c then sched.c; new: sched.c only, with a second param.
+        let core = instance(
+            "kernel/core.c",
+            "kernel/core.c",
+            false,
+            "int",
+            &[("x", "int")],
+        );
+        let sched_old = instance(
+            "kernel/sched.c",
+            "kernel/sched.c",
+            false,
+            "int",
+            &[("x", "int"), ("y", "int")],
+        );
+        let sched_new = sched_old.clone();
+        assert_eq!(
+            match_instances(
+                &[core.clone(), sched_old.clone()],
+                std::slice::from_ref(&sched_new)
+            ),
+            [(1, 0)]
+        );
+        let presence = |instances: Vec<Instance>| Presence {
+            collision_type: String::new(),
+            inline_type: "No".to_owned(),
+            transform_suffixes: vec![],
+            instances,
+            symbols: vec![],
+        };
+        // The first-instance comparison would report "Param added y" here.
+        assert_eq!(
+            compare(
+                Some(&presence(vec![core, sched_old])),
+                Some(&presence(vec![sched_new]))
+            ),
+            []
+        );
+    }
+
+    #[test]
+    fn header_duplicates_match_by_compile_unit() {
+        let a = instance("include/h.h", "a.c", false, "int", &[("x", "int")]);
+        let b = instance("include/h.h", "b.c", false, "int", &[("x", "int")]);
+        let b2 = instance("include/h.h", "b.c", false, "int", &[("x", "long int")]);
+        let changes = compare(
+            Some(&Presence {
+                collision_type: String::new(),
+                inline_type: String::new(),
+                transform_suffixes: vec![],
+                instances: vec![a.clone(), b],
+                symbols: vec![],
+            }),
+            Some(&Presence {
+                collision_type: String::new(),
+                inline_type: String::new(),
+                transform_suffixes: vec![],
+                instances: vec![a, b2],
+                symbols: vec![],
+            }),
+        );
+        assert_eq!(
+            kinds(&changes),
+            [(
+                "Param type changed",
+                Some("x"),
+                Some("int"),
+                Some("long int")
+            )]
+        );
+        assert_eq!(changes[0].cu_path.as_deref(), Some("b.c"));
+    }
+}

@@ -1,0 +1,22 @@
+//! ksurf's aggregator: reads the extractor's per-image tables, streams
+//! them merged by function name across the images of each comparison
+//! group ([`config`], [`groups`], [`stream`], [`aggregate`]), computes
+//! per-image status and per-pair changes ([`model`], [`diff`]) into the
+//! `function_status` / `function_changes` tables ([`tables`]), and renders
+//! the per-function pages ([`history`], [`report`], [`html`], [`site`]).
+
+pub mod aggregate;
+pub mod config;
+pub mod diff;
+pub mod error;
+pub mod groups;
+pub mod model;
+pub mod release;
+pub mod stream;
+pub mod tables;
+
+pub use error::{Error, Result};
+pub mod history;
+pub mod html;
+pub mod report;
+pub mod site;

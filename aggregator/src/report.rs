@@ -1,0 +1,271 @@
+//! The per-function Markdown page, line for line in the structure of the
+//! DepSurf website's pages: `## Status` with one list per group (issues or
+//! ✅ per image, details with prototype, collision, inline,
+//! transformation, instances and symbols), then `## Differences` with one
+//! list per group of the compared pairs' signature changes.
+
+use std::fmt::Write;
+
+use crate::history::{FunctionHistory, GroupHistory, PairHistory};
+use crate::model::{Change, ChangeKind, Presence, StatusRow};
+
+/// Escapes text for HTML (labels and types inside `<code>`).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn code(text: &str) -> String {
+    format!("<code>{}</code>", escape(text))
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+/// Declares `name` with the C type `ty` (as the extractor renders types:
+/// `struct page *`, `void (*)(int, void *)`, `int (*)[4]`, `int [4]`).
+pub fn declaration(ty: &str, name: Option<&str>) -> String {
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        return ty.to_owned();
+    };
+    // A pointer to function or array: the name goes inside the innermost `(*`.
+    if let Some(open) = ty.rfind("(*") {
+        if let Some(close) = ty[open..].find(')') {
+            let at = open + close;
+            return format!("{}{name}{}", &ty[..at], &ty[at..]);
+        }
+    }
+    if let Some(bracket) = ty.find('[') {
+        let base = ty[..bracket].trim_end();
+        return format!("{base} {name}{}", &ty[bracket..]);
+    }
+    if ty.ends_with('*') {
+        return format!("{ty}{name}");
+    }
+    format!("{ty} {name}")
+}
+
+/// The Markdown page of one function.
+pub fn render(history: &FunctionHistory) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Function: {}\n", code(&history.name));
+    out.push_str("## Status\n");
+    for group in &history.groups {
+        let _ = writeln!(out, "<b>{}</b>", escape(&group.name));
+        out.push_str("<ul>\n");
+        for row in &group.members {
+            out.push_str("<li>\n");
+            status(&mut out, row);
+            out.push_str("</li>\n");
+        }
+        out.push_str("</ul>\n");
+    }
+    out.push('\n');
+    out.push_str("## Differences\n");
+    for group in &history.groups {
+        differences(&mut out, group);
+    }
+    out
+}
+
+fn summary(row: &StatusRow) -> String {
+    let issues = row.issues();
+    let verdict = if issues.is_empty() {
+        "✅".to_owned()
+    } else {
+        let names: Vec<&str> = issues.iter().map(|i| i.as_str()).collect();
+        format!("{} ⚠️", names.join(", "))
+    };
+    format!("In {}: {verdict}", code(&row.label))
+}
+
+fn status(out: &mut String, row: &StatusRow) {
+    let title = summary(row);
+    let Some(p) = &row.presence else {
+        let _ = writeln!(out, "{title}");
+        return;
+    };
+    out.push_str("<details>\n");
+    let _ = writeln!(out, "<summary>{title}</summary>");
+    let prototypes = p.prototypes();
+    if !prototypes.is_empty() {
+        out.push('\n');
+        out.push_str("```c\n");
+        for proto in &prototypes {
+            let _ = writeln!(out, "{proto}");
+        }
+        out.push_str("```\n");
+    }
+    presence(out, p);
+    out.push_str("</details>\n");
+}
+
+fn presence(out: &mut String, p: &Presence) {
+    out.push('\n');
+    let _ = writeln!(out, "**Collision:** {}\n", p.collision_type);
+    let _ = writeln!(out, "**Inline:** {}\n", p.inline_type);
+    let _ = writeln!(out, "**Transformation:** {}\n", py_bool(p.transformed()));
+    out.push_str("**Instances:**\n\n");
+    for i in &p.instances {
+        out.push_str("```\n");
+        let _ = writeln!(
+            out,
+            "In {} ({:x})",
+            i.cu_path.as_deref().unwrap_or("None"),
+            i.addr.unwrap_or(0)
+        );
+        let _ = writeln!(
+            out,
+            "Location: {}",
+            i.location().as_deref().unwrap_or("None")
+        );
+        let _ = writeln!(out, "Inline: {}", py_bool(i.inlined()));
+        if !i.inline_callers.is_empty() {
+            out.push_str("Inline callers:\n");
+            for c in &i.inline_callers {
+                let _ = writeln!(out, "  - {c}");
+            }
+        }
+        if !i.direct_callers.is_empty() {
+            out.push_str("Direct callers:\n");
+            for c in &i.direct_callers {
+                let _ = writeln!(out, "  - {c}");
+            }
+        }
+        out.push_str("```\n");
+    }
+    if !p.symbols.is_empty() {
+        out.push_str("**Symbols:**\n\n");
+        out.push_str("```\n");
+        for s in &p.symbols {
+            let _ = writeln!(
+                out,
+                "{:x}-{:x}: {} ({})",
+                s.addr,
+                s.addr.wrapping_add(s.size),
+                s.name,
+                s.binding
+            );
+        }
+        out.push_str("```\n");
+    }
+}
+
+fn differences(out: &mut String, group: &GroupHistory) {
+    if group.pairs.iter().all(|p| !p.old_present && !p.new_present) {
+        return;
+    }
+    let _ = writeln!(out, "<b>{}</b>", escape(&group.name));
+    out.push_str("<ul>\n");
+    for pair in &group.pairs {
+        delta(out, pair);
+    }
+    out.push_str("</ul>\n");
+}
+
+fn delta(out: &mut String, pair: &PairHistory) {
+    let (a, b) = (code(&pair.old_label), code(&pair.new_label));
+    let changes: Vec<&Change> = pair
+        .changes
+        .iter()
+        .filter(|c| c.kind.is_signature_change())
+        .collect();
+    if pair.old_present && pair.new_present && changes.is_empty() {
+        out.push_str("<li>\n");
+        let _ = writeln!(out, "No changes between {a} and {b} ✅");
+        out.push_str("</li>\n");
+        return;
+    }
+    if changes.is_empty() {
+        return;
+    }
+    // Name the instance only when the changes are about several.
+    let mut instances: Vec<(Option<&str>, Option<&str>)> = changes
+        .iter()
+        .map(|c| (c.decl_file.as_deref(), c.cu_path.as_deref()))
+        .collect();
+    instances.sort();
+    instances.dedup();
+    let qualify = instances.len() > 1;
+    out.push_str("<li>\n<details>\n");
+    let _ = writeln!(out, "<summary>Changed between {a} and {b} ⚠️</summary>");
+    out.push_str("<ul>\n");
+    for c in changes {
+        out.push_str("<li>\n");
+        let _ = writeln!(out, "<b>{}. </b>", c.kind.as_str());
+        let mut line = change_text(c);
+        if qualify {
+            if let Some(unit) = c.cu_path.as_deref().or(c.decl_file.as_deref()) {
+                let _ = write!(line, " in {}", code(unit));
+            }
+        }
+        let _ = writeln!(out, "{line}");
+        out.push_str("</li>\n");
+    }
+    out.push_str("</ul>\n</details>\n</li>\n");
+}
+
+fn change_text(c: &Change) -> String {
+    let old = c.old.as_deref().unwrap_or("");
+    let new = c.new.as_deref().unwrap_or("");
+    let param = c.param.as_deref();
+    match c.kind {
+        ChangeKind::ParamAdded => code(&declaration(new, param)),
+        ChangeKind::ParamRemoved => code(&declaration(old, param)),
+        ChangeKind::ParamTypeChanged => format!(
+            "{} ➡️ {}",
+            code(&declaration(old, param)),
+            code(&declaration(new, param))
+        ),
+        ChangeKind::ParamReordered | ChangeKind::ReturnTypeChanged => {
+            format!("{} ➡️ {}", code(old), code(new))
+        }
+        ChangeKind::FunctionAdded => code(new),
+        ChangeKind::FunctionRemoved => code(old),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::declaration;
+
+    #[test]
+    fn declarations_place_the_name_like_c() {
+        let cases = [
+            ("int", "x", "int x"),
+            ("struct page *", "page", "struct page *page"),
+            ("const char *const", "name", "const char *const name"),
+            ("void (*)(int, void *)", "cb", "void (*cb)(int, void *)"),
+            ("int (*)[4]", "grid", "int (*grid)[4]"),
+            (
+                "void (*(*)(int))(int, void *)",
+                "f",
+                "void (*(*f)(int))(int, void *)",
+            ),
+            ("int [4]", "cells", "int cells[4]"),
+            (
+                "volatile long unsigned int *",
+                "reg",
+                "volatile long unsigned int *reg",
+            ),
+        ];
+        for (ty, name, want) in cases {
+            assert_eq!(declaration(ty, Some(name)), want, "{ty}");
+        }
+        assert_eq!(declaration("int", None), "int");
+    }
+}

@@ -1,0 +1,376 @@
+//! The static website: one HTML page per function (the report), one index
+//! page per first letter with one column per group showing the issue
+//! symbols, and a search box over every function name that works from
+//! `file://` (the names are a script file, not fetched). Pages are
+//! produced one name at a time from the group tables streamed in step; the
+//! whole site is written to a staging directory and moved into place.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use ksurf_dataset::layout::group_table_file;
+use ksurf_dataset::{Dataset, TableName, TableStream};
+
+use crate::history::{aggregated_groups, group_history, FunctionHistory, GroupHistory};
+use crate::html;
+use crate::model::{ChangeRow, Issue, StatusRow};
+use crate::report::{escape, render};
+use crate::tables::{decode_changes, decode_status};
+use crate::{Error, Result};
+
+/// Rows per batch read from the group tables.
+const BATCH_ROWS: usize = 512;
+
+/// What was written.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SiteSummary {
+    pub function_pages: usize,
+    pub index_pages: usize,
+}
+
+/// The index page a name is listed on: its first letter or digit after
+/// leading underscores, lowercased (`_`-only names: `other`).
+pub fn letter(name: &str) -> String {
+    match name.trim_start_matches('_').chars().next() {
+        Some(c) if c.is_ascii_alphanumeric() => c.to_ascii_lowercase().to_string(),
+        _ => "other".to_owned(),
+    }
+}
+
+/// The file name of a function's page (C identifiers are kept; any other
+/// byte is written as `~xx`).
+fn file_stem(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "~{b:02x}");
+        }
+    }
+    out
+}
+
+/// The page of `name`, relative to the site root.
+pub fn page_path(name: &str) -> String {
+    format!("f/{}/{}.html", letter(name), file_stem(name))
+}
+
+/// The symbols of the index columns, in the website's order.
+fn issue_symbol(issue: Issue) -> &'static str {
+    match issue {
+        Issue::Absent => "∅",
+        Issue::SelectiveInline => "S",
+        Issue::FullInline => "F",
+        Issue::Duplicate => "D",
+        Issue::Collision => "C",
+        Issue::Transformation => "T",
+    }
+}
+
+const SYMBOL_ORDER: [&str; 7] = ["∅", "Δ", "S", "F", "D", "C", "T"];
+
+/// The symbols of one group's column: every issue of its images, and `Δ`
+/// when a compared pair has a signature change.
+pub fn group_symbols(group: &GroupHistory) -> String {
+    let mut present: Vec<&str> = group
+        .members
+        .iter()
+        .flat_map(StatusRow::issues)
+        .map(issue_symbol)
+        .collect();
+    if group
+        .pairs
+        .iter()
+        .any(|p| p.changes.iter().any(|c| c.kind.is_signature_change()))
+    {
+        present.push("Δ");
+    }
+    SYMBOL_ORDER
+        .iter()
+        .filter(|s| present.contains(s))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Decoded rows of one group table, handed out one name at a time.
+struct RowsByName<T> {
+    stream: TableStream,
+    buffered: VecDeque<T>,
+    decode: fn(&arrow::array::RecordBatch, &str) -> Result<Vec<T>>,
+    name_of: fn(&T) -> &str,
+}
+
+impl<T> RowsByName<T> {
+    fn peek(&mut self) -> Result<Option<&str>> {
+        while self.buffered.is_empty() {
+            match self.stream.next() {
+                Some(batch) => {
+                    let location = self.stream.location().to_owned();
+                    self.buffered.extend((self.decode)(&batch?, &location)?);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(self.buffered.front().map(self.name_of))
+    }
+
+    fn take(&mut self, name: &str) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        while self.peek()? == Some(name) {
+            out.push(self.buffered.pop_front().expect("peeked"));
+        }
+        Ok(out)
+    }
+}
+
+fn write_file(path: &Path, contents: &str) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Output {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    std::fs::write(path, contents).map_err(|source| Error::Output {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+const SEARCH_JS: &str = r#"// Search over every function name of the site; works from file://.
+(function () {
+  var box = document.getElementById("search");
+  var results = document.getElementById("results");
+  var root = document.body.getAttribute("data-root");
+  box.addEventListener("input", function () {
+    var q = box.value.trim().toLowerCase();
+    results.innerHTML = "";
+    if (!q) return;
+    var prefix = [], inner = [];
+    for (var i = 0; i < KSURF_NAMES.length && prefix.length < 50; i++) {
+      var n = KSURF_NAMES[i][0], l = n.toLowerCase();
+      if (l.indexOf(q) === 0) prefix.push(KSURF_NAMES[i]);
+      else if (inner.length < 50 && l.indexOf(q) > 0) inner.push(KSURF_NAMES[i]);
+    }
+    prefix.concat(inner).slice(0, 50).forEach(function (e) {
+      var li = document.createElement("li");
+      var a = document.createElement("a");
+      a.href = root + e[1];
+      a.textContent = e[0];
+      li.appendChild(a);
+      results.appendChild(li);
+    });
+  });
+})();
+"#;
+
+fn search_box(root: &str) -> String {
+    format!(
+        "<p><input id=\"search\" type=\"search\" placeholder=\"Search functions\" autocomplete=\"off\"></p>\n<ul id=\"results\"></ul>\n<script src=\"{root}search-index.js\"></script>\n<script src=\"{root}search.js\"></script>\n"
+    )
+}
+
+fn letters_nav(root: &str, letters: &[String]) -> String {
+    let mut nav = format!("<nav><a href=\"{root}index.html\">Home</a>");
+    for l in letters {
+        let _ = write!(nav, "<a href=\"{root}{l}.html\">{l}</a>");
+    }
+    nav.push_str("</nav>\n");
+    nav
+}
+
+/// A page with the search box, which needs the `data-root` attribute.
+fn page_with_search(title: &str, markdown: &str, nav: &str, root: &str) -> String {
+    html::page(title, markdown, Some(&format!("{nav}{}", search_box(root)))).replacen(
+        "<body>",
+        &format!("<body data-root=\"{root}\">"),
+        1,
+    )
+}
+
+/// Writes the whole site for the aggregated groups of `dataset` to `out`.
+pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
+    let groups = aggregated_groups(dataset)?;
+    if groups.is_empty() {
+        return Err(Error::NotAggregated(dataset.label().to_owned()));
+    }
+    let staging = sibling(out, "partial");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|source| Error::Output {
+            path: staging.clone(),
+            source,
+        })?;
+    }
+    let mut status: Vec<RowsByName<StatusRow>> = Vec::new();
+    let mut changes: Vec<RowsByName<ChangeRow>> = Vec::new();
+    for g in &groups {
+        let path = group_table_file(TableName::FunctionStatus, &g.name);
+        status.push(RowsByName {
+            stream: dataset.stream_file(&path, TableName::FunctionStatus, BATCH_ROWS, None)?,
+            buffered: VecDeque::new(),
+            decode: |b, _| Ok(decode_status(b)),
+            name_of: |r| &r.name,
+        });
+        let path = group_table_file(TableName::FunctionChanges, &g.name);
+        changes.push(RowsByName {
+            stream: dataset.stream_file(&path, TableName::FunctionChanges, BATCH_ROWS, None)?,
+            buffered: VecDeque::new(),
+            decode: decode_changes,
+            name_of: |r| &r.name,
+        });
+    }
+    // (name, per-group symbols) per letter, for the index pages.
+    let mut index: BTreeMap<String, Vec<(String, Vec<String>)>> = BTreeMap::new();
+    let mut pages = 0;
+    loop {
+        let mut next: Option<String> = None;
+        for s in status.iter_mut() {
+            if let Some(n) = s.peek()? {
+                if next.as_deref().is_none_or(|m| n < m) {
+                    next = Some(n.to_owned());
+                }
+            }
+        }
+        let Some(name) = next else { break };
+        let mut histories = Vec::new();
+        for (g, group) in groups.iter().enumerate() {
+            let rows = status[g].take(&name)?;
+            // Changes of names before this one cannot exist; skip defensively.
+            while changes[g].peek()?.is_some_and(|n| n < name.as_str()) {
+                let n = changes[g].peek()?.expect("peeked").to_owned();
+                changes[g].take(&n)?;
+            }
+            let change_rows = changes[g].take(&name)?;
+            histories.push(group_history(&name, group, rows, &change_rows));
+        }
+        let history = FunctionHistory {
+            name: name.clone(),
+            groups: histories,
+        };
+        let letter = letter(&name);
+        let nav = format!(
+            "<nav><a href=\"../../index.html\">Home</a><a href=\"../../{letter}.html\">{}</a></nav>\n",
+            escape(&letter)
+        );
+        let page = html::page(&name, &render(&history), Some(&nav));
+        write_file(&staging.join(page_path(&name)), &page)?;
+        pages += 1;
+        let columns = history.groups.iter().map(group_symbols).collect();
+        index.entry(letter).or_default().push((name, columns));
+    }
+    let letters: Vec<String> = index.keys().cloned().collect();
+    let mut names_js = String::from("var KSURF_NAMES = [\n");
+    for (letter, rows) in &index {
+        let mut md = format!("# Functions: {letter}\n\n| Name |");
+        for g in &groups {
+            let _ = write!(md, " {} |", escape(&g.name));
+        }
+        md.push_str("\n| --- |");
+        for _ in &groups {
+            md.push_str(" --- |");
+        }
+        md.push('\n');
+        let mut sorted: Vec<&(String, Vec<String>)> = rows.iter().collect();
+        sorted.sort_by(|a, b| {
+            (a.0.replace('_', "").to_lowercase(), &a.0)
+                .cmp(&(b.0.replace('_', "").to_lowercase(), &b.0))
+        });
+        for (name, columns) in sorted {
+            let _ = write!(
+                md,
+                "| <a href=\"{}\"><code>{}</code></a> |",
+                page_path(name),
+                escape(name)
+            );
+            for c in columns {
+                let _ = write!(md, " {c} |");
+            }
+            md.push('\n');
+            let _ = writeln!(
+                names_js,
+                "[{},{}],",
+                serde_json::Value::from(name.as_str()),
+                serde_json::Value::from(page_path(name))
+            );
+        }
+        md.push_str("\n∅ Absent, Δ Changed, S Selective Inline, F Full Inline, D Duplicate, C Collision, T Transformation\n");
+        let page = page_with_search(
+            &format!("Functions: {letter}"),
+            &md,
+            &letters_nav("", &letters),
+            "",
+        );
+        write_file(&staging.join(format!("{letter}.html")), &page)?;
+    }
+    names_js.push_str("];\n");
+    write_file(&staging.join("search-index.js"), &names_js)?;
+    write_file(&staging.join("search.js"), SEARCH_JS)?;
+    let mut home = String::from("# ksurf: kernel functions\n\n");
+    let _ = writeln!(
+        home,
+        "{pages} functions across the groups {}.\n",
+        groups
+            .iter()
+            .map(|g| g.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for l in &letters {
+        let _ = writeln!(home, "- [{l}]({l}.html) ({} functions)", index[l].len());
+    }
+    write_file(
+        &staging.join("index.html"),
+        &page_with_search("ksurf", &home, &letters_nav("", &letters), ""),
+    )?;
+    replace_dir(&staging, out)?;
+    Ok(SiteSummary {
+        function_pages: pages,
+        index_pages: letters.len() + 1,
+    })
+}
+
+fn sibling(out: &Path, suffix: &str) -> PathBuf {
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(".{suffix}"));
+    out.with_file_name(name)
+}
+
+/// Moves `staging` to `out`, replacing what was there.
+fn replace_dir(staging: &Path, out: &Path) -> Result<()> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Output { path, source }
+    };
+    let old = sibling(out, "old");
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    if out.exists() {
+        std::fs::rename(out, &old).map_err(io(out))?;
+    }
+    std::fs::rename(staging, out).map_err(io(out))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters_and_paths() {
+        assert_eq!(letter("__x64_sys_read"), "x");
+        assert_eq!(letter("Vfs"), "v");
+        assert_eq!(letter("9p_fs"), "9");
+        assert_eq!(letter("___"), "other");
+        assert_eq!(page_path("vfs_read"), "f/v/vfs_read.html");
+        assert_eq!(page_path("a.b"), "f/a/a~2eb.html");
+    }
+}

@@ -1,0 +1,351 @@
+//! End-to-end aggregation over the fixture images (the mini kernel in
+//! three versions, three arches, three flavors and two revisions): exact
+//! change rows, exact status rows, golden Markdown reports, and the
+//! report computed from a config equal to the one read from the tables.
+//!
+//! Regenerate the golden reports with
+//! `KSURF_BLESS=1 cargo test -p ksurf-aggregator --test fixture_reports`
+//! and review the diff.
+
+mod common;
+
+use ksurf_aggregator::history::{aggregated_groups, from_config, from_dataset};
+use ksurf_aggregator::tables::{decode_changes, decode_status};
+use ksurf_aggregator::{aggregate, config, report};
+use ksurf_dataset::layout::group_table_file;
+use ksurf_dataset::{Dataset, TableName};
+
+const GOLDEN: [&str; 16] = [
+    "alloc_pages_fixture",
+    "asm_only_function",
+    "added_in_v2",
+    "bool_param",
+    "cold_candidate",
+    "collide_static_global",
+    "collide_static_static",
+    "dup_header_helper",
+    "full_inline_helper",
+    "read_reg",
+    "selective_inline_target",
+    "sum_grid",
+    "union_param",
+    "void_params",
+    "x86_only_helper",
+    "zone_param",
+];
+
+fn aggregated(dir: &std::path::Path) -> Dataset {
+    let dataset = common::fixture_dataset(dir);
+    let groups = config::load(&common::config_path()).unwrap();
+    let outcome = aggregate::write_dataset(&dataset, &groups).unwrap();
+    assert!(outcome.failures.is_empty());
+    dataset
+}
+
+#[test]
+fn groups_resolve_to_the_expected_images_and_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = aggregated(dir.path());
+    type Summary = (String, Option<String>, Vec<String>, u32, u32);
+    let groups: Vec<Summary> = aggregated_groups(&dataset)
+        .unwrap()
+        .into_iter()
+        .map(|g| {
+            (
+                g.name,
+                g.baseline_label,
+                g.labels,
+                g.function_names,
+                g.changes,
+            )
+        })
+        .collect();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        groups,
+        [
+            (
+                "Regular".to_owned(),
+                None,
+                s(&["4.4", "4.10", "5.4"]),
+                44,
+                9
+            ),
+            (
+                "Arch".to_owned(),
+                Some("amd64".to_owned()),
+                s(&["arm64", "riscv64"]),
+                43,
+                2
+            ),
+            (
+                "Flavor".to_owned(),
+                Some("mini".to_owned()),
+                s(&["mini-cloud", "mini-rt"]),
+                43,
+                1
+            ),
+            ("Revision".to_owned(), None, s(&["30", "31"]), 43, 0),
+        ]
+    );
+}
+
+#[test]
+fn function_changes_rows_are_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = aggregated(dir.path());
+    let mut rows = Vec::new();
+    for group in ["Regular", "Arch", "Flavor", "Revision"] {
+        let path = group_table_file(TableName::FunctionChanges, group);
+        let batch = dataset
+            .read_file(&path, TableName::FunctionChanges)
+            .unwrap();
+        for r in decode_changes(&batch, "test").unwrap() {
+            let c = &r.change;
+            rows.push(format!(
+                "{group} | {} | {} | {} -> {} | {} -> {} | {} | {:?} {:?} | {:?} | {:?} -> {:?}",
+                r.name,
+                r.pair,
+                r.old_image,
+                r.new_image,
+                r.old_label,
+                r.new_label,
+                c.kind.as_str(),
+                c.decl_file,
+                c.cu_path,
+                c.param,
+                c.old,
+                c.new
+            ));
+        }
+    }
+    let want = [
+        "Regular | added_in_v2 | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Function added | None None | None | None -> Some(\"int added_in_v2(int x);\")",
+        "Regular | bool_param | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Return type changed | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | None | Some(\"_Bool\") -> Some(\"int\")",
+        // Only the kernel/sched.c instance changed; kernel/core.c's is matched to itself.
+        "Regular | collide_static_static | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Param added | Some(\"kernel/sched.c\") Some(\"kernel/sched.c\") | Some(\"y\") | None -> Some(\"int\")",
+        "Regular | read_reg | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Param reordered | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | None | Some(\"name, reg\") -> Some(\"reg, name\")",
+        "Regular | sum_grid | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Param added | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | Some(\"cols\") | None -> Some(\"int\")",
+        "Regular | union_param | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Param removed | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | Some(\"v\") | Some(\"union pte_val\") -> None",
+        "Regular | void_params | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Function removed | None None | None | Some(\"int void_params(void);\") -> None",
+        "Regular | x86_only_helper | 1 | mini/4.10.0-20-mini/amd64 -> mini/5.4.0-30-mini/amd64 | 4.10 -> 5.4 | Function added | None None | None | None -> Some(\"int x86_only_helper(int x);\")",
+        "Regular | zone_param | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Param type changed | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | Some(\"zone\") | Some(\"enum zone_type\") -> Some(\"int\")",
+        "Arch | x86_only_helper | 0 | mini/5.4.0-30-mini/amd64 -> mini/5.4.0-30-mini/arm64 | amd64 -> arm64 | Function removed | None None | None | Some(\"int x86_only_helper(int x);\") -> None",
+        "Arch | x86_only_helper | 1 | mini/5.4.0-30-mini/amd64 -> mini/5.4.0-30-mini/riscv64 | amd64 -> riscv64 | Function removed | None None | None | Some(\"int x86_only_helper(int x);\") -> None",
+        "Flavor | zone_param | 1 | mini/5.4.0-30-mini/amd64 -> mini/5.4.0-30-mini-rt/amd64 | mini -> mini-rt | Param type changed | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | Some(\"zone\") | Some(\"int\") -> Some(\"long int\")",
+    ];
+    assert_eq!(rows, want);
+}
+
+#[test]
+fn function_status_rows_cover_every_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = aggregated(dir.path());
+    let mut seen = Vec::new();
+    for group in ["Regular", "Arch"] {
+        let path = group_table_file(TableName::FunctionStatus, group);
+        let batch = dataset.read_file(&path, TableName::FunctionStatus).unwrap();
+        for r in decode_status(&batch) {
+            if [
+                "x86_only_helper",
+                "dup_header_helper",
+                "full_inline_helper",
+                "cold_candidate",
+                "collide_static_global",
+            ]
+            .contains(&r.name.as_str())
+            {
+                let issues: Vec<&str> = r.issues().iter().map(|i| i.as_str()).collect();
+                seen.push(format!(
+                    "{group} {} {} {:?} {:?} {}",
+                    r.name, r.label, r.position, issues, r.baseline
+                ));
+            }
+        }
+    }
+    let want = [
+        "Regular cold_candidate 4.4 Some(0) [\"Transformation\"] false",
+        "Regular cold_candidate 4.10 Some(1) [\"Transformation\"] false",
+        "Regular cold_candidate 5.4 Some(2) [\"Transformation\"] false",
+        "Regular collide_static_global 4.4 Some(0) [\"Collision\"] false",
+        "Regular collide_static_global 4.10 Some(1) [\"Collision\"] false",
+        "Regular collide_static_global 5.4 Some(2) [\"Collision\"] false",
+        "Regular dup_header_helper 4.4 Some(0) [\"Duplicate\"] false",
+        "Regular dup_header_helper 4.10 Some(1) [\"Duplicate\"] false",
+        "Regular dup_header_helper 5.4 Some(2) [\"Duplicate\"] false",
+        "Regular full_inline_helper 4.4 Some(0) [\"Full Inline\"] false",
+        "Regular full_inline_helper 4.10 Some(1) [\"Full Inline\"] false",
+        "Regular full_inline_helper 5.4 Some(2) [\"Full Inline\"] false",
+        "Regular x86_only_helper 4.4 Some(0) [\"Absent\"] false",
+        "Regular x86_only_helper 4.10 Some(1) [\"Absent\"] false",
+        "Regular x86_only_helper 5.4 Some(2) [] false",
+        "Arch cold_candidate amd64 None [\"Transformation\"] true",
+        "Arch cold_candidate arm64 Some(0) [] false",
+        "Arch cold_candidate riscv64 Some(1) [] false",
+        "Arch collide_static_global amd64 None [\"Collision\"] true",
+        "Arch collide_static_global arm64 Some(0) [\"Collision\"] false",
+        "Arch collide_static_global riscv64 Some(1) [\"Collision\"] false",
+        "Arch dup_header_helper amd64 None [\"Duplicate\"] true",
+        "Arch dup_header_helper arm64 Some(0) [\"Duplicate\"] false",
+        "Arch dup_header_helper riscv64 Some(1) [\"Duplicate\"] false",
+        "Arch full_inline_helper amd64 None [\"Full Inline\"] true",
+        "Arch full_inline_helper arm64 Some(0) [\"Full Inline\"] false",
+        "Arch full_inline_helper riscv64 Some(1) [\"Full Inline\"] false",
+        "Arch x86_only_helper amd64 None [] true",
+        "Arch x86_only_helper arm64 Some(0) [\"Absent\"] false",
+        "Arch x86_only_helper riscv64 Some(1) [\"Absent\"] false",
+    ];
+    assert_eq!(seen, want);
+}
+
+#[test]
+fn reports_match_their_golden_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = aggregated(dir.path());
+    let bless = std::env::var_os("KSURF_BLESS").is_some();
+    let golden_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    for name in GOLDEN {
+        let page = report::render(&from_dataset(&dataset, name).unwrap());
+        let path = golden_dir.join(format!("{name}.md"));
+        if bless {
+            std::fs::write(&path, &page).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run with KSURF_BLESS=1)", path.display()));
+        assert_eq!(page, want, "{name} differs from {}", path.display());
+    }
+}
+
+#[test]
+fn reports_from_a_config_equal_reports_from_the_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = aggregated(dir.path());
+    let groups = config::load(&common::config_path()).unwrap();
+    let mut names = Vec::new();
+    let batch = dataset
+        .read_file(
+            &group_table_file(TableName::FunctionStatus, "Regular"),
+            TableName::FunctionStatus,
+        )
+        .unwrap();
+    for r in decode_status(&batch) {
+        if names.last() != Some(&r.name) {
+            names.push(r.name);
+        }
+    }
+    assert_eq!(names.len(), 44);
+    for name in &names {
+        assert_eq!(
+            from_config(&dataset, &groups, name).unwrap(),
+            from_dataset(&dataset, name).unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_name_in_no_image_lists_the_closest_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = aggregated(dir.path());
+    assert_eq!(
+        from_dataset(&dataset, "sum_gird").unwrap_err().to_string(),
+        "function sum_gird is in no image of the dataset; closest names: sum_grid, _start, bool_param, core_init, read_init"
+    );
+}
+
+#[test]
+fn aggregation_is_deterministic_and_replaces_groups_of_an_older_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = aggregated(dir.path());
+    let groups = config::load(&common::config_path()).unwrap();
+    let first = common::tree(dir.path());
+    aggregate::write_dataset(&dataset, &groups).unwrap();
+    assert!(
+        first == common::tree(dir.path()),
+        "second run wrote different bytes"
+    );
+
+    let only_arch = config::parse(
+        "arch.toml",
+        "[[group]]\nname = \"Arch\"\nmode = \"baseline\"\nbaseline = \"mini/5.4.0-30-mini/amd64\"\nrelease = \"5.4.0-30-mini\"\n",
+    )
+    .unwrap();
+    aggregate::write_dataset(&dataset, &only_arch).unwrap();
+    let aggregated_files: Vec<String> = common::tree(dir.path())
+        .into_iter()
+        .map(|(p, _)| p.display().to_string())
+        .filter(|p| p.contains("group="))
+        .collect();
+    assert_eq!(
+        aggregated_files,
+        [
+            "comparison_groups/group=Arch/part-0.parquet",
+            "function_changes/group=Arch/part-0.parquet",
+            "function_status/group=Arch/part-0.parquet",
+        ]
+    );
+}
+
+#[test]
+fn a_group_with_a_missing_image_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = aggregated(dir.path());
+    let groups = config::parse(
+        "two.toml",
+        "[[group]]\nname = \"Revision\"\nmode = \"consecutive\"\nversion = \"5.4\"\narch = \"amd64\"\nflavor = \"mini\"\n\
+         [[group]]\nname = \"Arch\"\nmode = \"baseline\"\nbaseline = \"mini/5.4.0-30-mini/s390x\"\nrelease = \"5.4.0-30-mini\"\n",
+    )
+    .unwrap();
+    let outcome = aggregate::write_dataset(&dataset, &groups).unwrap();
+    let written: Vec<&str> = outcome.written.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(written, ["Revision"]);
+    let failures: Vec<String> = outcome.failures.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        failures,
+        ["group Arch: baseline mini/5.4.0-30-mini/s390x is not in the dataset"]
+    );
+}
+
+#[test]
+fn an_image_whose_table_is_not_sorted_by_name_is_refused() {
+    use ksurf_extractor::{extract, tables, IdentityOverrides};
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = Dataset::open_local(dir.path()).unwrap();
+    let overrides = IdentityOverrides {
+        distro: Some("mini".to_owned()),
+        release: Some("5.4.0-30-mini".to_owned()),
+        flavor: Some("mini".to_owned()),
+        arch: Some("amd64".to_owned()),
+    };
+    let x = extract(&common::repo_root().join(common::IMAGES[2].0), &overrides).unwrap();
+    let mut batches = tables::image_tables(&x).unwrap();
+    // Reverse the rows of `functions`.
+    for (table, batch) in batches.iter_mut() {
+        if *table == TableName::Functions {
+            let n = batch.num_rows() as u32;
+            let reversed = arrow::array::UInt32Array::from((0..n).rev().collect::<Vec<_>>());
+            *batch = arrow::compute::take_record_batch(batch, &reversed).unwrap();
+        }
+    }
+    dataset.write_image(&x.info.id, &batches).unwrap();
+    let groups = config::parse(
+        "one.toml",
+        "[[group]]\nname = \"Regular\"\nmode = \"consecutive\"\ndistro = \"mini\"\n",
+    )
+    .unwrap();
+    let err = aggregate::write_dataset(&dataset, &groups)
+        .err()
+        .expect("refused");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}/functions/distro=mini/release=5.4.0-30-mini/arch=amd64/part-0.parquet: rows are not sorted by name: \"x86_only_helper\" follows \"zone_param\" at row 1",
+            dir.path().display()
+        )
+    );
+    // Nothing of the group was published.
+    assert!(!common::tree(dir.path())
+        .iter()
+        .any(|(p, _)| p.starts_with("comparison_groups")));
+}

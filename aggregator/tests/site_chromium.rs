@@ -1,0 +1,49 @@
+//! The generated site in a real browser: headless Chromium (Debian's
+//! `chromium`, installed by `.ci/run`) opens a function page from
+//! `file://`, the status list renders, a `<details>` opens on a click of
+//! its summary, and the index page's search box finds a function.
+//! `chromium_check.py` drives the browser over the DevTools protocol.
+
+mod common;
+
+use ksurf_aggregator::{aggregate, config, site};
+
+#[test]
+fn site_pages_render_open_and_search_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = common::fixture_dataset(&dir.path().join("ds"));
+    let groups = config::load(&common::config_path()).unwrap();
+    aggregate::write_dataset(&dataset, &groups).unwrap();
+    let out = dir.path().join("site");
+    let summary = site::write_site(&dataset, &out).unwrap();
+    assert_eq!(
+        summary,
+        site::SiteSummary {
+            function_pages: 44,
+            index_pages: 17
+        }
+    );
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chromium_check.py");
+    let o = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(&out)
+        .args(["sum_grid", "sum_g"])
+        .output()
+        .expect("running python3");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let want = serde_json::json!({
+        // Group headings of Status, then of Differences, then the first summaries.
+        "status": ["Regular", "Arch", "Flavor", "Revision",
+                   "Regular", "Arch", "Flavor", "Revision",
+                   "In 4.4: ✅", "In 4.10: ✅", "In 5.4: ✅"],
+        "details": {
+            "before": false,
+            "after": true,
+            "prototype": "int sum_grid(int (*grid)[4], int rows);",
+            "visible": true
+        },
+        "search": [["sum_grid", "f/s/sum_grid.html"]]
+    });
+    assert_eq!(got, want);
+}

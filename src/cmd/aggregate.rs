@@ -1,0 +1,48 @@
+//! `ksurf aggregate`: per-function status and changes for the groups of a
+//! config, written to the dataset's aggregated tables.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+use ksurf_aggregator::{aggregate, config};
+use ksurf_dataset::Dataset;
+
+#[derive(Args)]
+pub struct AggregateArgs {
+    /// Dataset directory holding the extracted images.
+    #[arg(long)]
+    pub dataset: String,
+    /// Matrix config whose [[group]] tables name the comparison groups.
+    #[arg(long)]
+    pub config: PathBuf,
+}
+
+pub fn run(args: AggregateArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let groups = config::load(&args.config)?;
+    let dataset = Dataset::open_existing(&args.dataset)?;
+    let outcome = aggregate::write_dataset(&dataset, &groups)?;
+    for (name, counts) in &outcome.written {
+        println!(
+            "{name}: {} function names, {} changes",
+            counts.function_names, counts.changes
+        );
+    }
+    for failure in &outcome.failures {
+        eprintln!("ksurf: error: {failure}");
+    }
+    println!(
+        "{} of {} groups aggregated, {:.2}s",
+        outcome.written.len(),
+        groups.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(if outcome.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
