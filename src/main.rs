@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod cmd;
+
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ksurf_dataset::{Dataset, ImageId};
@@ -35,6 +37,21 @@ enum Command {
     Extract(ExtractArgs),
     /// Export dataset tables in another tool's format.
     Export(ExportArgs),
+    /// Discover and fetch the kernel debug packages a config selects.
+    Fetch(FetchArgs),
+}
+
+#[derive(Args)]
+struct FetchArgs {
+    /// Matrix config (configs/*.toml) whose [[source]] tables say what to fetch.
+    #[arg(long)]
+    config: PathBuf,
+    /// Only list what would be fetched, with sizes and what is already done.
+    #[arg(long)]
+    plan: bool,
+    /// Dataset directory whose images count as done.
+    #[arg(long)]
+    dataset: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -104,6 +121,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Extract(args) => run_extract(args),
         Command::Export(args) => run_export(args),
+        Command::Fetch(args) => cmd::fetch::run(&args.config, args.plan, args.dataset.as_deref()),
     }
 }
 

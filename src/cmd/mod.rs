@@ -1,0 +1,3 @@
+//! One file per subcommand whose implementation outgrew `main.rs`.
+
+pub mod fetch;
