@@ -24,11 +24,20 @@ fn workdir() -> tempfile::TempDir {
     let debs = dir.path().join("work/debs");
     std::fs::create_dir_all(&debs).unwrap();
     for (name, len) in [
-        ("linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb", 3 << 20),
-        ("linux-image-6.1.0-47-arm64-dbg_6.1.170-3_arm64.deb", 2 << 20),
+        (
+            "linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb",
+            3 << 20,
+        ),
+        (
+            "linux-image-6.1.0-47-arm64-dbg_6.1.170-3_arm64.deb",
+            2 << 20,
+        ),
         ("linux-image-cloud-amd64-dbg_6.1.176-1_amd64.deb", 1324),
     ] {
-        std::fs::File::create(debs.join(name)).unwrap().set_len(len).unwrap();
+        std::fs::File::create(debs.join(name))
+            .unwrap()
+            .set_len(len)
+            .unwrap();
     }
     dir
 }
@@ -43,7 +52,10 @@ fn shipped_config() -> String {
 #[test]
 fn plan_of_a_local_directory() {
     let dir = workdir();
-    let o = ksurf(dir.path(), &["fetch", "--config", &shipped_config(), "--plan"]);
+    let o = ksurf(
+        dir.path(),
+        &["fetch", "--config", &shipped_config(), "--plan"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!(
         text(&o.stdout),
@@ -63,29 +75,55 @@ debian/6.1.0-47-cloud-amd64/amd64  linux-image-6.1.0-47-cloud-amd64-dbg  6.1.170
 #[test]
 fn images_in_the_dataset_are_done() {
     let dir = workdir();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("extractor/tests/fixtures/bin/x86_64-dwarf5.elf");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("extractor/tests/fixtures/bin/x86_64-dwarf5.elf");
     // The fixture kernel is debian/6.1.0-99-mini-amd64/amd64; name the
     // package after it so its image is in the dataset.
-    std::fs::File::create(dir.path().join("work/debs/linux-image-6.1.0-99-mini-amd64-dbg_6.1.1-1_amd64.deb"))
-        .unwrap()
-        .set_len(2 << 20)
-        .unwrap();
-    let extract = ksurf(dir.path(), &["extract", fixture.to_str().unwrap(), "--out", "ds"]);
+    std::fs::File::create(
+        dir.path()
+            .join("work/debs/linux-image-6.1.0-99-mini-amd64-dbg_6.1.1-1_amd64.deb"),
+    )
+    .unwrap()
+    .set_len(2 << 20)
+    .unwrap();
+    let extract = ksurf(
+        dir.path(),
+        &["extract", fixture.to_str().unwrap(), "--out", "ds"],
+    );
     assert_eq!(extract.status.code(), Some(0), "{}", text(&extract.stderr));
-    let o = ksurf(dir.path(), &["fetch", "--config", &shipped_config(), "--plan", "--dataset", "ds"]);
+    let o = ksurf(
+        dir.path(),
+        &[
+            "fetch",
+            "--config",
+            &shipped_config(),
+            "--plan",
+            "--dataset",
+            "ds",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 5, "{out}");
-    assert!(lines[3].starts_with("debian/6.1.0-99-mini-amd64/amd64  ") && lines[3].ends_with("  done"), "{out}");
-    assert_eq!(lines[4], "3 packages, 7.0 MiB; 1 done, 2 to fetch (5.0 MiB)");
+    assert!(
+        lines[3].starts_with("debian/6.1.0-99-mini-amd64/amd64  ") && lines[3].ends_with("  done"),
+        "{out}"
+    );
+    assert_eq!(
+        lines[4],
+        "3 packages, 7.0 MiB; 1 done, 2 to fetch (5.0 MiB)"
+    );
 }
 
 #[test]
 fn remote_sources_are_not_wired_yet() {
     let dir = workdir();
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/debian.toml");
-    let o = ksurf(dir.path(), &["fetch", "--config", config.to_str().unwrap(), "--plan"]);
+    let o = ksurf(
+        dir.path(),
+        &["fetch", "--config", config.to_str().unwrap(), "--plan"],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(text(&o.stdout), "IMAGE  PACKAGE  VERSION  SIZE  SOURCE  STATUS\n0 packages, 0 B; 0 done, 0 to fetch (0 B)\n");
     assert_eq!(
@@ -106,7 +144,11 @@ fn remote_sources_are_not_wired_yet() {
 #[test]
 fn config_errors_name_the_file_and_key() {
     let dir = workdir();
-    std::fs::write(dir.path().join("bad.toml"), "[[source]]\nname = \"l\"\nkind = \"local\"\npath = \"work/debs\"\narches = [\"x86\"]\n").unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[[source]]\nname = \"l\"\nkind = \"local\"\npath = \"work/debs\"\narches = [\"x86\"]\n",
+    )
+    .unwrap();
     let o = ksurf(dir.path(), &["fetch", "--config", "bad.toml", "--plan"]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(

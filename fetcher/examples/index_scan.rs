@@ -10,7 +10,9 @@ use ksurf_fetcher::naming::Distro;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let path = args.next().expect("usage: index_scan <Packages> [debian|ubuntu]");
+    let path = args
+        .next()
+        .expect("usage: index_scan <Packages> [debian|ubuntu]");
     let distro = match args.next().as_deref() {
         Some("ubuntu") => Distro::Ubuntu,
         _ => Distro::Debian,

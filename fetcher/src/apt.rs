@@ -11,8 +11,18 @@ use crate::{control, Error, Result};
 /// Debian release code names (and aliases) that mark an apt entry as a
 /// Debian archive when it does not list the wanted suite itself.
 const DEBIAN_CODENAMES: &[&str] = &[
-    "buster", "bullseye", "bookworm", "trixie", "forky", "duke", "sid", "oldoldstable",
-    "oldstable", "stable", "testing", "unstable",
+    "buster",
+    "bullseye",
+    "bookworm",
+    "trixie",
+    "forky",
+    "duke",
+    "sid",
+    "oldoldstable",
+    "oldstable",
+    "stable",
+    "testing",
+    "unstable",
 ];
 
 /// One `deb` entry.
@@ -41,11 +51,17 @@ impl AptSources {
         let dir = root.join("etc/apt/sources.list.d");
         if dir.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-                .map_err(|source| Error::Io { path: dir.clone(), source })?
+                .map_err(|source| Error::Io {
+                    path: dir.clone(),
+                    source,
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {
                     p.is_file()
-                        && matches!(p.extension().and_then(|e| e.to_str()), Some("list" | "sources"))
+                        && matches!(
+                            p.extension().and_then(|e| e.to_str()),
+                            Some("list" | "sources")
+                        )
                 })
                 .collect();
             files.sort();
@@ -91,8 +107,9 @@ impl AptSources {
             });
         match found {
             Some(e) => Ok(e.uri.trim_end_matches('/').to_owned()),
-            None => Err(Error::AptSources {
-                message: format!(
+            None => {
+                Err(Error::AptSources {
+                    message: format!(
                     "no apt source serves suite {suite:?} or another Debian {} suite (read: {})",
                     if security(suite) { "security" } else { "release" },
                     if self.files.is_empty() {
@@ -105,7 +122,8 @@ impl AptSources {
                             .join(", ")
                     }
                 ),
-            }),
+                })
+            }
         }
     }
 }
@@ -161,7 +179,9 @@ pub fn parse_one_line(text: &str, label: &str) -> Result<Vec<AptEntry>> {
 pub fn parse_deb822(text: &str, label: &str) -> Result<Vec<AptEntry>> {
     let mut out = Vec::new();
     for p in control::parse(text, label)? {
-        if p.get("Enabled").is_some_and(|v| v.eq_ignore_ascii_case("no")) {
+        if p.get("Enabled")
+            .is_some_and(|v| v.eq_ignore_ascii_case("no"))
+        {
             continue;
         }
         let types = p.get("Types").unwrap_or("");
@@ -204,8 +224,14 @@ mod tests {
         assert_eq!(
             sources().entries,
             [
-                AptEntry { uri: "http://mirror.test/debian".into(), suites: vec!["bookworm".into(), "bookworm-updates".into()] },
-                AptEntry { uri: "http://mirror.test/debian-security/".into(), suites: vec!["bookworm-security".into()] },
+                AptEntry {
+                    uri: "http://mirror.test/debian".into(),
+                    suites: vec!["bookworm".into(), "bookworm-updates".into()]
+                },
+                AptEntry {
+                    uri: "http://mirror.test/debian-security/".into(),
+                    suites: vec!["bookworm-security".into()]
+                },
             ]
         );
     }
@@ -216,30 +242,66 @@ mod tests {
         assert_eq!(
             parse_one_line(text, "sources.list").unwrap(),
             [
-                AptEntry { uri: "http://a.test/debian".into(), suites: vec!["bookworm".into()] },
-                AptEntry { uri: "http://b.test/debian-security".into(), suites: vec!["bookworm-security".into()] },
+                AptEntry {
+                    uri: "http://a.test/debian".into(),
+                    suites: vec!["bookworm".into()]
+                },
+                AptEntry {
+                    uri: "http://b.test/debian-security".into(),
+                    suites: vec!["bookworm-security".into()]
+                },
             ]
         );
-        assert_eq!(parse_one_line("deb http://a.test\n", "l").unwrap_err().to_string(), "l:1: expected `deb URI suite [components]`");
-        assert_eq!(parse_one_line("\ndeb [arch=amd64 http://a.test x\n", "l").unwrap_err().to_string(), "l:2: unclosed `[` options");
-        assert_eq!(parse_one_line("rpm http://a.test x\n", "l").unwrap_err().to_string(), "l:1: expected `deb` or `deb-src`, found \"rpm\"");
+        assert_eq!(
+            parse_one_line("deb http://a.test\n", "l")
+                .unwrap_err()
+                .to_string(),
+            "l:1: expected `deb URI suite [components]`"
+        );
+        assert_eq!(
+            parse_one_line("\ndeb [arch=amd64 http://a.test x\n", "l")
+                .unwrap_err()
+                .to_string(),
+            "l:2: unclosed `[` options"
+        );
+        assert_eq!(
+            parse_one_line("rpm http://a.test x\n", "l")
+                .unwrap_err()
+                .to_string(),
+            "l:1: expected `deb` or `deb-src`, found \"rpm\""
+        );
     }
 
     #[test]
     fn mirror_for_suites() {
         let s = sources();
-        assert_eq!(s.mirror_for("bookworm").unwrap(), "http://mirror.test/debian");
-        assert_eq!(s.mirror_for("bookworm-updates").unwrap(), "http://mirror.test/debian");
-        assert_eq!(s.mirror_for("bookworm-security").unwrap(), "http://mirror.test/debian-security");
+        assert_eq!(
+            s.mirror_for("bookworm").unwrap(),
+            "http://mirror.test/debian"
+        );
+        assert_eq!(
+            s.mirror_for("bookworm-updates").unwrap(),
+            "http://mirror.test/debian"
+        );
+        assert_eq!(
+            s.mirror_for("bookworm-security").unwrap(),
+            "http://mirror.test/debian-security"
+        );
         // Suites the machine does not list come from the same mirrors.
         assert_eq!(s.mirror_for("trixie").unwrap(), "http://mirror.test/debian");
-        assert_eq!(s.mirror_for("trixie-security").unwrap(), "http://mirror.test/debian-security");
+        assert_eq!(
+            s.mirror_for("trixie-security").unwrap(),
+            "http://mirror.test/debian-security"
+        );
         let only_third_party = AptSources {
             entries: parse_one_line("deb http://x.test/apt nodistro main\n", "x.list").unwrap(),
             files: vec!["x.list".into()],
         };
         assert_eq!(
-            only_third_party.mirror_for("trixie").unwrap_err().to_string(),
+            only_third_party
+                .mirror_for("trixie")
+                .unwrap_err()
+                .to_string(),
             "no apt source serves suite \"trixie\" or another Debian release suite (read: x.list)"
         );
     }
@@ -251,10 +313,17 @@ mod tests {
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(d.join("debian.sources"), SOURCES).unwrap();
         std::fs::write(d.join("other.list.disabled"), "garbage").unwrap();
-        std::fs::write(root.path().join("etc/apt/sources.list"), "deb http://c.test/debian sid main\n").unwrap();
+        std::fs::write(
+            root.path().join("etc/apt/sources.list"),
+            "deb http://c.test/debian sid main\n",
+        )
+        .unwrap();
         let s = AptSources::load(root.path()).unwrap();
         assert_eq!(s.entries.len(), 3);
         assert_eq!(s.entries[0].uri, "http://c.test/debian");
-        assert_eq!(s.mirror_for("bookworm").unwrap(), "http://mirror.test/debian");
+        assert_eq!(
+            s.mirror_for("bookworm").unwrap(),
+            "http://mirror.test/debian"
+        );
     }
 }

@@ -289,7 +289,9 @@ fn validate(raw: RawSource) -> Result<SourceConfig, String> {
     };
     let path = match (raw.path, remote) {
         (Some(_), true) => return Err(not_for("path")),
-        (None, false) => return Err("path: missing (the directory holding the packages)".to_owned()),
+        (None, false) => {
+            return Err("path: missing (the directory holding the packages)".to_owned())
+        }
         (path, _) => path,
     };
 
@@ -322,7 +324,11 @@ fn validate(raw: RawSource) -> Result<SourceConfig, String> {
         }
         SourceKind::Debian => {
             if raw.series.is_some() || raw.pockets.is_some() {
-                let key = if raw.series.is_some() { "series" } else { "pockets" };
+                let key = if raw.series.is_some() {
+                    "series"
+                } else {
+                    "pockets"
+                };
                 return Err(format!(
                     "{key}: not a key of kind \"debian\" sources (list full suite names in suites)"
                 ));
@@ -380,7 +386,9 @@ fn validate(raw: RawSource) -> Result<SourceConfig, String> {
             a
         }
         None if remote => {
-            return Err("arches: missing (list the architectures to fetch, e.g. [\"amd64\"])".to_owned())
+            return Err(
+                "arches: missing (list the architectures to fetch, e.g. [\"amd64\"])".to_owned(),
+            )
         }
         None => Vec::new(),
     };

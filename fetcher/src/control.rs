@@ -167,7 +167,10 @@ mod tests {
         assert_eq!(ps[0].line, 1);
         assert_eq!(ps[0].get("package"), Some("a"));
         assert_eq!(ps[0].get("Description"), Some("short\n long line\n ."));
-        assert_eq!(ps[0].names().collect::<Vec<_>>(), ["Package", "Version", "Description"]);
+        assert_eq!(
+            ps[0].names().collect::<Vec<_>>(),
+            ["Package", "Version", "Description"]
+        );
         assert_eq!(ps[1].line, 9);
         assert_eq!(ps[1].get("Size"), Some("7"));
         assert_eq!(ps[1].line_of("Size"), 10);
@@ -184,7 +187,11 @@ mod tests {
             ("Package: a\nVersion: 1\npackage: b\n", "t:3: field \"package\" appears twice in one paragraph"),
         ];
         for (text, message) in cases {
-            assert_eq!(parse(text, "t").unwrap_err().to_string(), message, "{text:?}");
+            assert_eq!(
+                parse(text, "t").unwrap_err().to_string(),
+                message,
+                "{text:?}"
+            );
         }
     }
 

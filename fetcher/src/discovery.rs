@@ -34,7 +34,10 @@ pub struct Outcome {
 
 /// Whether any source reads the machine's apt sources (`url = "apt"`).
 pub fn needs_apt(config: &FetchConfig) -> bool {
-    config.sources.iter().any(|s| s.url == Some(UrlSetting::Apt))
+    config
+        .sources
+        .iter()
+        .any(|s| s.url == Some(UrlSetting::Apt))
 }
 
 /// Discovers every source and builds the plan. `env` reads environment
@@ -74,23 +77,26 @@ pub fn discover_source(
             Ok(d) => found = d,
             Err(e) => errors.push(e),
         },
-        SourceKind::Ubuntu | SourceKind::Debian => match index_requests(&config.file, source, env, apt) {
-            Err(e) => errors.push(e),
-            Ok(requests) => {
-                for request in requests {
-                    let result = retrieve
-                        .packages_index(&request)
-                        .and_then(|text| match text {
-                            Some(text) => discover_in_index(&request, &text),
-                            None => Ok(Discovery::default()),
-                        });
-                    match result {
-                        Ok(d) => found.extend(d),
-                        Err(e) => errors.push(e),
+        SourceKind::Ubuntu | SourceKind::Debian => {
+            match index_requests(&config.file, source, env, apt) {
+                Err(e) => errors.push(e),
+                Ok(requests) => {
+                    for request in requests {
+                        let result =
+                            retrieve
+                                .packages_index(&request)
+                                .and_then(|text| match text {
+                                    Some(text) => discover_in_index(&request, &text),
+                                    None => Ok(Discovery::default()),
+                                });
+                        match result {
+                            Ok(d) => found.extend(d),
+                            Err(e) => errors.push(e),
+                        }
                     }
                 }
             }
-        },
+        }
         SourceKind::Launchpad => {
             let walked = resolve_env_url(&config.file, source, env).and_then(|base| {
                 let base = base.ok_or_else(|| Error::Config {

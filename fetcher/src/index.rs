@@ -134,7 +134,11 @@ pub fn decode_index(bytes: &[u8], label: &str) -> Result<String> {
     };
     String::from_utf8(decoded).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..valid].iter().filter(|b| **b == b'\n').count() + 1;
+        let line = e.as_bytes()[..valid]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
         Error::Index {
             label: label.to_owned(),
             line,
@@ -159,11 +163,13 @@ pub fn discover_in_index(request: &IndexRequest, text: &str) -> Result<Discovery
             continue;
         }
         let field = |name: &str| {
-            p.get(name).filter(|v| !v.is_empty()).ok_or_else(|| Error::Index {
-                label: label.clone(),
-                line: p.line,
-                message: format!("{package}: no {name} field"),
-            })
+            p.get(name)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| Error::Index {
+                    label: label.clone(),
+                    line: p.line,
+                    message: format!("{package}: no {name} field"),
+                })
         };
         let arch = field("Architecture")?;
         if arch != request.arch {
@@ -202,12 +208,16 @@ pub fn discover_in_index(request: &IndexRequest, text: &str) -> Result<Discovery
         let filename = field("Filename")?;
         if filename.starts_with('/')
             || filename.contains("://")
-            || filename.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+            || filename
+                .split('/')
+                .any(|s| s.is_empty() || s == "." || s == "..")
         {
             return Err(Error::Index {
                 label,
                 line: p.line_of("Filename"),
-                message: format!("{package}: Filename {filename:?} is not a path inside the archive"),
+                message: format!(
+                    "{package}: Filename {filename:?} is not a path inside the archive"
+                ),
             });
         }
         let sha256 = match p.get("SHA256") {
@@ -259,7 +269,10 @@ mod tests {
         let r = request();
         assert_eq!(r.dists_url(), "http://m.test/debian/dists/bookworm");
         assert_eq!(r.packages_path(), "main/binary-amd64/Packages");
-        assert_eq!(r.packages_url(), "http://m.test/debian/dists/bookworm/main/binary-amd64/Packages");
+        assert_eq!(
+            r.packages_url(),
+            "http://m.test/debian/dists/bookworm/main/binary-amd64/Packages"
+        );
     }
 
     #[test]
@@ -267,9 +280,18 @@ mod tests {
         let d = discover_in_index(&request(), STANZA).unwrap();
         assert_eq!(d.rejected, []);
         let c = &d.candidates[0];
-        assert_eq!(c.location, PackageLocation::Url("http://m.test/debian/pool/main/l/linux/x.deb".into()));
-        assert_eq!(c.sha256.as_deref(), Some("7ad48c59de359b78ceec77ab8330fbfa982360c674444a1df7be8eaf11d3863b"));
-        assert_eq!((c.size, c.kernel.release.as_str(), c.found_in.as_str()), (Some(281462948), "6.1.0-47-cloud-amd64", "bookworm"));
+        assert_eq!(
+            c.location,
+            PackageLocation::Url("http://m.test/debian/pool/main/l/linux/x.deb".into())
+        );
+        assert_eq!(
+            c.sha256.as_deref(),
+            Some("7ad48c59de359b78ceec77ab8330fbfa982360c674444a1df7be8eaf11d3863b")
+        );
+        assert_eq!(
+            (c.size, c.kernel.release.as_str(), c.found_in.as_str()),
+            (Some(281462948), "6.1.0-47-cloud-amd64", "bookworm")
+        );
     }
 
     #[test]
@@ -283,7 +305,10 @@ mod tests {
             (&*format!("Package: a\n\n{}", STANZA.replace("Version: 6.1.170-3\n", "")), format!("{label}:3: linux-image-6.1.0-47-cloud-amd64-dbg: no Version field")),
         ];
         for (text, message) in cases {
-            assert_eq!(discover_in_index(&request(), text).unwrap_err().to_string(), message);
+            assert_eq!(
+                discover_in_index(&request(), text).unwrap_err().to_string(),
+                message
+            );
         }
     }
 
@@ -301,9 +326,16 @@ mod tests {
             assert_eq!(decode_index(&bytes, "i").unwrap(), STANZA);
         }
         assert_eq!(
-            decode_index(&gz[..gz.len() / 2], "Packages.gz").unwrap_err().to_string(),
+            decode_index(&gz[..gz.len() / 2], "Packages.gz")
+                .unwrap_err()
+                .to_string(),
             "Packages.gz:0: decompressing (gzip): incomplete deflate stream"
         );
-        assert_eq!(decode_index(b"Package: a\n\xff\n", "P").unwrap_err().to_string(), "P:2: not UTF-8 (byte 11)");
+        assert_eq!(
+            decode_index(b"Package: a\n\xff\n", "P")
+                .unwrap_err()
+                .to_string(),
+            "P:2: not UTF-8 (byte 11)"
+        );
     }
 }

@@ -82,7 +82,12 @@ enum RawFile {
 
 /// Step 1's URL for one series and source package; `pocket` narrows it
 /// when the source accepts a single pocket.
-pub fn published_sources_url(base: &str, series: &str, source_package: &str, pocket: Option<Pocket>) -> String {
+pub fn published_sources_url(
+    base: &str,
+    series: &str,
+    source_package: &str,
+    pocket: Option<Pocket>,
+) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query
         .append_pair("ws.op", "getPublishedSources")
@@ -108,7 +113,10 @@ pub fn published_binaries_url(publication: &SourcePublication) -> String {
 
 /// Step 3's URL.
 pub fn binary_files_url(binary: &BinaryPublication) -> String {
-    format!("{}?ws.op=binaryFileUrls&include_meta=true", binary.self_link)
+    format!(
+        "{}?ws.op=binaryFileUrls&include_meta=true",
+        binary.self_link
+    )
 }
 
 /// Reads one page of a collection. `label` is the URL it came from.
@@ -127,7 +135,11 @@ pub fn parse_binary_files(text: &str, label: &str) -> Result<Vec<BinaryFile>> {
     })?;
     raw.into_iter()
         .map(|f| match f {
-            RawFile::Plain(url) => Ok(BinaryFile { url, size: None, sha256: None }),
+            RawFile::Plain(url) => Ok(BinaryFile {
+                url,
+                size: None,
+                sha256: None,
+            }),
             RawFile::Meta { url, size, sha256 } => {
                 let sha256 = match sha256 {
                     Some(h) if is_sha256_hex(&h) => Some(h.to_ascii_lowercase()),
@@ -159,7 +171,9 @@ pub fn discover(
         for name in &source.launchpad_sources {
             let url = published_sources_url(base, series, name, single_pocket);
             let publications: Vec<SourcePublication> = collect(base, &url, get)?;
-            for publication in select_publications(source, series, name, &pockets, publications, &url)? {
+            for publication in
+                select_publications(source, series, name, &pockets, publications, &url)?
+            {
                 let pocket = pocket_of(&publication.pocket).unwrap_or(Pocket::Release);
                 let found_in = pocket.suite(series);
                 let url = published_binaries_url(&publication);
@@ -199,15 +213,21 @@ pub fn discover(
                     let files_url = binary_files_url(&binary);
                     check_link(base, &binary.self_link, &url)?;
                     let files = parse_binary_files(&get(&files_url)?, &files_url)?;
-                    let file = pick_file(&files, &binary.binary_package_name, &arch).ok_or_else(|| Error::Launchpad {
-                        label: files_url.clone(),
-                        message: format!(
-                            "no .ddeb/.deb file named {}_…_{arch} among {} file(s)",
-                            binary.binary_package_name,
-                            files.len()
-                        ),
-                    })?;
-                    let sized = PackageFacts { size: file.size, ..facts };
+                    let file =
+                        pick_file(&files, &binary.binary_package_name, &arch).ok_or_else(|| {
+                            Error::Launchpad {
+                                label: files_url.clone(),
+                                message: format!(
+                                    "no .ddeb/.deb file named {}_…_{arch} among {} file(s)",
+                                    binary.binary_package_name,
+                                    files.len()
+                                ),
+                            }
+                        })?;
+                    let sized = PackageFacts {
+                        size: file.size,
+                        ..facts
+                    };
                     if let Err(reason) = judge(Distro::Ubuntu, &sized) {
                         found.rejected.push(reject(reason));
                         continue;
@@ -256,10 +276,15 @@ pub fn select_publications(
         if p.status == "Deleted" {
             continue;
         }
-        let Some(rank) = pocket_of(&p.pocket).and_then(|pocket| pockets.iter().position(|x| *x == pocket)) else {
+        let Some(rank) =
+            pocket_of(&p.pocket).and_then(|pocket| pockets.iter().position(|x| *x == pocket))
+        else {
             continue;
         };
-        match kept.iter_mut().find(|(_, k)| k.source_package_version == p.source_package_version) {
+        match kept
+            .iter_mut()
+            .find(|(_, k)| k.source_package_version == p.source_package_version)
+        {
             Some(existing) if rank < existing.0 => *existing = (rank, p),
             Some(_) => {}
             None => kept.push((rank, p)),
@@ -284,7 +309,10 @@ pub fn select_publications(
 
 /// `5.4.0-26.30` → `5.4`; `5.15.0-25.25~20.04.2` → `5.15`.
 fn kernel_version_of(source_version: &str) -> String {
-    let upstream = source_version.split(['-', '~', '+']).next().unwrap_or(source_version);
+    let upstream = source_version
+        .split(['-', '~', '+'])
+        .next()
+        .unwrap_or(source_version);
     upstream.split('.').take(2).collect::<Vec<_>>().join(".")
 }
 
@@ -299,7 +327,10 @@ fn pocket_of(name: &str) -> Option<Pocket> {
 }
 
 fn last_segment(link: &str) -> &str {
-    link.trim_end_matches('/').rsplit('/').next().unwrap_or(link)
+    link.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(link)
 }
 
 /// The package's own file: `<name>_<version>_<arch>.ddeb` (or `.deb`).
@@ -324,7 +355,11 @@ fn check_link(base: &str, link: &str, label: &str) -> Result<()> {
 }
 
 /// Follows a collection's pages.
-fn collect<T: DeserializeOwned>(base: &str, first: &str, get: &mut dyn FnMut(&str) -> Result<String>) -> Result<Vec<T>> {
+fn collect<T: DeserializeOwned>(
+    base: &str,
+    first: &str,
+    get: &mut dyn FnMut(&str) -> Result<String>,
+) -> Result<Vec<T>> {
     let mut out = Vec::new();
     let mut url = first.to_owned();
     let mut seen = HashSet::new();
@@ -371,12 +406,24 @@ mod tests {
         assert_eq!(
             parse_binary_files(text, "u").unwrap(),
             [
-                BinaryFile { url: "https://lp.test/+files/a_1_amd64.ddeb".into(), size: Some(5), sha256: Some("ab000000000000000000000000000000000000000000000000000000000000cd".into()) },
-                BinaryFile { url: "https://lp.test/+files/b_1_amd64.ddeb".into(), size: None, sha256: None },
+                BinaryFile {
+                    url: "https://lp.test/+files/a_1_amd64.ddeb".into(),
+                    size: Some(5),
+                    sha256: Some(
+                        "ab000000000000000000000000000000000000000000000000000000000000cd".into()
+                    )
+                },
+                BinaryFile {
+                    url: "https://lp.test/+files/b_1_amd64.ddeb".into(),
+                    size: None,
+                    sha256: None
+                },
             ]
         );
         assert_eq!(
-            parse_binary_files(r#"[{"url": "x", "size": 1, "sha256": "zz"}]"#, "u").unwrap_err().to_string(),
+            parse_binary_files(r#"[{"url": "x", "size": 1, "sha256": "zz"}]"#, "u")
+                .unwrap_err()
+                .to_string(),
             "u: x: sha256 \"zz\" is not 64 hex digits"
         );
         assert_eq!(

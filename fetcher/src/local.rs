@@ -20,13 +20,19 @@ use crate::{Error, Result};
 /// The parts of a Debian package file name, the version's `%3a` (an
 /// epoch's colon as `dpkg-name` writes it) decoded.
 pub fn parse_file_name(file: &str) -> Option<(String, String, String)> {
-    let stem = file.strip_suffix(".ddeb").or_else(|| file.strip_suffix(".deb"))?;
+    let stem = file
+        .strip_suffix(".ddeb")
+        .or_else(|| file.strip_suffix(".deb"))?;
     let mut parts = stem.split('_');
     let (package, version, arch) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || package.is_empty() || version.is_empty() || arch.is_empty() {
         return None;
     }
-    Some((package.to_owned(), version.replace("%3a", ":").replace("%3A", ":"), arch.to_owned()))
+    Some((
+        package.to_owned(),
+        version.replace("%3a", ":").replace("%3A", ":"),
+        arch.to_owned(),
+    ))
 }
 
 /// Discovers the packages in the source's directory, in file name order.
@@ -130,13 +136,29 @@ mod tests {
     fn file_names() {
         assert_eq!(
             parse_file_name("linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb"),
-            Some(("linux-image-6.1.0-47-cloud-amd64-dbg".into(), "6.1.170-3".into(), "amd64".into()))
+            Some((
+                "linux-image-6.1.0-47-cloud-amd64-dbg".into(),
+                "6.1.170-3".into(),
+                "amd64".into()
+            ))
         );
         assert_eq!(
-            parse_file_name("linux-image-unsigned-5.4.0-26-generic-dbgsym_1%3a5.4.0-26.30_amd64.ddeb"),
-            Some(("linux-image-unsigned-5.4.0-26-generic-dbgsym".into(), "1:5.4.0-26.30".into(), "amd64".into()))
+            parse_file_name(
+                "linux-image-unsigned-5.4.0-26-generic-dbgsym_1%3a5.4.0-26.30_amd64.ddeb"
+            ),
+            Some((
+                "linux-image-unsigned-5.4.0-26-generic-dbgsym".into(),
+                "1:5.4.0-26.30".into(),
+                "amd64".into()
+            ))
         );
-        for bad in ["x.deb", "a_b.deb", "a_b_c_d.deb", "a_b_c.tar", "_1_amd64.deb"] {
+        for bad in [
+            "x.deb",
+            "a_b.deb",
+            "a_b_c_d.deb",
+            "a_b_c.tar",
+            "_1_amd64.deb",
+        ] {
             assert_eq!(parse_file_name(bad), None, "{bad}");
         }
     }
@@ -148,7 +170,10 @@ mod tests {
         std::fs::write(&p, b"abc").unwrap();
         assert_eq!(
             hash_file(&p).unwrap(),
-            (3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".into())
+            (
+                3,
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".into()
+            )
         );
     }
 }

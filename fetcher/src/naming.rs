@@ -263,7 +263,10 @@ pub fn depends_names(depends: &str) -> impl Iterator<Item = &str> {
 /// The package name in a `Source` field (`linux-signed (5.4.0-26.30)` →
 /// `linux-signed`).
 pub fn source_name(source_field: &str) -> &str {
-    source_field.split_whitespace().next().unwrap_or(source_field)
+    source_field
+        .split_whitespace()
+        .next()
+        .unwrap_or(source_field)
 }
 
 #[cfg(test)]
@@ -274,18 +277,51 @@ mod tests {
         parse_name(distro, package).map(|k| (k.release, k.upstream, k.abi, k.flavor, k.unsigned))
     }
 
-    fn some(release: &str, upstream: &str, abi: &str, flavor: &str, unsigned: bool) -> Option<(String, String, String, String, bool)> {
-        Some((release.into(), upstream.into(), abi.into(), flavor.into(), unsigned))
+    fn some(
+        release: &str,
+        upstream: &str,
+        abi: &str,
+        flavor: &str,
+        unsigned: bool,
+    ) -> Option<(String, String, String, String, bool)> {
+        Some((
+            release.into(),
+            upstream.into(),
+            abi.into(),
+            flavor.into(),
+            unsigned,
+        ))
     }
 
     #[test]
     fn ubuntu_names() {
         use Distro::Ubuntu;
-        assert_eq!(name(Ubuntu, "linux-image-unsigned-5.4.0-26-generic-dbgsym"), some("5.4.0-26-generic", "5.4.0", "26", "generic", true));
-        assert_eq!(name(Ubuntu, "linux-image-4.4.0-21-generic-dbgsym"), some("4.4.0-21-generic", "4.4.0", "21", "generic", false));
-        assert_eq!(name(Ubuntu, "linux-image-5.4.0-26-generic-lpae-dbgsym"), some("5.4.0-26-generic-lpae", "5.4.0", "26", "generic-lpae", false));
-        assert_eq!(name(Ubuntu, "linux-image-unsigned-6.8.0-31-generic-64k-dbgsym"), some("6.8.0-31-generic-64k", "6.8.0", "31", "generic-64k", true));
-        assert_eq!(name(Ubuntu, "linux-image-5.4.0-1009-aws-dbgsym"), some("5.4.0-1009-aws", "5.4.0", "1009", "aws", false));
+        assert_eq!(
+            name(Ubuntu, "linux-image-unsigned-5.4.0-26-generic-dbgsym"),
+            some("5.4.0-26-generic", "5.4.0", "26", "generic", true)
+        );
+        assert_eq!(
+            name(Ubuntu, "linux-image-4.4.0-21-generic-dbgsym"),
+            some("4.4.0-21-generic", "4.4.0", "21", "generic", false)
+        );
+        assert_eq!(
+            name(Ubuntu, "linux-image-5.4.0-26-generic-lpae-dbgsym"),
+            some(
+                "5.4.0-26-generic-lpae",
+                "5.4.0",
+                "26",
+                "generic-lpae",
+                false
+            )
+        );
+        assert_eq!(
+            name(Ubuntu, "linux-image-unsigned-6.8.0-31-generic-64k-dbgsym"),
+            some("6.8.0-31-generic-64k", "6.8.0", "31", "generic-64k", true)
+        );
+        assert_eq!(
+            name(Ubuntu, "linux-image-5.4.0-1009-aws-dbgsym"),
+            some("5.4.0-1009-aws", "5.4.0", "1009", "aws", false)
+        );
         for not in [
             "linux-image-unsigned-5.4.0-26-generic",
             "linux-image-generic-dbgsym",
@@ -302,11 +338,38 @@ mod tests {
     #[test]
     fn debian_names() {
         use Distro::Debian;
-        assert_eq!(name(Debian, "linux-image-6.1.0-47-cloud-amd64-dbg"), some("6.1.0-47-cloud-amd64", "6.1.0", "47", "cloud-amd64", false));
-        assert_eq!(name(Debian, "linux-image-5.10.0-43-cloud-amd64-dbg"), some("5.10.0-43-cloud-amd64", "5.10.0", "43", "cloud-amd64", false));
-        assert_eq!(name(Debian, "linux-image-6.12.107+deb13-amd64-dbg"), some("6.12.107+deb13-amd64", "6.12.107", "deb13", "amd64", false));
-        assert_eq!(name(Debian, "linux-image-6.12.117+deb12-rt-amd64-dbg"), some("6.12.117+deb12-rt-amd64", "6.12.117", "deb12", "rt-amd64", false));
-        assert_eq!(name(Debian, "linux-image-6.1.0-47-rt-arm64-dbg"), some("6.1.0-47-rt-arm64", "6.1.0", "47", "rt-arm64", false));
+        assert_eq!(
+            name(Debian, "linux-image-6.1.0-47-cloud-amd64-dbg"),
+            some("6.1.0-47-cloud-amd64", "6.1.0", "47", "cloud-amd64", false)
+        );
+        assert_eq!(
+            name(Debian, "linux-image-5.10.0-43-cloud-amd64-dbg"),
+            some(
+                "5.10.0-43-cloud-amd64",
+                "5.10.0",
+                "43",
+                "cloud-amd64",
+                false
+            )
+        );
+        assert_eq!(
+            name(Debian, "linux-image-6.12.107+deb13-amd64-dbg"),
+            some("6.12.107+deb13-amd64", "6.12.107", "deb13", "amd64", false)
+        );
+        assert_eq!(
+            name(Debian, "linux-image-6.12.117+deb12-rt-amd64-dbg"),
+            some(
+                "6.12.117+deb12-rt-amd64",
+                "6.12.117",
+                "deb12",
+                "rt-amd64",
+                false
+            )
+        );
+        assert_eq!(
+            name(Debian, "linux-image-6.1.0-47-rt-arm64-dbg"),
+            some("6.1.0-47-rt-arm64", "6.1.0", "47", "rt-arm64", false)
+        );
         for not in [
             "linux-image-amd64-dbg",
             "linux-image-cloud-amd64-dbg",
@@ -328,62 +391,176 @@ mod tests {
         assert_eq!((k.kernel_version(), k.abi_number()), ("5.4", Some(1009)));
     }
 
-    fn facts<'a>(package: &'a str, source: Option<&'a str>, size: Option<u64>, depends: Option<&'a str>) -> PackageFacts<'a> {
-        PackageFacts { package, source, size, depends }
+    fn facts<'a>(
+        package: &'a str,
+        source: Option<&'a str>,
+        size: Option<u64>,
+        depends: Option<&'a str>,
+    ) -> PackageFacts<'a> {
+        PackageFacts {
+            package,
+            source,
+            size,
+            depends,
+        }
     }
 
     #[test]
     fn real_packages_are_accepted() {
-        let real = facts("linux-image-unsigned-5.4.0-26-generic-dbgsym", Some("linux"), Some(918_324_488), None);
-        assert_eq!(judge(Distro::Ubuntu, &real).unwrap().unwrap().release, "5.4.0-26-generic");
+        let real = facts(
+            "linux-image-unsigned-5.4.0-26-generic-dbgsym",
+            Some("linux"),
+            Some(918_324_488),
+            None,
+        );
+        assert_eq!(
+            judge(Distro::Ubuntu, &real).unwrap().unwrap().release,
+            "5.4.0-26-generic"
+        );
         // A dependency on the non-debug image is not a stub's.
-        let with_dep = facts("linux-image-4.4.0-21-generic-dbgsym", Some("linux"), Some(600_000_000), Some("linux-image-4.4.0-21-generic (= 4.4.0-21.37)"));
-        assert_eq!(judge(Distro::Ubuntu, &with_dep).unwrap().unwrap().release, "4.4.0-21-generic");
+        let with_dep = facts(
+            "linux-image-4.4.0-21-generic-dbgsym",
+            Some("linux"),
+            Some(600_000_000),
+            Some("linux-image-4.4.0-21-generic (= 4.4.0-21.37)"),
+        );
+        assert_eq!(
+            judge(Distro::Ubuntu, &with_dep).unwrap().unwrap().release,
+            "4.4.0-21-generic"
+        );
         // Size unknown (Launchpad without metadata): judged by the rest.
-        let no_size = facts("linux-image-6.1.0-47-cloud-amd64-dbg", Some("linux"), None, None);
-        assert_eq!(judge(Distro::Debian, &no_size).unwrap().unwrap().release, "6.1.0-47-cloud-amd64");
+        let no_size = facts(
+            "linux-image-6.1.0-47-cloud-amd64-dbg",
+            Some("linux"),
+            None,
+            None,
+        );
+        assert_eq!(
+            judge(Distro::Debian, &no_size).unwrap().unwrap().release,
+            "6.1.0-47-cloud-amd64"
+        );
     }
 
     #[test]
     fn other_packages_are_ignored() {
-        for package in ["linux-image-6.1.0-47-cloud-amd64", "bash", "linux-headers-6.1.0-47-cloud-amd64"] {
-            assert_eq!(judge(Distro::Debian, &facts(package, Some("linux"), Some(5), None)), Ok(None));
+        for package in [
+            "linux-image-6.1.0-47-cloud-amd64",
+            "bash",
+            "linux-headers-6.1.0-47-cloud-amd64",
+        ] {
+            assert_eq!(
+                judge(
+                    Distro::Debian,
+                    &facts(package, Some("linux"), Some(5), None)
+                ),
+                Ok(None)
+            );
         }
         // The other distro's suffix is not judged as a meta package.
-        assert_eq!(judge(Distro::Ubuntu, &facts("linux-image-amd64-dbg", None, Some(5), None)), Ok(None));
+        assert_eq!(
+            judge(
+                Distro::Ubuntu,
+                &facts("linux-image-amd64-dbg", None, Some(5), None)
+            ),
+            Ok(None)
+        );
     }
 
     #[test]
     fn meta_packages_are_rejected() {
-        for package in ["linux-image-amd64-dbg", "linux-image-cloud-amd64-dbg", "linux-image-6.12-cloud-amd64-dbg"] {
-            let f = facts(package, Some("linux"), Some(1324), Some("linux-image-6.1.0-56-cloud-amd64-dbg (= 6.1.192-2)"));
+        for package in [
+            "linux-image-amd64-dbg",
+            "linux-image-cloud-amd64-dbg",
+            "linux-image-6.12-cloud-amd64-dbg",
+        ] {
+            let f = facts(
+                package,
+                Some("linux"),
+                Some(1324),
+                Some("linux-image-6.1.0-56-cloud-amd64-dbg (= 6.1.192-2)"),
+            );
             assert_eq!(judge(Distro::Debian, &f), Err(Rejection::Meta), "{package}");
         }
-        assert_eq!(judge(Distro::Ubuntu, &facts("linux-image-generic-dbgsym", None, None, None)), Err(Rejection::Meta));
+        assert_eq!(
+            judge(
+                Distro::Ubuntu,
+                &facts("linux-image-generic-dbgsym", None, None, None)
+            ),
+            Err(Rejection::Meta)
+        );
     }
 
     #[test]
     fn signed_sources_are_rejected() {
-        let f = facts("linux-image-5.4.0-26-generic-dbgsym", Some("linux-signed"), Some(900_000_000), None);
-        assert_eq!(judge(Distro::Ubuntu, &f), Err(Rejection::SignedSource("linux-signed".into())));
-        let f = facts("linux-image-5.4.0-1010-azure-dbgsym", Some("linux-signed-azure"), None, None);
-        assert_eq!(judge(Distro::Ubuntu, &f).unwrap_err().to_string(), "stub built by source linux-signed-azure (signed kernels carry no debug image)");
+        let f = facts(
+            "linux-image-5.4.0-26-generic-dbgsym",
+            Some("linux-signed"),
+            Some(900_000_000),
+            None,
+        );
+        assert_eq!(
+            judge(Distro::Ubuntu, &f),
+            Err(Rejection::SignedSource("linux-signed".into()))
+        );
+        let f = facts(
+            "linux-image-5.4.0-1010-azure-dbgsym",
+            Some("linux-signed-azure"),
+            None,
+            None,
+        );
+        assert_eq!(
+            judge(Distro::Ubuntu, &f).unwrap_err().to_string(),
+            "stub built by source linux-signed-azure (signed kernels carry no debug image)"
+        );
     }
 
     #[test]
     fn packages_depending_on_the_real_one_are_rejected() {
-        let f = facts("linux-image-5.4.0-26-generic-dbgsym", Some("linux"), Some(900_000_000), Some("linux-image-unsigned-5.4.0-26-generic-dbgsym (= 5.4.0-26.30)"));
-        assert_eq!(judge(Distro::Ubuntu, &f), Err(Rejection::DependsOnKernelPackage("linux-image-unsigned-5.4.0-26-generic-dbgsym".into())));
-        let f = facts("linux-image-6.1.0-47-cloud-amd64-dbg", None, None, Some("libc6, foo | linux-image-6.1.0-48-cloud-amd64-dbg:amd64 (>= 1)"));
-        assert_eq!(judge(Distro::Debian, &f), Err(Rejection::DependsOnKernelPackage("linux-image-6.1.0-48-cloud-amd64-dbg".into())));
+        let f = facts(
+            "linux-image-5.4.0-26-generic-dbgsym",
+            Some("linux"),
+            Some(900_000_000),
+            Some("linux-image-unsigned-5.4.0-26-generic-dbgsym (= 5.4.0-26.30)"),
+        );
+        assert_eq!(
+            judge(Distro::Ubuntu, &f),
+            Err(Rejection::DependsOnKernelPackage(
+                "linux-image-unsigned-5.4.0-26-generic-dbgsym".into()
+            ))
+        );
+        let f = facts(
+            "linux-image-6.1.0-47-cloud-amd64-dbg",
+            None,
+            None,
+            Some("libc6, foo | linux-image-6.1.0-48-cloud-amd64-dbg:amd64 (>= 1)"),
+        );
+        assert_eq!(
+            judge(Distro::Debian, &f),
+            Err(Rejection::DependsOnKernelPackage(
+                "linux-image-6.1.0-48-cloud-amd64-dbg".into()
+            ))
+        );
     }
 
     #[test]
     fn tiny_packages_are_rejected() {
-        let f = facts("linux-image-5.4.0-26-generic-dbgsym", Some("linux"), Some(4_096), None);
+        let f = facts(
+            "linux-image-5.4.0-26-generic-dbgsym",
+            Some("linux"),
+            Some(4_096),
+            None,
+        );
         assert_eq!(judge(Distro::Ubuntu, &f), Err(Rejection::TooSmall(4_096)));
-        assert_eq!(Rejection::TooSmall(4_096).to_string(), "4096 bytes, under the 1048576-byte minimum of a kernel debug package");
-        let f = facts("linux-image-5.4.0-26-generic-dbgsym", Some("linux"), Some(MIN_KERNEL_DEBUG_SIZE), None);
+        assert_eq!(
+            Rejection::TooSmall(4_096).to_string(),
+            "4096 bytes, under the 1048576-byte minimum of a kernel debug package"
+        );
+        let f = facts(
+            "linux-image-5.4.0-26-generic-dbgsym",
+            Some("linux"),
+            Some(MIN_KERNEL_DEBUG_SIZE),
+            None,
+        );
         assert!(judge(Distro::Ubuntu, &f).unwrap().is_some());
     }
 
@@ -391,6 +568,9 @@ mod tests {
     fn source_and_depends_fields() {
         assert_eq!(source_name("linux-signed (5.4.0-26.30)"), "linux-signed");
         assert_eq!(source_name("linux"), "linux");
-        assert_eq!(depends_names("a (= 1), b:any | c (>> 2) [amd64],d").collect::<Vec<_>>(), ["a", "b", "c", "d"]);
+        assert_eq!(
+            depends_names("a (= 1), b:any | c (>> 2) [amd64],d").collect::<Vec<_>>(),
+            ["a", "b", "c", "d"]
+        );
     }
 }

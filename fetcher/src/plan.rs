@@ -80,11 +80,22 @@ pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>
         let selected: Vec<&Candidate> = discovery
             .candidates
             .iter()
-            .filter(|c| source.selectors.wants_arch(&c.arch) && source.selectors.wants_kernel(&c.kernel))
-            .filter(|c| seen.insert((c.kernel.distro, &c.kernel.release, &c.arch, &c.package, &c.version)))
+            .filter(|c| {
+                source.selectors.wants_arch(&c.arch) && source.selectors.wants_kernel(&c.kernel)
+            })
+            .filter(|c| {
+                seen.insert((
+                    c.kernel.distro,
+                    &c.kernel.release,
+                    &c.arch,
+                    &c.package,
+                    &c.version,
+                ))
+            })
             .collect();
         // One package per image: the highest version.
-        let mut per_image: BTreeMap<(crate::naming::Distro, &str, &str), &Candidate> = BTreeMap::new();
+        let mut per_image: BTreeMap<(crate::naming::Distro, &str, &str), &Candidate> =
+            BTreeMap::new();
         for c in selected {
             per_image
                 .entry((c.kernel.distro, &c.kernel.release, &c.arch))
@@ -96,27 +107,35 @@ pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>
                 .or_insert(c);
         }
         // Revision policy per kernel version.
-        let mut groups: BTreeMap<(crate::naming::Distro, &str, &str, &str), Vec<&Candidate>> = BTreeMap::new();
+        let mut groups: BTreeMap<(crate::naming::Distro, &str, &str, &str), Vec<&Candidate>> =
+            BTreeMap::new();
         for c in per_image.into_values() {
             groups
-                .entry((c.kernel.distro, &c.arch, &c.kernel.flavor, c.kernel.kernel_version()))
+                .entry((
+                    c.kernel.distro,
+                    &c.arch,
+                    &c.kernel.flavor,
+                    c.kernel.kernel_version(),
+                ))
                 .or_default()
                 .push(c);
         }
         for mut group in groups.into_values() {
-            group.sort_by(|a, b| compare_versions(&a.version, &b.version).then_with(|| natural_cmp(&a.kernel.release, &b.kernel.release)));
+            group.sort_by(|a, b| {
+                compare_versions(&a.version, &b.version)
+                    .then_with(|| natural_cmp(&a.kernel.release, &b.kernel.release))
+            });
             let kept: Vec<&Candidate> = match source.revision {
                 RevisionPolicy::All => group,
                 RevisionPolicy::First => group.into_iter().take(1).collect(),
                 RevisionPolicy::Latest => group.into_iter().next_back().into_iter().collect(),
             };
             for c in kept {
-                let image = ImageId::new(c.kernel.distro.as_str(), &c.kernel.release, &c.arch).map_err(|e| {
-                    Error::Retrieve {
+                let image = ImageId::new(c.kernel.distro.as_str(), &c.kernel.release, &c.arch)
+                    .map_err(|e| Error::Retrieve {
                         label: format!("{} {}", c.package, c.version),
                         message: e.to_string(),
-                    }
-                })?;
+                    })?;
                 if images.insert(image.clone()) {
                     planned.push((c.clone(), image));
                 }
@@ -131,7 +150,14 @@ pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>
             .then_with(|| a.package.cmp(&b.package))
     });
     let mut seen_rejected = BTreeSet::new();
-    rejected.retain(|r: &RejectedPackage| seen_rejected.insert((r.source.clone(), r.package.clone(), r.version.clone(), r.arch.clone())));
+    rejected.retain(|r: &RejectedPackage| {
+        seen_rejected.insert((
+            r.source.clone(),
+            r.package.clone(),
+            r.version.clone(),
+            r.arch.clone(),
+        ))
+    });
     Ok(Plan {
         packages: planned
             .into_iter()
@@ -153,7 +179,10 @@ pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>
 /// Debian version order (dpkg's); strings that are not versions compare
 /// as text after every version.
 pub fn compare_versions(a: &str, b: &str) -> Ordering {
-    match (a.parse::<debversion::Version>(), b.parse::<debversion::Version>()) {
+    match (
+        a.parse::<debversion::Version>(),
+        b.parse::<debversion::Version>(),
+    ) {
         (Ok(x), Ok(y)) => x.cmp(&y).then_with(|| a.cmp(b)),
         (Ok(_), Err(_)) => Ordering::Less,
         (Err(_), Ok(_)) => Ordering::Greater,
@@ -203,17 +232,41 @@ mod tests {
 
     #[test]
     fn natural_order() {
-        let mut v = vec!["5.4.0-26-generic", "4.10.0-19-generic", "4.4.0-21-generic", "4.4.0-100-generic", "4.4.0-21-aws"];
+        let mut v = vec![
+            "5.4.0-26-generic",
+            "4.10.0-19-generic",
+            "4.4.0-21-generic",
+            "4.4.0-100-generic",
+            "4.4.0-21-aws",
+        ];
         v.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(v, ["4.4.0-21-aws", "4.4.0-21-generic", "4.4.0-100-generic", "4.10.0-19-generic", "5.4.0-26-generic"]);
+        assert_eq!(
+            v,
+            [
+                "4.4.0-21-aws",
+                "4.4.0-21-generic",
+                "4.4.0-100-generic",
+                "4.10.0-19-generic",
+                "5.4.0-26-generic"
+            ]
+        );
         assert_eq!(natural_cmp("a007", "a7"), Ordering::Less);
     }
 
     #[test]
     fn version_order() {
-        assert_eq!(compare_versions("5.4.0-26.30", "5.4.0-100.113"), Ordering::Less);
-        assert_eq!(compare_versions("5.15.0-33.34~20.04.1", "5.15.0-33.34"), Ordering::Less);
+        assert_eq!(
+            compare_versions("5.4.0-26.30", "5.4.0-100.113"),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare_versions("5.15.0-33.34~20.04.1", "5.15.0-33.34"),
+            Ordering::Less
+        );
         assert_eq!(compare_versions("6.1.170-3", "6.1.176-1"), Ordering::Less);
-        assert_eq!(compare_versions("6.8.0-31.31.1", "6.8.0-31.31"), Ordering::Greater);
+        assert_eq!(
+            compare_versions("6.8.0-31.31.1", "6.8.0-31.31"),
+            Ordering::Greater
+        );
     }
 }

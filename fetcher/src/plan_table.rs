@@ -99,7 +99,11 @@ impl Tally {
     }
 
     fn describe(&self) -> String {
-        let noun = if self.count == 1 { "package" } else { "packages" };
+        let noun = if self.count == 1 {
+            "package"
+        } else {
+            "packages"
+        };
         format!("{} {noun}, {}", self.count, self.size())
     }
 
@@ -162,8 +166,16 @@ mod tests {
     fn table_and_totals() {
         let plan = Plan {
             packages: vec![
-                planned("debian/6.1.0-47-cloud-amd64/amd64", "linux-image-6.1.0-47-cloud-amd64-dbg", Some(281_462_948)),
-                planned("debian/6.1.0-47-amd64/amd64", "linux-image-6.1.0-47-amd64-dbg", None),
+                planned(
+                    "debian/6.1.0-47-cloud-amd64/amd64",
+                    "linux-image-6.1.0-47-cloud-amd64-dbg",
+                    Some(281_462_948),
+                ),
+                planned(
+                    "debian/6.1.0-47-amd64/amd64",
+                    "linux-image-6.1.0-47-amd64-dbg",
+                    None,
+                ),
             ],
             rejected: vec![],
         };

@@ -15,20 +15,32 @@ fn error(text: &str) -> String {
 #[test]
 fn shipped_configs_load() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
-    for name in ["ubuntu-depsurf.toml", "ubuntu.toml", "debian.toml", "debian-local.toml"] {
+    for name in [
+        "ubuntu-depsurf.toml",
+        "ubuntu.toml",
+        "debian.toml",
+        "debian-local.toml",
+    ] {
         FetchConfig::load(&dir.join(name)).unwrap();
     }
 }
 
 #[test]
 fn defaults_and_other_crates_keys() {
-    let text = format!("[run]\nthreads = 2\n\n{GOOD}\n[[group]]\nname = \"lts\"\nimages = [\"a\"]\n");
+    let text =
+        format!("[run]\nthreads = 2\n\n{GOOD}\n[[group]]\nname = \"lts\"\nimages = [\"a\"]\n");
     let c = FetchConfig::parse(&text, "c.toml").unwrap();
     let s = &c.sources[0];
-    assert_eq!((s.kind, s.revision), (SourceKind::Ubuntu, RevisionPolicy::All));
+    assert_eq!(
+        (s.kind, s.revision),
+        (SourceKind::Ubuntu, RevisionPolicy::All)
+    );
     assert_eq!(s.url, Some(UrlSetting::Env("DDEBS".into())));
     assert_eq!(s.components, ["main"]);
-    assert_eq!(s.pockets(), [Pocket::Release, Pocket::Security, Pocket::Updates]);
+    assert_eq!(
+        s.pockets(),
+        [Pocket::Release, Pocket::Security, Pocket::Updates]
+    );
     assert_eq!(
         s.suites.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
         ["focal", "focal-security", "focal-updates"]
@@ -77,7 +89,9 @@ fn every_mistake_has_its_message() {
 #[test]
 fn unreadable_file() {
     assert_eq!(
-        FetchConfig::load(Path::new("/nonexistent/x.toml")).unwrap_err().to_string(),
+        FetchConfig::load(Path::new("/nonexistent/x.toml"))
+            .unwrap_err()
+            .to_string(),
         "/nonexistent/x.toml: No such file or directory (os error 2)"
     );
 }
@@ -87,7 +101,9 @@ fn url_from_the_environment() {
     let c = FetchConfig::parse(GOOD, "c.toml").unwrap();
     let s = &c.sources[0];
     assert_eq!(
-        resolve_env_url("c.toml", s, &|_| None).unwrap_err().to_string(),
+        resolve_env_url("c.toml", s, &|_| None)
+            .unwrap_err()
+            .to_string(),
         "c.toml: [[source]] \"u\": url: environment variable DDEBS is not set"
     );
     assert_eq!(

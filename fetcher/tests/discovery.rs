@@ -23,7 +23,9 @@ fn fixtures() -> PathBuf {
 }
 
 fn config(name: &str) -> FetchConfig {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../configs")
+        .join(name);
     FetchConfig::load(&path).unwrap()
 }
 
@@ -106,7 +108,12 @@ fn rejected(outcome: &Outcome) -> Vec<String> {
         .plan
         .rejected
         .iter()
-        .map(|r| format!("{} {} {} {}: {}", r.found_in, r.package, r.version, r.arch, r.reason))
+        .map(|r| {
+            format!(
+                "{} {} {} {}: {}",
+                r.found_in, r.package, r.version, r.arch, r.reason
+            )
+        })
         .collect()
 }
 
@@ -161,7 +168,10 @@ fn ubuntu_depsurf_plan_is_depsurfs_25_images() {
     );
     assert_eq!(first.flavor, "generic");
     assert_eq!(first.size, Some(693_047_781));
-    assert_eq!(first.sha256.as_deref(), Some("a217c1fe48aa95796465926e516e71006d9238f63508818f2ef4f1930bd2431b"));
+    assert_eq!(
+        first.sha256.as_deref(),
+        Some("a217c1fe48aa95796465926e516e71006d9238f63508818f2ef4f1930bd2431b")
+    );
     // Requests: 17 + 1 + 1 + 4 source queries (xenial's in two pages), as
     // many binary listings, and one file listing per planned image (aws's
     // arm64 build and lowlatency's other arches are never asked for).
@@ -228,7 +238,10 @@ fn ubuntu_plan_lists_every_current_kernel_and_rejects_the_stubs() {
     );
     // Every series × pocket × arch index was asked for.
     assert_eq!(f.requests.borrow().len(), 7 * 4 * 6);
-    assert_eq!(f.requests.borrow()[0], "https://ddebs.test/dists/xenial/main/binary-amd64/Packages");
+    assert_eq!(
+        f.requests.borrow()[0],
+        "https://ddebs.test/dists/xenial/main/binary-amd64/Packages"
+    );
 }
 
 #[test]
@@ -243,18 +256,37 @@ fn revision_policies_pick_per_kernel_version() {
                 "arches = [\"amd64\"]",
             )
             .replace("flavors = [\"*\"]", "flavors = [\"generic\"]");
-        let outcome = plan(&FetchConfig::parse(&text, "v.toml").unwrap(), None, &mut Fixtures::new());
+        let outcome = plan(
+            &FetchConfig::parse(&text, "v.toml").unwrap(),
+            None,
+            &mut Fixtures::new(),
+        );
         no_failures(&outcome);
-        outcome.plan.packages.iter().map(|p| p.image.to_string()).collect()
+        outcome
+            .plan
+            .packages
+            .iter()
+            .map(|p| p.image.to_string())
+            .collect()
     };
     // 6.8 and 6.14 are different kernel versions: each keeps its own.
     assert_eq!(
         run("first"),
-        ["ubuntu/4.4.0-21-generic/amd64", "ubuntu/5.4.0-26-generic/amd64", "ubuntu/6.8.0-31-generic/amd64", "ubuntu/6.14.0-37-generic/amd64"]
+        [
+            "ubuntu/4.4.0-21-generic/amd64",
+            "ubuntu/5.4.0-26-generic/amd64",
+            "ubuntu/6.8.0-31-generic/amd64",
+            "ubuntu/6.14.0-37-generic/amd64"
+        ]
     );
     assert_eq!(
         run("latest"),
-        ["ubuntu/4.4.0-21-generic/amd64", "ubuntu/5.4.0-216-generic/amd64", "ubuntu/6.8.0-90-generic/amd64", "ubuntu/6.14.0-37-generic/amd64"]
+        [
+            "ubuntu/4.4.0-21-generic/amd64",
+            "ubuntu/5.4.0-216-generic/amd64",
+            "ubuntu/6.8.0-90-generic/amd64",
+            "ubuntu/6.14.0-37-generic/amd64"
+        ]
     );
     assert_eq!(run("all").len(), 7);
 }
@@ -262,14 +294,29 @@ fn revision_policies_pick_per_kernel_version() {
 #[test]
 fn version_and_release_selectors() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/ubuntu.toml");
-    let text = std::fs::read_to_string(path)
-        .unwrap()
-        .replace("flavors = [\"*\"]", "flavors = [\"generic*\"]\nversions = [\"5.*\"]\nreleases = [\"*-26-*\"]");
-    let outcome = plan(&FetchConfig::parse(&text, "v.toml").unwrap(), None, &mut Fixtures::new());
+    let text = std::fs::read_to_string(path).unwrap().replace(
+        "flavors = [\"*\"]",
+        "flavors = [\"generic*\"]\nversions = [\"5.*\"]\nreleases = [\"*-26-*\"]",
+    );
+    let outcome = plan(
+        &FetchConfig::parse(&text, "v.toml").unwrap(),
+        None,
+        &mut Fixtures::new(),
+    );
     no_failures(&outcome);
     assert_eq!(
-        outcome.plan.packages.iter().map(|p| p.image.to_string()).collect::<Vec<_>>(),
-        ["ubuntu/5.4.0-26-generic/amd64", "ubuntu/5.4.0-26-generic/arm64", "ubuntu/5.4.0-26-generic/armhf", "ubuntu/5.4.0-26-generic-lpae/armhf"]
+        outcome
+            .plan
+            .packages
+            .iter()
+            .map(|p| p.image.to_string())
+            .collect::<Vec<_>>(),
+        [
+            "ubuntu/5.4.0-26-generic/amd64",
+            "ubuntu/5.4.0-26-generic/arm64",
+            "ubuntu/5.4.0-26-generic/armhf",
+            "ubuntu/5.4.0-26-generic-lpae/armhf"
+        ]
     );
 }
 
@@ -311,8 +358,14 @@ fn debian_plan_reads_the_apt_mirror_and_rejects_meta_packages() {
         p.location,
         PackageLocation::Url("http://mirror.test/debian/pool/main/l/linux/linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb".into())
     );
-    assert_eq!((p.size, p.flavor.as_str()), (Some(281_462_948), "cloud-amd64"));
-    assert_eq!(p.sha256.as_deref(), Some("7ad48c59de359b78ceec77ab8330fbfa982360c674444a1df7be8eaf11d3863b"));
+    assert_eq!(
+        (p.size, p.flavor.as_str()),
+        (Some(281_462_948), "cloud-amd64")
+    );
+    assert_eq!(
+        p.sha256.as_deref(),
+        Some("7ad48c59de359b78ceec77ab8330fbfa982360c674444a1df7be8eaf11d3863b")
+    );
     let security = &outcome.plan.packages[6];
     assert!(
         matches!(&security.location, PackageLocation::Url(u) if u.starts_with("http://security.test/debian-security/pool/updates/main/l/linux-6.12/")),
@@ -321,8 +374,12 @@ fn debian_plan_reads_the_apt_mirror_and_rejects_meta_packages() {
     );
     // trixie is not in the machine's sources: read from the same mirrors.
     let requests = f.requests.borrow();
-    assert!(requests.contains(&"http://mirror.test/debian/dists/trixie/main/binary-s390x/Packages".to_owned()));
-    assert!(requests.contains(&"http://security.test/debian-security/dists/trixie-security/main/binary-amd64/Packages".to_owned()));
+    assert!(requests
+        .contains(&"http://mirror.test/debian/dists/trixie/main/binary-s390x/Packages".to_owned()));
+    assert!(requests.contains(
+        &"http://security.test/debian-security/dists/trixie-security/main/binary-amd64/Packages"
+            .to_owned()
+    ));
     assert_eq!(requests.len(), 6 * 5);
 }
 
@@ -333,8 +390,12 @@ fn one_failing_index_or_source_does_not_stop_the_others() {
         files: vec![],
     };
     let mut f = Fixtures::new();
-    let url = "http://security.test/debian-security/dists/bookworm-security/main/binary-amd64/Packages";
-    f.broken_index = Some((url.to_owned(), "Package: x\n no\n\n continuation\n".to_owned()));
+    let url =
+        "http://security.test/debian-security/dists/bookworm-security/main/binary-amd64/Packages";
+    f.broken_index = Some((
+        url.to_owned(),
+        "Package: x\n no\n\n continuation\n".to_owned(),
+    ));
     let outcome = plan(&config("debian.toml"), Some(&apt), &mut f);
     assert_eq!(
         outcome.failures.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
@@ -343,10 +404,19 @@ fn one_failing_index_or_source_does_not_stop_the_others() {
     assert_eq!(outcome.plan.packages.len(), 4);
 
     // A Launchpad source whose API answers 404 fails alone.
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/ubuntu-depsurf.toml"))
-        .unwrap()
-        .replace("launchpad_sources = [\"linux-riscv\"]", "launchpad_sources = [\"linux-riscv-missing\"]");
-    let outcome = plan(&FetchConfig::parse(&text, "d.toml").unwrap(), None, &mut Fixtures::new());
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/ubuntu-depsurf.toml"),
+    )
+    .unwrap()
+    .replace(
+        "launchpad_sources = [\"linux-riscv\"]",
+        "launchpad_sources = [\"linux-riscv-missing\"]",
+    );
+    let outcome = plan(
+        &FetchConfig::parse(&text, "d.toml").unwrap(),
+        None,
+        &mut Fixtures::new(),
+    );
     assert_eq!(
         outcome.failures.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
         ["https://lp-api.test/devel/ubuntu/+archive/primary?ws.op=getPublishedSources&source_name=linux-riscv-missing&exact_match=true&distro_series=https%3A%2F%2Flp-api.test%2Fdevel%2Fubuntu%2Ffocal&pocket=Release&order_by_date=true&ws.size=300: 404 Not Found"]
@@ -368,14 +438,19 @@ fn launchpad_links_must_stay_under_the_api_root() {
             }
         }
     }
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/ubuntu-depsurf.toml")).unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/ubuntu-depsurf.toml"),
+    )
+    .unwrap();
     let outcome = plan(&FetchConfig::parse(&text, "d.toml").unwrap(), None, &mut f);
     assert_eq!(outcome.plan.packages.len(), 0);
     assert_eq!(outcome.failures.len(), 4);
     let message = outcome.failures[0].to_string();
     assert!(
         message.starts_with("https://elsewhere.test/devel/ubuntu/+archive/primary/+sourcepub/")
-            && message.contains(": link \"https://elsewhere.test/devel/ubuntu/+archive/primary/+sourcepub/")
+            && message.contains(
+                ": link \"https://elsewhere.test/devel/ubuntu/+archive/primary/+sourcepub/"
+            )
             && message.ends_with("\" leaves the configured API root \"https://lp-api.test/devel\""),
         "{message}"
     );
@@ -388,39 +463,71 @@ fn debian_local_plan_hashes_the_files() {
         let f = std::fs::File::create(dir.path().join(name)).unwrap();
         f.set_len(len).unwrap();
     };
-    file("linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb", 3 << 20);
-    file("linux-image-6.1.0-47-arm64-dbg_6.1.170-3_arm64.deb", (1 << 20) + 1);
+    file(
+        "linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb",
+        3 << 20,
+    );
+    file(
+        "linux-image-6.1.0-47-arm64-dbg_6.1.170-3_arm64.deb",
+        (1 << 20) + 1,
+    );
     file("linux-image-cloud-amd64-dbg_6.1.176-1_amd64.deb", 1324);
-    file("linux-image-6.1.0-46-cloud-amd64-dbg_6.1.160-1_amd64.deb", 4096);
-    file("linux-image-6.1.0-47-cloud-amd64_6.1.170-3_amd64.deb", 3 << 20);
+    file(
+        "linux-image-6.1.0-46-cloud-amd64-dbg_6.1.160-1_amd64.deb",
+        4096,
+    );
+    file(
+        "linux-image-6.1.0-47-cloud-amd64_6.1.170-3_amd64.deb",
+        3 << 20,
+    );
     file("notes.txt", 10);
     std::fs::create_dir(dir.path().join("sub.deb")).unwrap();
     let shipped = config("debian-local.toml");
-    assert_eq!(shipped.sources[0].path.as_deref(), Some(Path::new("work/debs")));
+    assert_eq!(
+        shipped.sources[0].path.as_deref(),
+        Some(Path::new("work/debs"))
+    );
     let text = format!(
         "[[source]]\nname = \"debian-local\"\nkind = \"local\"\npath = {:?}\nflavors = [\"*\"]\n",
         dir.path().display().to_string()
     );
-    let outcome = plan(&FetchConfig::parse(&text, "l.toml").unwrap(), None, &mut Fixtures::new());
+    let outcome = plan(
+        &FetchConfig::parse(&text, "l.toml").unwrap(),
+        None,
+        &mut Fixtures::new(),
+    );
     no_failures(&outcome);
     let planned: Vec<(String, PackageLocation, Option<u64>, Option<String>)> = outcome
         .plan
         .packages
         .iter()
-        .map(|p| (p.image.to_string(), p.location.clone(), p.size, p.sha256.clone()))
+        .map(|p| {
+            (
+                p.image.to_string(),
+                p.location.clone(),
+                p.size,
+                p.sha256.clone(),
+            )
+        })
         .collect();
     assert_eq!(
         planned,
         [
             (
                 "debian/6.1.0-47-arm64/arm64".to_owned(),
-                PackageLocation::File(dir.path().join("linux-image-6.1.0-47-arm64-dbg_6.1.170-3_arm64.deb")),
+                PackageLocation::File(
+                    dir.path()
+                        .join("linux-image-6.1.0-47-arm64-dbg_6.1.170-3_arm64.deb")
+                ),
                 Some((1 << 20) + 1),
                 Some("2cb74edba754a81d121c9db6833704a8e7d417e5b13d1a19f4a52f007d644264".to_owned()),
             ),
             (
                 "debian/6.1.0-47-cloud-amd64/amd64".to_owned(),
-                PackageLocation::File(dir.path().join("linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb")),
+                PackageLocation::File(
+                    dir.path()
+                        .join("linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb")
+                ),
                 Some(3 << 20),
                 Some("bbd05cf6097ac9b1f89ea29d2542c1b7b67ee46848393895f5a9e43fa1f621e5".to_owned()),
             ),
@@ -434,7 +541,10 @@ fn debian_local_plan_hashes_the_files() {
             .map(|r| (r.package.as_str(), r.reason.clone()))
             .collect::<Vec<_>>(),
         [
-            ("linux-image-6.1.0-46-cloud-amd64-dbg", Rejection::TooSmall(4096)),
+            (
+                "linux-image-6.1.0-46-cloud-amd64-dbg",
+                Rejection::TooSmall(4096)
+            ),
             ("linux-image-cloud-amd64-dbg", Rejection::Meta),
         ]
     );
