@@ -1,6 +1,7 @@
-//! The fetcher's error type. Every variant names the package it came from
-//! (the caller's label: a path or a URL) and, where there is one, the
-//! archive member or tar entry at fault.
+//! The fetcher's error type. Every variant names its input: the package it
+//! came from (the caller's label: a path or a URL) and, where there is one,
+//! the archive member or tar entry at fault; the config file and key; the
+//! index and line; the Launchpad response.
 
 use std::path::PathBuf;
 
@@ -92,4 +93,33 @@ pub enum Error {
     },
     #[error("{label}: {member}: no regular file usr/lib/debug/boot/vmlinux-* (is this a kernel -dbg/-dbgsym package?)")]
     NoVmlinux { label: String, member: String },
+    /// A config file is unreadable, not TOML, or says something invalid.
+    /// `message` names the `[[source]]` and key at fault.
+    #[error("{file}: {message}")]
+    Config { file: String, message: String },
+    /// A `Packages` index (or another deb822 text) is malformed at `line`
+    /// (1-based; 0 when the whole text is at fault).
+    #[error("{label}:{line}: {message}")]
+    Index {
+        label: String,
+        line: usize,
+        message: String,
+    },
+    /// A Launchpad API response is not what the API documents.
+    #[error("{label}: {message}")]
+    Launchpad { label: String, message: String },
+    /// Reading a local file or directory failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The machine's apt sources do not name a mirror for a suite.
+    #[error("{message}")]
+    AptSources { message: String },
+    /// Remote discovery failed for one index or API request (reported by
+    /// the caller's retriever).
+    #[error("{label}: {message}")]
+    Retrieve { label: String, message: String },
 }

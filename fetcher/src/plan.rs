@@ -1,0 +1,272 @@
+//! The fetch plan: which package to fetch for each selected image. Built
+//! from what discovery found in every `[[source]]`: the source's selectors
+//! (arches, flavors, versions, releases) pick candidates; the same package
+//! version listed in several pockets or suites is planned once (from the
+//! first suite in config order); when several package versions carry one
+//! release (a re-upload with an unchanged ABI) the highest version is the
+//! image's; the revision policy keeps the first, the latest or all ABI
+//! revisions of each kernel version (distro, arch, flavor, `major.minor`);
+//! an image found by two sources comes from the first source in the config.
+//! The order is deterministic: distro, release (numbers compared as
+//! numbers), arch.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::PathBuf;
+
+use ksurf_dataset::ImageId;
+
+use crate::candidate::{Candidate, Discovery, RejectedPackage};
+use crate::config::{FetchConfig, RevisionPolicy};
+use crate::{Error, Result};
+
+/// One package to fetch, everything the download step needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedPackage {
+    /// distro/release/arch, release incl. flavor.
+    pub image: ImageId,
+    /// generic, aws, cloud-amd64, rt-arm64 …
+    pub flavor: String,
+    /// Binary package name.
+    pub package: String,
+    /// Package version.
+    pub version: String,
+    /// The `[[source]]` name it came from.
+    pub source: String,
+    /// Where to get it.
+    pub location: PackageLocation,
+    /// From the index / Launchpad / file.
+    pub size: Option<u64>,
+    /// Lowercase hex; from the index / Launchpad / file.
+    pub sha256: Option<String>,
+}
+
+/// Where a planned package is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PackageLocation {
+    Url(String),
+    File(PathBuf),
+}
+
+impl std::fmt::Display for PackageLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PackageLocation::Url(u) => f.write_str(u),
+            PackageLocation::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// The packages to fetch, in order, and the look-alikes discovery rejected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub packages: Vec<PlannedPackage>,
+    pub rejected: Vec<RejectedPackage>,
+}
+
+/// Builds the plan from each source's discovery (keyed by source name;
+/// sources without an entry contribute nothing).
+pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>) -> Result<Plan> {
+    let mut planned: Vec<(Candidate, ImageId)> = Vec::new();
+    let mut images: HashSet<ImageId> = HashSet::new();
+    let mut rejected = Vec::new();
+    for source in &config.sources {
+        let Some(discovery) = discovered.get(&source.name) else {
+            continue;
+        };
+        rejected.extend(discovery.rejected.iter().cloned());
+        // Selectors, then one copy of each package version.
+        let mut seen = HashSet::new();
+        let selected: Vec<&Candidate> = discovery
+            .candidates
+            .iter()
+            .filter(|c| {
+                source.selectors.wants_arch(&c.arch) && source.selectors.wants_kernel(&c.kernel)
+            })
+            .filter(|c| {
+                seen.insert((
+                    c.kernel.distro,
+                    &c.kernel.release,
+                    &c.arch,
+                    &c.package,
+                    &c.version,
+                ))
+            })
+            .collect();
+        // One package per image: the highest version.
+        let mut per_image: BTreeMap<(crate::naming::Distro, &str, &str), &Candidate> =
+            BTreeMap::new();
+        for c in selected {
+            per_image
+                .entry((c.kernel.distro, &c.kernel.release, &c.arch))
+                .and_modify(|best| {
+                    if compare_versions(&c.version, &best.version) == Ordering::Greater {
+                        *best = c;
+                    }
+                })
+                .or_insert(c);
+        }
+        // Revision policy per kernel version.
+        let mut groups: BTreeMap<(crate::naming::Distro, &str, &str, &str), Vec<&Candidate>> =
+            BTreeMap::new();
+        for c in per_image.into_values() {
+            groups
+                .entry((
+                    c.kernel.distro,
+                    &c.arch,
+                    &c.kernel.flavor,
+                    c.kernel.kernel_version(),
+                ))
+                .or_default()
+                .push(c);
+        }
+        for mut group in groups.into_values() {
+            group.sort_by(|a, b| {
+                compare_versions(&a.version, &b.version)
+                    .then_with(|| natural_cmp(&a.kernel.release, &b.kernel.release))
+            });
+            let kept: Vec<&Candidate> = match source.revision {
+                RevisionPolicy::All => group,
+                RevisionPolicy::First => group.into_iter().take(1).collect(),
+                RevisionPolicy::Latest => group.into_iter().next_back().into_iter().collect(),
+            };
+            for c in kept {
+                let image = ImageId::new(c.kernel.distro.as_str(), &c.kernel.release, &c.arch)
+                    .map_err(|e| Error::Retrieve {
+                        label: format!("{} {}", c.package, c.version),
+                        message: e.to_string(),
+                    })?;
+                if images.insert(image.clone()) {
+                    planned.push((c.clone(), image));
+                }
+            }
+        }
+    }
+    planned.sort_by(|(a, ai), (b, bi)| {
+        ai.distro
+            .cmp(&bi.distro)
+            .then_with(|| natural_cmp(&ai.release, &bi.release))
+            .then_with(|| ai.arch.cmp(&bi.arch))
+            .then_with(|| a.package.cmp(&b.package))
+    });
+    let mut seen_rejected = BTreeSet::new();
+    rejected.retain(|r: &RejectedPackage| {
+        seen_rejected.insert((
+            r.source.clone(),
+            r.package.clone(),
+            r.version.clone(),
+            r.arch.clone(),
+        ))
+    });
+    Ok(Plan {
+        packages: planned
+            .into_iter()
+            .map(|(c, image)| PlannedPackage {
+                image,
+                flavor: c.kernel.flavor,
+                package: c.package,
+                version: c.version,
+                source: c.source,
+                location: c.location,
+                size: c.size,
+                sha256: c.sha256,
+            })
+            .collect(),
+        rejected,
+    })
+}
+
+/// Debian version order (dpkg's); strings that are not versions compare
+/// as text after every version.
+pub fn compare_versions(a: &str, b: &str) -> Ordering {
+    match (
+        a.parse::<debversion::Version>(),
+        b.parse::<debversion::Version>(),
+    ) {
+        (Ok(x), Ok(y)) => x.cmp(&y).then_with(|| a.cmp(b)),
+        (Ok(_), Err(_)) => Ordering::Less,
+        (Err(_), Ok(_)) => Ordering::Greater,
+        (Err(_), Err(_)) => a.cmp(b),
+    }
+}
+
+/// Compares strings with runs of digits compared as numbers:
+/// `4.4.0-21` < `4.10.0-19` < `5.4.0-26`.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(p), Some(q)) if p.is_ascii_digit() && q.is_ascii_digit() => {
+                let n = x.iter().take_while(|c| c.is_ascii_digit()).count();
+                let m = y.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (dx, dy) = (trim_zeros(&x[..n]), trim_zeros(&y[..m]));
+                let order = dx.len().cmp(&dy.len()).then_with(|| dx.cmp(dy));
+                if order != Ordering::Equal {
+                    return order;
+                }
+                x = &x[n..];
+                y = &y[m..];
+            }
+            (Some(p), Some(q)) => {
+                if p != q {
+                    return p.cmp(q);
+                }
+                x = &x[1..];
+                y = &y[1..];
+            }
+        }
+    }
+}
+
+fn trim_zeros(digits: &[u8]) -> &[u8] {
+    let zeros = digits.iter().take_while(|d| **d == b'0').count();
+    &digits[zeros.min(digits.len().saturating_sub(1))..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order() {
+        let mut v = vec![
+            "5.4.0-26-generic",
+            "4.10.0-19-generic",
+            "4.4.0-21-generic",
+            "4.4.0-100-generic",
+            "4.4.0-21-aws",
+        ];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            v,
+            [
+                "4.4.0-21-aws",
+                "4.4.0-21-generic",
+                "4.4.0-100-generic",
+                "4.10.0-19-generic",
+                "5.4.0-26-generic"
+            ]
+        );
+        assert_eq!(natural_cmp("a007", "a7"), Ordering::Less);
+    }
+
+    #[test]
+    fn version_order() {
+        assert_eq!(
+            compare_versions("5.4.0-26.30", "5.4.0-100.113"),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare_versions("5.15.0-33.34~20.04.1", "5.15.0-33.34"),
+            Ordering::Less
+        );
+        assert_eq!(compare_versions("6.1.170-3", "6.1.176-1"), Ordering::Less);
+        assert_eq!(
+            compare_versions("6.8.0-31.31.1", "6.8.0-31.31"),
+            Ordering::Greater
+        );
+    }
+}
