@@ -14,6 +14,9 @@ pub enum TableName {
     Symbols,
     UnitErrors,
     Images,
+    /// The fetcher's manifest: which package each image's vmlinux came
+    /// from. Not an extractor table, so not in [`TableName::ALL`].
+    Fetches,
 }
 
 impl TableName {
@@ -26,6 +29,9 @@ impl TableName {
         TableName::Images,
     ];
 
+    /// The tables the fetcher writes, one row per image.
+    pub const FETCHER: [TableName; 1] = [TableName::Fetches];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TableName::FunctionInstances => "function_instances",
@@ -33,6 +39,7 @@ impl TableName {
             TableName::Symbols => "symbols",
             TableName::UnitErrors => "unit_errors",
             TableName::Images => "images",
+            TableName::Fetches => "fetches",
         }
     }
 }

@@ -35,6 +35,7 @@ pub fn image_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
                 TableName::Symbols => symbols(x),
                 TableName::UnitErrors => unit_errors(x),
                 TableName::Images => images(x),
+                TableName::Fetches => unreachable!("TableName::ALL holds only extractor tables"),
             }?;
             Ok((t, b))
         })
