@@ -435,9 +435,14 @@ impl Release {
     }
 }
 
-/// Release dates are RFC 2822 (`Sat, 17 May 2025 08:57:45 UTC`).
+/// Release dates are RFC 2822 with `UTC` as the zone
+/// (`Sat, 17 May 2025 08:57:45 UTC`), which RFC 2822 itself spells `+0000`.
 fn parse_date(value: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc2822(value)
+    let value = match value.strip_suffix("UTC") {
+        Some(rest) => format!("{rest}+0000"),
+        None => value.to_owned(),
+    };
+    DateTime::parse_from_rfc2822(&value)
         .ok()
         .map(|d| d.with_timezone(&Utc))
 }
