@@ -108,7 +108,12 @@ impl Dataset {
     /// Writes one table of `image` that is not one of the extractor's
     /// (e.g. [`TableName::Fetches`]), replacing its previous rows with one
     /// atomic `put`.
-    pub fn write_table(&self, image: &ImageId, table: TableName, batch: &RecordBatch) -> Result<()> {
+    pub fn write_table(
+        &self,
+        image: &ImageId,
+        table: TableName,
+        batch: &RecordBatch,
+    ) -> Result<()> {
         let path = table_file(table, image);
         let location = format!("{}/{}", self.label, path);
         let bytes = parquet_io::encode(&location, batch)?;

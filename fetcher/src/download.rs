@@ -146,8 +146,7 @@ pub async fn fetch_all(
         let pool = pool.clone();
         tasks.push(tokio::spawn(async move {
             let _slot = pool.acquire_owned().await.expect("pool is never closed");
-            let result =
-                fetch_package(&client, cache.as_deref(), &plan, &options, &progress).await;
+            let result = fetch_package(&client, cache.as_deref(), &plan, &options, &progress).await;
             (plan, result)
         }));
     }
@@ -189,7 +188,10 @@ pub async fn fetch_package(
                 action: "opening the package",
                 source,
             })?;
-            (unpack_blocking(file, plan, &label, &out_dir, options).await?, 0)
+            (
+                unpack_blocking(file, plan, &label, &out_dir, options).await?,
+                0,
+            )
         }
         (PackageLocation::Url(url), Some(cache)) => {
             let (path, downloaded) = cached_package(client, cache, plan, url, progress).await?;

@@ -125,7 +125,10 @@ struct Inner {
 enum Attempt {
     Done,
     /// Retry after a backoff; `progressed` if body bytes arrived.
-    Retry { message: String, progressed: bool },
+    Retry {
+        message: String,
+        progressed: bool,
+    },
     Fail(Error),
 }
 
@@ -430,7 +433,10 @@ mod tests {
     #[test]
     fn parses_content_range() {
         let mut h = HeaderMap::new();
-        h.insert(CONTENT_RANGE, HeaderValue::from_static("bytes 1000-1999/2000"));
+        h.insert(
+            CONTENT_RANGE,
+            HeaderValue::from_static("bytes 1000-1999/2000"),
+        );
         assert_eq!(content_range_start(&h), Some(1000));
         h.insert(CONTENT_RANGE, HeaderValue::from_static("bytes */2000"));
         assert_eq!(content_range_start(&h), None);
@@ -443,7 +449,14 @@ mod tests {
             backoff_max: Duration::from_millis(1000),
             ..HttpOptions::default()
         };
-        for (n, full) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (30, 1000)] {
+        for (n, full) in [
+            (1, 100),
+            (2, 200),
+            (3, 400),
+            (4, 800),
+            (5, 1000),
+            (30, 1000),
+        ] {
             let d = backoff(&o, n).as_millis();
             assert!(d >= full / 2 && d <= full, "attempt {n}: {d} ms");
         }
@@ -453,7 +466,10 @@ mod tests {
     fn weak_etags_are_not_validators() {
         let mut h = HeaderMap::new();
         h.insert(ETAG, HeaderValue::from_static("W/\"x\""));
-        h.insert(LAST_MODIFIED, HeaderValue::from_static("Sat, 01 Jan 2000 00:00:00 GMT"));
+        h.insert(
+            LAST_MODIFIED,
+            HeaderValue::from_static("Sat, 01 Jan 2000 00:00:00 GMT"),
+        );
         assert_eq!(
             validator_of(&h).as_deref(),
             Some("Sat, 01 Jan 2000 00:00:00 GMT")

@@ -29,14 +29,12 @@ pub fn fetch_row(plan: &PlannedPackage, fetched: &Fetched) -> Result<RecordBatch
         Arc::new(StringArray::from(vec![fetched.build_id.as_deref()])),
         s(&fetched.fetched_at_rfc3339()),
     ];
-    RecordBatch::try_new(schema::schema(TableName::Fetches), columns).map_err(|e| {
-        Error::Manifest {
-            image: plan.image.to_string(),
-            source: ksurf_dataset::Error::Arrow {
-                location: TableName::Fetches.as_str().to_owned(),
-                source: e,
-            },
-        }
+    RecordBatch::try_new(schema::schema(TableName::Fetches), columns).map_err(|e| Error::Manifest {
+        image: plan.image.to_string(),
+        source: ksurf_dataset::Error::Arrow {
+            location: TableName::Fetches.as_str().to_owned(),
+            source: e,
+        },
     })
 }
 

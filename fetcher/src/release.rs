@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use pgp::composed::{
-    CleartextSignedMessage, Deserializable, DetachedSignature, SignedPublicKey,
-    SignedPublicSubKey,
+    CleartextSignedMessage, Deserializable, DetachedSignature, SignedPublicKey, SignedPublicSubKey,
 };
 use pgp::crypto::hash::HashAlgorithm;
 use pgp::packet::Signature;
@@ -95,9 +94,24 @@ impl Keyring {
             .collect()
     }
 
+    /// Whether `fingerprint` (upper-case hex) is one of the keyring's
+    /// primary keys or subkeys.
+    pub fn knows(&self, fingerprint: &str) -> bool {
+        self.keys.iter().any(|k| {
+            format!("{:X}", k.fingerprint()) == fingerprint
+                || k.public_subkeys
+                    .iter()
+                    .any(|s| format!("{:X}", s.fingerprint()) == fingerprint)
+        })
+    }
+
     /// Checks `signature` over `data`: Ok with the signing key's
     /// fingerprint, or why not.
-    fn verify_one(&self, signature: &Signature, data: &[u8]) -> std::result::Result<String, String> {
+    fn verify_one(
+        &self,
+        signature: &Signature,
+        data: &[u8],
+    ) -> std::result::Result<String, String> {
         let hash = signature.hash_alg();
         if matches!(
             hash,
@@ -133,7 +147,9 @@ impl Keyring {
                 tried = true;
                 match candidate.verify(signature, data) {
                     Ok(()) => return Ok(candidate.fingerprint()),
-                    Err(e) => last_error = format!("bad signature by {}: {e}", candidate.fingerprint()),
+                    Err(e) => {
+                        last_error = format!("bad signature by {}: {e}", candidate.fingerprint())
+                    }
                 }
             }
         }
@@ -272,7 +288,8 @@ impl Issuer {
             return true;
         }
         self.fingerprints.contains(&candidate.fingerprint())
-            || self.key_ids
+            || self
+                .key_ids
                 .contains(&crate::hex(candidate.key_id().as_ref()).to_uppercase())
     }
 
@@ -372,7 +389,10 @@ impl Release {
                 let n = first + k;
                 let parts: Vec<&str> = line.split_whitespace().collect();
                 let [hash, size, path] = parts.as_slice() else {
-                    return Err(err(n, format!("SHA256: not \"<hash> <size> <path>\": {line:?}")));
+                    return Err(err(
+                        n,
+                        format!("SHA256: not \"<hash> <size> <path>\": {line:?}"),
+                    ));
                 };
                 if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return Err(err(n, format!("SHA256: not a SHA-256: {hash:?}")));
@@ -463,7 +483,10 @@ ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789 99 main/binary-
         assert_eq!(r.suite.as_deref(), Some("stable"));
         assert_eq!(r.codename.as_deref(), Some("bookworm"));
         assert_eq!(r.date.unwrap().to_rfc3339(), "2025-05-17T08:57:45+00:00");
-        assert_eq!(r.valid_until.unwrap().to_rfc3339(), "2025-05-24T08:57:45+00:00");
+        assert_eq!(
+            r.valid_until.unwrap().to_rfc3339(),
+            "2025-05-24T08:57:45+00:00"
+        );
         assert_eq!(r.components, ["main", "contrib"]);
         assert_eq!(r.architectures, ["amd64", "arm64"]);
         assert_eq!(
@@ -489,15 +512,21 @@ ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789 99 main/binary-
     fn date_checks_like_apt() {
         let r = Release::parse("u", RELEASE).unwrap();
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-        r.check_dates("u", at("2025-05-20T00:00:00Z"), false).unwrap();
-        let expired = r.check_dates("u", at("2025-06-01T00:00:00Z"), false).unwrap_err();
+        r.check_dates("u", at("2025-05-20T00:00:00Z"), false)
+            .unwrap();
+        let expired = r
+            .check_dates("u", at("2025-06-01T00:00:00Z"), false)
+            .unwrap_err();
         assert_eq!(
             expired.to_string(),
             "u: expired: Valid-Until 2025-05-24T08:57:45+00:00 is before now \
              (2025-06-01T00:00:00+00:00); set allow_expired to accept it"
         );
-        r.check_dates("u", at("2025-06-01T00:00:00Z"), true).unwrap();
-        let early = r.check_dates("u", at("2025-05-01T00:00:00Z"), true).unwrap_err();
+        r.check_dates("u", at("2025-06-01T00:00:00Z"), true)
+            .unwrap();
+        let early = r
+            .check_dates("u", at("2025-05-01T00:00:00Z"), true)
+            .unwrap_err();
         assert_eq!(
             early.to_string(),
             "u: not valid yet: Date 2025-05-17T08:57:45+00:00 is after now (2025-05-01T00:00:00+00:00)"

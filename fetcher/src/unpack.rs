@@ -567,7 +567,6 @@ fn describe(kind: tar::EntryType) -> String {
     }
 }
 
-
 /// What the reader layers saw, shared with the error mapping: an
 /// `io::Error` coming out of a decoder or the tar reader does not say
 /// whether the input failed, a cap was hit or the package was short.

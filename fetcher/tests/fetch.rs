@@ -21,15 +21,20 @@ use ksurf_fetcher::Error;
 use support::*;
 
 const UBUNTU_SUITE: &str = "focal-updates";
-const UBUNTU_GENERIC: &str = "pool/main/l/linux/linux-image-unsigned-5.4.0-26-generic-dbgsym_5.4.0-26.30_amd64.ddeb";
-const UBUNTU_LOWLATENCY: &str = "pool/main/l/linux/linux-image-unsigned-5.4.0-26-lowlatency-dbgsym_5.4.0-26.30_amd64.ddeb";
+const UBUNTU_GENERIC: &str =
+    "pool/main/l/linux/linux-image-unsigned-5.4.0-26-generic-dbgsym_5.4.0-26.30_amd64.ddeb";
+const UBUNTU_LOWLATENCY: &str =
+    "pool/main/l/linux/linux-image-unsigned-5.4.0-26-lowlatency-dbgsym_5.4.0-26.30_amd64.ddeb";
 const DEBIAN_SUITE: &str = "bookworm";
-const DEBIAN_PKG: &str = "pool/main/l/linux/linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb";
+const DEBIAN_PKG: &str =
+    "pool/main/l/linux/linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb";
 
 /// The clock the Release date checks run at (the fixture Release is dated
 /// 2025-05-17).
 fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2025-05-18T00:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2025-05-18T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 struct Fixture {
@@ -58,13 +63,25 @@ fn ubuntu() -> Fixture {
             version: "5.4.0-26.30".into(),
             release: "5.4.0-26-lowlatency".into(),
             filename: UBUNTU_LOWLATENCY.into(),
-            bytes: build_deb("5.4.0-26-lowlatency", &vmlinux, DataCompression::Zstd, 150_000),
+            bytes: build_deb(
+                "5.4.0-26-lowlatency",
+                &vmlinux,
+                DataCompression::Zstd,
+                150_000,
+            ),
         },
     ];
-    fixture(packages, UBUNTU_SUITE, "ubuntu", Signing::InRelease, false, vec![
-        ("5.4.0-26-generic", "generic"),
-        ("5.4.0-26-lowlatency", "lowlatency"),
-    ])
+    fixture(
+        packages,
+        UBUNTU_SUITE,
+        "ubuntu",
+        Signing::InRelease,
+        false,
+        vec![
+            ("5.4.0-26-generic", "generic"),
+            ("5.4.0-26-lowlatency", "lowlatency"),
+        ],
+    )
 }
 
 fn debian() -> Fixture {
@@ -73,12 +90,21 @@ fn debian() -> Fixture {
         version: "6.1.170-3".into(),
         release: "6.1.0-47-cloud-amd64".into(),
         filename: DEBIAN_PKG.into(),
-        bytes: build_deb("6.1.0-47-cloud-amd64", &fixture_vmlinux(), DataCompression::Xz, 100_000),
+        bytes: build_deb(
+            "6.1.0-47-cloud-amd64",
+            &fixture_vmlinux(),
+            DataCompression::Xz,
+            100_000,
+        ),
     }];
-    fixture(packages, DEBIAN_SUITE, "debian", Signing::Detached, true, vec![(
-        "6.1.0-47-cloud-amd64",
-        "cloud-amd64",
-    )])
+    fixture(
+        packages,
+        DEBIAN_SUITE,
+        "debian",
+        Signing::Detached,
+        true,
+        vec![("6.1.0-47-cloud-amd64", "cloud-amd64")],
+    )
 }
 
 fn fixture(
@@ -91,7 +117,15 @@ fn fixture(
 ) -> Fixture {
     let signer = Signer::new("ksurf test archive <test@invalid>");
     let mut files = HashMap::new();
-    add_suite(&mut files, &signer, suite, "amd64", &packages, signing, Some("Sat, 24 May 2025 08:57:45 UTC"));
+    add_suite(
+        &mut files,
+        &signer,
+        suite,
+        "amd64",
+        &packages,
+        signing,
+        Some("Sat, 24 May 2025 08:57:45 UTC"),
+    );
     let dir = tempfile::tempdir().unwrap();
     let keyring = if armored {
         let p = dir.path().join("archive.asc");
@@ -109,7 +143,10 @@ fn fixture(
         suite,
         distro,
         releases,
-        packages: packages.into_iter().map(|p| (p.filename, p.bytes)).collect(),
+        packages: packages
+            .into_iter()
+            .map(|p| (p.filename, p.bytes))
+            .collect(),
     }
 }
 
@@ -150,11 +187,21 @@ impl Fixture {
             let archive = Archive::new(client, &self.mirror.base, &keyring);
             let release = archive.release_at(self.suite, now()).await?;
             let text = archive.packages(&release, "main", "amd64").await?;
-            Ok(plan_from_index(&text, &self.mirror.base, self.distro, "amd64", &self.releases))
+            Ok(plan_from_index(
+                &text,
+                &self.mirror.base,
+                self.distro,
+                "amd64",
+                &self.releases,
+            ))
         })
     }
 
-    fn fetch(&self, plans: Vec<PlannedPackage>, options: &FetchOptions) -> Vec<(PlannedPackage, ksurf_fetcher::Result<Fetched>)> {
+    fn fetch(
+        &self,
+        plans: Vec<PlannedPackage>,
+        options: &FetchOptions,
+    ) -> Vec<(PlannedPackage, ksurf_fetcher::Result<Fetched>)> {
         let client = self.client();
         self.mirror
             .runtime
@@ -162,16 +209,28 @@ impl Fixture {
     }
 
     fn vmlinux_path(&self, release: &str) -> PathBuf {
-        self.out().join("vmlinux").join(self.distro).join("amd64").join(format!("vmlinux-{release}"))
+        self.out()
+            .join("vmlinux")
+            .join(self.distro)
+            .join("amd64")
+            .join(format!("vmlinux-{release}"))
     }
 
     fn pool_requests(&self) -> usize {
-        self.mirror.all_requests().iter().filter(|r| r.path.starts_with("pool/")).count()
+        self.mirror
+            .all_requests()
+            .iter()
+            .filter(|r| r.path.starts_with("pool/"))
+            .count()
     }
 }
 
 fn assert_fetched(fx: &Fixture, plan: &PlannedPackage, fetched: &Fetched) {
-    let PlannedPackage { location: ksurf_fetcher::plan::PackageLocation::Url(url), .. } = plan else {
+    let PlannedPackage {
+        location: ksurf_fetcher::plan::PackageLocation::Url(url),
+        ..
+    } = plan
+    else {
         panic!("url plan")
     };
     let path = url.strip_prefix(&fx.mirror.base).unwrap();
@@ -183,7 +242,10 @@ fn assert_fetched(fx: &Fixture, plan: &PlannedPackage, fetched: &Fetched) {
     assert_eq!(fetched.vmlinux.size, fixture_vmlinux().len() as u64);
     assert_eq!(fetched.vmlinux.path, fx.vmlinux_path(&plan.image.release));
     assert_eq!(fetched.build_id.as_deref(), Some(FIXTURE_BUILD_ID));
-    assert_eq!(std::fs::read(&fetched.vmlinux.path).unwrap(), fixture_vmlinux());
+    assert_eq!(
+        std::fs::read(&fetched.vmlinux.path).unwrap(),
+        fixture_vmlinux()
+    );
 }
 
 fn cache_files(fx: &Fixture) -> Vec<String> {
@@ -196,23 +258,45 @@ fn ubuntu_layout_cached_fetch_then_second_run_downloads_nothing() {
     let client = fx.client();
     let plans = fx.discover(&client).unwrap();
     assert_eq!(
-        plans.iter().map(|p| (p.image.to_string(), p.flavor.as_str(), p.package.as_str())).collect::<Vec<_>>(),
+        plans
+            .iter()
+            .map(|p| (p.image.to_string(), p.flavor.as_str(), p.package.as_str()))
+            .collect::<Vec<_>>(),
         [
-            ("ubuntu/5.4.0-26-generic/amd64".to_owned(), "generic", "linux-image-unsigned-5.4.0-26-generic-dbgsym"),
-            ("ubuntu/5.4.0-26-lowlatency/amd64".to_owned(), "lowlatency", "linux-image-unsigned-5.4.0-26-lowlatency-dbgsym"),
+            (
+                "ubuntu/5.4.0-26-generic/amd64".to_owned(),
+                "generic",
+                "linux-image-unsigned-5.4.0-26-generic-dbgsym"
+            ),
+            (
+                "ubuntu/5.4.0-26-lowlatency/amd64".to_owned(),
+                "lowlatency",
+                "linux-image-unsigned-5.4.0-26-lowlatency-dbgsym"
+            ),
         ]
     );
     // InRelease then Packages.xz only: the signed file and the first listed form.
-    let index_requests: Vec<String> = fx.mirror.all_requests().iter().map(|r| r.path.clone()).collect();
-    assert_eq!(index_requests, [
-        "dists/focal-updates/InRelease",
-        "dists/focal-updates/main/binary-amd64/Packages.xz",
-    ]);
+    let index_requests: Vec<String> = fx
+        .mirror
+        .all_requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        index_requests,
+        [
+            "dists/focal-updates/InRelease",
+            "dists/focal-updates/main/binary-amd64/Packages.xz",
+        ]
+    );
 
     let results = fx.fetch(plans.clone(), &fx.options());
     for (plan, result) in &results {
         assert_fetched(&fx, plan, result.as_ref().unwrap());
-        assert_eq!(result.as_ref().unwrap().downloaded_bytes, fx.packages[plan_path(&fx, plan)].len() as u64);
+        assert_eq!(
+            result.as_ref().unwrap().downloaded_bytes,
+            fx.packages[plan_path(&fx, plan)].len() as u64
+        );
     }
     let mut expected_cache: Vec<String> = fx
         .packages
@@ -250,14 +334,24 @@ fn debian_layout_detached_signature_and_streamed_fetch_keeps_no_package() {
     let fx = debian();
     let client = fx.client();
     let plans = fx.discover(&client).unwrap();
-    let index_requests: Vec<(String, u16)> =
-        fx.mirror.all_requests().iter().map(|r| (r.path.clone(), r.status)).collect();
-    assert_eq!(index_requests, [
-        ("dists/bookworm/InRelease".to_owned(), 404),
-        ("dists/bookworm/Release".to_owned(), 200),
-        ("dists/bookworm/Release.gpg".to_owned(), 200),
-        ("dists/bookworm/main/binary-amd64/Packages.xz".to_owned(), 200),
-    ]);
+    let index_requests: Vec<(String, u16)> = fx
+        .mirror
+        .all_requests()
+        .iter()
+        .map(|r| (r.path.clone(), r.status))
+        .collect();
+    assert_eq!(
+        index_requests,
+        [
+            ("dists/bookworm/InRelease".to_owned(), 404),
+            ("dists/bookworm/Release".to_owned(), 200),
+            ("dists/bookworm/Release.gpg".to_owned(), 200),
+            (
+                "dists/bookworm/main/binary-amd64/Packages.xz".to_owned(),
+                200
+            ),
+        ]
+    );
     let mut options = fx.options();
     options.stream = true;
     let results = fx.fetch(plans, &options);
@@ -265,7 +359,10 @@ fn debian_layout_detached_signature_and_streamed_fetch_keeps_no_package() {
     assert_eq!(plan.image.to_string(), "debian/6.1.0-47-cloud-amd64/amd64");
     assert_fetched(&fx, plan, result.as_ref().unwrap());
     assert!(!fx.cache().exists(), "streaming must not create the cache");
-    assert_eq!(files_under(&fx.out()), ["vmlinux/debian/amd64/vmlinux-6.1.0-47-cloud-amd64"]);
+    assert_eq!(
+        files_under(&fx.out()),
+        ["vmlinux/debian/amd64/vmlinux-6.1.0-47-cloud-amd64"]
+    );
 }
 
 #[test]
@@ -281,16 +378,34 @@ fn manifest_row_is_written_through_the_dataset() {
         files_under(&fx.dir.path().join("dataset")),
         ["fetches/distro=debian/release=6.1.0-47-cloud-amd64/arch=amd64/part-0.parquet"]
     );
-    let batch = dataset.read_table(&plan.image, ksurf_dataset::TableName::Fetches).unwrap();
+    let batch = dataset
+        .read_table(&plan.image, ksurf_dataset::TableName::Fetches)
+        .unwrap();
     assert_eq!(batch.num_rows(), 1);
     let s = |name: &str| {
-        let col = batch.column_by_name(name).unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+        let col = batch
+            .column_by_name(name)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
         (!col.is_null(0)).then(|| col.value(0).to_owned())
     };
-    let u = |name: &str| batch.column_by_name(name).unwrap().as_any().downcast_ref::<UInt64Array>().unwrap().value(0);
+    let u = |name: &str| {
+        batch
+            .column_by_name(name)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .unwrap()
+            .value(0)
+    };
     let pkg = &fx.packages[DEBIAN_PKG];
     assert_eq!(s("flavor").as_deref(), Some("cloud-amd64"));
-    assert_eq!(s("package").as_deref(), Some("linux-image-6.1.0-47-cloud-amd64-dbg"));
+    assert_eq!(
+        s("package").as_deref(),
+        Some("linux-image-6.1.0-47-cloud-amd64-dbg")
+    );
     assert_eq!(s("version").as_deref(), Some("6.1.170-3"));
     assert_eq!(s("source").as_deref(), Some("test"));
     assert_eq!(s("url"), Some(fx.mirror.url(DEBIAN_PKG)));
@@ -319,10 +434,17 @@ fn dropped_connection_resumes_from_the_offset() {
         assert_fetched(&fx, &results[0].0, results[0].1.as_ref().unwrap());
         let requests = fx.mirror.requests(DEBIAN_PKG);
         assert_eq!(requests.len(), 2, "stream={stream}: {requests:?}");
-        assert_eq!((requests[0].range.as_deref(), requests[0].status), (None, 200));
+        assert_eq!(
+            (requests[0].range.as_deref(), requests[0].status),
+            (None, 200)
+        );
         let etag = format!("\"{}\"", &sha256_hex(&fx.packages[DEBIAN_PKG])[..16]);
         assert_eq!(
-            (requests[1].range.clone(), requests[1].if_range.clone(), requests[1].status),
+            (
+                requests[1].range.clone(),
+                requests[1].if_range.clone(),
+                requests[1].status
+            ),
             (Some(format!("bytes={cut}-")), Some(etag), 206)
         );
         assert_eq!(fx.mirror.served(DEBIAN_PKG), size, "each byte served once");
@@ -339,13 +461,17 @@ fn server_ignoring_range_restarts_cleanly() {
         let plans = fx.discover(&fx.client()).unwrap();
         let size = fx.packages[DEBIAN_PKG].len() as u64;
         let cut = size / 3;
-        fx.mirror.fault(DEBIAN_PKG, Fault::IgnoreRangeDropAfter(cut));
+        fx.mirror
+            .fault(DEBIAN_PKG, Fault::IgnoreRangeDropAfter(cut));
         let mut options = fx.options();
         options.stream = stream;
         let results = fx.fetch(plans, &options);
         assert_fetched(&fx, &results[0].0, results[0].1.as_ref().unwrap());
         let requests = fx.mirror.requests(DEBIAN_PKG);
-        assert_eq!(requests.iter().map(|r| r.status).collect::<Vec<_>>(), [200, 200]);
+        assert_eq!(
+            requests.iter().map(|r| r.status).collect::<Vec<_>>(),
+            [200, 200]
+        );
         assert_eq!(requests[1].range, Some(format!("bytes={cut}-")));
         assert_eq!(fx.mirror.served(DEBIAN_PKG), cut + size);
     }
@@ -360,7 +486,12 @@ fn service_unavailable_then_success() {
     for (plan, result) in &results {
         assert_fetched(&fx, plan, result.as_ref().unwrap());
     }
-    let statuses: Vec<u16> = fx.mirror.requests(UBUNTU_GENERIC).iter().map(|r| r.status).collect();
+    let statuses: Vec<u16> = fx
+        .mirror
+        .requests(UBUNTU_GENERIC)
+        .iter()
+        .map(|r| r.status)
+        .collect();
     assert_eq!(statuses, [503, 503, 200]);
 }
 
@@ -371,7 +502,13 @@ fn not_found_is_not_retried_and_does_not_stop_the_others() {
     fx.mirror.state.files.lock().unwrap().remove(UBUNTU_GENERIC);
     let results = fx.fetch(plans, &fx.options());
     let err = results[0].1.as_ref().unwrap_err();
-    assert_eq!(err.to_string(), format!("{}: HTTP 404 (after 1 attempt)", fx.mirror.url(UBUNTU_GENERIC)));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: HTTP 404 (after 1 attempt)",
+            fx.mirror.url(UBUNTU_GENERIC)
+        )
+    );
     assert_fetched(&fx, &results[1].0, results[1].1.as_ref().unwrap());
     assert_eq!(fx.mirror.requests(UBUNTU_GENERIC).len(), 1);
 }
@@ -393,14 +530,23 @@ fn wrong_bytes_are_refused_and_never_poison_the_cache() {
         // Streamed, the corrupt byte may break the xz stream before the hash
         // is checked; either way the error names the URL.
         match err {
-            Error::Mismatch { url, what, expected, actual } => {
+            Error::Mismatch {
+                url,
+                what,
+                expected,
+                actual,
+            } => {
                 assert_eq!(url, &fx.mirror.url(DEBIAN_PKG));
                 assert_eq!(*what, "SHA256");
                 assert_eq!(expected, &good);
                 assert_eq!(actual, &sha256_hex(&bad_bytes));
                 assert_eq!(
                     err.to_string(),
-                    format!("{}: SHA256 mismatch: expected {good}, got {}", fx.mirror.url(DEBIAN_PKG), sha256_hex(&bad_bytes))
+                    format!(
+                        "{}: SHA256 mismatch: expected {good}, got {}",
+                        fx.mirror.url(DEBIAN_PKG),
+                        sha256_hex(&bad_bytes)
+                    )
                 );
             }
             Error::Corrupt { label, .. } | Error::Truncated { label, .. } if stream => {
@@ -408,7 +554,11 @@ fn wrong_bytes_are_refused_and_never_poison_the_cache() {
             }
             other => panic!("stream={stream}: unexpected {other:?}"),
         }
-        assert_eq!(files_under(&fx.out()), Vec::<String>::new(), "nothing published");
+        assert_eq!(
+            files_under(&fx.out()),
+            Vec::<String>::new(),
+            "nothing published"
+        );
         assert_eq!(cache_files(&fx), Vec::<String>::new(), "cache not poisoned");
         assert_eq!(files_under(&fx.cache().join("tmp")), Vec::<String>::new());
 
@@ -423,7 +573,12 @@ fn bad_signature_is_refused_before_any_index_is_fetched() {
     let fx = ubuntu();
     let path = "dists/focal-updates/InRelease";
     let signed = String::from_utf8(fx.mirror.state.files.lock().unwrap()[path].to_vec()).unwrap();
-    fx.mirror.set_file(path, signed.replace("Label: Test", "Label: Tampered").into_bytes());
+    fx.mirror.set_file(
+        path,
+        signed
+            .replace("Label: Test", "Label: Tampered")
+            .into_bytes(),
+    );
     let err = fx.discover(&fx.client()).unwrap_err();
     match &err {
         Error::Signature { url, message } => {
@@ -432,7 +587,11 @@ fn bad_signature_is_refused_before_any_index_is_fetched() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert_eq!(fx.mirror.all_requests().len(), 1, "only InRelease was fetched");
+    assert_eq!(
+        fx.mirror.all_requests().len(),
+        1,
+        "only InRelease was fetched"
+    );
 }
 
 #[test]
@@ -441,10 +600,15 @@ fn unknown_key_is_refused() {
     let other = Signer::new("someone else <x@invalid>");
     std::fs::write(&fx.keyring, other.keyring_binary()).unwrap();
     let err = fx.discover(&fx.client()).unwrap_err();
-    let Error::Signature { url, message } = &err else { panic!("{err:?}") };
+    let Error::Signature { url, message } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!(url, &fx.mirror.url("dists/focal-updates/InRelease"));
     assert!(
-        message.ends_with(&format!("which is not in the keyring {}", fx.keyring.display())),
+        message.ends_with(&format!(
+            "which is not in the keyring {}",
+            fx.keyring.display()
+        )),
         "{message}"
     );
     assert_eq!(fx.mirror.all_requests().len(), 1);
@@ -470,11 +634,17 @@ fn packages_hash_mismatch_is_refused() {
             sha256_hex(&bad)
         )
     );
-    fx.mirror.set_file(path, [good.clone(), b"x".to_vec()].concat());
+    fx.mirror
+        .set_file(path, [good.clone(), b"x".to_vec()].concat());
     let err = fx.discover(&fx.client()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("{}: size mismatch: expected {}, got {}", fx.mirror.url(path), good.len(), good.len() + 1)
+        format!(
+            "{}: size mismatch: expected {}, got {}",
+            fx.mirror.url(path),
+            good.len(),
+            good.len() + 1
+        )
     );
     assert_eq!(fx.pool_requests(), 0);
 }
@@ -484,7 +654,9 @@ fn expired_release_is_refused_unless_allowed() {
     let fx = ubuntu();
     let keyring = Keyring::load(&fx.keyring).unwrap();
     let client = fx.client();
-    let later = DateTime::parse_from_rfc3339("2025-06-01T00:00:00Z").unwrap().with_timezone(&Utc);
+    let later = DateTime::parse_from_rfc3339("2025-06-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
     let url = fx.mirror.url("dists/focal-updates/InRelease");
     fx.mirror.runtime.block_on(async {
         let mut archive = Archive::new(&client, &fx.mirror.base, &keyring);
@@ -504,16 +676,29 @@ fn slow_server_times_out_after_the_configured_timeout() {
     let fx = debian();
     let plans = fx.discover(&fx.client()).unwrap();
     // Headers, then nothing: no attempt makes progress.
-    fx.mirror.fault(DEBIAN_PKG, Fault::StallAfter(0, Duration::from_secs(3)));
+    fx.mirror
+        .fault(DEBIAN_PKG, Fault::StallAfter(0, Duration::from_secs(3)));
     let client = HttpClient::new(HttpOptions {
         read_timeout: Duration::from_millis(300),
         attempts: 2,
         ..fast_http()
     })
     .unwrap();
-    let results = fx.mirror.runtime.block_on(fetch_all(&client, plans, &fx.options(), &Progress::hidden()));
+    let results = fx.mirror.runtime.block_on(fetch_all(
+        &client,
+        plans,
+        &fx.options(),
+        &Progress::hidden(),
+    ));
     let err = results[0].1.as_ref().unwrap_err();
-    let Error::Http { url, message, attempts } = err else { panic!("{err:?}") };
+    let Error::Http {
+        url,
+        message,
+        attempts,
+    } = err
+    else {
+        panic!("{err:?}")
+    };
     assert_eq!(url, &fx.mirror.url(DEBIAN_PKG));
     assert!(message.starts_with("timed out"), "{message}");
     assert_eq!(*attempts, 2);
@@ -530,7 +715,12 @@ fn too_little_disk_space_is_refused_before_downloading() {
     options.free_margin = u64::MAX / 2;
     let results = fx.fetch(plans, &options);
     let err = results[0].1.as_ref().unwrap_err();
-    let Error::DiskFull { path, url, needed, .. } = err else { panic!("{err:?}") };
+    let Error::DiskFull {
+        path, url, needed, ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
     assert_eq!(path, &fx.cache().join("tmp"));
     assert_eq!(url, &fx.mirror.url(DEBIAN_PKG));
     assert_eq!(*needed, u64::MAX / 2 + fx.packages[DEBIAN_PKG].len() as u64);
@@ -557,7 +747,12 @@ fn local_file_location_is_checked_and_unpacked() {
     let results = fx.fetch(vec![plan], &fx.options());
     assert_eq!(
         results[0].1.as_ref().unwrap_err().to_string(),
-        format!("{}: SHA256 mismatch: expected {}, got {}", local.display(), "0".repeat(64), sha256_hex(&fx.packages[DEBIAN_PKG]))
+        format!(
+            "{}: SHA256 mismatch: expected {}, got {}",
+            local.display(),
+            "0".repeat(64),
+            sha256_hex(&fx.packages[DEBIAN_PKG])
+        )
     );
     assert_eq!(files_under(&fx.out()), Vec::<String>::new());
 }
@@ -566,21 +761,30 @@ fn local_file_location_is_checked_and_unpacked() {
 #[test]
 #[ignore = "child process of the kill test"]
 fn kill_child() {
-    let (Ok(url), Ok(dir)) = (std::env::var("KSURF_KILL_URL"), std::env::var("KSURF_KILL_DIR")) else {
+    let (Ok(url), Ok(dir)) = (
+        std::env::var("KSURF_KILL_URL"),
+        std::env::var("KSURF_KILL_DIR"),
+    ) else {
         return;
     };
-    let plan: PlannedPackage = plan_for_kill(&url);
+    let sum = std::env::var("KSURF_KILL_SUM").unwrap();
+    let (size, sha) = sum.split_once(' ').unwrap();
+    let plan = plan_for_kill(&url, size.parse().unwrap(), sha);
     let dir = Path::new(&dir);
     let mut options = FetchOptions::new(&dir.join("out"), &dir.join("cache"));
     options.free_margin = 0;
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = HttpClient::new(fast_http()).unwrap();
-    let results = rt.block_on(fetch_all(&client, vec![plan], &options, &Progress::hidden()));
+    let results = rt.block_on(fetch_all(
+        &client,
+        vec![plan],
+        &options,
+        &Progress::hidden(),
+    ));
     results[0].1.as_ref().unwrap();
 }
 
-fn plan_for_kill(url: &str) -> PlannedPackage {
-    let (size, sha) = std::env::var("KSURF_KILL_SUM").unwrap().split_once(' ').map(|(a, b)| (a.parse().unwrap(), b.to_owned())).unwrap();
+fn plan_for_kill(url: &str, size: u64, sha: &str) -> PlannedPackage {
     PlannedPackage {
         image: "debian/6.1.0-47-cloud-amd64/amd64".parse().unwrap(),
         flavor: "cloud-amd64".into(),
@@ -589,7 +793,7 @@ fn plan_for_kill(url: &str) -> PlannedPackage {
         source: "test".into(),
         location: ksurf_fetcher::plan::PackageLocation::Url(url.to_owned()),
         size: Some(size),
-        sha256: Some(sha),
+        sha256: Some(sha.to_owned()),
     }
 }
 
@@ -598,12 +802,22 @@ fn killed_download_leaves_nothing_and_rerun_completes() {
     let fx = debian();
     let bytes = &fx.packages[DEBIAN_PKG];
     let cut = bytes.len() as u64 / 2;
-    fx.mirror.fault(DEBIAN_PKG, Fault::StallAfter(cut, Duration::from_secs(30)));
+    fx.mirror
+        .fault(DEBIAN_PKG, Fault::StallAfter(cut, Duration::from_secs(30)));
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["kill_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "kill_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("KSURF_KILL_URL", fx.mirror.url(DEBIAN_PKG))
         .env("KSURF_KILL_DIR", fx.dir.path())
-        .env("KSURF_KILL_SUM", format!("{} {}", bytes.len(), sha256_hex(bytes)))
+        .env(
+            "KSURF_KILL_SUM",
+            format!("{} {}", bytes.len(), sha256_hex(bytes)),
+        )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -611,28 +825,52 @@ fn killed_download_leaves_nothing_and_rerun_completes() {
     // Wait until the child is mid-transfer (the server has sent `cut` bytes and stalls).
     let started = std::time::Instant::now();
     while fx.mirror.served(DEBIAN_PKG) < cut {
-        assert!(started.elapsed() < Duration::from_secs(60), "child never started downloading");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "child never started downloading"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
     assert!(!status.success());
-    assert_eq!(cache_files(&fx), Vec::<String>::new(), "no package visible in the cache");
+    assert_eq!(
+        cache_files(&fx),
+        Vec::<String>::new(),
+        "no package visible in the cache"
+    );
     let visible: Vec<String> = files_under(&fx.out())
         .into_iter()
-        .filter(|f| !Path::new(f).file_name().unwrap().to_str().unwrap().starts_with('.'))
+        .filter(|f| {
+            !Path::new(f)
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with('.')
+        })
         .collect();
     assert_eq!(visible, Vec::<String>::new(), "no vmlinux visible");
 
     fx.mirror.clear_faults();
-    let plan = {
-        std::env::set_var("KSURF_KILL_SUM", format!("{} {}", bytes.len(), sha256_hex(bytes)));
-        plan_for_kill(&fx.mirror.url(DEBIAN_PKG))
-    };
+    let plan = plan_for_kill(
+        &fx.mirror.url(DEBIAN_PKG),
+        bytes.len() as u64,
+        &sha256_hex(bytes),
+    );
     let results = fx.fetch(vec![plan], &fx.options());
     assert_fetched(&fx, &results[0].0, results[0].1.as_ref().unwrap());
     let h = sha256_hex(bytes);
     assert_eq!(cache_files(&fx), [format!("{}/{h}.deb", &h[..2])]);
-    assert_eq!(std::fs::read(fx.cache().join("sha256").join(&h[..2]).join(format!("{h}.deb"))).unwrap(), *bytes);
+    assert_eq!(
+        std::fs::read(
+            fx.cache()
+                .join("sha256")
+                .join(&h[..2])
+                .join(format!("{h}.deb"))
+        )
+        .unwrap(),
+        *bytes
+    );
 }

@@ -67,7 +67,12 @@ pub enum DataCompression {
 
 /// A Debian binary package whose data member holds a decoy file of
 /// `noise_len` random bytes and `usr/lib/debug/boot/vmlinux-<release>`.
-pub fn build_deb(release: &str, vmlinux: &[u8], compression: DataCompression, noise_len: usize) -> Vec<u8> {
+pub fn build_deb(
+    release: &str,
+    vmlinux: &[u8],
+    compression: DataCompression,
+    noise_len: usize,
+) -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
     let add_dir = |tar: &mut tar::Builder<Vec<u8>>, path: &str| {
         let mut h = tar::Header::new_gnu();
@@ -77,7 +82,15 @@ pub fn build_deb(release: &str, vmlinux: &[u8], compression: DataCompression, no
         h.set_mtime(1_700_000_000);
         tar.append_data(&mut h, path, std::io::empty()).unwrap();
     };
-    for d in ["./", "./usr/", "./usr/lib/", "./usr/lib/debug/", "./usr/lib/debug/boot/", "./usr/share/", "./usr/share/doc/"] {
+    for d in [
+        "./",
+        "./usr/",
+        "./usr/lib/",
+        "./usr/lib/debug/",
+        "./usr/lib/debug/boot/",
+        "./usr/share/",
+        "./usr/share/doc/",
+    ] {
         add_dir(&mut tar, d);
     }
     let add_file = |tar: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]| {
@@ -88,8 +101,16 @@ pub fn build_deb(release: &str, vmlinux: &[u8], compression: DataCompression, no
         h.set_mtime(1_700_000_000);
         tar.append_data(&mut h, path, data).unwrap();
     };
-    add_file(&mut tar, "./usr/share/doc/changelog.bin", &noise(noise_len, 0x1234_5678));
-    add_file(&mut tar, &format!("./usr/lib/debug/boot/vmlinux-{release}"), vmlinux);
+    add_file(
+        &mut tar,
+        "./usr/share/doc/changelog.bin",
+        &noise(noise_len, 0x1234_5678),
+    );
+    add_file(
+        &mut tar,
+        &format!("./usr/lib/debug/boot/vmlinux-{release}"),
+        vmlinux,
+    );
     let data_tar = tar.into_inner().unwrap();
     let (name, data) = match compression {
         DataCompression::Xz => {
@@ -105,7 +126,9 @@ pub fn build_deb(release: &str, vmlinux: &[u8], compression: DataCompression, no
     h.set_size(control.len() as u64);
     h.set_mode(0o644);
     h.set_mtime(1_700_000_000);
-    control_tar.append_data(&mut h, "./control", control.as_bytes()).unwrap();
+    control_tar
+        .append_data(&mut h, "./control", control.as_bytes())
+        .unwrap();
     let control_xz = {
         let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
         e.write_all(&control_tar.into_inner().unwrap()).unwrap();
@@ -241,9 +264,15 @@ pub fn add_suite(
     if let Some(v) = valid_until {
         release.push_str(&format!("Valid-Until: {v}\n"));
     }
-    release.push_str(&format!("Architectures: {arch}\nComponents: main\nSHA256:\n"));
+    release.push_str(&format!(
+        "Architectures: {arch}\nComponents: main\nSHA256:\n"
+    ));
     for (name, bytes) in [("Packages", index.as_bytes()), ("Packages.xz", &xz[..])] {
-        release.push_str(&format!(" {} {:>16} {dir}/{name}\n", sha256_hex(bytes), bytes.len()));
+        release.push_str(&format!(
+            " {} {:>16} {dir}/{name}\n",
+            sha256_hex(bytes),
+            bytes.len()
+        ));
     }
     let base = format!("dists/{suite}");
     files.insert(format!("{base}/{dir}/Packages"), Bytes::from(index.clone()));
@@ -251,10 +280,16 @@ pub fn add_suite(
     files.insert(format!("{base}/Release"), Bytes::from(release.clone()));
     match signing {
         Signing::InRelease => {
-            files.insert(format!("{base}/InRelease"), Bytes::from(signer.inrelease(&release)));
+            files.insert(
+                format!("{base}/InRelease"),
+                Bytes::from(signer.inrelease(&release)),
+            );
         }
         Signing::Detached => {
-            files.insert(format!("{base}/Release.gpg"), Bytes::from(signer.detached(release.as_bytes())));
+            files.insert(
+                format!("{base}/Release.gpg"),
+                Bytes::from(signer.detached(release.as_bytes())),
+            );
         }
     }
     release
@@ -334,7 +369,11 @@ impl Mirror {
     }
 
     pub fn fault(&self, path: &str, fault: Fault) {
-        self.state.faults.lock().unwrap().insert(path.to_owned(), fault);
+        self.state
+            .faults
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), fault);
     }
 
     pub fn clear_faults(&self) {
@@ -357,11 +396,21 @@ impl Mirror {
     }
 
     pub fn served(&self, path: &str) -> u64 {
-        self.state.served.lock().unwrap().get(path).copied().unwrap_or(0)
+        self.state
+            .served
+            .lock()
+            .unwrap()
+            .get(path)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn set_file(&self, path: &str, bytes: Vec<u8>) {
-        self.state.files.lock().unwrap().insert(path.to_owned(), Bytes::from(bytes));
+        self.state
+            .files
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), Bytes::from(bytes));
     }
 }
 
@@ -369,7 +418,8 @@ const CHUNK: usize = 8 * 1024;
 
 async fn serve(State(state): State<Arc<MirrorState>>, req: Request) -> Response {
     let path = req.uri().path().trim_start_matches('/').to_owned();
-    let header = |h: &HeaderMap, name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header =
+        |h: &HeaderMap, name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let range = header(req.headers(), "range");
     let if_range = header(req.headers(), "if-range");
     let log = |status: u16| {
@@ -383,7 +433,10 @@ async fn serve(State(state): State<Arc<MirrorState>>, req: Request) -> Response 
     let file = state.files.lock().unwrap().get(&path).cloned();
     let Some(mut body) = file else {
         log(404);
-        return Response::builder().status(404).body(Body::from("not found")).unwrap();
+        return Response::builder()
+            .status(404)
+            .body(Body::from("not found"))
+            .unwrap();
     };
     let etag = format!("\"{}\"", &sha256_hex(&body)[..16]);
     let fault = {
@@ -409,7 +462,10 @@ async fn serve(State(state): State<Arc<MirrorState>>, req: Request) -> Response 
     };
     if let Some(Fault::Status(code, _)) = fault {
         log(code);
-        return Response::builder().status(code).body(Body::from("fault")).unwrap();
+        return Response::builder()
+            .status(code)
+            .body(Body::from("fault"))
+            .unwrap();
     }
     if let Some(Fault::Corrupt) = fault {
         let mut v = body.to_vec();
@@ -467,7 +523,7 @@ async fn serve(State(state): State<Arc<MirrorState>>, req: Request) -> Response 
                             return Some((
                                 Err(std::io::Error::other("injected connection drop")),
                                 (body, u64::MAX, None, state, path),
-                            ))
+                            ));
                         }
                         Some(d) => {
                             tokio::time::sleep(d).await;
@@ -478,12 +534,20 @@ async fn serve(State(state): State<Arc<MirrorState>>, req: Request) -> Response 
                 }
             }
             let chunk = body.slice(pos as usize..end);
-            *state.served.lock().unwrap().entry(path.clone()).or_default() += chunk.len() as u64;
+            *state
+                .served
+                .lock()
+                .unwrap()
+                .entry(path.clone())
+                .or_default() += chunk.len() as u64;
             let cut = match cut {
                 Some((n, Some(_))) if end as u64 >= n && pos >= n => None,
                 other => other,
             };
-            Some((Ok::<_, std::io::Error>(chunk), (body, end as u64, cut, state, path)))
+            Some((
+                Ok::<_, std::io::Error>(chunk),
+                (body, end as u64, cut, state, path),
+            ))
         },
     );
     response.body(Body::from_stream(stream)).unwrap()
@@ -529,7 +593,9 @@ pub fn plan_from_index(
 pub fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
