@@ -131,6 +131,7 @@ impl Cache {
             file,
             hasher: Sha256::new(),
             written: 0,
+            limit: size,
         })
     }
 }
@@ -141,6 +142,8 @@ pub struct CacheWriter {
     file: tempfile::NamedTempFile,
     hasher: Sha256,
     written: u64,
+    /// The expected size: a longer body is refused as it arrives.
+    limit: Option<u64>,
 }
 
 impl CacheWriter {
@@ -213,6 +216,16 @@ impl BodySink for CacheWriter {
     }
 
     fn write(&mut self, chunk: Bytes) -> impl std::future::Future<Output = Result<()>> + Send {
+        if let Some(limit) = self.limit {
+            if self.written + chunk.len() as u64 > limit {
+                return std::future::ready(Err(Error::Mismatch {
+                    url: self.url.clone(),
+                    what: "size",
+                    expected: limit.to_string(),
+                    actual: format!("more than {limit}"),
+                }));
+            }
+        }
         let result = self
             .file
             .as_file()

@@ -282,7 +282,12 @@ async fn stream_package(
         current: Bytes::new(),
     };
     let unpack = unpack_blocking(reader, plan, url, out_dir, options);
-    let mut sink = StreamSink { tx, written: 0 };
+    let mut sink = StreamSink {
+        tx,
+        written: 0,
+        url: url.to_owned(),
+        limit: plan.size,
+    };
     let transfer = progress.transfer(&plan.package, plan.size);
     let download = async {
         let result = client.download(url, &mut sink, &transfer).await;
@@ -450,6 +455,9 @@ impl Read for ChannelReader {
 struct StreamSink {
     tx: mpsc::Sender<io::Result<Bytes>>,
     written: u64,
+    url: String,
+    /// The expected size: a longer body is refused as it arrives.
+    limit: Option<u64>,
 }
 
 impl BodySink for StreamSink {
@@ -458,11 +466,23 @@ impl BodySink for StreamSink {
     }
 
     fn write(&mut self, chunk: Bytes) -> impl std::future::Future<Output = Result<()>> + Send {
+        let over = self
+            .limit
+            .filter(|&limit| self.written + chunk.len() as u64 > limit);
         self.written += chunk.len() as u64;
         let tx = self.tx.clone();
+        let url = self.url.clone();
         async move {
+            if let Some(limit) = over {
+                return Err(Error::Mismatch {
+                    url,
+                    what: "size",
+                    expected: limit.to_string(),
+                    actual: format!("more than {limit}"),
+                });
+            }
             tx.send(Ok(chunk)).await.map_err(|_| Error::Read {
-                label: "stream".into(),
+                label: url,
                 source: io::Error::other("the unpacker stopped reading"),
             })
         }

@@ -874,3 +874,29 @@ fn killed_download_leaves_nothing_and_rerun_completes() {
         *bytes
     );
 }
+
+#[test]
+fn longer_body_than_the_index_says_is_refused_as_it_arrives() {
+    for stream in [false, true] {
+        let fx = debian();
+        let plans = fx.discover(&fx.client()).unwrap();
+        let size = fx.packages[DEBIAN_PKG].len();
+        fx.mirror.set_file(
+            DEBIAN_PKG,
+            [fx.packages[DEBIAN_PKG].clone(), noise(50_000, 7)].concat(),
+        );
+        let mut options = fx.options();
+        options.stream = stream;
+        let results = fx.fetch(plans, &options);
+        assert_eq!(
+            results[0].1.as_ref().unwrap_err().to_string(),
+            format!(
+                "{}: size mismatch: expected {size}, got more than {size}",
+                fx.mirror.url(DEBIAN_PKG)
+            ),
+            "stream={stream}"
+        );
+        assert_eq!(files_under(&fx.out()), Vec::<String>::new());
+        assert_eq!(cache_files(&fx), Vec::<String>::new());
+    }
+}
