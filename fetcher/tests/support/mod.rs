@@ -121,7 +121,7 @@ pub fn build_deb(
         DataCompression::Zstd => ("data.tar.zst", zstd::encode_all(&data_tar[..], 3).unwrap()),
     };
     let mut control_tar = tar::Builder::new(Vec::new());
-    let control = format!("Package: test\nVersion: 1\nArchitecture: amd64\nDescription: test\n");
+    let control = "Package: test\nVersion: 1\nArchitecture: amd64\nDescription: test\n";
     let mut h = tar::Header::new_gnu();
     h.set_size(control.len() as u64);
     h.set_mode(0o644);
