@@ -20,6 +20,9 @@ pub enum TableName {
     FunctionStatus,
     FunctionChanges,
     ComparisonGroups,
+    /// The fetcher's manifest: which package each image's vmlinux came
+    /// from. Not an extractor table, so not in [`TableName::ALL`].
+    Fetches,
 }
 
 impl TableName {
@@ -40,6 +43,9 @@ impl TableName {
         TableName::ComparisonGroups,
     ];
 
+    /// The tables the fetcher writes, one row per image.
+    pub const FETCHER: [TableName; 1] = [TableName::Fetches];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TableName::FunctionInstances => "function_instances",
@@ -50,6 +56,7 @@ impl TableName {
             TableName::FunctionStatus => "function_status",
             TableName::FunctionChanges => "function_changes",
             TableName::ComparisonGroups => "comparison_groups",
+            TableName::Fetches => "fetches",
         }
     }
 }

@@ -181,6 +181,19 @@ pub fn schema(table: TableName) -> SchemaRef {
             Field::new("function_names", DataType::UInt32, false),
             Field::new("changes", DataType::UInt32, false),
         ],
+        TableName::Fetches => vec![
+            utf8("flavor", false),
+            utf8("package", false),
+            utf8("version", false),
+            utf8("source", false),
+            utf8("url", false),
+            Field::new("package_size", DataType::UInt64, false),
+            utf8("package_sha256", false),
+            utf8("vmlinux_sha256", false),
+            Field::new("vmlinux_size", DataType::UInt64, false),
+            utf8("build_id", true),
+            utf8("fetched_at", false),
+        ],
     };
     Arc::new(Schema::new(fields))
 }

@@ -219,6 +219,27 @@ impl Dataset {
         })
     }
 
+    /// Writes one table of `image` that is not one of the extractor's
+    /// (e.g. [`TableName::Fetches`]), replacing its previous rows with one
+    /// atomic `put`.
+    pub fn write_table(
+        &self,
+        image: &ImageId,
+        table: TableName,
+        batch: &RecordBatch,
+    ) -> Result<()> {
+        let path = table_file(table, image);
+        let location = format!("{}/{}", self.label, path);
+        let bytes = parquet_io::encode(&location, batch)?;
+        self.runtime.block_on(async {
+            self.store
+                .put(&path, PutPayload::from(bytes))
+                .await
+                .map(|_| ())
+                .map_err(self.store_err(&path))
+        })
+    }
+
     /// Reads `image`'s rows of `table`.
     pub fn read_table(&self, image: &ImageId, table: TableName) -> Result<RecordBatch> {
         self.read_file(&table_file(table, image), table)

@@ -37,7 +37,8 @@ pub fn image_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
                 TableName::Images => images(x),
                 TableName::FunctionStatus
                 | TableName::FunctionChanges
-                | TableName::ComparisonGroups => {
+                | TableName::ComparisonGroups
+                | TableName::Fetches => {
                     unreachable!("{} is not a per-image table", t.as_str())
                 }
             }?;

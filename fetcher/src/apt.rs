@@ -53,6 +53,7 @@ impl AptSources {
             let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
                 .map_err(|source| Error::Io {
                     path: dir.clone(),
+                    action: "reading",
                     source,
                 })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -75,6 +76,7 @@ impl AptSources {
     fn add_file(&mut self, path: &Path) -> Result<()> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: path.to_owned(),
+            action: "reading",
             source,
         })?;
         let label = path.display().to_string();

@@ -1,7 +1,9 @@
 //! The fetcher's error type. Every variant names its input: the package it
 //! came from (the caller's label: a path or a URL) and, where there is one,
 //! the archive member or tar entry at fault; the config file and key; the
-//! index and line; the Launchpad response.
+//! index and line; the Launchpad response; the URL of a failed request; the
+//! keyring, Release file or index that did not check out; the cache or
+//! output path that could not be written.
 
 use std::path::PathBuf;
 
@@ -108,13 +110,6 @@ pub enum Error {
     /// A Launchpad API response is not what the API documents.
     #[error("{label}: {message}")]
     Launchpad { label: String, message: String },
-    /// Reading a local file or directory failed.
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     /// The machine's apt sources do not name a mirror for a suite.
     #[error("{message}")]
     AptSources { message: String },
@@ -122,4 +117,76 @@ pub enum Error {
     /// the caller's retriever).
     #[error("{label}: {message}")]
     Retrieve { label: String, message: String },
+    /// A request failed for good (after the retries it was allowed).
+    #[error("{url}: {message} (after {attempts} attempt{s})", s = if *attempts == 1 { "" } else { "s" })]
+    Http {
+        url: String,
+        message: String,
+        attempts: u32,
+    },
+    /// The server answered with a status that is not retried (4xx) or kept
+    /// answering with a retried one (5xx) until the attempts ran out.
+    #[error("{url}: HTTP {status} (after {attempts} attempt{s})", s = if *attempts == 1 { "" } else { "s" })]
+    HttpStatus {
+        url: String,
+        status: u16,
+        attempts: u32,
+    },
+    /// A response body was larger than it may be.
+    #[error("{url}: the response is over {limit} bytes")]
+    TooLarge { url: String, limit: u64 },
+    /// The keyring could not be read or holds no usable key.
+    #[error("keyring {path}: {message}")]
+    Keyring { path: PathBuf, message: String },
+    /// The Release file's signature is missing, malformed or made by no key
+    /// of the keyring.
+    #[error("{url}: signature not accepted: {message}")]
+    Signature { url: String, message: String },
+    /// The Release file is malformed, expired or lacks an entry.
+    #[error("{url}: {message}")]
+    Release { url: String, message: String },
+    /// Downloaded bytes differ from what the Release file or the index says.
+    #[error("{url}: {what} mismatch: expected {expected}, got {actual}")]
+    Mismatch {
+        url: String,
+        what: &'static str,
+        expected: String,
+        actual: String,
+    },
+    /// An index could not be decompressed or is not text.
+    #[error("{url}: {message}")]
+    IndexText { url: String, message: String },
+    /// Not enough free space for a download.
+    #[error("{path}: not enough free disk space for {url}: need {needed} bytes (package plus margin), {available} available")]
+    DiskFull {
+        path: PathBuf,
+        url: String,
+        needed: u64,
+        available: u64,
+    },
+    /// Reading or writing a local file (cache, package, vmlinux) failed.
+    #[error("{path}: {action}: {source}")]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The package holds a vmlinux for another release than planned.
+    #[error("{label}: holds {found}, not the planned vmlinux-{expected}")]
+    WrongRelease {
+        label: String,
+        expected: String,
+        found: String,
+    },
+    /// The fetch manifest could not be written.
+    #[error("fetch manifest for {image}: {source}")]
+    Manifest {
+        image: String,
+        #[source]
+        source: ksurf_dataset::Error,
+    },
+    /// Setting up the HTTP client or a runtime failed.
+    #[error("{0}")]
+    Setup(String),
 }

@@ -20,21 +20,37 @@
 //!   (.deb/.ddeb), with [`compression`] recognising and decoding the data
 //!   member.
 //!
+//! Getting it (all network I/O and trust):
+//! - [`http`]: the HTTP client (per-host limits, timeouts, retries, Range
+//!   resume); [`progress`]: its progress bars.
+//! - [`release`] and [`archive`]: apt's chain of trust, keyring → signed
+//!   Release → hash-checked `Packages` index text (handed to discovery).
+//! - [`cache`]: the content-addressed package cache; [`download`]: fetch,
+//!   verify and unpack planned packages (cached or streamed);
+//!   [`manifest`]: the dataset's `fetches` table.
+//!
 //! [`error`] is the crate's one error type.
 
 pub mod apt;
+pub mod archive;
+pub mod cache;
 pub mod candidate;
 pub mod compression;
 pub mod config;
 pub mod control;
 pub mod discovery;
+pub mod download;
 pub mod error;
+pub mod http;
 pub mod index;
 pub mod launchpad;
 pub mod local;
+pub mod manifest;
 pub mod naming;
 pub mod plan;
 pub mod plan_table;
+pub mod progress;
+pub mod release;
 pub mod unpack;
 
 pub use compression::Compression;
@@ -42,4 +58,17 @@ pub use config::{FetchConfig, SourceConfig};
 pub use discovery::{discover_and_plan, Outcome, Retrieve};
 pub use error::{Error, Result};
 pub use plan::{PackageLocation, Plan, PlannedPackage};
-pub use unpack::{unpack_vmlinux, unpack_vmlinux_file, UnpackOptions, Unpacked, Vmlinux};
+pub use unpack::{
+    unpack_vmlinux, unpack_vmlinux_checked, unpack_vmlinux_file, UnpackOptions, Unpacked, Vmlinux,
+};
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}

@@ -42,6 +42,7 @@ pub fn discover(source: &SourceConfig) -> Result<Discovery> {
     };
     let io = |path: &Path, e: std::io::Error| Error::Io {
         path: path.to_owned(),
+        action: "reading",
         source: e,
     };
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -110,6 +111,7 @@ pub fn discover(source: &SourceConfig) -> Result<Discovery> {
 pub fn hash_file(path: &Path) -> Result<(u64, String)> {
     let io = |e| Error::Io {
         path: path.to_owned(),
+        action: "reading",
         source: e,
     };
     let mut file = std::fs::File::open(path).map_err(io)?;

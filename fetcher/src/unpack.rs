@@ -110,6 +110,28 @@ pub fn unpack_vmlinux<R: Read>(
     out_dir: &Path,
     options: &UnpackOptions,
 ) -> Result<Unpacked> {
+    unpack_vmlinux_checked(input, label, out_dir, options, |_, _| Ok(()))
+}
+
+/// [`unpack_vmlinux`] with a last say for the caller: once the data member
+/// has been read to its end and every vmlinux is staged (written, fsynced,
+/// not yet visible), `check` gets the input reader, positioned just after the
+/// data member, and the staged files' descriptions (`path` is where each
+/// will be published). If `check` fails, the staged files are removed and
+/// its error returned; nothing is published. A download uses this to read
+/// the rest of the package and compare its size and SHA-256 with the index
+/// before the vmlinux appears.
+pub fn unpack_vmlinux_checked<R, F>(
+    input: R,
+    label: &str,
+    out_dir: &Path,
+    options: &UnpackOptions,
+    check: F,
+) -> Result<Unpacked>
+where
+    R: Read,
+    F: FnOnce(&mut R, &[Vmlinux]) -> Result<()>,
+{
     let meter = Rc::new(Meter::new(options.max_total_size));
     let mut ar = ar::Archive::new(InputReader {
         inner: input,
@@ -138,8 +160,8 @@ pub fn unpack_vmlinux<R: Read>(
         }
         Some(Ok(_)) => {}
     }
-    loop {
-        match ar.next_entry() {
+    let (staged, member) = loop {
+        let entry = match ar.next_entry() {
             None => {
                 return Err(Error::MissingData {
                     label: label.to_owned(),
@@ -154,21 +176,32 @@ pub fn unpack_vmlinux<R: Read>(
                 };
                 return Err(ctx.classify(e, ""));
             }
-            Some(Ok(entry)) => {
-                if entry.header().identifier().starts_with(b"data.tar") {
-                    let member = String::from_utf8_lossy(entry.header().identifier()).into_owned();
-                    meter.member_size.set(entry.header().size());
-                    let ctx = Ctx {
-                        label,
-                        member: &member,
-                        meter: &meter,
-                        limit: options.max_total_size,
-                    };
-                    return extract_data(entry, &ctx, out_dir, options);
-                }
-            }
+            Some(Ok(entry)) => entry,
+        };
+        if entry.header().identifier().starts_with(b"data.tar") {
+            let member = String::from_utf8_lossy(entry.header().identifier()).into_owned();
+            meter.member_size.set(entry.header().size());
+            let ctx = Ctx {
+                label,
+                member: &member,
+                meter: &meter,
+                limit: options.max_total_size,
+            };
+            let staged = extract_data(entry, &ctx, out_dir, options)?;
+            break (staged, member);
         }
-    }
+    };
+    let ctx = Ctx {
+        label,
+        member: &member,
+        meter: &meter,
+        limit: options.max_total_size,
+    };
+    let mut input = ar.into_inner().map_err(|e| ctx.classify(e, ""))?.inner;
+    let described: Vec<Vmlinux> = staged.pending.iter().map(|(_, v)| v.clone()).collect();
+    // On error the staged temp files are dropped, which removes them.
+    check(&mut input, &described)?;
+    publish(staged, &ctx, out_dir)
 }
 
 /// Error context: which package and member, and the shared meter that tells
@@ -267,12 +300,19 @@ impl Ctx<'_> {
     }
 }
 
+/// The vmlinux files of a package, written to temp files but not published.
+struct Staged {
+    pending: Vec<(tempfile::NamedTempFile, Vmlinux)>,
+    compression: Compression,
+    data_size: u64,
+}
+
 fn extract_data<R: Read>(
     mut entry: ar::Entry<'_, R>,
     ctx: &Ctx<'_>,
     out_dir: &Path,
     options: &UnpackOptions,
-) -> Result<Unpacked> {
+) -> Result<Staged> {
     let meter = ctx.meter;
     let mut member = MemberReader {
         inner: &mut entry,
@@ -297,7 +337,7 @@ fn extract_data<R: Read>(
         Error::UnknownCompression {
             label: ctx.label.to_owned(),
             member: ctx.member.to_owned(),
-            magic: hex(&head[..head.len().min(8)]),
+            magic: crate::hex(&head[..head.len().min(8)]),
         }
     })?;
     tracing::debug!(package = ctx.label, member = ctx.member, %compression, "unpacking");
@@ -332,9 +372,18 @@ fn extract_data<R: Read>(
         });
     }
 
-    // Publish: rename every temp file into place; undo on failure.
-    let mut vmlinux: Vec<Vmlinux> = Vec::with_capacity(pending.len());
-    for (tmp, v) in pending {
+    Ok(Staged {
+        pending,
+        compression,
+        data_size: meter.data_read.get(),
+    })
+}
+
+/// Renames every staged temp file into place (undoing the renames on
+/// failure) and fsyncs the directory.
+fn publish(staged: Staged, ctx: &Ctx<'_>, out_dir: &Path) -> Result<Unpacked> {
+    let mut vmlinux: Vec<Vmlinux> = Vec::with_capacity(staged.pending.len());
+    for (tmp, v) in staged.pending {
         if let Err(e) = tmp.persist(&v.path) {
             for done in &vmlinux {
                 let _ = std::fs::remove_file(&done.path);
@@ -349,8 +398,8 @@ fn extract_data<R: Read>(
     Ok(Unpacked {
         vmlinux,
         member: ctx.member.to_owned(),
-        compression,
-        data_size: meter.data_read.get(),
+        compression: staged.compression,
+        data_size: staged.data_size,
     })
 }
 
@@ -471,7 +520,7 @@ fn scan<D: Read>(
                 entry: shown,
                 release,
                 size,
-                sha256: hex(&hasher.finalize()),
+                sha256: crate::hex(&hasher.finalize()),
             },
         ));
     }
@@ -516,16 +565,6 @@ fn describe(kind: tar::EntryType) -> String {
         tar::EntryType::GNUSparse => "GNU sparse file".into(),
         other => format!("tar entry of type {:?}", other.as_byte() as char),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// What the reader layers saw, shared with the error mapping: an

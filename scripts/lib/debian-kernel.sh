@@ -37,3 +37,27 @@ debian_vmlinux() {
 	fi
 	echo "$vmlinux"
 }
+
+#   debian_dbg_deb FLAVOR DPKG_ARCH WORKDIR
+# prints the path of the current linux-image-<release>-dbg .deb for FLAVOR
+# under WORKDIR, downloading it with apt-get when it is not there yet.
+debian_dbg_deb() {
+	local flavor=$1 arch=$2 workdir=$3 pkg deb
+	mkdir -p "$workdir"
+	if [ -z "${KSURF_APT_UPDATED:-}" ]; then
+		apt-get update -qq >&2 || echo "apt-get update reported errors; continuing" >&2
+		KSURF_APT_UPDATED=1
+	fi
+	pkg=$(apt-cache depends "linux-image-${flavor}-dbg:${arch}" 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[^ :]*-dbg\).*/\1/p' | head -n1)
+	if [ -z "$pkg" ]; then
+		echo "no package behind linux-image-${flavor}-dbg:${arch} in the apt sources" >&2
+		return 1
+	fi
+	deb=$(ls -t "$workdir"/"${pkg}"_*_"${arch}".deb 2>/dev/null | head -n1)
+	if [ -z "$deb" ]; then
+		(cd "$workdir" && apt-get download -q "${pkg}:${arch}" >&2)
+		deb=$(ls -t "$workdir"/"${pkg}"_*_"${arch}".deb | head -n1)
+	fi
+	echo "$deb"
+}

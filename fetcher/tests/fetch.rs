@@ -1,0 +1,902 @@
+//! Download tests against a loopback mirror the tests build and sign (see
+//! `support`): the chain of trust (signature, Release dates, Packages hash),
+//! cached and streamed fetches in Ubuntu ddebs and Debian layouts, the
+//! `fetches` manifest, and injected faults — dropped connection (resumed
+//! with Range), 503s, wrong bytes, slow server, full disk, a killed run.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ksurf_fetcher::archive::Archive;
+use ksurf_fetcher::download::{fetch_all, FetchOptions, Fetched};
+use ksurf_fetcher::http::{HttpClient, HttpOptions};
+use ksurf_fetcher::plan::PlannedPackage;
+use ksurf_fetcher::progress::Progress;
+use ksurf_fetcher::release::Keyring;
+use ksurf_fetcher::Error;
+use support::*;
+
+const UBUNTU_SUITE: &str = "focal-updates";
+const UBUNTU_GENERIC: &str =
+    "pool/main/l/linux/linux-image-unsigned-5.4.0-26-generic-dbgsym_5.4.0-26.30_amd64.ddeb";
+const UBUNTU_LOWLATENCY: &str =
+    "pool/main/l/linux/linux-image-unsigned-5.4.0-26-lowlatency-dbgsym_5.4.0-26.30_amd64.ddeb";
+const DEBIAN_SUITE: &str = "bookworm";
+const DEBIAN_PKG: &str =
+    "pool/main/l/linux/linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb";
+
+/// The clock the Release date checks run at (the fixture Release is dated
+/// 2025-05-17).
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2025-05-18T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+struct Fixture {
+    mirror: Mirror,
+    dir: tempfile::TempDir,
+    keyring: PathBuf,
+    suite: &'static str,
+    distro: &'static str,
+    releases: Vec<(&'static str, &'static str)>,
+    /// Package bytes by archive path.
+    packages: HashMap<String, Vec<u8>>,
+}
+
+fn ubuntu() -> Fixture {
+    let vmlinux = fixture_vmlinux();
+    let packages = vec![
+        TestPackage {
+            name: "linux-image-unsigned-5.4.0-26-generic-dbgsym".into(),
+            version: "5.4.0-26.30".into(),
+            release: "5.4.0-26-generic".into(),
+            filename: UBUNTU_GENERIC.into(),
+            bytes: build_deb("5.4.0-26-generic", &vmlinux, DataCompression::Xz, 200_000),
+        },
+        TestPackage {
+            name: "linux-image-unsigned-5.4.0-26-lowlatency-dbgsym".into(),
+            version: "5.4.0-26.30".into(),
+            release: "5.4.0-26-lowlatency".into(),
+            filename: UBUNTU_LOWLATENCY.into(),
+            bytes: build_deb(
+                "5.4.0-26-lowlatency",
+                &vmlinux,
+                DataCompression::Zstd,
+                150_000,
+            ),
+        },
+    ];
+    fixture(
+        packages,
+        UBUNTU_SUITE,
+        "ubuntu",
+        Signing::InRelease,
+        false,
+        vec![
+            ("5.4.0-26-generic", "generic"),
+            ("5.4.0-26-lowlatency", "lowlatency"),
+        ],
+    )
+}
+
+fn debian() -> Fixture {
+    let packages = vec![TestPackage {
+        name: "linux-image-6.1.0-47-cloud-amd64-dbg".into(),
+        version: "6.1.170-3".into(),
+        release: "6.1.0-47-cloud-amd64".into(),
+        filename: DEBIAN_PKG.into(),
+        bytes: build_deb(
+            "6.1.0-47-cloud-amd64",
+            &fixture_vmlinux(),
+            DataCompression::Xz,
+            100_000,
+        ),
+    }];
+    fixture(
+        packages,
+        DEBIAN_SUITE,
+        "debian",
+        Signing::Detached,
+        true,
+        vec![("6.1.0-47-cloud-amd64", "cloud-amd64")],
+    )
+}
+
+fn fixture(
+    packages: Vec<TestPackage>,
+    suite: &'static str,
+    distro: &'static str,
+    signing: Signing,
+    armored: bool,
+    releases: Vec<(&'static str, &'static str)>,
+) -> Fixture {
+    let signer = Signer::new("ksurf test archive <test@invalid>");
+    let mut files = HashMap::new();
+    add_suite(
+        &mut files,
+        &signer,
+        suite,
+        "amd64",
+        &packages,
+        signing,
+        Some("Sat, 24 May 2025 08:57:45 UTC"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = if armored {
+        let p = dir.path().join("archive.asc");
+        std::fs::write(&p, signer.keyring_armored()).unwrap();
+        p
+    } else {
+        let p = dir.path().join("archive.gpg");
+        std::fs::write(&p, signer.keyring_binary()).unwrap();
+        p
+    };
+    Fixture {
+        mirror: Mirror::start(files),
+        dir,
+        keyring,
+        suite,
+        distro,
+        releases,
+        packages: packages
+            .into_iter()
+            .map(|p| (p.filename, p.bytes))
+            .collect(),
+    }
+}
+
+fn fast_http() -> HttpOptions {
+    HttpOptions {
+        connect_timeout: Duration::from_secs(5),
+        read_timeout: Duration::from_secs(5),
+        attempts: 3,
+        backoff_initial: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(50),
+        per_host: 4,
+    }
+}
+
+impl Fixture {
+    fn client(&self) -> HttpClient {
+        HttpClient::new(fast_http()).unwrap()
+    }
+
+    fn out(&self) -> PathBuf {
+        self.dir.path().join("out")
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    fn options(&self) -> FetchOptions {
+        let mut o = FetchOptions::new(&self.out(), &self.cache());
+        o.free_margin = 0;
+        o
+    }
+
+    /// Verified Release → Packages → plan.
+    fn discover(&self, client: &HttpClient) -> ksurf_fetcher::Result<Vec<PlannedPackage>> {
+        let keyring = Keyring::load(&self.keyring)?;
+        self.mirror.runtime.block_on(async {
+            let archive = Archive::new(client, &self.mirror.base, &keyring);
+            let release = archive.release_at(self.suite, now()).await?;
+            let text = archive.packages(&release, "main", "amd64").await?;
+            Ok(plan_from_index(
+                &text,
+                &self.mirror.base,
+                self.distro,
+                "amd64",
+                &self.releases,
+            ))
+        })
+    }
+
+    fn fetch(
+        &self,
+        plans: Vec<PlannedPackage>,
+        options: &FetchOptions,
+    ) -> Vec<(PlannedPackage, ksurf_fetcher::Result<Fetched>)> {
+        let client = self.client();
+        self.mirror
+            .runtime
+            .block_on(fetch_all(&client, plans, options, &Progress::hidden()))
+    }
+
+    fn vmlinux_path(&self, release: &str) -> PathBuf {
+        self.out()
+            .join("vmlinux")
+            .join(self.distro)
+            .join("amd64")
+            .join(format!("vmlinux-{release}"))
+    }
+
+    fn pool_requests(&self) -> usize {
+        self.mirror
+            .all_requests()
+            .iter()
+            .filter(|r| r.path.starts_with("pool/"))
+            .count()
+    }
+}
+
+fn assert_fetched(fx: &Fixture, plan: &PlannedPackage, fetched: &Fetched) {
+    let PlannedPackage {
+        location: ksurf_fetcher::plan::PackageLocation::Url(url),
+        ..
+    } = plan
+    else {
+        panic!("url plan")
+    };
+    let path = url.strip_prefix(&fx.mirror.base).unwrap();
+    let bytes = &fx.packages[path];
+    assert_eq!(fetched.location, *url);
+    assert_eq!(fetched.package_size, bytes.len() as u64);
+    assert_eq!(fetched.package_sha256, sha256_hex(bytes));
+    assert_eq!(fetched.vmlinux.sha256, FIXTURE_SHA256);
+    assert_eq!(fetched.vmlinux.size, fixture_vmlinux().len() as u64);
+    assert_eq!(fetched.vmlinux.path, fx.vmlinux_path(&plan.image.release));
+    assert_eq!(fetched.build_id.as_deref(), Some(FIXTURE_BUILD_ID));
+    assert_eq!(
+        std::fs::read(&fetched.vmlinux.path).unwrap(),
+        fixture_vmlinux()
+    );
+}
+
+fn cache_files(fx: &Fixture) -> Vec<String> {
+    files_under(&fx.cache().join("sha256"))
+}
+
+#[test]
+fn ubuntu_layout_cached_fetch_then_second_run_downloads_nothing() {
+    let fx = ubuntu();
+    let client = fx.client();
+    let plans = fx.discover(&client).unwrap();
+    assert_eq!(
+        plans
+            .iter()
+            .map(|p| (p.image.to_string(), p.flavor.as_str(), p.package.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "ubuntu/5.4.0-26-generic/amd64".to_owned(),
+                "generic",
+                "linux-image-unsigned-5.4.0-26-generic-dbgsym"
+            ),
+            (
+                "ubuntu/5.4.0-26-lowlatency/amd64".to_owned(),
+                "lowlatency",
+                "linux-image-unsigned-5.4.0-26-lowlatency-dbgsym"
+            ),
+        ]
+    );
+    // InRelease then Packages.xz only: the signed file and the first listed form.
+    let index_requests: Vec<String> = fx
+        .mirror
+        .all_requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        index_requests,
+        [
+            "dists/focal-updates/InRelease",
+            "dists/focal-updates/main/binary-amd64/Packages.xz",
+        ]
+    );
+
+    let results = fx.fetch(plans.clone(), &fx.options());
+    for (plan, result) in &results {
+        assert_fetched(&fx, plan, result.as_ref().unwrap());
+        assert_eq!(
+            result.as_ref().unwrap().downloaded_bytes,
+            fx.packages[plan_path(&fx, plan)].len() as u64
+        );
+    }
+    let mut expected_cache: Vec<String> = fx
+        .packages
+        .values()
+        .map(|b| {
+            let h = sha256_hex(b);
+            format!("{}/{h}.deb", &h[..2])
+        })
+        .collect();
+    expected_cache.sort();
+    assert_eq!(cache_files(&fx), expected_cache);
+    assert_eq!(files_under(&fx.cache().join("tmp")), Vec::<String>::new());
+    assert_eq!(fx.pool_requests(), 2);
+
+    // Second run: everything from the cache, no request for a package.
+    std::fs::remove_dir_all(fx.out()).unwrap();
+    let again = fx.fetch(plans, &fx.options());
+    for (plan, result) in &again {
+        let fetched = result.as_ref().unwrap();
+        assert_fetched(&fx, plan, fetched);
+        assert_eq!(fetched.downloaded_bytes, 0);
+    }
+    assert_eq!(fx.pool_requests(), 2);
+}
+
+fn plan_path<'a>(fx: &Fixture, plan: &'a PlannedPackage) -> &'a str {
+    match &plan.location {
+        ksurf_fetcher::plan::PackageLocation::Url(u) => &u[fx.mirror.base.len()..],
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn debian_layout_detached_signature_and_streamed_fetch_keeps_no_package() {
+    let fx = debian();
+    let client = fx.client();
+    let plans = fx.discover(&client).unwrap();
+    let index_requests: Vec<(String, u16)> = fx
+        .mirror
+        .all_requests()
+        .iter()
+        .map(|r| (r.path.clone(), r.status))
+        .collect();
+    assert_eq!(
+        index_requests,
+        [
+            ("dists/bookworm/InRelease".to_owned(), 404),
+            ("dists/bookworm/Release".to_owned(), 200),
+            ("dists/bookworm/Release.gpg".to_owned(), 200),
+            (
+                "dists/bookworm/main/binary-amd64/Packages.xz".to_owned(),
+                200
+            ),
+        ]
+    );
+    let mut options = fx.options();
+    options.stream = true;
+    let results = fx.fetch(plans, &options);
+    let (plan, result) = &results[0];
+    assert_eq!(plan.image.to_string(), "debian/6.1.0-47-cloud-amd64/amd64");
+    assert_fetched(&fx, plan, result.as_ref().unwrap());
+    assert!(!fx.cache().exists(), "streaming must not create the cache");
+    assert_eq!(
+        files_under(&fx.out()),
+        ["vmlinux/debian/amd64/vmlinux-6.1.0-47-cloud-amd64"]
+    );
+}
+
+#[test]
+fn manifest_row_is_written_through_the_dataset() {
+    use arrow::array::{Array, StringArray, UInt64Array};
+    let fx = debian();
+    let plans = fx.discover(&fx.client()).unwrap();
+    let results = fx.fetch(plans, &fx.options());
+    let (plan, fetched) = (&results[0].0, results[0].1.as_ref().unwrap());
+    let dataset = ksurf_dataset::Dataset::open_local(&fx.dir.path().join("dataset")).unwrap();
+    ksurf_fetcher::manifest::record(&dataset, plan, fetched).unwrap();
+    assert_eq!(
+        files_under(&fx.dir.path().join("dataset")),
+        ["fetches/distro=debian/release=6.1.0-47-cloud-amd64/arch=amd64/part-0.parquet"]
+    );
+    let batch = dataset
+        .read_table(&plan.image, ksurf_dataset::TableName::Fetches)
+        .unwrap();
+    assert_eq!(batch.num_rows(), 1);
+    let s = |name: &str| {
+        let col = batch
+            .column_by_name(name)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        (!col.is_null(0)).then(|| col.value(0).to_owned())
+    };
+    let u = |name: &str| {
+        batch
+            .column_by_name(name)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .unwrap()
+            .value(0)
+    };
+    let pkg = &fx.packages[DEBIAN_PKG];
+    assert_eq!(s("flavor").as_deref(), Some("cloud-amd64"));
+    assert_eq!(
+        s("package").as_deref(),
+        Some("linux-image-6.1.0-47-cloud-amd64-dbg")
+    );
+    assert_eq!(s("version").as_deref(), Some("6.1.170-3"));
+    assert_eq!(s("source").as_deref(), Some("test"));
+    assert_eq!(s("url"), Some(fx.mirror.url(DEBIAN_PKG)));
+    assert_eq!(u("package_size"), pkg.len() as u64);
+    assert_eq!(s("package_sha256"), Some(sha256_hex(pkg)));
+    assert_eq!(s("vmlinux_sha256").as_deref(), Some(FIXTURE_SHA256));
+    assert_eq!(u("vmlinux_size"), fixture_vmlinux().len() as u64);
+    assert_eq!(s("build_id").as_deref(), Some(FIXTURE_BUILD_ID));
+    assert_eq!(s("fetched_at"), Some(fetched.fetched_at_rfc3339()));
+    assert!(DateTime::parse_from_rfc3339(&s("fetched_at").unwrap()).is_ok());
+}
+
+/// The connection drops mid-body; the download resumes with a Range request
+/// from the dropped offset, in cached and streamed mode.
+#[test]
+fn dropped_connection_resumes_from_the_offset() {
+    for stream in [false, true] {
+        let fx = debian();
+        let plans = fx.discover(&fx.client()).unwrap();
+        let size = fx.packages[DEBIAN_PKG].len() as u64;
+        let cut = size / 2;
+        fx.mirror.fault(DEBIAN_PKG, Fault::DropAfter(cut));
+        let mut options = fx.options();
+        options.stream = stream;
+        let results = fx.fetch(plans, &options);
+        assert_fetched(&fx, &results[0].0, results[0].1.as_ref().unwrap());
+        let requests = fx.mirror.requests(DEBIAN_PKG);
+        assert_eq!(requests.len(), 2, "stream={stream}: {requests:?}");
+        assert_eq!(
+            (requests[0].range.as_deref(), requests[0].status),
+            (None, 200)
+        );
+        let etag = format!("\"{}\"", &sha256_hex(&fx.packages[DEBIAN_PKG])[..16]);
+        assert_eq!(
+            (
+                requests[1].range.clone(),
+                requests[1].if_range.clone(),
+                requests[1].status
+            ),
+            (Some(format!("bytes={cut}-")), Some(etag), 206)
+        );
+        assert_eq!(fx.mirror.served(DEBIAN_PKG), size, "each byte served once");
+        assert!(fx.mirror.served(DEBIAN_PKG) < 2 * size);
+    }
+}
+
+/// A server that ignores Range: the cached download starts over cleanly
+/// (the sink is truncated), the streamed one skips the repeated prefix.
+#[test]
+fn server_ignoring_range_restarts_cleanly() {
+    for stream in [false, true] {
+        let fx = debian();
+        let plans = fx.discover(&fx.client()).unwrap();
+        let size = fx.packages[DEBIAN_PKG].len() as u64;
+        let cut = size / 3;
+        fx.mirror
+            .fault(DEBIAN_PKG, Fault::IgnoreRangeDropAfter(cut));
+        let mut options = fx.options();
+        options.stream = stream;
+        let results = fx.fetch(plans, &options);
+        assert_fetched(&fx, &results[0].0, results[0].1.as_ref().unwrap());
+        let requests = fx.mirror.requests(DEBIAN_PKG);
+        assert_eq!(
+            requests.iter().map(|r| r.status).collect::<Vec<_>>(),
+            [200, 200]
+        );
+        assert_eq!(requests[1].range, Some(format!("bytes={cut}-")));
+        assert_eq!(fx.mirror.served(DEBIAN_PKG), cut + size);
+    }
+}
+
+#[test]
+fn service_unavailable_then_success() {
+    let fx = ubuntu();
+    let plans = fx.discover(&fx.client()).unwrap();
+    fx.mirror.fault(UBUNTU_GENERIC, Fault::Status(503, 2));
+    let results = fx.fetch(plans, &fx.options());
+    for (plan, result) in &results {
+        assert_fetched(&fx, plan, result.as_ref().unwrap());
+    }
+    let statuses: Vec<u16> = fx
+        .mirror
+        .requests(UBUNTU_GENERIC)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [503, 503, 200]);
+}
+
+#[test]
+fn not_found_is_not_retried_and_does_not_stop_the_others() {
+    let fx = ubuntu();
+    let plans = fx.discover(&fx.client()).unwrap();
+    fx.mirror.state.files.lock().unwrap().remove(UBUNTU_GENERIC);
+    let results = fx.fetch(plans, &fx.options());
+    let err = results[0].1.as_ref().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: HTTP 404 (after 1 attempt)",
+            fx.mirror.url(UBUNTU_GENERIC)
+        )
+    );
+    assert_fetched(&fx, &results[1].0, results[1].1.as_ref().unwrap());
+    assert_eq!(fx.mirror.requests(UBUNTU_GENERIC).len(), 1);
+}
+
+#[test]
+fn wrong_bytes_are_refused_and_never_poison_the_cache() {
+    for stream in [false, true] {
+        let fx = debian();
+        let plans = fx.discover(&fx.client()).unwrap();
+        fx.mirror.fault(DEBIAN_PKG, Fault::Corrupt);
+        let mut options = fx.options();
+        options.stream = stream;
+        let results = fx.fetch(plans.clone(), &options);
+        let err = results[0].1.as_ref().unwrap_err();
+        let good = sha256_hex(&fx.packages[DEBIAN_PKG]);
+        let mut bad_bytes = fx.packages[DEBIAN_PKG].clone();
+        let mid = bad_bytes.len() / 2;
+        bad_bytes[mid] ^= 0xff;
+        // Streamed, the corrupt byte may break the xz stream before the hash
+        // is checked; either way the error names the URL.
+        match err {
+            Error::Mismatch {
+                url,
+                what,
+                expected,
+                actual,
+            } => {
+                assert_eq!(url, &fx.mirror.url(DEBIAN_PKG));
+                assert_eq!(*what, "SHA256");
+                assert_eq!(expected, &good);
+                assert_eq!(actual, &sha256_hex(&bad_bytes));
+                assert_eq!(
+                    err.to_string(),
+                    format!(
+                        "{}: SHA256 mismatch: expected {good}, got {}",
+                        fx.mirror.url(DEBIAN_PKG),
+                        sha256_hex(&bad_bytes)
+                    )
+                );
+            }
+            Error::Corrupt { label, .. } | Error::Truncated { label, .. } if stream => {
+                assert_eq!(label, &fx.mirror.url(DEBIAN_PKG))
+            }
+            other => panic!("stream={stream}: unexpected {other:?}"),
+        }
+        assert_eq!(
+            files_under(&fx.out()),
+            Vec::<String>::new(),
+            "nothing published"
+        );
+        assert_eq!(cache_files(&fx), Vec::<String>::new(), "cache not poisoned");
+        assert_eq!(files_under(&fx.cache().join("tmp")), Vec::<String>::new());
+
+        fx.mirror.clear_faults();
+        let results = fx.fetch(plans, &options);
+        assert_fetched(&fx, &results[0].0, results[0].1.as_ref().unwrap());
+    }
+}
+
+#[test]
+fn bad_signature_is_refused_before_any_index_is_fetched() {
+    let fx = ubuntu();
+    let path = "dists/focal-updates/InRelease";
+    let signed = String::from_utf8(fx.mirror.state.files.lock().unwrap()[path].to_vec()).unwrap();
+    fx.mirror.set_file(
+        path,
+        signed
+            .replace("Label: Test", "Label: Tampered")
+            .into_bytes(),
+    );
+    let err = fx.discover(&fx.client()).unwrap_err();
+    match &err {
+        Error::Signature { url, message } => {
+            assert_eq!(url, &fx.mirror.url(path));
+            assert!(message.starts_with("bad signature by "), "{message}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(
+        fx.mirror.all_requests().len(),
+        1,
+        "only InRelease was fetched"
+    );
+}
+
+#[test]
+fn unknown_key_is_refused() {
+    let fx = ubuntu();
+    let other = Signer::new("someone else <x@invalid>");
+    std::fs::write(&fx.keyring, other.keyring_binary()).unwrap();
+    let err = fx.discover(&fx.client()).unwrap_err();
+    let Error::Signature { url, message } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(url, &fx.mirror.url("dists/focal-updates/InRelease"));
+    assert!(
+        message.ends_with(&format!(
+            "which is not in the keyring {}",
+            fx.keyring.display()
+        )),
+        "{message}"
+    );
+    assert_eq!(fx.mirror.all_requests().len(), 1);
+    assert_eq!(fx.pool_requests(), 0);
+}
+
+#[test]
+fn packages_hash_mismatch_is_refused() {
+    let fx = ubuntu();
+    let path = "dists/focal-updates/main/binary-amd64/Packages.xz";
+    let good = fx.mirror.state.files.lock().unwrap()[path].to_vec();
+    let mut bad = good.clone();
+    let last = bad.len() - 20;
+    bad[last] ^= 1;
+    fx.mirror.set_file(path, bad.clone());
+    let err = fx.discover(&fx.client()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: SHA256 mismatch: expected {}, got {}",
+            fx.mirror.url(path),
+            sha256_hex(&good),
+            sha256_hex(&bad)
+        )
+    );
+    fx.mirror
+        .set_file(path, [good.clone(), b"x".to_vec()].concat());
+    let err = fx.discover(&fx.client()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: size mismatch: expected {}, got {}",
+            fx.mirror.url(path),
+            good.len(),
+            good.len() + 1
+        )
+    );
+    assert_eq!(fx.pool_requests(), 0);
+}
+
+#[test]
+fn expired_release_is_refused_unless_allowed() {
+    let fx = ubuntu();
+    let keyring = Keyring::load(&fx.keyring).unwrap();
+    let client = fx.client();
+    let later = DateTime::parse_from_rfc3339("2025-06-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let url = fx.mirror.url("dists/focal-updates/InRelease");
+    fx.mirror.runtime.block_on(async {
+        let mut archive = Archive::new(&client, &fx.mirror.base, &keyring);
+        let err = archive.release_at(UBUNTU_SUITE, later).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{url}: expired: Valid-Until 2025-05-24T08:57:45+00:00 is before now (2025-06-01T00:00:00+00:00); set allow_expired to accept it")
+        );
+        archive.allow_expired = true;
+        let release = archive.release_at(UBUNTU_SUITE, later).await.unwrap();
+        assert_eq!(release.release.suite.as_deref(), Some(UBUNTU_SUITE));
+    });
+}
+
+#[test]
+fn slow_server_times_out_after_the_configured_timeout() {
+    let fx = debian();
+    let plans = fx.discover(&fx.client()).unwrap();
+    // Headers, then nothing: no attempt makes progress.
+    fx.mirror
+        .fault(DEBIAN_PKG, Fault::StallAfter(0, Duration::from_secs(3)));
+    let client = HttpClient::new(HttpOptions {
+        read_timeout: Duration::from_millis(300),
+        attempts: 2,
+        ..fast_http()
+    })
+    .unwrap();
+    let results = fx.mirror.runtime.block_on(fetch_all(
+        &client,
+        plans,
+        &fx.options(),
+        &Progress::hidden(),
+    ));
+    let err = results[0].1.as_ref().unwrap_err();
+    let Error::Http {
+        url,
+        message,
+        attempts,
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(url, &fx.mirror.url(DEBIAN_PKG));
+    assert!(message.starts_with("timed out"), "{message}");
+    assert_eq!(*attempts, 2);
+    assert_eq!(fx.mirror.requests(DEBIAN_PKG).len(), 2);
+    assert_eq!(files_under(&fx.out()), Vec::<String>::new());
+    assert_eq!(cache_files(&fx), Vec::<String>::new());
+}
+
+#[test]
+fn too_little_disk_space_is_refused_before_downloading() {
+    let fx = debian();
+    let plans = fx.discover(&fx.client()).unwrap();
+    let mut options = fx.options();
+    options.free_margin = u64::MAX / 2;
+    let results = fx.fetch(plans, &options);
+    let err = results[0].1.as_ref().unwrap_err();
+    let Error::DiskFull {
+        path, url, needed, ..
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(path, &fx.cache().join("tmp"));
+    assert_eq!(url, &fx.mirror.url(DEBIAN_PKG));
+    assert_eq!(*needed, u64::MAX / 2 + fx.packages[DEBIAN_PKG].len() as u64);
+    assert!(err.to_string().contains("not enough free disk space"));
+    assert_eq!(fx.pool_requests(), 0);
+}
+
+#[test]
+fn local_file_location_is_checked_and_unpacked() {
+    let fx = debian();
+    let plans = fx.discover(&fx.client()).unwrap();
+    let local = fx.dir.path().join("local.deb");
+    std::fs::write(&local, &fx.packages[DEBIAN_PKG]).unwrap();
+    let mut plan = plans[0].clone();
+    plan.location = ksurf_fetcher::plan::PackageLocation::File(local.clone());
+    let results = fx.fetch(vec![plan.clone()], &fx.options());
+    let fetched = results[0].1.as_ref().unwrap();
+    assert_eq!(fetched.location, local.display().to_string());
+    assert_eq!(fetched.vmlinux.sha256, FIXTURE_SHA256);
+    assert_eq!(fetched.downloaded_bytes, 0);
+    // A planned hash the file does not have: nothing published.
+    std::fs::remove_dir_all(fx.out()).unwrap();
+    plan.sha256 = Some("0".repeat(64));
+    let results = fx.fetch(vec![plan], &fx.options());
+    assert_eq!(
+        results[0].1.as_ref().unwrap_err().to_string(),
+        format!(
+            "{}: SHA256 mismatch: expected {}, got {}",
+            local.display(),
+            "0".repeat(64),
+            sha256_hex(&fx.packages[DEBIAN_PKG])
+        )
+    );
+    assert_eq!(files_under(&fx.out()), Vec::<String>::new());
+}
+
+/// Run as a child process by `killed_download_leaves_nothing_and_rerun_completes`.
+#[test]
+#[ignore = "child process of the kill test"]
+fn kill_child() {
+    let (Ok(url), Ok(dir)) = (
+        std::env::var("KSURF_KILL_URL"),
+        std::env::var("KSURF_KILL_DIR"),
+    ) else {
+        return;
+    };
+    let sum = std::env::var("KSURF_KILL_SUM").unwrap();
+    let (size, sha) = sum.split_once(' ').unwrap();
+    let plan = plan_for_kill(&url, size.parse().unwrap(), sha);
+    let dir = Path::new(&dir);
+    let mut options = FetchOptions::new(&dir.join("out"), &dir.join("cache"));
+    options.free_margin = 0;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = HttpClient::new(fast_http()).unwrap();
+    let results = rt.block_on(fetch_all(
+        &client,
+        vec![plan],
+        &options,
+        &Progress::hidden(),
+    ));
+    results[0].1.as_ref().unwrap();
+}
+
+fn plan_for_kill(url: &str, size: u64, sha: &str) -> PlannedPackage {
+    PlannedPackage {
+        image: "debian/6.1.0-47-cloud-amd64/amd64".parse().unwrap(),
+        flavor: "cloud-amd64".into(),
+        package: "linux-image-6.1.0-47-cloud-amd64-dbg".into(),
+        version: "6.1.170-3".into(),
+        source: "test".into(),
+        location: ksurf_fetcher::plan::PackageLocation::Url(url.to_owned()),
+        size: Some(size),
+        sha256: Some(sha.to_owned()),
+    }
+}
+
+#[test]
+fn killed_download_leaves_nothing_and_rerun_completes() {
+    let fx = debian();
+    let bytes = &fx.packages[DEBIAN_PKG];
+    let cut = bytes.len() as u64 / 2;
+    fx.mirror
+        .fault(DEBIAN_PKG, Fault::StallAfter(cut, Duration::from_secs(30)));
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "kill_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("KSURF_KILL_URL", fx.mirror.url(DEBIAN_PKG))
+        .env("KSURF_KILL_DIR", fx.dir.path())
+        .env(
+            "KSURF_KILL_SUM",
+            format!("{} {}", bytes.len(), sha256_hex(bytes)),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the child is mid-transfer (the server has sent `cut` bytes and stalls).
+    let started = std::time::Instant::now();
+    while fx.mirror.served(DEBIAN_PKG) < cut {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "child never started downloading"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert_eq!(
+        cache_files(&fx),
+        Vec::<String>::new(),
+        "no package visible in the cache"
+    );
+    let visible: Vec<String> = files_under(&fx.out())
+        .into_iter()
+        .filter(|f| {
+            !Path::new(f)
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with('.')
+        })
+        .collect();
+    assert_eq!(visible, Vec::<String>::new(), "no vmlinux visible");
+
+    fx.mirror.clear_faults();
+    let plan = plan_for_kill(
+        &fx.mirror.url(DEBIAN_PKG),
+        bytes.len() as u64,
+        &sha256_hex(bytes),
+    );
+    let results = fx.fetch(vec![plan], &fx.options());
+    assert_fetched(&fx, &results[0].0, results[0].1.as_ref().unwrap());
+    let h = sha256_hex(bytes);
+    assert_eq!(cache_files(&fx), [format!("{}/{h}.deb", &h[..2])]);
+    assert_eq!(
+        std::fs::read(
+            fx.cache()
+                .join("sha256")
+                .join(&h[..2])
+                .join(format!("{h}.deb"))
+        )
+        .unwrap(),
+        *bytes
+    );
+}
+
+#[test]
+fn longer_body_than_the_index_says_is_refused_as_it_arrives() {
+    for stream in [false, true] {
+        let fx = debian();
+        let plans = fx.discover(&fx.client()).unwrap();
+        let size = fx.packages[DEBIAN_PKG].len();
+        fx.mirror.set_file(
+            DEBIAN_PKG,
+            [fx.packages[DEBIAN_PKG].clone(), noise(50_000, 7)].concat(),
+        );
+        let mut options = fx.options();
+        options.stream = stream;
+        let results = fx.fetch(plans, &options);
+        assert_eq!(
+            results[0].1.as_ref().unwrap_err().to_string(),
+            format!(
+                "{}: size mismatch: expected {size}, got more than {size}",
+                fx.mirror.url(DEBIAN_PKG)
+            ),
+            "stream={stream}"
+        );
+        assert_eq!(files_under(&fx.out()), Vec::<String>::new());
+        assert_eq!(cache_files(&fx), Vec::<String>::new());
+    }
+}
