@@ -70,8 +70,21 @@ dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/lib/debug/boot/vmlinux-$release"
 end=$(date +%s.%N)
 echo "dpkg-deb: $(awk "BEGIN{printf \"%.1f\", $end - $start}") s"
 
-cargo build -q --release -p ksurf-fetcher --example fetch
-bin=target/release/examples/fetch
+cat >"$work/config.toml" <<EOF
+[[source]]
+name = "loopback"
+kind = "debian"
+url = "http://127.0.0.1:$port"
+suites = ["$suite"]
+components = ["main"]
+arches = ["$arch"]
+flavors = ["*"]
+revision = "all"
+keyring = "$work/keyring.gpg"
+EOF
+cargo build -q --release
+bin=target/release/ksurf
+"$bin" fetch --config "$work/config.toml" --plan
 status=0
 for mode in cached streamed; do
 	out="$work/out-$mode"
@@ -79,8 +92,7 @@ for mode in cached streamed; do
 	flag=()
 	[ "$mode" = streamed ] && flag=(--stream)
 	start=$(date +%s.%N)
-	"$bin" --mirror "http://127.0.0.1:$port/" --suite "$suite" --keyring "$work/keyring.gpg" \
-		--package "$name" --distro debian --arch "$arch" --out "$out" --cache "$work/cache" \
+	"$bin" fetch --config "$work/config.toml" --out "$out" --cache "$work/cache" \
 		--dataset "$out/dataset" "${flag[@]}"
 	end=$(date +%s.%N)
 	got="$out/vmlinux/debian/$arch/vmlinux-$release"

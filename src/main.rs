@@ -50,20 +50,7 @@ enum Command {
     /// Write every function's page, index pages and a search box as static HTML.
     Site(cmd::site::SiteArgs),
     /// Discover and fetch the kernel debug packages a config selects.
-    Fetch(FetchArgs),
-}
-
-#[derive(Args)]
-struct FetchArgs {
-    /// Matrix config (configs/*.toml) whose [[source]] tables say what to fetch.
-    #[arg(long)]
-    config: PathBuf,
-    /// Only list what would be fetched, with sizes and what is already done.
-    #[arg(long)]
-    plan: bool,
-    /// Dataset directory whose images count as done.
-    #[arg(long)]
-    dataset: Option<String>,
+    Fetch(cmd::fetch::FetchArgs),
 }
 
 #[derive(Args)]
@@ -140,7 +127,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Aggregate(args) => cmd::aggregate::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Site(args) => cmd::site::run(args),
-        Command::Fetch(args) => cmd::fetch::run(&args.config, args.plan, args.dataset.as_deref()),
+        Command::Fetch(args) => cmd::fetch::run(args),
     }
 }
 

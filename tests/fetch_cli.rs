@@ -1,6 +1,6 @@
 //! `ksurf fetch --plan` end to end on a local directory of packages: the
 //! table, the totals, skipped look-alikes, done images from a dataset, and
-//! the error for sources the command cannot discover yet.
+//! an archive that fails alone; `fetch` of a real local `.deb` end to end.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -116,28 +116,125 @@ fn images_in_the_dataset_are_done() {
     );
 }
 
+/// A real `.deb` built with `dpkg-deb` (xz): the mini kernel fixture as
+/// `usr/lib/debug/boot/vmlinux-<release>`, padded with 1.5 MiB of
+/// incompressible bytes so it is not taken for a stub.
+fn build_deb(debs: &Path, release: &str, vmlinux: &[u8]) -> std::path::PathBuf {
+    let root = tempfile::tempdir().unwrap();
+    let boot = root.path().join("usr/lib/debug/boot");
+    std::fs::create_dir_all(&boot).unwrap();
+    std::fs::write(boot.join(format!("vmlinux-{release}")), vmlinux).unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let pad: Vec<u8> = (0..(3 << 19))
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    std::fs::create_dir_all(root.path().join("usr/share/doc")).unwrap();
+    std::fs::write(root.path().join("usr/share/doc/pad"), pad).unwrap();
+    std::fs::create_dir_all(root.path().join("DEBIAN")).unwrap();
+    std::fs::write(
+        root.path().join("DEBIAN/control"),
+        format!("Package: linux-image-{release}-dbg\nVersion: 6.1.1-1\nArchitecture: amd64\nMaintainer: ksurf tests <tests@ksurf.invalid>\nDescription: test kernel\n"),
+    )
+    .unwrap();
+    let deb = debs.join(format!("linux-image-{release}-dbg_6.1.1-1_amd64.deb"));
+    let o = Command::new("dpkg-deb")
+        .args(["-Zxz", "--root-owner-group", "--build"])
+        .arg(root.path())
+        .arg(&deb)
+        .output()
+        .expect("running dpkg-deb");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    deb
+}
+
 #[test]
-fn remote_sources_are_not_wired_yet() {
+fn fetch_unpacks_local_packages_and_records_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let debs = dir.path().join("work/debs");
+    std::fs::create_dir_all(&debs).unwrap();
+    let elf = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("extractor/tests/fixtures/bin/x86_64-dwarf5.elf"),
+    )
+    .unwrap();
+    build_deb(&debs, "6.1.0-99-mini-amd64", &elf);
+    let o = ksurf(
+        dir.path(),
+        &[
+            "fetch",
+            "--config",
+            &shipped_config(),
+            "--out",
+            "out",
+            "--dataset",
+            "ds",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let vmlinux = dir
+        .path()
+        .join("out/vmlinux/debian/amd64/vmlinux-6.1.0-99-mini-amd64");
+    assert_eq!(std::fs::read(&vmlinux).unwrap(), elf);
+    let sha = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(&elf)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    assert_eq!(
+        text(&o.stdout),
+        format!(
+            "debian/6.1.0-99-mini-amd64/amd64: out/vmlinux/debian/amd64/vmlinux-6.1.0-99-mini-amd64 ({} bytes, sha256 {sha}) from linux-image-6.1.0-99-mini-amd64-dbg 6.1.1-1\n",
+            elf.len()
+        )
+    );
+    assert!(dir
+        .path()
+        .join("ds/fetches/distro=debian/release=6.1.0-99-mini-amd64/arch=amd64/part-0.parquet")
+        .is_file());
+}
+
+#[test]
+fn a_failing_archive_source_fails_alone_and_names_its_keyring() {
     let dir = workdir();
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/debian.toml");
+    let config = dir.path().join("mixed.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[source]]\nname = \"down\"\nkind = \"debian\"\nurl = \"http://127.0.0.1:9/debian\"\nsuites = [\"bookworm\"]\narches = [\"amd64\"]\nkeyring = \"{}\"\n\n{}",
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fetcher/tests/fixtures/keyring-unused.asc")
+                .display(),
+            std::fs::read_to_string(shipped_config())
+                .unwrap()
+                .split("[[source]]")
+                .nth(1)
+                .map(|s| format!("[[source]]{s}"))
+                .unwrap()
+        ),
+    )
+    .unwrap();
     let o = ksurf(
         dir.path(),
         &["fetch", "--config", config.to_str().unwrap(), "--plan"],
     );
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(text(&o.stdout), "IMAGE  PACKAGE  VERSION  SIZE  SOURCE  STATUS\n0 packages, 0 B; 0 done, 0 to fetch (0 B)\n");
-    assert_eq!(
-        text(&o.stderr),
-        format!(
-            "ksurf: error: {}: [[source]] \"debian\" (kind debian): remote discovery is not wired into `ksurf fetch` yet\n",
-            config.display()
-        )
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    // The local source is still planned.
+    assert!(
+        text(&o.stdout).contains("2 packages, 5.0 MiB; 0 done, 2 to fetch (5.0 MiB)"),
+        "{}",
+        text(&o.stdout)
     );
-    let o = ksurf(dir.path(), &["fetch", "--config", config.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        text(&o.stderr),
-        "ksurf: error: fetching packages is not wired into `ksurf fetch` yet; use --plan to list what would be fetched\n"
+    let stderr = text(&o.stderr);
+    assert!(
+        stderr.contains("ksurf: error: ") && stderr.contains("keyring-unused.asc"),
+        "{stderr}"
     );
 }
 

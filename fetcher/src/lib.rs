@@ -29,6 +29,8 @@
 //!   verify and unpack planned packages (cached or streamed);
 //!   [`manifest`]: the dataset's `fetches` table.
 //!
+//! - [`remote`]: discovery's network side (verified indices, Launchpad pages).
+//!
 //! [`error`] is the crate's one error type.
 
 pub mod apt;
@@ -51,6 +53,7 @@ pub mod plan;
 pub mod plan_table;
 pub mod progress;
 pub mod release;
+pub mod remote;
 pub mod unpack;
 
 pub use compression::Compression;

@@ -1,73 +1,148 @@
-//! `ksurf fetch`: with `--plan`, lists what a config selects (image,
-//! package, version, size, source, whether the dataset already has the
-//! image) and the totals. Discovery of `local` sources works now; remote
-//! sources (archives, Launchpad) need the download side, which is not wired
-//! into the command yet, and are reported as errors.
+//! `ksurf fetch`: discovers what a config's `[[source]]` tables select
+//! (local directories, signed Debian-format archives, Launchpad), then with
+//! `--plan` lists it (image, package, version, size, source, whether the
+//! dataset already has the image) and otherwise fetches every pending
+//! package: downloaded into the content-addressed cache (or streamed with
+//! `--stream`), checked against the index's size and SHA-256, and its
+//! vmlinux unpacked under `<out>/vmlinux/`; with `--dataset`, each image's
+//! `fetches` row is recorded. One failing source or package does not stop
+//! the others; the exit code is 1 if anything failed.
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+use clap::Args;
 use ksurf_dataset::Dataset;
-use ksurf_fetcher::config::SourceKind;
-use ksurf_fetcher::plan::build_plan;
+use ksurf_fetcher::apt::AptSources;
+use ksurf_fetcher::discovery::needs_apt;
+use ksurf_fetcher::download::{fetch_all, FetchOptions};
+use ksurf_fetcher::http::{HttpClient, HttpOptions};
 use ksurf_fetcher::plan_table::{render_plan, PackageStatus};
-use ksurf_fetcher::{local, FetchConfig};
+use ksurf_fetcher::progress::Progress;
+use ksurf_fetcher::remote::NetworkRetriever;
+use ksurf_fetcher::{discover_and_plan, manifest, FetchConfig};
 
-pub fn run(config: &Path, plan: bool, dataset: Option<&str>) -> Result<ExitCode> {
-    if !plan {
-        bail!("fetching packages is not wired into `ksurf fetch` yet; use --plan to list what would be fetched");
-    }
-    let config = FetchConfig::load(config)?;
-    let done: HashSet<_> = match dataset {
-        Some(dir) => Dataset::open_existing(dir)?
+#[derive(Args)]
+pub struct FetchArgs {
+    /// Matrix config (configs/*.toml) whose [[source]] tables say what to fetch.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Only list what would be fetched, with sizes and what is already done.
+    #[arg(long)]
+    pub plan: bool,
+    /// Where vmlinux files go (`<out>/vmlinux/<distro>/<arch>/`); the package
+    /// cache is `<out>/cache` unless --cache says otherwise.
+    #[arg(long, required_unless_present = "plan")]
+    pub out: Option<PathBuf>,
+    /// Package cache directory (content-addressed by SHA-256).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Dataset (directory or URL) whose images count as done and that
+    /// receives the `fetches` rows.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Unpack while downloading; the package never touches the disk.
+    #[arg(long)]
+    pub stream: bool,
+    /// Accept archive Release files whose Valid-Until has passed.
+    #[arg(long)]
+    pub allow_expired: bool,
+}
+
+pub fn run(args: FetchArgs) -> Result<ExitCode> {
+    let config = FetchConfig::load(&args.config)?;
+    let dataset = match &args.dataset {
+        Some(location) if args.plan => Some(Dataset::open_existing(location)?),
+        Some(location) => Some(Dataset::open(location)?),
+        None => None,
+    };
+    let done: HashSet<_> = match (&dataset, &args.dataset) {
+        (Some(ds), Some(location)) => ds
             .images()
-            .with_context(|| format!("listing the images of {dir}"))?
+            .with_context(|| format!("listing the images of {location}"))?
             .into_iter()
             .collect(),
-        None => HashSet::new(),
+        _ => HashSet::new(),
     };
-    let mut failures = Vec::new();
-    let mut discovered = BTreeMap::new();
-    for source in &config.sources {
-        if source.kind != SourceKind::Local {
-            failures.push(format!(
-                "{}: [[source]] {:?} (kind {}): remote discovery is not wired into `ksurf fetch` yet",
-                config.file,
-                source.name,
-                source.kind.as_str()
-            ));
-            continue;
-        }
-        match local::discover(source) {
-            Ok(found) => {
-                discovered.insert(source.name.clone(), found);
-            }
-            Err(e) => failures.push(e.to_string()),
-        }
-    }
-    let plan = build_plan(&config, &discovered)?;
-    print!(
-        "{}",
-        render_plan(&plan, &|p| if done.contains(&p.image) {
-            PackageStatus::Done
-        } else {
-            PackageStatus::Pending
-        })
-    );
-    for r in &plan.rejected {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let client = HttpClient::new(HttpOptions::default())?;
+    let apt = if needs_apt(&config) {
+        Some(AptSources::load(std::path::Path::new("/"))?)
+    } else {
+        None
+    };
+    let mut retriever = NetworkRetriever::new(&runtime, &client, &config);
+    retriever.allow_expired = args.allow_expired;
+    let env = |name: &str| std::env::var(name).ok();
+    let outcome = discover_and_plan(&config, &env, apt.as_ref(), &mut retriever)?;
+    for r in &outcome.plan.rejected {
         eprintln!(
             "ksurf: skipped {} {} ({}, {}): {}",
             r.package, r.version, r.arch, r.found_in, r.reason
         );
     }
-    for f in &failures {
+    let mut failed = outcome.failures.len();
+    for f in &outcome.failures {
         eprintln!("ksurf: error: {f}");
     }
-    Ok(if failures.is_empty() {
+    if args.plan {
+        print!(
+            "{}",
+            render_plan(&outcome.plan, &|p| if done.contains(&p.image) {
+                PackageStatus::Done
+            } else {
+                PackageStatus::Pending
+            })
+        );
+        return Ok(exit_code(failed));
+    }
+
+    let out = args.out.expect("clap requires --out without --plan");
+    let cache = args.cache.unwrap_or_else(|| out.join("cache"));
+    let mut options = FetchOptions::new(&out, &cache);
+    options.stream = args.stream;
+    let pending: Vec<_> = outcome
+        .plan
+        .packages
+        .into_iter()
+        .filter(|p| !done.contains(&p.image))
+        .collect();
+    let results = runtime.block_on(fetch_all(&client, pending, &options, &Progress::auto()));
+    for (plan, result) in results {
+        let recorded = result.and_then(|fetched| {
+            if let Some(ds) = &dataset {
+                manifest::record(ds, &plan, &fetched)?;
+            }
+            Ok(fetched)
+        });
+        match recorded {
+            Ok(fetched) => println!(
+                "{}: {} ({} bytes, sha256 {}) from {} {}",
+                plan.image,
+                fetched.vmlinux.path.display(),
+                fetched.vmlinux.size,
+                fetched.vmlinux.sha256,
+                plan.package,
+                plan.version
+            ),
+            Err(e) => {
+                failed += 1;
+                eprintln!("ksurf: error: {}: {e}", plan.image);
+            }
+        }
+    }
+    Ok(exit_code(failed))
+}
+
+fn exit_code(failures: usize) -> ExitCode {
+    if failures == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    })
+    }
 }
