@@ -333,10 +333,9 @@ impl Sink for DatasetSink<'_> {
         let group = &self.groups[group];
         let file = |table| group_image_table_file(table, group, image);
         self.open = Some(ImageWriters {
-            status: self.dataset.table_writer(
-                &file(TableName::FunctionStatus),
-                TableName::FunctionStatus,
-            )?,
+            status: self
+                .dataset
+                .table_writer(&file(TableName::FunctionStatus), TableName::FunctionStatus)?,
             changes: match pair {
                 Some(_) => Some(self.dataset.table_writer(
                     &file(TableName::FunctionChanges),

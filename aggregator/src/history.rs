@@ -6,7 +6,6 @@
 use ksurf_dataset::layout::{group_image_table_file, group_table_file, Path};
 use ksurf_dataset::{Dataset, ImageId, TableName};
 
-
 use crate::aggregate::{group_row, plan, run, GroupCounts, MemorySink};
 use crate::config::Group;
 use crate::model::{Change, ChangeRow, StatusRow};

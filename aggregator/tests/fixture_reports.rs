@@ -46,7 +46,10 @@ fn status_rows(dataset: &Dataset, group: &str) -> Vec<StatusRow> {
     for path in group_files(&g, TableName::FunctionStatus).unwrap() {
         let batch = dataset.read_file(&path, TableName::FunctionStatus).unwrap();
         let file_rows = decode_status(&batch);
-        assert!(file_rows.windows(2).all(|w| w[0].name < w[1].name), "{path}");
+        assert!(
+            file_rows.windows(2).all(|w| w[0].name < w[1].name),
+            "{path}"
+        );
         rows.extend(file_rows);
     }
     rows.sort_by(|a, b| a.name.cmp(&b.name));
@@ -67,7 +70,10 @@ fn change_rows(dataset: &Dataset, group: &str) -> Vec<ChangeRow> {
             .read_file(&path, TableName::FunctionChanges)
             .unwrap();
         let file_rows = decode_changes(&batch, "test").unwrap();
-        assert!(file_rows.windows(2).all(|w| w[0].name <= w[1].name), "{path}");
+        assert!(
+            file_rows.windows(2).all(|w| w[0].name <= w[1].name),
+            "{path}"
+        );
         rows.extend(file_rows);
     }
     rows.sort_by(|a, b| a.name.cmp(&b.name));
