@@ -4,7 +4,10 @@
 # extracted again under other identities with `ksurf extract --release`),
 # aggregated as one consecutive group. Prints wall time and peak RSS per N
 # and their ratios to N = 1: time should grow about linearly, peak RSS stay
-# about flat (the images are streamed merged by name, not loaded).
+# about flat (a group's images are visited one after the other, at most
+# two open at a time). Then `ksurf site` over the aggregated dataset: it
+# streams every image's status file of the group in step, one small batch
+# per file, so its RSS grows a little with N.
 #
 #   bench/aggregate-scale.sh [VMLINUX...]   # default: /work/kernels/vmlinux-* and work/kernels/vmlinux-*
 set -euo pipefail
@@ -38,7 +41,7 @@ mode = "consecutive"
 distro = "bench"
 TOML
 
-echo "N  wall_s  peak_rss_MiB  wall/N_s  rss/rss(1)"
+echo "N  wall_s  peak_rss_MiB  wall/N_s  rss/rss(1)  site_wall_s  site_rss_MiB"
 base_rss=
 for n in 1 2 4 8; do
 	ds=$tmp/ds-$n
@@ -52,6 +55,8 @@ for n in 1 2 4 8; do
 	read -r wall rss <"$tmp/last"
 	rss_mib=$((rss / 1024))
 	base_rss=${base_rss:-$rss}
-	python3 -c "print(f'{$n:<2} {$wall:7.2f}  {$rss_mib:12d}  {$wall / $n:8.2f}  {$rss / $base_rss:10.2f}')"
-	rm -rf "$ds"
+	measure "site$n" "$ksurf" site --dataset "$ds" --out "$tmp/site-$n"
+	read -r site_wall site_rss <"$tmp/last"
+	python3 -c "print(f'{$n:<2} {$wall:7.2f}  {$rss_mib:12d}  {$wall / $n:8.2f}  {$rss / $base_rss:10.2f}  {$site_wall:11.2f}  {$site_rss // 1024:12d}')"
+	rm -rf "$ds" "$tmp/site-$n"
 done

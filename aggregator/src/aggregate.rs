@@ -1,29 +1,38 @@
-//! The aggregation: every image of every group streamed in step, one
-//! function name at a time, into per-group status rows and per-pair
-//! changes. [`run`] feeds a [`Sink`]; [`write_dataset`] is the sink that
-//! writes the `function_status`, `function_changes` and
-//! `comparison_groups` tables of each group.
+//! The aggregation, group by group and image by image: a group's images
+//! are visited in order with at most two of them open at a time (the
+//! image and the one it is compared with: the previous one, or the
+//! baseline), each streamed by function name against the group's sorted
+//! list of names, into one image's status rows and one pair's changes at a
+//! time. [`run`] feeds a [`Sink`]; [`write_dataset`] is the sink that
+//! writes the `function_status` and `function_changes` files (one per
+//! image of a group) and the `comparison_groups` marker of each group.
 
 use std::collections::BTreeSet;
 
-use ksurf_dataset::layout::group_table_file;
-use ksurf_dataset::{Dataset, TableName, TableWriter};
+use ksurf_dataset::layout::{group_image_table_file, group_table_file};
+use ksurf_dataset::{Dataset, ImageId, TableName, TableWriter};
 
 use crate::config::Group;
 use crate::diff::compare;
 use crate::groups::{resolve, ImageMeta, ResolvedGroup};
 use crate::model::{ChangeRow, Presence, StatusRow};
-use crate::stream::ImageCursor;
-use crate::tables::{changes_batch, group_batch, status_batch, GroupRow};
+use crate::stream::{ImageCursor, BATCH_ROWS};
+use crate::tables::{changes_batch, group_batch, status_batch, Columns, GroupRow};
 use crate::{Error, Result};
 
 /// Status rows gathered before they are encoded as one batch.
 const ROWS_PER_BATCH: usize = 2048;
 
-/// Receives the rows of an aggregation, group by group, in table order.
+/// Receives the rows of an aggregation, one image of one group at a time:
+/// [`Sink::begin`], that image's status rows in name order and the changes
+/// of the pair it is the newer image of, then [`Sink::end`].
 pub trait Sink {
-    fn status(&mut self, group: usize, row: StatusRow) -> Result<()>;
-    fn change(&mut self, group: usize, row: ChangeRow) -> Result<()>;
+    /// Starts `image` of group `group` (`pair`: the compared pair whose
+    /// newer image it is, if any).
+    fn begin(&mut self, group: usize, image: &ImageId, pair: Option<u32>) -> Result<()>;
+    fn status(&mut self, row: StatusRow) -> Result<()>;
+    fn change(&mut self, row: ChangeRow) -> Result<()>;
+    fn end(&mut self) -> Result<()>;
 }
 
 /// Groups that could be resolved and opened, and those that could not.
@@ -59,10 +68,94 @@ pub struct GroupCounts {
     pub changes: u32,
 }
 
-/// Streams the images of `plan`'s groups merged by function name and
-/// feeds `sink`. With `only`, just that name (reading only the row groups
-/// that may hold it). A group with an image that cannot be opened is left
-/// out (`None` in the result) and reported in `plan.failures`.
+/// One image visit of a group: the image whose status rows are produced
+/// (with its position, `None` for the baseline) and the image it is
+/// compared with (with the pair's index), if any.
+struct Step {
+    image: usize,
+    position: Option<u32>,
+    compared_with: Option<(usize, u32)>,
+}
+
+/// The visits of `group`, in order: the baseline alone, then each member
+/// against it; or the first member alone, then each member against the
+/// previous one.
+fn steps(group: &ResolvedGroup) -> Vec<Step> {
+    let pairs = group.pairs();
+    let mut out = Vec::new();
+    if let Some(b) = group.baseline {
+        out.push(Step {
+            image: b,
+            position: None,
+            compared_with: None,
+        });
+    }
+    for (p, &m) in group.members.iter().enumerate() {
+        let pair = pairs
+            .iter()
+            .position(|&(_, new)| new == m)
+            .map(|i| (pairs[i].0, i as u32));
+        out.push(Step {
+            image: m,
+            position: Some(p as u32),
+            compared_with: pair,
+        });
+    }
+    out
+}
+
+/// The function names of `group`'s images (those in at least one), sorted;
+/// with `only`, just that name if an image has it. Memory: the names, not
+/// the images (each image's `functions` table is streamed in turn).
+fn group_names(
+    dataset: &Dataset,
+    images: &[ImageMeta],
+    group: &ResolvedGroup,
+    only: Option<&str>,
+) -> Result<Vec<String>> {
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for i in group.all_images() {
+        let path = ksurf_dataset::layout::table_file(TableName::Functions, &images[i].id);
+        let stream = dataset.stream_file(
+            &path,
+            TableName::Functions,
+            BATCH_ROWS,
+            only.map(|n| ("name", n)),
+        )?;
+        for batch in stream {
+            let batch = batch?;
+            let columns = Columns::of_batch(&batch);
+            for row in 0..batch.num_rows() {
+                let name = columns.str("name", row);
+                if only.is_none_or(|o| o == name) && !names.contains(name) {
+                    names.insert(name.to_owned());
+                }
+            }
+        }
+    }
+    Ok(names.into_iter().collect())
+}
+
+/// `name`'s rows in the image of `cursor`, skipping names before it.
+fn presence_of(cursor: &mut ImageCursor, name: &str) -> Result<Option<Presence>> {
+    while let Some(next) = cursor.peek()? {
+        match next.as_str().cmp(name) {
+            std::cmp::Ordering::Less => {
+                cursor.take(&next)?;
+            }
+            std::cmp::Ordering::Equal => return Ok(Some(cursor.take(name)?)),
+            std::cmp::Ordering::Greater => break,
+        }
+    }
+    Ok(None)
+}
+
+/// Aggregates `plan`'s groups one after the other and feeds `sink`: each
+/// group's images are visited in order, at most two open at a time, and
+/// streamed against the group's sorted names. With `only`, just that name
+/// (reading only the row groups that may hold it). A group with an image
+/// that cannot be opened is left out (`None` in the result) and reported
+/// in `plan.failures`.
 pub fn run(
     dataset: &Dataset,
     plan: &mut Plan,
@@ -70,21 +163,18 @@ pub fn run(
     sink: &mut dyn Sink,
 ) -> Result<Vec<Option<GroupCounts>>> {
     let used: BTreeSet<usize> = plan.groups.iter().flat_map(|g| g.all_images()).collect();
-    let mut cursors: Vec<Option<ImageCursor>> = (0..plan.images.len()).map(|_| None).collect();
     let mut broken: BTreeSet<usize> = BTreeSet::new();
+    // Every image is opened once up front (and closed) so that a group with
+    // an unreadable image is left out before anything is written.
     for &i in &used {
-        match ImageCursor::open(dataset, &plan.images[i].id, only) {
-            Ok(c) => cursors[i] = Some(c),
-            Err(e) => {
-                plan.failures.push(Error::Table {
-                    location: plan.images[i].id.to_string(),
-                    message: format!("cannot be aggregated: {e}"),
-                });
-                broken.insert(i);
-            }
+        if let Err(e) = ImageCursor::open(dataset, &plan.images[i].id, only) {
+            plan.failures.push(Error::Table {
+                location: plan.images[i].id.to_string(),
+                message: format!("cannot be aggregated: {e}"),
+            });
+            broken.insert(i);
         }
     }
-    // A group with an unreadable image is left out; the others go on.
     let left_out: Vec<bool> = plan
         .groups
         .iter()
@@ -98,77 +188,56 @@ pub fn run(
             });
         }
     }
-    let labels: Vec<Vec<(String, String)>> = plan
-        .groups
-        .iter()
-        .map(|g| {
-            plan.images
-                .iter()
-                .map(|m| (m.id.to_string(), m.label(g.label_kind)))
-                .collect()
-        })
-        .collect();
-    let pairs: Vec<Vec<(usize, usize)>> = plan.groups.iter().map(ResolvedGroup::pairs).collect();
     let mut counts = vec![GroupCounts::default(); plan.groups.len()];
-    let mut presences: Vec<Option<Presence>> = (0..plan.images.len()).map(|_| None).collect();
-    loop {
-        // The smallest next name over all images.
-        let mut next: Option<String> = None;
-        for c in cursors.iter_mut().flatten() {
-            if let Some(name) = c.peek()? {
-                if next.as_ref().is_none_or(|n| &name < n) {
-                    next = Some(name);
-                }
-            }
-        }
-        let Some(name) = next else { break };
-        for (i, c) in cursors.iter_mut().enumerate() {
-            presences[i] = None;
-            if let Some(c) = c {
-                if c.peek()?.as_deref() == Some(name.as_str()) {
-                    presences[i] = Some(c.take(&name)?);
-                }
-            }
-        }
-        if only.is_some_and(|o| o != name) {
+    for (g, group) in plan.groups.iter().enumerate() {
+        if left_out[g] {
             continue;
         }
-        for (g, group) in plan.groups.iter().enumerate() {
-            if left_out[g] || group.all_images().all(|i| presences[i].is_none()) {
-                continue;
-            }
-            counts[g].function_names += 1;
-            let row = |i: usize, position: Option<u32>| StatusRow {
-                name: name.clone(),
-                image: labels[g][i].0.clone(),
-                label: labels[g][i].1.clone(),
-                baseline: position.is_none(),
-                position,
-                presence: presences[i].clone(),
+        let names = group_names(dataset, &plan.images, group, only)?;
+        counts[g].function_names = names.len() as u32;
+        let ids = |i: usize| &plan.images[i].id;
+        let label = |i: usize| plan.images[i].label(group.label_kind);
+        for step in steps(group) {
+            sink.begin(g, ids(step.image), step.compared_with.map(|(_, p)| p))?;
+            let image = ids(step.image).to_string();
+            let image_label = label(step.image);
+            let mut cursor = ImageCursor::open(dataset, ids(step.image), only)?;
+            let mut old = match step.compared_with {
+                Some((o, p)) => Some((
+                    ImageCursor::open(dataset, ids(o), only)?,
+                    p,
+                    ids(o).to_string(),
+                    label(o),
+                )),
+                None => None,
             };
-            if let Some(b) = group.baseline {
-                sink.status(g, row(b, None))?;
-            }
-            for (p, &m) in group.members.iter().enumerate() {
-                sink.status(g, row(m, Some(p as u32)))?;
-            }
-            for (p, &(old, new)) in pairs[g].iter().enumerate() {
-                for change in compare(presences[old].as_ref(), presences[new].as_ref()) {
-                    counts[g].changes += 1;
-                    sink.change(
-                        g,
-                        ChangeRow {
+            for name in &names {
+                let presence = presence_of(&mut cursor, name)?;
+                if let Some((old_cursor, pair, old_image, old_label)) = &mut old {
+                    let old_presence = presence_of(old_cursor, name)?;
+                    for change in compare(old_presence.as_ref(), presence.as_ref()) {
+                        counts[g].changes += 1;
+                        sink.change(ChangeRow {
                             name: name.clone(),
-                            pair: p as u32,
-                            old_image: labels[g][old].0.clone(),
-                            new_image: labels[g][new].0.clone(),
-                            old_label: labels[g][old].1.clone(),
-                            new_label: labels[g][new].1.clone(),
+                            pair: *pair,
+                            old_image: old_image.clone(),
+                            new_image: image.clone(),
+                            old_label: old_label.clone(),
+                            new_label: image_label.clone(),
                             change,
-                        },
-                    )?;
+                        })?;
+                    }
                 }
+                sink.status(StatusRow {
+                    name: name.clone(),
+                    image: image.clone(),
+                    label: image_label.clone(),
+                    baseline: step.position.is_none(),
+                    position: step.position,
+                    presence,
+                })?;
             }
+            sink.end()?;
         }
     }
     Ok(counts
@@ -183,6 +252,7 @@ pub fn run(
 pub struct MemorySink {
     pub status: Vec<Vec<StatusRow>>,
     pub changes: Vec<Vec<ChangeRow>>,
+    group: usize,
 }
 
 impl MemorySink {
@@ -190,30 +260,42 @@ impl MemorySink {
         MemorySink {
             status: vec![Vec::new(); groups],
             changes: vec![Vec::new(); groups],
+            group: 0,
         }
     }
 }
 
 impl Sink for MemorySink {
-    fn status(&mut self, group: usize, row: StatusRow) -> Result<()> {
-        self.status[group].push(row);
+    fn begin(&mut self, group: usize, _image: &ImageId, _pair: Option<u32>) -> Result<()> {
+        self.group = group;
         Ok(())
     }
 
-    fn change(&mut self, group: usize, row: ChangeRow) -> Result<()> {
-        self.changes[group].push(row);
+    fn status(&mut self, row: StatusRow) -> Result<()> {
+        self.status[self.group].push(row);
+        Ok(())
+    }
+
+    fn change(&mut self, row: ChangeRow) -> Result<()> {
+        self.changes[self.group].push(row);
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<()> {
         Ok(())
     }
 }
 
-struct GroupWriters<'d> {
+/// The files of the image being written: its status rows and, when it is
+/// the newer image of a pair, the pair's changes.
+struct ImageWriters<'d> {
     status: TableWriter<'d>,
-    changes: TableWriter<'d>,
+    changes: Option<TableWriter<'d>>,
     status_rows: Vec<StatusRow>,
     change_rows: Vec<ChangeRow>,
 }
 
-impl GroupWriters<'_> {
+impl ImageWriters<'_> {
     fn flush_status(&mut self) -> Result<()> {
         if !self.status_rows.is_empty() {
             self.status.write(&status_batch(&self.status_rows)?)?;
@@ -223,22 +305,52 @@ impl GroupWriters<'_> {
     }
 
     fn flush_changes(&mut self) -> Result<()> {
-        if !self.change_rows.is_empty() {
-            self.changes.write(&changes_batch(&self.change_rows)?)?;
-            self.change_rows.clear();
+        if let Some(w) = &mut self.changes {
+            if !self.change_rows.is_empty() {
+                w.write(&changes_batch(&self.change_rows)?)?;
+                self.change_rows.clear();
+            }
         }
         Ok(())
     }
 }
 
-/// Streams rows into each group's table files.
+/// Streams rows into the files of one image of one group at a time.
 struct DatasetSink<'d> {
-    writers: Vec<GroupWriters<'d>>,
+    dataset: &'d Dataset,
+    groups: Vec<String>,
+    open: Option<ImageWriters<'d>>,
+}
+
+impl<'d> DatasetSink<'d> {
+    fn open(&mut self) -> &mut ImageWriters<'d> {
+        self.open.as_mut().expect("rows between begin and end")
+    }
 }
 
 impl Sink for DatasetSink<'_> {
-    fn status(&mut self, group: usize, row: StatusRow) -> Result<()> {
-        let w = &mut self.writers[group];
+    fn begin(&mut self, group: usize, image: &ImageId, pair: Option<u32>) -> Result<()> {
+        let group = &self.groups[group];
+        let file = |table| group_image_table_file(table, group, image);
+        self.open = Some(ImageWriters {
+            status: self
+                .dataset
+                .table_writer(&file(TableName::FunctionStatus), TableName::FunctionStatus)?,
+            changes: match pair {
+                Some(_) => Some(self.dataset.table_writer(
+                    &file(TableName::FunctionChanges),
+                    TableName::FunctionChanges,
+                )?),
+                None => None,
+            },
+            status_rows: Vec::new(),
+            change_rows: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn status(&mut self, row: StatusRow) -> Result<()> {
+        let w = self.open();
         w.status_rows.push(row);
         if w.status_rows.len() >= ROWS_PER_BATCH {
             w.flush_status()?;
@@ -246,12 +358,23 @@ impl Sink for DatasetSink<'_> {
         Ok(())
     }
 
-    fn change(&mut self, group: usize, row: ChangeRow) -> Result<()> {
-        let w = &mut self.writers[group];
+    fn change(&mut self, row: ChangeRow) -> Result<()> {
+        let w = self.open();
         w.change_rows.push(row);
         if w.change_rows.len() >= ROWS_PER_BATCH {
             w.flush_changes()?;
         }
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<()> {
+        let mut w = self.open.take().expect("end after begin");
+        w.flush_changes()?;
+        w.flush_status()?;
+        if let Some(changes) = w.changes {
+            changes.finish()?;
+        }
+        w.status.finish()?;
         Ok(())
     }
 }
@@ -264,67 +387,53 @@ pub struct Outcome {
     pub failures: Vec<Error>,
 }
 
+/// The `comparison_groups` row of `group` with `counts`.
+pub fn group_row(images: &[ImageMeta], group: &ResolvedGroup, counts: &GroupCounts) -> GroupRow {
+    let label = |i: usize| images[i].label(group.label_kind);
+    GroupRow {
+        name: group.name.clone(),
+        position: group.position,
+        mode: group.mode.as_str().to_owned(),
+        label_kind: group.label_kind.as_str().to_owned(),
+        baseline: group.baseline.map(|b| images[b].id.to_string()),
+        baseline_label: group.baseline.map(label),
+        images: group
+            .members
+            .iter()
+            .map(|&m| images[m].id.to_string())
+            .collect(),
+        labels: group.members.iter().map(|&m| label(m)).collect(),
+        function_names: counts.function_names,
+        changes: counts.changes,
+    }
+}
+
 /// Aggregates `groups` over `dataset` and writes their tables. The
-/// aggregated tables of groups not in `groups` are removed, so the tables
-/// always describe the last config. A group is complete when its
-/// `comparison_groups` file exists: it is removed first and written last.
+/// aggregated files of every group already there are removed first
+/// (`comparison_groups` markers before the rest), so the tables always
+/// describe the last config and no stale image of a group stays. A group
+/// is complete when its `comparison_groups` file exists: it is written
+/// last, once every file of the group is.
 pub fn write_dataset(dataset: &Dataset, groups: &[Group]) -> Result<Outcome> {
     let mut plan = plan(dataset, groups)?;
-    let keep: Vec<String> = plan.groups.iter().map(|g| g.name.clone()).collect();
     // Markers first, so that no reader takes a half-written group as complete.
     for table in TableName::AGGREGATED.iter().rev() {
         for existing in dataset.groups(*table)? {
-            if !keep.contains(&existing) || *table == TableName::ComparisonGroups {
-                dataset.delete(&group_table_file(*table, &existing))?;
+            for file in dataset.group_files(*table, &existing)? {
+                dataset.delete(&file)?;
             }
         }
     }
     let mut sink = DatasetSink {
-        writers: plan
-            .groups
-            .iter()
-            .map(|g| {
-                Ok(GroupWriters {
-                    status: dataset.table_writer(
-                        &group_table_file(TableName::FunctionStatus, &g.name),
-                        TableName::FunctionStatus,
-                    )?,
-                    changes: dataset.table_writer(
-                        &group_table_file(TableName::FunctionChanges, &g.name),
-                        TableName::FunctionChanges,
-                    )?,
-                    status_rows: Vec::new(),
-                    change_rows: Vec::new(),
-                })
-            })
-            .collect::<Result<_>>()?,
+        dataset,
+        groups: plan.groups.iter().map(|g| g.name.clone()).collect(),
+        open: None,
     };
     let counts = run(dataset, &mut plan, None, &mut sink)?;
-    // Groups `run` left out have their writers dropped, which aborts them.
     let mut written = Vec::new();
-    for ((group, mut w), counts) in plan.groups.iter().zip(sink.writers).zip(counts) {
+    for (group, counts) in plan.groups.iter().zip(counts) {
         let Some(counts) = counts else { continue };
-        w.flush_changes()?;
-        w.flush_status()?;
-        w.changes.finish()?;
-        w.status.finish()?;
-        let label = |i: usize| plan.images[i].label(group.label_kind);
-        let row = GroupRow {
-            name: group.name.clone(),
-            position: group.position,
-            mode: group.mode.as_str().to_owned(),
-            label_kind: group.label_kind.as_str().to_owned(),
-            baseline: group.baseline.map(|b| plan.images[b].id.to_string()),
-            baseline_label: group.baseline.map(label),
-            images: group
-                .members
-                .iter()
-                .map(|&m| plan.images[m].id.to_string())
-                .collect(),
-            labels: group.members.iter().map(|&m| label(m)).collect(),
-            function_names: counts.function_names,
-            changes: counts.changes,
-        };
+        let row = group_row(&plan.images, group, &counts);
         let mut marker = dataset.table_writer(
             &group_table_file(TableName::ComparisonGroups, &group.name),
             TableName::ComparisonGroups,

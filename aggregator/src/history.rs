@@ -3,10 +3,10 @@
 //! ([`from_dataset`]) or computed on the spot from the per-image tables
 //! for the groups of a config ([`from_config`]).
 
-use ksurf_dataset::layout::group_table_file;
-use ksurf_dataset::{Dataset, TableName};
+use ksurf_dataset::layout::{group_image_table_file, group_table_file, Path};
+use ksurf_dataset::{Dataset, ImageId, TableName};
 
-use crate::aggregate::{plan, run, MemorySink};
+use crate::aggregate::{group_row, plan, run, GroupCounts, MemorySink};
 use crate::config::Group;
 use crate::model::{Change, ChangeRow, StatusRow};
 use crate::stream::BATCH_ROWS;
@@ -130,26 +130,50 @@ pub fn aggregated_groups(dataset: &Dataset) -> Result<Vec<GroupRow>> {
     Ok(groups)
 }
 
+/// The files of an aggregated group's rows of `table`, in order:
+/// `function_status`, one per image (the baseline first, then the
+/// members); `function_changes`, one per compared pair, in the partition
+/// of the pair's newer image.
+pub fn group_files(group: &GroupRow, table: TableName) -> Result<Vec<Path>> {
+    let images: Vec<&String> = match table {
+        TableName::FunctionStatus => group.baseline.iter().chain(&group.images).collect(),
+        TableName::FunctionChanges if group.baseline.is_some() => group.images.iter().collect(),
+        TableName::FunctionChanges => group.images.iter().skip(1).collect(),
+        other => panic!("{} is not partitioned by image", other.as_str()),
+    };
+    images
+        .into_iter()
+        .map(|image| {
+            let id: ImageId = image.parse().map_err(|_| Error::Table {
+                location: group_table_file(TableName::ComparisonGroups, &group.name).to_string(),
+                message: format!("not an image: {image:?}"),
+            })?;
+            Ok(group_image_table_file(table, &group.name, &id))
+        })
+        .collect()
+}
+
 /// The rows of `table` (group `group`) for `name`, reading only the row
-/// groups that may hold it.
+/// groups of each of the group's files that may hold it.
 fn rows_for<T>(
     dataset: &Dataset,
     table: TableName,
-    group: &str,
+    group: &GroupRow,
     name: &str,
     decode: impl Fn(&arrow::array::RecordBatch, &str) -> Result<Vec<T>>,
     name_of: impl Fn(&T) -> &str,
 ) -> Result<Vec<T>> {
-    let path = group_table_file(table, group);
-    let stream = dataset.stream_file(&path, table, BATCH_ROWS, Some(("name", name)))?;
-    let location = stream.location().to_owned();
     let mut out = Vec::new();
-    for batch in stream {
-        out.extend(
-            decode(&batch?, &location)?
-                .into_iter()
-                .filter(|r| name_of(r) == name),
-        );
+    for path in group_files(group, table)? {
+        let stream = dataset.stream_file(&path, table, BATCH_ROWS, Some(("name", name)))?;
+        let location = stream.location().to_owned();
+        for batch in stream {
+            out.extend(
+                decode(&batch?, &location)?
+                    .into_iter()
+                    .filter(|r| name_of(r) == name),
+            );
+        }
     }
     Ok(out)
 }
@@ -165,7 +189,7 @@ pub fn from_dataset(dataset: &Dataset, name: &str) -> Result<FunctionHistory> {
         let status = rows_for(
             dataset,
             TableName::FunctionStatus,
-            &g.name,
+            g,
             name,
             |b, _| Ok(decode_status(b)),
             |r: &StatusRow| &r.name,
@@ -173,7 +197,7 @@ pub fn from_dataset(dataset: &Dataset, name: &str) -> Result<FunctionHistory> {
         let changes = rows_for(
             dataset,
             TableName::FunctionChanges,
-            &g.name,
+            g,
             name,
             decode_changes,
             |r: &ChangeRow| &r.name,
@@ -196,23 +220,7 @@ pub fn from_config(dataset: &Dataset, groups: &[Group], name: &str) -> Result<Fu
     }
     let mut out = Vec::new();
     for (g, group) in plan.groups.iter().enumerate() {
-        let label = |i: usize| plan.images[i].label(group.label_kind);
-        let row = GroupRow {
-            name: group.name.clone(),
-            position: group.position,
-            mode: group.mode.as_str().to_owned(),
-            label_kind: group.label_kind.as_str().to_owned(),
-            baseline: group.baseline.map(|b| plan.images[b].id.to_string()),
-            baseline_label: group.baseline.map(label),
-            images: group
-                .members
-                .iter()
-                .map(|&m| plan.images[m].id.to_string())
-                .collect(),
-            labels: group.members.iter().map(|&m| label(m)).collect(),
-            function_names: 0,
-            changes: 0,
-        };
+        let row = group_row(&plan.images, group, &GroupCounts::default());
         let status = std::mem::take(&mut sink.status[g]);
         out.push(group_history(name, &row, status, &sink.changes[g]));
     }

@@ -2,25 +2,29 @@
 //! page per first letter with one column per group showing the issue
 //! symbols, and a search box over every function name that works from
 //! `file://` (the names are a script file, not fetched). Pages are
-//! produced one name at a time from the group tables streamed in step; the
-//! whole site is written to a staging directory and moved into place.
+//! produced one name at a time from every file of every group (one per
+//! image, all sorted by name) streamed in step, a few rows buffered per
+//! file; the whole site is written to a staging directory and moved into
+//! place.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use ksurf_dataset::layout::group_table_file;
 use ksurf_dataset::{Dataset, TableName, TableStream};
 
-use crate::history::{aggregated_groups, group_history, FunctionHistory, GroupHistory};
+use crate::history::{
+    aggregated_groups, group_files, group_history, FunctionHistory, GroupHistory,
+};
 use crate::html;
 use crate::model::{ChangeRow, Issue, StatusRow};
 use crate::report::{escape, render};
 use crate::tables::{decode_changes, decode_status};
 use crate::{Error, Result};
 
-/// Rows per batch read from the group tables.
-const BATCH_ROWS: usize = 512;
+/// Rows per batch read from each file of the group tables (one batch of
+/// decoded rows is held per file: a group has one status file per image).
+const BATCH_ROWS: usize = 64;
 
 /// What was written.
 #[derive(Debug, PartialEq, Eq)]
@@ -203,30 +207,37 @@ pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
             source,
         })?;
     }
-    let mut status: Vec<RowsByName<StatusRow>> = Vec::new();
-    let mut changes: Vec<RowsByName<ChangeRow>> = Vec::new();
+    // Per group, one stream per file: status per image, changes per pair.
+    let mut status: Vec<Vec<RowsByName<StatusRow>>> = Vec::new();
+    let mut changes: Vec<Vec<RowsByName<ChangeRow>>> = Vec::new();
     for g in &groups {
-        let path = group_table_file(TableName::FunctionStatus, &g.name);
-        status.push(RowsByName {
-            stream: dataset.stream_file(&path, TableName::FunctionStatus, BATCH_ROWS, None)?,
-            buffered: VecDeque::new(),
-            decode: |b, _| Ok(decode_status(b)),
-            name_of: |r| &r.name,
-        });
-        let path = group_table_file(TableName::FunctionChanges, &g.name);
-        changes.push(RowsByName {
-            stream: dataset.stream_file(&path, TableName::FunctionChanges, BATCH_ROWS, None)?,
-            buffered: VecDeque::new(),
-            decode: decode_changes,
-            name_of: |r| &r.name,
-        });
+        let mut files = Vec::new();
+        for path in group_files(g, TableName::FunctionStatus)? {
+            files.push(RowsByName {
+                stream: dataset.stream_file(&path, TableName::FunctionStatus, BATCH_ROWS, None)?,
+                buffered: VecDeque::new(),
+                decode: |b, _| Ok(decode_status(b)),
+                name_of: |r| &r.name,
+            });
+        }
+        status.push(files);
+        let mut files = Vec::new();
+        for path in group_files(g, TableName::FunctionChanges)? {
+            files.push(RowsByName {
+                stream: dataset.stream_file(&path, TableName::FunctionChanges, BATCH_ROWS, None)?,
+                buffered: VecDeque::new(),
+                decode: decode_changes,
+                name_of: |r| &r.name,
+            });
+        }
+        changes.push(files);
     }
     // (name, per-group symbols) per letter, for the index pages.
     let mut index: BTreeMap<String, Vec<(String, Vec<String>)>> = BTreeMap::new();
     let mut pages = 0;
     loop {
         let mut next: Option<String> = None;
-        for s in status.iter_mut() {
+        for s in status.iter_mut().flatten() {
             if let Some(n) = s.peek()? {
                 if next.as_deref().is_none_or(|m| n < m) {
                     next = Some(n.to_owned());
@@ -236,13 +247,19 @@ pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
         let Some(name) = next else { break };
         let mut histories = Vec::new();
         for (g, group) in groups.iter().enumerate() {
-            let rows = status[g].take(&name)?;
-            // Changes of names before this one cannot exist; skip defensively.
-            while changes[g].peek()?.is_some_and(|n| n < name.as_str()) {
-                let n = changes[g].peek()?.expect("peeked").to_owned();
-                changes[g].take(&n)?;
+            let mut rows = Vec::new();
+            for file in status[g].iter_mut() {
+                rows.extend(file.take(&name)?);
             }
-            let change_rows = changes[g].take(&name)?;
+            let mut change_rows = Vec::new();
+            for file in changes[g].iter_mut() {
+                // Changes of names before this one cannot exist; skip defensively.
+                while file.peek()?.is_some_and(|n| n < name.as_str()) {
+                    let n = file.peek()?.expect("peeked").to_owned();
+                    file.take(&n)?;
+                }
+                change_rows.extend(file.take(&name)?);
+            }
             histories.push(group_history(&name, group, rows, &change_rows));
         }
         let history = FunctionHistory {

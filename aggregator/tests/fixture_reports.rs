@@ -9,10 +9,10 @@
 
 mod common;
 
-use ksurf_aggregator::history::{aggregated_groups, from_config, from_dataset};
+use ksurf_aggregator::history::{aggregated_groups, from_config, from_dataset, group_files};
+use ksurf_aggregator::model::{ChangeRow, StatusRow};
 use ksurf_aggregator::tables::{decode_changes, decode_status};
 use ksurf_aggregator::{aggregate, config, report};
-use ksurf_dataset::layout::group_table_file;
 use ksurf_dataset::{Dataset, TableName};
 
 const GOLDEN: [&str; 16] = [
@@ -33,6 +33,52 @@ const GOLDEN: [&str; 16] = [
     "x86_only_helper",
     "zone_param",
 ];
+
+/// Every `function_status` row of `group`, ordered by name (stable: for
+/// one name, the baseline first, then the members in order).
+fn status_rows(dataset: &Dataset, group: &str) -> Vec<StatusRow> {
+    let g = aggregated_groups(dataset)
+        .unwrap()
+        .into_iter()
+        .find(|g| g.name == group)
+        .unwrap();
+    let mut rows = Vec::new();
+    for path in group_files(&g, TableName::FunctionStatus).unwrap() {
+        let batch = dataset.read_file(&path, TableName::FunctionStatus).unwrap();
+        let file_rows = decode_status(&batch);
+        assert!(
+            file_rows.windows(2).all(|w| w[0].name < w[1].name),
+            "{path}"
+        );
+        rows.extend(file_rows);
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    rows
+}
+
+/// Every `function_changes` row of `group`, ordered by name (stable: for
+/// one name, the pairs in order).
+fn change_rows(dataset: &Dataset, group: &str) -> Vec<ChangeRow> {
+    let g = aggregated_groups(dataset)
+        .unwrap()
+        .into_iter()
+        .find(|g| g.name == group)
+        .unwrap();
+    let mut rows = Vec::new();
+    for path in group_files(&g, TableName::FunctionChanges).unwrap() {
+        let batch = dataset
+            .read_file(&path, TableName::FunctionChanges)
+            .unwrap();
+        let file_rows = decode_changes(&batch, "test").unwrap();
+        assert!(
+            file_rows.windows(2).all(|w| w[0].name <= w[1].name),
+            "{path}"
+        );
+        rows.extend(file_rows);
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    rows
+}
 
 fn aggregated(dir: &std::path::Path) -> Dataset {
     let dataset = common::fixture_dataset(dir);
@@ -96,11 +142,7 @@ fn function_changes_rows_are_exact() {
     let dataset = aggregated(dir.path());
     let mut rows = Vec::new();
     for group in ["Regular", "Arch", "Flavor", "Revision"] {
-        let path = group_table_file(TableName::FunctionChanges, group);
-        let batch = dataset
-            .read_file(&path, TableName::FunctionChanges)
-            .unwrap();
-        for r in decode_changes(&batch, "test").unwrap() {
+        for r in change_rows(&dataset, group) {
             let c = &r.change;
             rows.push(format!(
                 "{group} | {} | {} | {} -> {} | {} -> {} | {} | {:?} {:?} | {:?} | {:?} -> {:?}",
@@ -143,9 +185,7 @@ fn function_status_rows_cover_every_status() {
     let dataset = aggregated(dir.path());
     let mut seen = Vec::new();
     for group in ["Regular", "Arch"] {
-        let path = group_table_file(TableName::FunctionStatus, group);
-        let batch = dataset.read_file(&path, TableName::FunctionStatus).unwrap();
-        for r in decode_status(&batch) {
+        for r in status_rows(&dataset, group) {
             if [
                 "x86_only_helper",
                 "dup_header_helper",
@@ -223,13 +263,7 @@ fn reports_from_a_config_equal_reports_from_the_tables() {
     let dataset = aggregated(dir.path());
     let groups = config::load(&common::config_path()).unwrap();
     let mut names = Vec::new();
-    let batch = dataset
-        .read_file(
-            &group_table_file(TableName::FunctionStatus, "Regular"),
-            TableName::FunctionStatus,
-        )
-        .unwrap();
-    for r in decode_status(&batch) {
+    for r in status_rows(&dataset, "Regular") {
         if names.last() != Some(&r.name) {
             names.push(r.name);
         }
@@ -281,8 +315,11 @@ fn aggregation_is_deterministic_and_replaces_groups_of_an_older_config() {
         aggregated_files,
         [
             "comparison_groups/group=Arch/part-0.parquet",
-            "function_changes/group=Arch/part-0.parquet",
-            "function_status/group=Arch/part-0.parquet",
+            "function_changes/group=Arch/distro=mini/release=5.4.0-30-mini/arch=arm64/part-0.parquet",
+            "function_changes/group=Arch/distro=mini/release=5.4.0-30-mini/arch=riscv64/part-0.parquet",
+            "function_status/group=Arch/distro=mini/release=5.4.0-30-mini/arch=amd64/part-0.parquet",
+            "function_status/group=Arch/distro=mini/release=5.4.0-30-mini/arch=arm64/part-0.parquet",
+            "function_status/group=Arch/distro=mini/release=5.4.0-30-mini/arch=riscv64/part-0.parquet",
         ]
     );
 }

@@ -1,9 +1,11 @@
 //! Storage layout: one directory per table, hive-partitioned by image
 //! (`<table>/distro=<d>/release=<r>/arch=<a>/part-0.parquet`) for the
-//! extractor's per-image tables and by comparison group
-//! (`<table>/group=<g>/part-0.parquet`) for the aggregator's tables.
+//! extractor's per-image tables and by comparison group for the
+//! aggregator's tables: `comparison_groups/group=<g>/part-0.parquet`, and
+//! below the group by image for `function_status` and `function_changes`
+//! (`<table>/group=<g>/distro=<d>/release=<r>/arch=<a>/part-0.parquet`).
 
-use object_store::path::Path;
+pub use object_store::path::Path;
 
 use crate::image::ImageId;
 
@@ -66,15 +68,34 @@ pub fn group_partition_dir(table: TableName, group: &str) -> Path {
     Path::from_iter([table.as_str().to_owned(), format!("group={group}")])
 }
 
-/// The one Parquet file holding group `group`'s rows of `table`.
+/// The one Parquet file holding group `group`'s row of
+/// `comparison_groups` (the group's completion marker).
 pub fn group_table_file(table: TableName, group: &str) -> Path {
     group_partition_dir(table, group).join("part-0.parquet")
 }
 
-/// Parses `<table>/group=<g>/<file>` back into the group name.
+/// The Parquet file holding group `group`'s rows of `table` for one image
+/// of the group: its status rows (`function_status`), or the changes of
+/// the compared pair whose newer image it is (`function_changes`).
+pub fn group_image_table_file(table: TableName, group: &str, image: &ImageId) -> Path {
+    let mut path = group_partition_dir(table, group);
+    for part in [
+        format!("distro={}", image.distro),
+        format!("release={}", image.release),
+        format!("arch={}", image.arch),
+        "part-0.parquet".to_owned(),
+    ] {
+        path = path.join(part);
+    }
+    path
+}
+
+/// Parses `<table>/group=<g>/<file>` or
+/// `<table>/group=<g>/distro=<d>/release=<r>/arch=<a>/<file>` back into
+/// the group name.
 pub fn group_of_path(path: &Path) -> Option<String> {
     let parts: Vec<_> = path.parts().collect();
-    if parts.len() != 3 {
+    if parts.len() != 3 && parts.len() != 6 {
         return None;
     }
     parts[1]
@@ -151,5 +172,12 @@ mod tests {
             group_of_path(&Path::from("function_status/part-0.parquet")),
             None
         );
+        let id = ImageId::new("debian", "6.1.0-47-cloud-amd64", "amd64").unwrap();
+        let path = group_image_table_file(TableName::FunctionChanges, "Arch", &id);
+        assert_eq!(
+            path.as_ref(),
+            "function_changes/group=Arch/distro=debian/release=6.1.0-47-cloud-amd64/arch=amd64/part-0.parquet"
+        );
+        assert_eq!(group_of_path(&path), Some("Arch".to_owned()));
     }
 }

@@ -392,6 +392,19 @@ impl Dataset {
         Ok(groups)
     }
 
+    /// Every file of group `group` in `table`, sorted.
+    pub fn group_files(&self, table: TableName, group: &str) -> Result<Vec<Path>> {
+        let prefix = crate::layout::group_partition_dir(table, group);
+        let mut files: Vec<Path> = self
+            .list(Some(&prefix))?
+            .into_iter()
+            .map(|m| m.location)
+            .filter(|p| group_of_path(p).as_deref() == Some(group))
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
     /// The images whose extraction completed, sorted.
     pub fn images(&self) -> Result<Vec<ImageId>> {
         let prefix = Path::from(TableName::Images.as_str());
