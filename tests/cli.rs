@@ -538,58 +538,11 @@ fn publish_is_reproducible_matches_the_manifest_and_refuses_a_changed_file() {
     assert_eq!(std::fs::read_dir(&dist).unwrap().count(), 0);
 }
 
-/// The aggregator's fixture images (see aggregator/tests/common/mod.rs):
-/// (ELF, release, flavor, arch), distro `mini`.
-const AGGREGATOR_IMAGES: [(&str, &str, &str, &str); 8] = [
-    (
-        "extractor/tests/fixtures/bin/x86_64-dwarf5.elf",
-        "4.4.0-10-mini",
-        "mini",
-        "amd64",
-    ),
-    (
-        "aggregator/tests/fixtures/bin/v2-x86_64.elf",
-        "4.10.0-20-mini",
-        "mini",
-        "amd64",
-    ),
-    (
-        "aggregator/tests/fixtures/bin/v3-x86_64.elf",
-        "5.4.0-30-mini",
-        "mini",
-        "amd64",
-    ),
-    (
-        "aggregator/tests/fixtures/bin/v3-x86_64.elf",
-        "5.4.0-31-mini",
-        "mini",
-        "amd64",
-    ),
-    (
-        "aggregator/tests/fixtures/bin/v3-aarch64.elf",
-        "5.4.0-30-mini",
-        "mini",
-        "arm64",
-    ),
-    (
-        "aggregator/tests/fixtures/bin/v3-riscv64.elf",
-        "5.4.0-30-mini",
-        "mini",
-        "riscv64",
-    ),
-    (
-        "aggregator/tests/fixtures/bin/v3-rt-x86_64.elf",
-        "5.4.0-30-mini-rt",
-        "mini-rt",
-        "amd64",
-    ),
-    (
-        "aggregator/tests/fixtures/bin/v3-x86_64.elf",
-        "5.4.0-30-mini-cloud",
-        "mini-cloud",
-        "amd64",
-    ),
-];
+/// The aggregator's fixture images: (ELF, release, flavor, arch), distro
+/// `mini`, listed once in the aggregator's test support.
+#[path = "../aggregator/tests/common/mod.rs"]
+mod aggregator_fixtures;
+use aggregator_fixtures::IMAGES as AGGREGATOR_IMAGES;
 
 fn aggregator_dataset(out: &Path) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
