@@ -79,9 +79,8 @@ struct ExtractArgs {
 struct ExportArgs {
     /// Export format.
     format: ExportFormat,
-    /// Dataset to read: a directory or a URL (s3://…, gs://…, az://…).
-    #[arg(long)]
-    dataset: String,
+    #[command(flatten)]
+    dataset: cmd::ExistingDataset,
     /// Image as distro/release/arch (optional when the dataset holds one image).
     #[arg(long)]
     image: Option<ImageId>,
@@ -168,7 +167,7 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
 }
 
 fn run_export(args: ExportArgs) -> Result<ExitCode> {
-    let dataset = Dataset::open_existing(&args.dataset)?;
+    let dataset = args.dataset.open()?;
     let image = dataset.resolve_image(args.image.as_ref())?;
     match args.format {
         ExportFormat::DepsurfGroups => {

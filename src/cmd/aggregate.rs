@@ -8,13 +8,11 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 use ksurf_aggregator::{aggregate, config};
-use ksurf_dataset::Dataset;
 
 #[derive(Args)]
 pub struct AggregateArgs {
-    /// Dataset directory holding the extracted images.
-    #[arg(long)]
-    pub dataset: String,
+    #[command(flatten)]
+    pub dataset: super::ExistingDataset,
     /// Matrix config whose [[group]] tables name the comparison groups.
     #[arg(long)]
     pub config: PathBuf,
@@ -23,7 +21,7 @@ pub struct AggregateArgs {
 pub fn run(args: AggregateArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let groups = config::load(&args.config)?;
-    let dataset = Dataset::open_existing(&args.dataset)?;
+    let dataset = args.dataset.open()?;
     let outcome = aggregate::write_dataset(&dataset, &groups)?;
     for (name, counts) in &outcome.written {
         println!(

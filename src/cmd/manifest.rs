@@ -5,24 +5,21 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use ksurf_dataset::Dataset;
 
 #[derive(Args)]
 pub struct ManifestArgs {
-    /// Dataset directory or URL (s3://bucket/prefix, gs://…, az://…).
-    #[arg(long)]
-    pub dataset: String,
+    #[command(flatten)]
+    pub dataset: super::ExistingDataset,
 }
 
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// Dataset directory or URL (s3://bucket/prefix, gs://…, az://…).
-    #[arg(long)]
-    pub dataset: String,
+    #[command(flatten)]
+    pub dataset: super::ExistingDataset,
 }
 
 pub fn run_manifest(args: ManifestArgs) -> Result<ExitCode> {
-    let dataset = Dataset::open_existing(&args.dataset)?;
+    let dataset = args.dataset.open()?;
     let report = dataset.write_manifest()?;
     for image in &report.incomplete_images {
         eprintln!("ksurf: warning: image {image} has no images row (extraction unfinished): its files are not in the manifest");
@@ -39,7 +36,7 @@ pub fn run_manifest(args: ManifestArgs) -> Result<ExitCode> {
 }
 
 pub fn run_verify(args: VerifyArgs) -> Result<ExitCode> {
-    let dataset = Dataset::open_existing(&args.dataset)?;
+    let dataset = args.dataset.open()?;
     let manifest = dataset.read_manifest()?;
     dataset.verify_manifest(&manifest)?;
     println!(

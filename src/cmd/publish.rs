@@ -6,20 +6,19 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use ksurf_dataset::{snapshot, Dataset};
+use ksurf_dataset::snapshot;
 
 #[derive(Args)]
 pub struct PublishArgs {
-    /// Dataset directory or URL holding a `_manifest.json` (see `ksurf manifest`).
-    #[arg(long)]
-    pub dataset: String,
+    #[command(flatten)]
+    pub dataset: super::ExistingDataset,
     /// Local directory for the archive and its `.sha256` (created if needed).
     #[arg(long)]
     pub out: PathBuf,
 }
 
 pub fn run_publish(args: PublishArgs) -> Result<ExitCode> {
-    let dataset = Dataset::open_existing(&args.dataset)?;
+    let dataset = args.dataset.open()?;
     let published = snapshot::publish(&dataset, &args.out)?;
     println!(
         "{}: snapshot {}, {} table files, {} bytes, sha256 {}",

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use ksurf_aggregator::{config, history, html, report};
-use ksurf_dataset::Dataset;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ReportFormat {
@@ -21,9 +20,8 @@ pub enum ReportFormat {
 pub struct ReportArgs {
     /// Function name.
     pub name: String,
-    /// Dataset directory.
-    #[arg(long)]
-    pub dataset: String,
+    #[command(flatten)]
+    pub dataset: super::ExistingDataset,
     /// Compute the page for this config's groups from the per-image tables
     /// instead of reading the aggregated tables.
     #[arg(long)]
@@ -33,7 +31,7 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
-    let dataset = Dataset::open_existing(&args.dataset)?;
+    let dataset = args.dataset.open()?;
     let history = match &args.config {
         Some(path) => history::from_config(&dataset, &config::load(path)?, &args.name)?,
         None => history::from_dataset(&dataset, &args.name)?,

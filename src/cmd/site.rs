@@ -8,13 +8,11 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 use ksurf_aggregator::site;
-use ksurf_dataset::Dataset;
 
 #[derive(Args)]
 pub struct SiteArgs {
-    /// Dataset directory with aggregated tables.
-    #[arg(long)]
-    pub dataset: String,
+    #[command(flatten)]
+    pub dataset: super::ExistingDataset,
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
@@ -22,7 +20,7 @@ pub struct SiteArgs {
 
 pub fn run(args: SiteArgs) -> Result<ExitCode> {
     let started = Instant::now();
-    let dataset = Dataset::open_existing(&args.dataset)?;
+    let dataset = args.dataset.open()?;
     let summary = site::write_site(&dataset, &args.out)?;
     println!(
         "{}: {} function pages, {} index pages, {:.2}s",
