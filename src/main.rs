@@ -3,6 +3,7 @@
 //! file and the library crates report typed errors.
 
 mod cmd;
+mod pipeline;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use ksurf_dataset::{Dataset, ImageId};
 use ksurf_extractor::{extract, tables, IdentityOverrides};
 
 /// Exit code when an image was extracted but some compile units failed.
-const EXIT_UNIT_ERRORS: u8 = 3;
+pub(crate) const EXIT_UNIT_ERRORS: u8 = 3;
 
 #[derive(Parser)]
 #[command(
@@ -51,27 +52,46 @@ enum Command {
     Site(cmd::site::SiteArgs),
     /// Discover and fetch the kernel debug packages a config selects.
     Fetch(cmd::fetch::FetchArgs),
+    /// Plan, fetch, extract and aggregate a config's kernels into a dataset,
+    /// incrementally, with the stages overlapped.
+    Run(cmd::run::RunArgs),
+    /// Write the work list of a distributed run (`_plan/plan.json`) for
+    /// `ksurf extract --shard I/N` workers.
+    Plan(cmd::plan::PlanArgs),
 }
 
+/// `ksurf extract VMLINUX --out DATASET` extracts one vmlinux;
+/// `ksurf extract --config C --dataset DATASET --shard I/N` is one worker of
+/// a distributed run (see `ksurf plan`).
 #[derive(Args)]
 struct ExtractArgs {
     /// The vmlinux with DWARF (e.g. from a -dbg or -dbgsym package).
-    vmlinux: PathBuf,
+    #[arg(required_unless_present = "shard", conflicts_with = "shard")]
+    vmlinux: Option<PathBuf>,
     /// Dataset to write into: a directory (created if needed) or a URL
     /// (s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, file:///dir).
-    #[arg(long)]
+    #[arg(long, visible_alias = "dataset", value_name = "DIR_OR_URL")]
     out: String,
+    /// Fetch and extract the I-th of N shares of the work list `ksurf plan`
+    /// wrote; `/N` takes I from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs).
+    #[arg(long, value_name = "I/N", requires = "config")]
+    shard: Option<pipeline::work::Shard>,
+    /// The config the work list was planned from (with --shard).
+    #[arg(long, requires = "shard")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    work: cmd::WorkArgs,
     /// Distribution (default: from the kernel banner).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     distro: Option<String>,
     /// Kernel release, e.g. 5.4.0-26-generic (default: from the banner or file name).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     release: Option<String>,
     /// Kernel flavor, e.g. generic, aws, cloud-amd64 (default: from the release).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     flavor: Option<String>,
     /// Distro architecture, e.g. amd64, arm64 (default: from the ELF header).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     arch: Option<String>,
 }
 
@@ -127,10 +147,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(args) => cmd::report::run(args),
         Command::Site(args) => cmd::site::run(args),
         Command::Fetch(args) => cmd::fetch::run(args),
+        Command::Run(args) => cmd::run::run(args),
+        Command::Plan(args) => cmd::plan::run(args),
     }
 }
 
 fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
+    if let (Some(shard), Some(config)) = (args.shard, &args.config) {
+        return cmd::shard::run(config, &args.out, shard, &args.work);
+    }
+    let vmlinux = args.vmlinux.expect("clap requires VMLINUX without --shard");
     let started = Instant::now();
     let overrides = IdentityOverrides {
         distro: args.distro,
@@ -140,7 +166,7 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
     };
     // Open the dataset first: a bad --out fails before minutes of work.
     let dataset = Dataset::open(&args.out)?;
-    let extraction = extract(&args.vmlinux, &overrides)?;
+    let extraction = extract(&vmlinux, &overrides)?;
     tracing::debug!(elapsed = ?started.elapsed(), "extracted");
     let batches = tables::image_tables(&extraction)?;
     dataset.write_image(&extraction.info.id, &batches)?;

@@ -83,6 +83,10 @@ pub struct ImageInfo {
     /// SHA-256 of the vmlinux file, lowercase hex.
     pub vmlinux_sha256: String,
     pub vmlinux_size: u64,
+    /// SHA-256 of the package the vmlinux was unpacked from, lowercase hex;
+    /// `None` when a bare vmlinux was extracted. The pipeline's incremental
+    /// key, with the schema version.
+    pub package_sha256: Option<String>,
     /// The `linux_banner` string (`Linux version ...`), when found.
     pub banner: Option<String>,
     /// ELF machine name, e.g. `EM_X86_64`.

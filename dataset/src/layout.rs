@@ -25,6 +25,9 @@ pub enum TableName {
     /// The fetcher's manifest: which package each image's vmlinux came
     /// from. Not an extractor table, so not in [`TableName::ALL`].
     Fetches,
+    /// What one `ksurf run` (or one shard of a distributed run) did with each
+    /// image and group, partitioned by run (`run_log/run=<id>/`).
+    RunLog,
 }
 
 impl TableName {
@@ -59,8 +62,22 @@ impl TableName {
             TableName::FunctionChanges => "function_changes",
             TableName::ComparisonGroups => "comparison_groups",
             TableName::Fetches => "fetches",
+            TableName::RunLog => "run_log",
         }
     }
+}
+
+/// Where `ksurf plan` writes the work list that `ksurf extract --shard`
+/// reads (hidden from manifests and readers by its leading `_`).
+pub const PLAN_FILE: &str = "_plan/plan.json";
+
+/// The run log file of run `run_id`: `run_log/run=<id>/part-0.parquet`.
+pub fn run_log_file(run_id: &str) -> Path {
+    Path::from_iter([
+        TableName::RunLog.as_str().to_owned(),
+        format!("run={run_id}"),
+        "part-0.parquet".to_owned(),
+    ])
 }
 
 /// The partition directory of comparison group `group` inside `table`.

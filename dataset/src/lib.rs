@@ -19,8 +19,8 @@ pub use image::{ImageId, ImageInfo};
 pub use layout::TableName;
 pub use location::Location;
 pub use manifest::{Manifest, ManifestFile, ManifestReport};
-pub use store::{Dataset, TableStream, TableWriter};
+pub use store::{Dataset, ImageState, TableStream, TableWriter};
 
 /// Version of the table schemas. Bumped whenever a column is added, removed
 /// or changes meaning; readers refuse tables written with another version.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;

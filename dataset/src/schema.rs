@@ -123,6 +123,7 @@ pub fn schema(table: TableName) -> SchemaRef {
             utf8("build_id", true),
             utf8("vmlinux_sha256", false),
             Field::new("vmlinux_size", DataType::UInt64, false),
+            utf8("package_sha256", true),
             utf8("banner", true),
             utf8("elf_machine", false),
             Field::new("elf_class", DataType::UInt8, false),
@@ -193,6 +194,16 @@ pub fn schema(table: TableName) -> SchemaRef {
             Field::new("vmlinux_size", DataType::UInt64, false),
             utf8("build_id", true),
             utf8("fetched_at", false),
+        ],
+        TableName::RunLog => vec![
+            utf8("image", true),
+            utf8("group", true),
+            utf8("package", true),
+            utf8("package_sha256", true),
+            utf8("stage", false),
+            utf8("outcome", false),
+            utf8("message", true),
+            Field::new("seconds", DataType::Float64, false),
         ],
     };
     Arc::new(Schema::new(fields))

@@ -95,6 +95,11 @@ impl Dataset {
         })
     }
 
+    /// The directory of a local dataset; `None` for an object store.
+    pub fn local_dir(&self) -> Option<&std::path::Path> {
+        self.local_dir.as_deref()
+    }
+
     /// Where this dataset lives, for messages.
     pub fn label(&self) -> &str {
         &self.label
@@ -210,6 +215,13 @@ impl Dataset {
                 Err(e) => return Err(self.store_err(&marker)(e)),
             }
             for (path, bytes) in encoded {
+                if path == marker {
+                    // Crash tests stop the process here: every table but
+                    // the marker written.
+                    fail::fail_point!("dataset::write-image::before-marker", |_| {
+                        std::process::abort()
+                    });
+                }
                 self.store
                     .put(&path, PutPayload::from(bytes?))
                     .await
@@ -238,6 +250,38 @@ impl Dataset {
                 .map(|_| ())
                 .map_err(self.store_err(&path))
         })
+    }
+
+    /// Whether `image` is complete in this dataset, and from which package:
+    /// read from its `images` marker. A marker of another schema version
+    /// is [`ImageState::Outdated`], not an error: the pipeline re-extracts.
+    pub fn image_state(&self, image: &ImageId) -> Result<ImageState> {
+        let path = table_file(TableName::Images, image);
+        let Some(data) = self.get_if_exists(&path)? else {
+            return Ok(ImageState::Missing);
+        };
+        let location = self.object_label(&path);
+        let batch = match parquet_io::decode(&location, data, &schema::schema(TableName::Images)) {
+            Ok(batch) => batch,
+            Err(Error::SchemaMismatch { detail, .. }) => {
+                return Ok(ImageState::Outdated { detail })
+            }
+            Err(e) => return Err(e),
+        };
+        let column = batch
+            .column_by_name("package_sha256")
+            .and_then(|c| c.as_any().downcast_ref::<arrow::array::StringArray>());
+        match column {
+            Some(shas) if batch.num_rows() == 1 => Ok(ImageState::Complete {
+                package_sha256: arrow::array::Array::is_valid(shas, 0)
+                    .then(|| shas.value(0).to_owned()),
+            }),
+            _ => Err(Error::SchemaMismatch {
+                location,
+                expected: crate::SCHEMA_VERSION,
+                detail: format!("expected one images row, found {}", batch.num_rows()),
+            }),
+        }
     }
 
     /// Reads `image`'s rows of `table`.
@@ -327,6 +371,50 @@ impl Dataset {
         batch_size: usize,
     ) -> Result<TableStream> {
         self.stream_file(&table_file(table, image), table, batch_size, None)
+    }
+
+    /// Removes what killed writers left in a local dataset: `object_store`
+    /// stages each local `put` as `<file>#<n>` and renames it into place,
+    /// so a process killed mid-write leaves the staging file behind. They
+    /// are invisible to listings but not to Spark, which reads every file
+    /// of a partition. Returns the paths removed. Object stores need
+    /// nothing: an unfinished upload is never visible. Call it only when
+    /// no other process writes to the dataset.
+    pub fn remove_abandoned_uploads(&self) -> Result<Vec<std::path::PathBuf>> {
+        let Some(root) = &self.local_dir else {
+            return Ok(Vec::new());
+        };
+        let mut removed = Vec::new();
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(Error::Open { path: dir, source }),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|source| Error::Open {
+                    path: dir.clone(),
+                    source,
+                })?;
+                let path = entry.path();
+                let kind = entry.file_type().map_err(|source| Error::Open {
+                    path: path.clone(),
+                    source,
+                })?;
+                if kind.is_dir() {
+                    dirs.push(path);
+                } else if is_staged_upload(&entry.file_name().to_string_lossy()) {
+                    std::fs::remove_file(&path).map_err(|source| Error::Open {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    removed.push(path);
+                }
+            }
+        }
+        removed.sort();
+        Ok(removed)
     }
 
     /// Whether a file exists at `path`.
@@ -537,4 +625,23 @@ impl Drop for TableWriter<'_> {
             let _ = self.dataset.runtime.block_on(upload.abort());
         }
     }
+}
+
+/// What the dataset holds of one image (see [`Dataset::image_state`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageState {
+    /// No `images` marker: never extracted, or its writer was killed.
+    Missing,
+    /// A marker written with another schema version.
+    Outdated { detail: String },
+    /// Complete; extracted from the package with this SHA-256 (`None` for
+    /// a bare vmlinux).
+    Complete { package_sha256: Option<String> },
+}
+
+/// `object_store`'s name for a local upload in progress: `<file>#<digits>`.
+fn is_staged_upload(name: &str) -> bool {
+    name.rsplit_once('#').is_some_and(|(stem, n)| {
+        !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+    })
 }

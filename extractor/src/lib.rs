@@ -92,6 +92,7 @@ fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Re
         build_id: parsed.build_id.clone(),
         vmlinux_sha256: String::new(),
         vmlinux_size: bytes.len() as u64,
+        package_sha256: None,
         banner: parsed.banner.clone(),
         elf_machine: parsed.machine.clone(),
         elf_class: parsed.class,

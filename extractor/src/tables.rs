@@ -38,7 +38,8 @@ pub fn image_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
                 TableName::FunctionStatus
                 | TableName::FunctionChanges
                 | TableName::ComparisonGroups
-                | TableName::Fetches => {
+                | TableName::Fetches
+                | TableName::RunLog => {
                     unreachable!("{} is not a per-image table", t.as_str())
                 }
             }?;
@@ -249,6 +250,7 @@ fn images(x: &Extraction) -> Result<RecordBatch> {
             opt_str(i.build_id.as_deref()),
             one_str(&i.vmlinux_sha256),
             Arc::new(size.finish()),
+            opt_str(i.package_sha256.as_deref()),
             opt_str(i.banner.as_deref()),
             one_str(&i.elf_machine),
             Arc::new(class.finish()),

@@ -93,6 +93,16 @@ impl Fetched {
     }
 }
 
+/// The time a `fetches` row records: `SOURCE_DATE_EPOCH` when set (for
+/// reproducible datasets, as the manifest does), else now.
+pub fn fetch_time() -> DateTime<Utc> {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+        .unwrap_or_else(Utc::now)
+}
+
 /// The plan's location as a string (for messages and the manifest).
 pub fn location_label(plan: &PlannedPackage) -> String {
     match &plan.location {
@@ -226,7 +236,7 @@ pub async fn fetch_package(
         package_sha256: sha256,
         vmlinux,
         build_id,
-        fetched_at: Utc::now(),
+        fetched_at: fetch_time(),
         downloaded_bytes: downloaded,
     })
 }

@@ -20,8 +20,9 @@ use crate::candidate::{Candidate, Discovery, RejectedPackage};
 use crate::config::{FetchConfig, RevisionPolicy};
 use crate::{Error, Result};
 
-/// One package to fetch, everything the download step needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One package to fetch, everything the download step needs. Serialized
+/// into the distributed run's work list (`_plan/plan.json`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PlannedPackage {
     /// distro/release/arch, release incl. flavor.
     pub image: ImageId,
@@ -42,7 +43,10 @@ pub struct PlannedPackage {
 }
 
 /// Where a planned package is.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum PackageLocation {
     Url(String),
     File(PathBuf),

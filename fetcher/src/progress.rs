@@ -60,6 +60,18 @@ impl Progress {
         }
     }
 
+    /// A bar counting `total` steps (e.g. images) above the transfers.
+    pub fn steps(&self, name: &str, total: u64) -> ProgressBar {
+        let bar = self.multi.insert(0, ProgressBar::new(total));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>12} {pos}/{len} [{bar:30}] {elapsed} {msg}")
+                .expect("valid progress template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(name.to_owned());
+        bar
+    }
+
     /// Ends the total bar.
     pub fn finish(&self) {
         self.total.finish();

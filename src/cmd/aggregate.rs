@@ -16,6 +16,10 @@ pub struct AggregateArgs {
     /// Matrix config whose [[group]] tables name the comparison groups.
     #[arg(long)]
     pub config: PathBuf,
+    /// Then write the snapshot's `_manifest.json` (the last step of a
+    /// distributed run).
+    #[arg(long)]
+    pub manifest: bool,
 }
 
 pub fn run(args: AggregateArgs) -> Result<ExitCode> {
@@ -38,6 +42,14 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
         groups.len(),
         started.elapsed().as_secs_f64()
     );
+    if args.manifest {
+        let report = dataset.write_manifest()?;
+        println!(
+            "wrote {}: snapshot {}",
+            dataset.object_label(&"_manifest.json".into()),
+            report.manifest.snapshot_id()
+        );
+    }
     Ok(if outcome.failures.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -4,8 +4,11 @@
 pub mod aggregate;
 pub mod fetch;
 pub mod manifest;
+pub mod plan;
 pub mod publish;
 pub mod report;
+pub mod run;
+pub mod shard;
 pub mod site;
 
 /// The `--dataset` flag of every command that reads an existing dataset,
@@ -21,5 +24,116 @@ impl ExistingDataset {
     /// Opens it; a local directory must exist.
     pub fn open(&self) -> ksurf_dataset::Result<ksurf_dataset::Dataset> {
         ksurf_dataset::Dataset::open_existing(&self.location)
+    }
+}
+
+/// The flags of the commands that fetch and extract planned packages
+/// (`ksurf run`, `ksurf extract --shard`), defined once.
+#[derive(clap::Args)]
+pub struct WorkArgs {
+    /// Working directory for downloaded packages (`<work>/cache/`) and
+    /// unpacked vmlinux files (`<work>/vmlinux/`).
+    #[arg(long, default_value = "work")]
+    pub work: std::path::PathBuf,
+    /// Keep each package and vmlinux after its image's tables are written.
+    #[arg(long)]
+    pub keep: bool,
+    /// Unpack while downloading; the package never touches the disk.
+    #[arg(long, conflicts_with = "keep")]
+    pub stream: bool,
+    /// Accept archive Release files whose Valid-Until has passed.
+    #[arg(long)]
+    pub allow_expired: bool,
+}
+
+impl WorkArgs {
+    pub fn options(&self) -> crate::pipeline::process::ProcessOptions {
+        crate::pipeline::process::ProcessOptions {
+            work_dir: self.work.clone(),
+            keep: self.keep,
+            stream: self.stream,
+        }
+    }
+}
+
+/// A pipeline config: the fetcher's `[[source]]` tables and, when there
+/// are any, the aggregator's `[[group]]` tables, from one file whose other
+/// top-level keys are refused (a typo such as `[[sources]]` would
+/// otherwise select nothing, silently).
+pub struct PipelineConfig {
+    pub fetch: ksurf_fetcher::FetchConfig,
+    pub groups: Option<Vec<ksurf_aggregator::config::Group>>,
+    /// The file's bytes (the work list records their SHA-256).
+    pub bytes: Vec<u8>,
+}
+
+impl PipelineConfig {
+    pub fn load(path: &std::path::Path) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("reading config {}", path.display()))?;
+        let text = String::from_utf8(bytes.clone())
+            .with_context(|| format!("config {} is not UTF-8", path.display()))?;
+        let label = path.display().to_string();
+        let table: toml::Table = toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("config {label}: {}", e.message()))?;
+        if let Some(key) = table
+            .keys()
+            .find(|k| !matches!(k.as_str(), "source" | "group"))
+        {
+            anyhow::bail!("config {label}: unknown top-level key {key:?} (expected [[source]] and [[group]] tables)");
+        }
+        let fetch = ksurf_fetcher::FetchConfig::parse(&text, &label)?;
+        let groups = if table.contains_key("group") {
+            Some(ksurf_aggregator::config::parse(&label, &text)?)
+        } else {
+            None
+        };
+        Ok(PipelineConfig {
+            fetch,
+            groups,
+            bytes,
+        })
+    }
+}
+
+/// Holds `<dataset>/.ksurf-run.lock` for a local dataset, so that two runs
+/// never write one directory at once; `None` for object stores, whose
+/// writers coordinate by writing each image's files whole.
+pub fn lock_local_dataset(
+    dataset: &ksurf_dataset::Dataset,
+) -> anyhow::Result<Option<std::fs::File>> {
+    use anyhow::Context;
+    let Some(dir) = dataset.local_dir() else {
+        return Ok(None);
+    };
+    let path = dir.join(".ksurf-run.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another ksurf run is writing {} (it holds {})",
+            dataset.label(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+/// 1 when anything failed, 3 when only compile units failed, else 0.
+pub fn pipeline_exit_code(failures: usize, with_unit_errors: usize) -> std::process::ExitCode {
+    if failures > 0 {
+        std::process::ExitCode::FAILURE
+    } else if with_unit_errors > 0 {
+        std::process::ExitCode::from(crate::EXIT_UNIT_ERRORS)
+    } else {
+        std::process::ExitCode::SUCCESS
     }
 }

@@ -1,0 +1,252 @@
+//! Fetch → unpack → extract → write for a list of planned packages, with
+//! the stages overlapped: a fetch task on the async runtime downloads and
+//! unpacks package i+1 (network, then the decompressor's threads) while
+//! this thread extracts image i (rayon over the cores) and writes its
+//! tables. A bounded channel keeps at most one unpacked vmlinux waiting,
+//! so the disk holds at most three packages' worth at once.
+//!
+//! Per image, in this order: the `fetches` row, then the image's tables
+//! with its `images` marker last (naming the package's SHA-256), then —
+//! unless `keep` — its vmlinux and downloaded package are deleted. A crash
+//! at any point leaves at most an image without a marker, which the next
+//! run does again from the start, writing the same bytes. One image that
+//! fails is logged and the others go on.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ksurf_dataset::{Dataset, ImageState};
+use ksurf_extractor::{extract, tables, IdentityOverrides};
+use ksurf_fetcher::cache::Cache;
+use ksurf_fetcher::download::{fetch_package, FetchOptions, Fetched};
+use ksurf_fetcher::http::HttpClient;
+use ksurf_fetcher::progress::Progress;
+use ksurf_fetcher::{manifest, PackageLocation, PlannedPackage};
+
+use super::log::{LogRow, Outcome, Stage};
+
+/// How [`process`] works.
+pub struct ProcessOptions {
+    /// Where vmlinux files (`<work>/vmlinux/`) and downloaded packages
+    /// (`<work>/cache/`) live while an image is processed.
+    pub work_dir: PathBuf,
+    /// Keep each package and vmlinux after its tables are written.
+    pub keep: bool,
+    /// Unpack while downloading: the package never touches the disk.
+    pub stream: bool,
+}
+
+/// What [`process`] did.
+pub struct Processed {
+    pub rows: Vec<LogRow>,
+    /// Images written with unit errors (still done).
+    pub with_unit_errors: usize,
+    pub failed: usize,
+}
+
+/// Fetches, extracts and writes every package's image into `dataset`.
+pub fn process(
+    runtime: &tokio::runtime::Runtime,
+    client: &HttpClient,
+    dataset: &Dataset,
+    packages: Vec<PlannedPackage>,
+    options: &ProcessOptions,
+    progress: &Progress,
+) -> Processed {
+    let mut fetch_options = FetchOptions::new(&options.work_dir, &options.work_dir.join("cache"));
+    fetch_options.stream = options.stream;
+    let cache = if options.stream {
+        None
+    } else {
+        match Cache::open(&fetch_options.cache_dir) {
+            Ok(cache) => Some(Arc::new(cache)),
+            Err(e) => {
+                let message = e.to_string();
+                let rows: Vec<LogRow> = packages
+                    .iter()
+                    .map(|p| failed_row(p, Stage::Fetch, message.clone(), 0.0))
+                    .collect();
+                let failed = rows.len();
+                return Processed {
+                    rows,
+                    with_unit_errors: 0,
+                    failed,
+                };
+            }
+        }
+    };
+    let images = progress.steps("images", packages.len() as u64);
+    for p in &packages {
+        progress.expect(p.size.unwrap_or(0));
+    }
+
+    // Capacity 1: one unpacked image waits while the next is fetched.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let kept_cache = cache.clone();
+    let producer = {
+        let client = client.clone();
+        let progress = progress.clone();
+        runtime.spawn(async move {
+            for package in packages {
+                let started = Instant::now();
+                let fetched = fetch_package(
+                    &client,
+                    cache.as_deref(),
+                    &package,
+                    &fetch_options,
+                    &progress,
+                )
+                .await;
+                if fetched.is_ok() {
+                    fail::fail_point!("pipeline::after-fetch", |_| std::process::abort());
+                }
+                let seconds = started.elapsed().as_secs_f64();
+                if tx.send((package, fetched, seconds)).await.is_err() {
+                    break;
+                }
+            }
+        })
+    };
+
+    let mut processed = Processed {
+        rows: Vec::new(),
+        with_unit_errors: 0,
+        failed: 0,
+    };
+    while let Some((package, fetched, fetch_seconds)) = rx.blocking_recv() {
+        images.set_message(package.image.to_string());
+        let row = match fetched {
+            Err(e) => {
+                eprintln!("ksurf: error: {}: {e}", package.image);
+                failed_row(&package, Stage::Fetch, e.to_string(), fetch_seconds)
+            }
+            Ok(fetched) => {
+                let started = Instant::now();
+                let result = store_image(dataset, &package, &fetched);
+                let seconds = fetch_seconds + started.elapsed().as_secs_f64();
+                if !options.keep {
+                    remove_work_files(&package, &fetched, kept_cache.as_deref());
+                }
+                match result {
+                    Ok(stored) => {
+                        let message = match stored {
+                            Stored::Written { unit_errors: 0 } => None,
+                            Stored::Written { unit_errors } => {
+                                processed.with_unit_errors += 1;
+                                Some(format!("{unit_errors} compile units failed"))
+                            }
+                            Stored::Unchanged => None,
+                        };
+                        let what = if stored == Stored::Unchanged {
+                            "unchanged"
+                        } else {
+                            "extracted"
+                        };
+                        match &message {
+                            Some(m) => println!("{}: {what}, {m} ({seconds:.1}s)", package.image),
+                            None => println!("{}: {what} ({seconds:.1}s)", package.image),
+                        }
+                        LogRow {
+                            image: Some(package.image.to_string()),
+                            group: None,
+                            package: Some(package.package.clone()),
+                            package_sha256: Some(fetched.package_sha256.clone()),
+                            stage: Stage::Extract,
+                            outcome: if stored == Stored::Unchanged {
+                                Outcome::Skipped
+                            } else {
+                                Outcome::Done
+                            },
+                            message,
+                            seconds,
+                        }
+                    }
+                    Err(e) => {
+                        let message = crate::error_message(&e);
+                        eprintln!("ksurf: error: {}: {message}", package.image);
+                        let mut row = failed_row(&package, Stage::Extract, message, seconds);
+                        row.package_sha256 = Some(fetched.package_sha256.clone());
+                        row
+                    }
+                }
+            }
+        };
+        if row.outcome == Outcome::Failed {
+            processed.failed += 1;
+        }
+        processed.rows.push(row);
+        images.inc(1);
+    }
+    if let Err(e) = runtime.block_on(producer) {
+        std::panic::resume_unwind(e.into_panic());
+    }
+    images.finish_and_clear();
+    progress.finish();
+    processed
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stored {
+    Written {
+        unit_errors: usize,
+    },
+    /// The dataset already had this image from this very package (found
+    /// out only after fetching, when the plan had no SHA-256).
+    Unchanged,
+}
+
+/// Writes one fetched image: `fetches` row, tables, `images` marker last.
+fn store_image(
+    dataset: &Dataset,
+    package: &PlannedPackage,
+    fetched: &Fetched,
+) -> anyhow::Result<Stored> {
+    if dataset.image_state(&package.image)?
+        == (ImageState::Complete {
+            package_sha256: Some(fetched.package_sha256.clone()),
+        })
+    {
+        return Ok(Stored::Unchanged);
+    }
+    let overrides = IdentityOverrides {
+        distro: Some(package.image.distro.clone()),
+        release: Some(package.image.release.clone()),
+        flavor: Some(package.flavor.clone()),
+        arch: Some(package.image.arch.clone()),
+    };
+    let mut extraction = extract(&fetched.vmlinux.path, &overrides)?;
+    extraction.info.package_sha256 = Some(fetched.package_sha256.clone());
+    let batches = tables::image_tables(&extraction)?;
+    manifest::record(dataset, package, fetched)?;
+    fail::fail_point!("pipeline::after-fetches-row", |_| std::process::abort());
+    dataset.write_image(&extraction.info.id, &batches)?;
+    for e in &extraction.unit_errors {
+        eprintln!("ksurf: unit error: {}: {}", package.image, e.message);
+    }
+    Ok(Stored::Written {
+        unit_errors: extraction.unit_errors.len(),
+    })
+}
+
+/// Deletes the image's vmlinux and, for a downloaded package, the cached
+/// package. A local source's package is the user's and stays.
+fn remove_work_files(package: &PlannedPackage, fetched: &Fetched, cache: Option<&Cache>) {
+    let _ = std::fs::remove_file(&fetched.vmlinux.path);
+    if let (PackageLocation::Url(_), Some(cache)) = (&package.location, cache) {
+        let _ = std::fs::remove_file(cache.path_of(&fetched.package_sha256));
+    }
+}
+
+fn failed_row(package: &PlannedPackage, stage: Stage, message: String, seconds: f64) -> LogRow {
+    LogRow {
+        image: Some(package.image.to_string()),
+        group: None,
+        package: Some(package.package.clone()),
+        package_sha256: package.sha256.clone(),
+        stage,
+        outcome: Outcome::Failed,
+        message: Some(message),
+        seconds,
+    }
+}
