@@ -120,6 +120,9 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Crash tests stop the process at named points (`FAILPOINTS`, see
+    // docs/operations.md); nothing happens when it is unset.
+    let _failpoints = fail::FailScenario::setup();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

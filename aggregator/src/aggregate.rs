@@ -433,6 +433,7 @@ pub fn write_dataset(dataset: &Dataset, groups: &[Group]) -> Result<Outcome> {
     let mut written = Vec::new();
     for (group, counts) in plan.groups.iter().zip(counts) {
         let Some(counts) = counts else { continue };
+        fail::fail_point!("aggregate::before-group-marker", |_| std::process::abort());
         let row = group_row(&plan.images, group, &counts);
         let mut marker = dataset.table_writer(
             &group_table_file(TableName::ComparisonGroups, &group.name),

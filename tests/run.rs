@@ -1,0 +1,495 @@
+//! `ksurf run` end to end on fixture kernel debug packages (real `.deb`
+//! files built with dpkg-deb): what one run writes, that the next run does
+//! only what is new, that a bad package fails alone, and that a run killed
+//! at any point and run again gives the same dataset, byte for byte, as a
+//! run never interrupted.
+
+#[path = "common/debs.rs"]
+mod debs;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use arrow::array::{Array, StringArray};
+
+/// A fixed clock for `fetches.fetched_at` and the manifest.
+const EPOCH: &str = "1736812800";
+
+struct Setup {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let debs = dir.path().join("debs");
+        debs::build_all(&debs);
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, debs::config(&debs)).unwrap();
+        Setup { dir, config }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `ksurf run` into `<tmp>/<dataset>` with work dir `<tmp>/work-<dataset>`.
+    fn run(&self, dataset: &str, env: &[(&str, &str)]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_ksurf"))
+            .arg("run")
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--dataset")
+            .arg(self.path(dataset))
+            .arg("--work")
+            .arg(self.path(&format!("work-{dataset}")))
+            .env("SOURCE_DATE_EPOCH", EPOCH)
+            .env_remove("FAILPOINTS")
+            .env_remove("KSURF_THREADS")
+            .envs(env.iter().copied())
+            .output()
+            .expect("running ksurf")
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(o: Output) -> Output {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    o
+}
+
+/// The stdout lines that do not carry a timing.
+fn untimed_lines(o: &Output) -> Vec<String> {
+    text(&o.stdout)
+        .lines()
+        .map(|l| match l.rfind(" (") {
+            Some(i) if l.ends_with("s)") => l[..i].to_owned(),
+            _ => l.to_owned(),
+        })
+        .map(|l| match l.find("; snapshot") {
+            Some(i) => l[..i].to_owned(),
+            None => l.to_owned(),
+        })
+        .collect()
+}
+
+/// (image or group, stage, outcome, message) of every run_log row of the
+/// dataset, per run in run order, rows sorted.
+fn run_logs(dataset: &Path) -> Vec<Vec<(String, String, String, String)>> {
+    let ds = ksurf_dataset::Dataset::open_existing_local(dataset).unwrap();
+    let mut files: Vec<_> = ds
+        .list(Some(&"run_log".into()))
+        .unwrap()
+        .into_iter()
+        .map(|m| m.location)
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            let batch = ds.read_file(f, ksurf_dataset::TableName::RunLog).unwrap();
+            let col = |name: &str| {
+                batch
+                    .column_by_name(name)
+                    .unwrap()
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .unwrap()
+                    .clone()
+            };
+            let (image, group, stage, outcome, message) = (
+                col("image"),
+                col("group"),
+                col("stage"),
+                col("outcome"),
+                col("message"),
+            );
+            let mut rows: Vec<_> = (0..batch.num_rows())
+                .map(|i| {
+                    let subject = if image.is_valid(i) {
+                        image.value(i)
+                    } else {
+                        group.value(i)
+                    };
+                    let message = if message.is_valid(i) {
+                        message.value(i)
+                    } else {
+                        ""
+                    };
+                    (
+                        subject.to_owned(),
+                        stage.value(i).to_owned(),
+                        outcome.value(i).to_owned(),
+                        message.to_owned(),
+                    )
+                })
+                .collect();
+            rows.sort();
+            rows
+        })
+        .collect()
+}
+
+fn row(subject: &str, stage: &str, outcome: &str) -> (String, String, String, String) {
+    (subject.into(), stage.into(), outcome.into(), String::new())
+}
+
+/// Every table file of the dataset except the run log and the manifest
+/// (which lists the run log files), with its bytes.
+fn table_files(dataset: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    debs::files(dataset)
+        .into_iter()
+        .filter(|p| !p.starts_with("run_log") && p != Path::new("_manifest.json"))
+        .map(|p| {
+            let bytes = std::fs::read(dataset.join(&p)).unwrap();
+            (p, bytes)
+        })
+        .collect()
+}
+
+/// The manifest's entries for every file but the run log's.
+fn manifest_entries(dataset: &Path) -> Vec<serde_json::Value> {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dataset.join("_manifest.json")).unwrap()).unwrap();
+    manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f["path"].as_str().unwrap().starts_with("run_log/"))
+        .cloned()
+        .collect()
+}
+
+fn assert_same_dataset(got: &Path, want: &Path) {
+    let (got_files, want_files) = (table_files(got), table_files(want));
+    let names = |f: &[(PathBuf, Vec<u8>)]| f.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&got_files), names(&want_files));
+    for ((path, got), (_, want)) in got_files.iter().zip(&want_files) {
+        assert!(got == want, "{} differs", path.display());
+    }
+    assert_eq!(manifest_entries(got), manifest_entries(want));
+}
+
+const IMAGES: [&str; 5] = [
+    "debian/4.4.0-10-mini/amd64",
+    "debian/4.10.0-20-mini/amd64",
+    "debian/5.4.0-30-mini/amd64",
+    "debian/5.4.0-30-mini/arm64",
+    "debian/5.4.0-30-mini-rt/amd64",
+];
+
+#[test]
+fn a_run_writes_every_image_and_the_next_run_only_what_is_new() {
+    let s = Setup::new();
+    let first = ok(s.run("ds", &[]));
+    let mut want: Vec<String> = vec![
+        "5 images planned: 5 to do, 0 already in ".to_owned() + s.path("ds").to_str().unwrap(),
+    ];
+    want.extend(IMAGES.iter().map(|i| format!("{i}: extracted")));
+    want.extend([
+        "group Regular: 44 function names, 9 changes".to_owned(),
+        "group Arch: 43 function names, 1 changes".to_owned(),
+        "group Flavor: 43 function names, 1 changes".to_owned(),
+    ]);
+    let summary = untimed_lines(&first).pop().unwrap();
+    assert!(
+        summary.starts_with("run ")
+            && summary.ends_with(": 5 images extracted, 0 unchanged, 0 failed"),
+        "{summary}"
+    );
+    let mut lines = untimed_lines(&first);
+    lines.pop();
+    assert_eq!(lines, want);
+    // The work files are gone; the user's packages stay.
+    assert_eq!(
+        debs::files(&s.path("work-ds/vmlinux")),
+        Vec::<PathBuf>::new()
+    );
+    assert_eq!(debs::files(&s.path("debs")).len(), 5);
+    // Every image's marker names its package.
+    let ds = ksurf_dataset::Dataset::open_existing_local(&s.path("ds")).unwrap();
+    for (image, deb) in IMAGES.iter().zip([0, 1, 2, 3, 4]) {
+        let (_, release, arch) = debs::PACKAGES[deb];
+        let bytes = std::fs::read(
+            s.path("debs")
+                .join(format!("linux-image-{release}-dbg_6.1.1-1_{arch}.deb")),
+        )
+        .unwrap();
+        let sha = {
+            use sha2::Digest;
+            sha2::Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        assert_eq!(
+            ds.image_state(&image.parse().unwrap()).unwrap(),
+            ksurf_dataset::ImageState::Complete {
+                package_sha256: Some(sha)
+            }
+        );
+    }
+    let before = table_files(&s.path("ds"));
+    let mtimes = |dir: &Path| -> std::collections::BTreeMap<PathBuf, std::time::SystemTime> {
+        debs::files(dir)
+            .into_iter()
+            .filter(|p| p.starts_with("function_instances"))
+            .map(|p| {
+                let t = std::fs::metadata(dir.join(&p)).unwrap().modified().unwrap();
+                (p, t)
+            })
+            .collect()
+    };
+    let first_mtimes = mtimes(&s.path("ds"));
+
+    // Nothing new: nothing extracted, no image file rewritten.
+    let second = ok(s.run("ds", &[]));
+    assert_eq!(
+        untimed_lines(&second)[0],
+        format!(
+            "5 images planned: 0 to do, 5 already in {}",
+            s.path("ds").display()
+        )
+    );
+    assert_eq!(mtimes(&s.path("ds")), first_mtimes);
+    assert_eq!(table_files(&s.path("ds")), before);
+
+    // A new package: only it is extracted, and the groups are redone.
+    let v3 = std::fs::read(debs::repo_root().join("aggregator/tests/fixtures/bin/v3-x86_64.elf"))
+        .unwrap();
+    debs::build_deb(&s.path("debs"), "5.4.0-30-mini-cloud", "amd64", &v3);
+    let third = ok(s.run("ds", &[]));
+    let lines = untimed_lines(&third);
+    assert_eq!(
+        lines[..2],
+        [
+            format!(
+                "6 images planned: 1 to do, 5 already in {}",
+                s.path("ds").display()
+            ),
+            "debian/5.4.0-30-mini-cloud/amd64: extracted".to_owned()
+        ]
+    );
+    assert_eq!(lines[4], "group Flavor: 43 function names, 1 changes");
+    let third_mtimes = mtimes(&s.path("ds"));
+    assert_eq!(third_mtimes.len(), 6);
+    for (path, t) in &first_mtimes {
+        assert_eq!(third_mtimes[path], *t, "{} was rewritten", path.display());
+    }
+
+    let logs = run_logs(&s.path("ds"));
+    assert_eq!(logs.len(), 3);
+    let mut want_first: Vec<_> = IMAGES.iter().map(|i| row(i, "extract", "done")).collect();
+    want_first.extend(["Arch", "Flavor", "Regular"].map(|g| row(g, "aggregate", "done")));
+    want_first.sort();
+    assert_eq!(logs[0], want_first);
+    let mut want_second: Vec<_> = IMAGES
+        .iter()
+        .map(|i| row(i, "extract", "skipped"))
+        .collect();
+    want_second.extend(["Arch", "Flavor", "Regular"].map(|g| row(g, "aggregate", "done")));
+    want_second.sort();
+    assert_eq!(logs[1], want_second);
+    assert!(logs[2].contains(&row("debian/5.4.0-30-mini-cloud/amd64", "extract", "done")));
+    assert_eq!(
+        logs[2].iter().filter(|r| r.2 == "skipped").count(),
+        5,
+        "{:?}",
+        logs[2]
+    );
+    ok(Command::new(env!("CARGO_BIN_EXE_ksurf"))
+        .args(["verify", "--dataset"])
+        .arg(s.path("ds"))
+        .output()
+        .unwrap());
+}
+
+#[test]
+fn a_corrupt_package_fails_alone_and_is_retried_next_run() {
+    let s = Setup::new();
+    // A package cut short: a kernel's name and size, a truncated data member.
+    let good = std::fs::read(
+        s.path("debs")
+            .join("linux-image-5.4.0-30-mini-dbg_6.1.1-1_amd64.deb"),
+    )
+    .unwrap();
+    let bad = s
+        .path("debs")
+        .join("linux-image-5.4.0-31-mini-dbg_6.1.1-1_amd64.deb");
+    std::fs::write(&bad, &good[..1_200_000]).unwrap();
+    let o = s.run("ds", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let stderr = text(&o.stderr);
+    let want = format!(
+        "ksurf: error: debian/5.4.0-31-mini/amd64: {}: data.tar.xz: truncated: the package ends 1199468 bytes into this 1583052-byte member",
+        bad.display()
+    );
+    assert!(stderr.lines().any(|l| l == want), "{stderr}");
+    let summary = untimed_lines(&o).pop().unwrap();
+    assert!(
+        summary.ends_with(": 5 images extracted, 0 unchanged, 1 failed"),
+        "{summary}"
+    );
+    let logs = run_logs(&s.path("ds"));
+    let failed: Vec<_> = logs[0].iter().filter(|r| r.2 == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].0, "debian/5.4.0-31-mini/amd64");
+    assert_eq!(failed[0].1, "fetch");
+    assert_eq!(
+        ksurf_dataset::Dataset::open_existing_local(&s.path("ds"))
+            .unwrap()
+            .image_state(&"debian/5.4.0-31-mini/amd64".parse().unwrap())
+            .unwrap(),
+        ksurf_dataset::ImageState::Missing
+    );
+
+    // The archive republishes it whole: the next run does only that image.
+    let v3 = std::fs::read(debs::repo_root().join("aggregator/tests/fixtures/bin/v3-x86_64.elf"))
+        .unwrap();
+    debs::build_deb(&s.path("debs"), "5.4.0-31-mini", "amd64", &v3);
+    let o = ok(s.run("ds", &[]));
+    assert_eq!(
+        untimed_lines(&o)[..2],
+        [
+            format!(
+                "6 images planned: 1 to do, 5 already in {}",
+                s.path("ds").display()
+            ),
+            "debian/5.4.0-31-mini/amd64: extracted".to_owned()
+        ]
+    );
+}
+
+/// Where a killed run may stop, as `FAILPOINTS` settings: the process
+/// aborts there as if killed with SIGKILL.
+const KILL_POINTS: [&str; 7] = [
+    "pipeline::after-fetch=1*off->return",
+    "pipeline::after-fetches-row=2*off->return",
+    "dataset::write-image::before-marker=3*off->return",
+    "pipeline::before-aggregate=return",
+    "aggregate::before-group-marker=1*off->return",
+    "pipeline::before-run-log=return",
+    "pipeline::before-manifest=return",
+];
+
+#[test]
+fn a_run_killed_at_any_point_then_rerun_gives_the_same_dataset() {
+    let s = Setup::new();
+    ok(s.run("reference", &[("KSURF_THREADS", "1")]));
+    for (n, point) in KILL_POINTS.iter().enumerate() {
+        let name = format!("killed-{n}");
+        let killed = s.run(&name, &[("FAILPOINTS", point)]);
+        assert_eq!(
+            killed.status.code(),
+            None,
+            "{point}: the run was not killed: {}",
+            text(&killed.stderr)
+        );
+        if point.starts_with("dataset::write-image::before-marker") {
+            // Killed between the fourth image's tables and its marker: that
+            // image is not complete, and readers do not see it.
+            let count = |table: &str| {
+                debs::files(&s.path(&name))
+                    .iter()
+                    .filter(|p| p.starts_with(table))
+                    .count()
+            };
+            assert_eq!((count("function_instances"), count("images")), (4, 3));
+            let ds = ksurf_dataset::Dataset::open_existing_local(&s.path(&name)).unwrap();
+            assert_eq!(ds.images().unwrap().len(), 3);
+        }
+        let rerun = ok(s.run(&name, &[]));
+        assert!(
+            text(&rerun.stdout).contains(" 0 failed;"),
+            "{point}: {}",
+            text(&rerun.stdout)
+        );
+        assert_same_dataset(&s.path(&name), &s.path("reference"));
+        assert_eq!(
+            debs::files(&s.path(&format!("work-{name}/vmlinux"))),
+            Vec::<PathBuf>::new(),
+            "{point}: work files left"
+        );
+    }
+}
+
+#[test]
+fn a_run_killed_with_sigkill_at_random_moments_then_rerun_gives_the_same_dataset() {
+    let s = Setup::new();
+    ok(s.run("reference", &[]));
+    for (n, delay_ms) in [30u64, 120, 250, 400].into_iter().enumerate() {
+        let name = format!("sigkill-{n}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ksurf"))
+            .arg("run")
+            .arg("--config")
+            .arg(&s.config)
+            .arg("--dataset")
+            .arg(s.path(&name))
+            .arg("--work")
+            .arg(s.path(&format!("work-{name}")))
+            .env("SOURCE_DATE_EPOCH", EPOCH)
+            .env_remove("FAILPOINTS")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        ok(s.run(&name, &[]));
+        assert_same_dataset(&s.path(&name), &s.path("reference"));
+        // No staging file of a killed write survives the rerun.
+        let all = debs::files(&s.path(&name));
+        assert!(
+            all.iter().all(|p| !p.to_string_lossy().contains('#')),
+            "{all:?}"
+        );
+    }
+}
+
+#[test]
+fn two_runs_never_write_one_local_dataset_at_once() {
+    let s = Setup::new();
+    std::fs::create_dir_all(s.path("ds")).unwrap();
+    let lock = std::fs::File::create(s.path("ds/.ksurf-run.lock")).unwrap();
+    lock.lock().unwrap();
+    let o = s.run("ds", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        format!(
+            "ksurf: error: another ksurf run is writing {} (it holds {})\n",
+            s.path("ds").display(),
+            s.path("ds/.ksurf-run.lock").display()
+        )
+    );
+    drop(lock);
+    ok(s.run("ds", &[]));
+}
+
+#[test]
+fn a_config_with_an_unknown_top_level_table_is_refused() {
+    let s = Setup::new();
+    let text_config = std::fs::read_to_string(&s.config).unwrap() + "\n[[sources]]\nname = \"x\"\n";
+    std::fs::write(&s.config, text_config).unwrap();
+    let o = s.run("ds", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        format!(
+            "ksurf: error: config {}: unknown top-level key \"sources\" (expected [[source]] and [[group]] tables)\n",
+            s.config.display()
+        )
+    );
+    assert!(!s.path("ds").exists());
+}
