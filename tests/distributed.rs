@@ -82,49 +82,127 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Starts worker `index` of `count`: `ksurf extract --shard /count` with
-/// `JOB_COMPLETION_INDEX=index`, its own work directory, and `failpoints`
-/// armed when given.
-fn spawn_worker(
+/// One run's Jobs as `deploy/render-jobs.sh` renders them.
+struct Jobs {
+    /// The Indexed Job's `completions`: the shard count N.
+    completions: usize,
+    parallelism: usize,
+    /// The extraction pod's container args, placeholders unexpanded.
+    extract_args: Vec<String>,
+    /// The aggregation pod's container args.
+    aggregate_args: Vec<String>,
+}
+
+/// Runs `deploy/render-jobs.sh` with `args` (`--plan FILE` or `--count N`,
+/// caps) into `out` and reads the numbers and args Kubernetes would use.
+fn render_jobs(args: &[&str], out: &Path) -> Jobs {
+    let o = std::process::Command::new(debs::repo_root().join("deploy/render-jobs.sh"))
+        .args(args)
+        .args(["--run-id", "sim", "--out"])
+        .arg(out)
+        .output()
+        .expect("running deploy/render-jobs.sh");
+    let o = ok(o);
+    let extract = std::fs::read_to_string(out.join("extract-job.yaml")).unwrap();
+    let aggregate = std::fs::read_to_string(out.join("aggregate-job.yaml")).unwrap();
+    let number = |key: &str| -> usize {
+        let line = extract
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("  {key}: ")))
+            .unwrap_or_else(|| panic!("no {key} in {}", text(&o.stdout)));
+        line.parse().unwrap()
+    };
+    Jobs {
+        completions: number("completions"),
+        parallelism: number("parallelism"),
+        extract_args: container_args(&extract),
+        aggregate_args: container_args(&aggregate),
+    }
+}
+
+/// The items of the (one) container's `args:` list in a rendered manifest.
+fn container_args(manifest: &str) -> Vec<String> {
+    manifest
+        .lines()
+        .skip_while(|l| l.trim() != "args:")
+        .skip(1)
+        .map_while(|l| l.trim().strip_prefix("- "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Starts pod `index` with container `args` as Kubernetes would: `$(VAR)`
+/// expanded from the pod's environment (`DATASET` from the ConfigMap,
+/// `JOB_COMPLETION_INDEX` from the Job controller), the ConfigMap's
+/// `config.toml` at the test's config, the working directory the pod's own
+/// empty `/work`; `failpoints` armed when given.
+fn spawn_pod(
     port: u16,
     setup: &Setup,
+    args: &[String],
     dataset: &str,
-    index: usize,
-    count: usize,
+    pod: &str,
+    index: Option<usize>,
     failpoints: Option<&str>,
 ) -> Child {
-    let prefix = dataset.rsplit('/').next().unwrap();
-    let work = setup.path(&format!("work-{prefix}-{index}-of-{count}"));
+    let work = setup.path(&format!("pod-{pod}"));
+    std::fs::create_dir_all(&work).unwrap();
+    let index_text = index.map(|i| i.to_string()).unwrap_or_default();
     let mut cmd = ksurf_command(port);
-    cmd.args(["extract", "--config", setup.config(), "--dataset", dataset])
-        .arg("--shard")
-        .arg(format!("/{count}"))
-        .arg("--work")
-        .arg(&work)
-        .env("JOB_COMPLETION_INDEX", index.to_string())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
+    cmd.args(args.iter().map(|a| {
+        a.replace("$(DATASET)", dataset)
+            .replace("$(JOB_COMPLETION_INDEX)", &index_text)
+            .replace("/etc/ksurf/config.toml", setup.config())
+    }))
+    .current_dir(&work)
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    if let Some(index) = index {
+        cmd.env("JOB_COMPLETION_INDEX", index.to_string());
+    }
     if let Some(failpoints) = failpoints {
         cmd.env("FAILPOINTS", failpoints);
     }
-    cmd.spawn().expect("starting a worker")
+    cmd.spawn().expect("starting a pod")
 }
 
-/// Runs `count` workers at once; returns their outputs by index.
-fn run_workers(
+/// Runs the extraction Job's `completions` pods at once (parallelism =
+/// completions here); returns their outputs by index.
+fn run_extract_job(
     port: u16,
     setup: &Setup,
+    jobs: &Jobs,
     dataset: &str,
-    count: usize,
+    name: &str,
     failpoints: &BTreeMap<usize, &str>,
 ) -> Vec<Output> {
-    let children: Vec<Child> = (0..count)
-        .map(|i| spawn_worker(port, setup, dataset, i, count, failpoints.get(&i).copied()))
+    assert_eq!(jobs.parallelism, jobs.completions);
+    let pods: Vec<Child> = (0..jobs.completions)
+        .map(|i| {
+            spawn_pod(
+                port,
+                setup,
+                &jobs.extract_args,
+                dataset,
+                &format!("{name}-extract-{i}"),
+                Some(i),
+                failpoints.get(&i).copied(),
+            )
+        })
         .collect();
-    children
-        .into_iter()
+    pods.into_iter()
         .map(|c| c.wait_with_output().unwrap())
         .collect()
+}
+
+/// Runs the aggregation Job's pod.
+fn run_aggregate_job(port: u16, setup: &Setup, jobs: &Jobs, dataset: &str, name: &str) -> Output {
+    let pod = format!("{name}-aggregate");
+    ok(
+        spawn_pod(port, setup, &jobs.aggregate_args, dataset, &pod, None, None)
+            .wait_with_output()
+            .unwrap(),
+    )
 }
 
 /// Copies every object of the dataset at `url` into `dir`, read through
@@ -252,8 +330,11 @@ fn assert_same_dataset(got: &Path, want: &Path) {
     assert_eq!(entries_but_run_log(&got), entries_but_run_log(&want));
 }
 
-/// `ksurf plan` into `dataset`; returns the work list it wrote.
-fn plan(port: u16, setup: &Setup, dataset: &str) -> (Vec<PlannedPackage>, String) {
+/// `ksurf plan` into `dataset`, as the CronJob runs it: asserts the work
+/// list holds exactly the fixture packages in plan order, copies it to
+/// `<name>-plan.json` (as an operator does for `render-jobs.sh`) and
+/// returns that file and the plan id.
+fn plan(port: u16, setup: &Setup, dataset: &str, name: &str) -> (PathBuf, String) {
     let o = ok(ksurf(
         port,
         &["plan", "--config", setup.config(), "--dataset", dataset],
@@ -277,25 +358,43 @@ fn plan(port: u16, setup: &Setup, dataset: &str) -> (Vec<PlannedPackage>, String
         sha256_hex(&std::fs::read(&setup.config).unwrap())
     );
     let packages: Vec<PlannedPackage> = serde_json::from_value(list["packages"].clone()).unwrap();
-    (packages, plan_id)
-}
-
-/// Asserts the work list holds exactly the fixture packages, in plan order.
-fn assert_work_list(setup: &Setup, packages: &[PlannedPackage]) {
     let images: Vec<String> = packages.iter().map(|p| p.image.to_string()).collect();
     assert_eq!(images, PLAN_ORDER);
     for (package, image) in packages.iter().zip(PLAN_ORDER) {
         let deb = setup.deb_of(image);
-        let bytes = std::fs::read(&deb).unwrap();
+        let deb_bytes = std::fs::read(&deb).unwrap();
         let release = image.split('/').nth(1).unwrap();
         assert_eq!(package.package, format!("linux-image-{release}-dbg"));
         assert_eq!(package.version, "6.1.1-1");
         assert_eq!(package.source, "local");
         assert_eq!(package.flavor, release[release.find("mini").unwrap()..]);
         assert_eq!(package.location, PackageLocation::File(deb));
-        assert_eq!(package.size, Some(bytes.len() as u64));
-        assert_eq!(package.sha256.as_deref(), Some(sha256_hex(&bytes).as_str()));
+        assert_eq!(package.size, Some(deb_bytes.len() as u64));
+        assert_eq!(
+            package.sha256.as_deref(),
+            Some(sha256_hex(&deb_bytes).as_str())
+        );
     }
+    let file = setup.path(&format!("{name}-plan.json"));
+    std::fs::write(&file, &bytes).unwrap();
+    (file, plan_id)
+}
+
+/// The first line a shard prints.
+fn first_line(o: &Output) -> String {
+    text(&o.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The (image, outcome) run_log rows of plan positions `positions`.
+fn rows(positions: &[(usize, &str)]) -> Vec<(String, String)> {
+    positions
+        .iter()
+        .map(|&(p, outcome)| (PLAN_ORDER[p].to_owned(), outcome.to_owned()))
+        .collect()
 }
 
 #[test]
@@ -325,39 +424,62 @@ fn a_simulated_kubernetes_run_equals_a_single_machine_run() {
     ));
     let local_logs: Vec<PathBuf> = debs::files(&local.join("run_log"));
     assert_eq!(local_logs.len(), 1, "{}", text(&o.stdout));
-    let local_log = run_log(&local.join("run_log").join(&local_logs[0]));
     assert_eq!(
-        local_log,
-        PLAN_ORDER
-            .iter()
-            .map(|i| (i.to_string(), "done".to_owned()))
-            .collect::<Vec<_>>()
+        run_log(&local.join("run_log").join(&local_logs[0])),
+        rows(&[
+            (0, "done"),
+            (1, "done"),
+            (2, "done"),
+            (3, "done"),
+            (4, "done")
+        ])
     );
 
-    // The plan, three workers, worker 1 killed at its second image's
-    // `images` marker: the image's other tables are written, the marker not.
+    // The CronJob plans; the operator renders the Jobs from the plan with
+    // at most three shards.
     let dataset = format!("s3://{BUCKET}/three");
-    let (packages, plan_id) = plan(port, &setup, &dataset);
-    assert_work_list(&setup, &packages);
+    let (plan_file, plan_id) = plan(port, &setup, &dataset, "three");
+    let jobs = render_jobs(
+        &["--plan", plan_file.to_str().unwrap(), "--max-shards", "3"],
+        &setup.path("three-jobs"),
+    );
+    assert_eq!((jobs.completions, jobs.parallelism), (3, 3));
+    assert_eq!(
+        jobs.extract_args,
+        [
+            "extract",
+            "--config",
+            "/etc/ksurf/config.toml",
+            "--dataset",
+            "$(DATASET)",
+            "--shard",
+            "$(JOB_COMPLETION_INDEX)/3"
+        ]
+    );
+
+    // Three pods at once; pod 1 is killed at its second image's `images`
+    // marker: that image's other tables are written, its marker is not.
     let kill = BTreeMap::from([(1, "dataset::write-image::before-marker=1*off->return")]);
-    let outputs = run_workers(port, &setup, &dataset, 3, &kill);
+    let outputs = run_extract_job(port, &setup, &jobs, &dataset, "three", &kill);
     for (i, o) in outputs.iter().enumerate() {
         if i == 1 {
             assert_eq!(
                 o.status.code(),
                 None,
-                "worker 1 was not killed: {}",
+                "pod 1 was not killed: {}",
                 text(&o.stderr)
             );
-            assert_eq!(o.status.signal(), Some(6), "worker 1: {:?}", o.status);
+            assert_eq!(o.status.signal(), Some(6), "pod 1: {:?}", o.status);
         } else {
-            assert!(o.status.success(), "worker {i}: {}", text(&o.stderr));
+            assert!(o.status.success(), "pod {i}: {}", text(&o.stderr));
         }
     }
-    assert_eq!(
-        text(&outputs[0].stdout).lines().next(),
-        Some(format!("shard 0/3 of plan {plan_id}: 2 packages, 0 already done").as_str())
-    );
+    for (i, share) in [(0, 2), (1, 2), (2, 1)] {
+        assert_eq!(
+            first_line(&outputs[i]),
+            format!("shard {i}/3 of plan {plan_id}: {share} packages, 0 already done")
+        );
+    }
     let killed = setup.path("three-killed");
     mirror(&dataset, &killed);
     // Shard 1 holds plan positions 1 and 4; the first is complete.
@@ -377,91 +499,92 @@ fn a_simulated_kubernetes_run_equals_a_single_machine_run() {
             );
         }
     }
-    let logs: Vec<PathBuf> = debs::files(&killed.join("run_log"));
     assert_eq!(
-        logs,
+        debs::files(&killed.join("run_log")),
         [0, 2].map(|i| PathBuf::from(format!("run={plan_id}-shard-{i}-of-3/part-0.parquet")))
     );
 
-    // Kubernetes retries the pod: it skips the image it completed.
-    let o = spawn_worker(port, &setup, &dataset, 1, 3, None)
-        .wait_with_output()
-        .unwrap();
-    let o = ok(o);
-    assert_eq!(
-        text(&o.stdout).lines().next(),
-        Some(format!("shard 1/3 of plan {plan_id}: 2 packages, 1 already done").as_str())
-    );
-    ok(ksurf(
+    // The Job retries pod 1 (backoffLimitPerIndex): it skips the image it
+    // completed and extracts the other.
+    let o = ok(spawn_pod(
         port,
-        &[
+        &setup,
+        &jobs.extract_args,
+        &dataset,
+        "three-extract-1-retry",
+        Some(1),
+        None,
+    )
+    .wait_with_output()
+    .unwrap());
+    assert_eq!(
+        first_line(&o),
+        format!("shard 1/3 of plan {plan_id}: 2 packages, 1 already done")
+    );
+
+    // Every shard done: the aggregation Job.
+    assert_eq!(
+        jobs.aggregate_args,
+        [
             "aggregate",
             "--config",
-            setup.config(),
+            "/etc/ksurf/config.toml",
             "--dataset",
-            &dataset,
-            "--manifest",
-        ],
-    ));
+            "$(DATASET)",
+            "--manifest"
+        ]
+    );
+    run_aggregate_job(port, &setup, &jobs, &dataset, "three");
     let got = setup.path("three-done");
     mirror(&dataset, &got);
-    let shard_log = |i: usize| {
+    let shard_log = |i: usize, n: usize, plan_id: &str| {
         run_log(&got.join(format!(
-            "run_log/run={plan_id}-shard-{i}-of-3/part-0.parquet"
+            "run_log/run={plan_id}-shard-{i}-of-{n}/part-0.parquet"
         )))
     };
-    let row =
-        |position: usize, outcome: &str| (PLAN_ORDER[position].to_owned(), outcome.to_owned());
-    assert_eq!(shard_log(0), [row(0, "done"), row(3, "done")]);
-    assert_eq!(shard_log(1), [row(1, "skipped"), row(4, "done")]);
-    assert_eq!(shard_log(2), [row(2, "done")]);
+    assert_eq!(shard_log(0, 3, &plan_id), rows(&[(0, "done"), (3, "done")]));
+    assert_eq!(
+        shard_log(1, 3, &plan_id),
+        rows(&[(1, "skipped"), (4, "done")])
+    );
+    assert_eq!(shard_log(2, 3, &plan_id), rows(&[(2, "done")]));
     assert_same_dataset(&got, &local);
 
-    // One worker, and six: more shards than packages, so shard 5 is empty.
-    for count in [1, 6] {
-        let prefix = format!("n{count}");
-        let dataset = format!("s3://{BUCKET}/{prefix}");
-        let (packages, plan_id) = plan(port, &setup, &dataset);
-        assert_work_list(&setup, &packages);
-        for (i, o) in run_workers(port, &setup, &dataset, count, &BTreeMap::new())
+    // One shard (the plan capped to one), and six (more shards than
+    // packages: shard 5 is empty, succeeds and logs no rows).
+    for (name, render_args) in [("one", ["--max-shards", "1"]), ("six", ["--count", "6"])] {
+        let dataset = format!("s3://{BUCKET}/{name}");
+        let (plan_file, plan_id) = plan(port, &setup, &dataset, name);
+        let mut args = render_args.to_vec();
+        if render_args[0] != "--count" {
+            args.extend(["--plan", plan_file.to_str().unwrap()]);
+        }
+        let jobs = render_jobs(&args, &setup.path(&format!("{name}-jobs")));
+        let count = jobs.completions;
+        assert_eq!(count, if name == "one" { 1 } else { 6 });
+        for (i, o) in run_extract_job(port, &setup, &jobs, &dataset, name, &BTreeMap::new())
             .into_iter()
             .enumerate()
         {
             let o = ok(o);
             let share = (0..5).filter(|p| p % count == i).count();
             assert_eq!(
-                text(&o.stdout).lines().next(),
-                Some(
-                    format!(
-                        "shard {i}/{count} of plan {plan_id}: {share} packages, 0 already done"
-                    )
-                    .as_str()
-                ),
-                "worker {i} of {count}"
+                first_line(&o),
+                format!("shard {i}/{count} of plan {plan_id}: {share} packages, 0 already done"),
             );
         }
-        ok(ksurf(
-            port,
-            &[
-                "aggregate",
-                "--config",
-                setup.config(),
-                "--dataset",
-                &dataset,
-                "--manifest",
-            ],
-        ));
-        let got = setup.path(&prefix);
+        run_aggregate_job(port, &setup, &jobs, &dataset, name);
+        let got = setup.path(name);
         mirror(&dataset, &got);
         for i in 0..count {
-            let want: Vec<(String, String)> = (0..5)
-                .filter(|p| p % count == i)
-                .map(|p| row(p, "done"))
-                .collect();
             let log = got.join(format!(
                 "run_log/run={plan_id}-shard-{i}-of-{count}/part-0.parquet"
             ));
-            assert_eq!(run_log(&log), want, "shard {i} of {count}");
+            let done: Vec<(usize, &str)> = (0..5)
+                .filter(|p| p % count == i)
+                .map(|p| (p, "done"))
+                .collect();
+            assert_eq!(run_log(&log), rows(&done), "shard {i} of {count}");
         }
         assert_same_dataset(&got, &local);
     }
