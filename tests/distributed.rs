@@ -216,8 +216,8 @@ fn mirror(url: &str, dir: &Path) {
     }
 }
 
-/// Points this process's S3 clients at moto (this file's one test is the
-/// only one in its process, so the environment is its own).
+/// Points this process's S3 clients at moto (the one test of this file
+/// that talks to S3 owns the process's `AWS_*` environment).
 fn point_at_moto(port: u16) {
     for (key, value) in moto::aws_env(port) {
         std::env::set_var(key, value);
@@ -587,5 +587,36 @@ fn a_simulated_kubernetes_run_equals_a_single_machine_run() {
             assert_eq!(run_log(&log), rows(&done), "shard {i} of {count}");
         }
         assert_same_dataset(&got, &local);
+    }
+}
+
+/// Crash tests arm failpoints through `FAILPOINTS`; a typo there must not
+/// silently run without them.
+#[test]
+fn a_malformed_failpoints_setting_is_an_error_naming_it() {
+    for (setting, message) in [
+        (
+            "nonsense",
+            "ksurf: error: FAILPOINTS entry \"nonsense\" is not of the form name=actions\n",
+        ),
+        (
+            "pipeline::after-fetch=return;a=bogus",
+            "ksurf: error: FAILPOINTS entry \"a=bogus\": unrecognized command \"bogus\"\n",
+        ),
+    ] {
+        let o = ksurf_command(0)
+            .args([
+                "plan",
+                "--config",
+                "/nonexistent",
+                "--dataset",
+                "/nonexistent",
+            ])
+            .env("FAILPOINTS", setting)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{setting}");
+        assert_eq!(text(&o.stderr), message);
+        assert!(o.stdout.is_empty());
     }
 }
