@@ -157,6 +157,8 @@ fn spawn_pod(
     .current_dir(&work)
     .stdout(std::process::Stdio::piped())
     .stderr(std::process::Stdio::piped());
+    // As the templates set it.
+    cmd.env("KSURF_THREADS", "2");
     if let Some(index) = index {
         cmd.env("JOB_COMPLETION_INDEX", index.to_string());
     }
@@ -408,11 +410,13 @@ fn a_simulated_kubernetes_run_equals_a_single_machine_run() {
     point_at_moto(port);
     let setup = Setup::new();
 
-    // The single machine.
+    // The single machine, on one thread (the pods use the template's two).
     let local = setup.path("local");
     let o = ok(ksurf(
         port,
         &[
+            "--threads",
+            "1",
             "run",
             "--config",
             setup.config(),
