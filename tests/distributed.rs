@@ -226,7 +226,7 @@ fn point_at_moto(port: u16) {
     }
 }
 
-/// The `images` marker of `image` (and a table written before it).
+/// The file holding `image`'s rows of `table`.
 fn table_file(table: &str, image: &str) -> PathBuf {
     let mut parts = image.split('/');
     let (distro, release, arch) = (
@@ -276,6 +276,16 @@ fn table_files(dir: &Path) -> Vec<PathBuf> {
 fn manifest(dir: &Path) -> Manifest {
     let path = dir.join("_manifest.json");
     Manifest::parse(&path.display().to_string(), &std::fs::read(&path).unwrap()).unwrap()
+}
+
+/// The paths of the manifest's `run_log` entries.
+fn run_log_entries(manifest: &Manifest) -> Vec<String> {
+    manifest
+        .files
+        .iter()
+        .filter(|f| f.table == "run_log")
+        .map(|f| f.path.clone())
+        .collect()
 }
 
 /// The manifest's entries for every table but `run_log`.
@@ -552,6 +562,10 @@ fn a_simulated_kubernetes_run_equals_a_single_machine_run() {
         rows(&[(1, "skipped"), (4, "done")])
     );
     assert_eq!(shard_log(2, 3, &plan_id), rows(&[(2, "done")]));
+    assert_eq!(
+        run_log_entries(&manifest(&got)),
+        [0, 1, 2].map(|i| format!("run_log/run={plan_id}-shard-{i}-of-3/part-0.parquet"))
+    );
     assert_same_dataset(&got, &local);
 
     // One shard (the plan capped to one), and six (more shards than
@@ -590,6 +604,10 @@ fn a_simulated_kubernetes_run_equals_a_single_machine_run() {
                 .collect();
             assert_eq!(run_log(&log), rows(&done), "shard {i} of {count}");
         }
+        let logs: Vec<String> = (0..count)
+            .map(|i| format!("run_log/run={plan_id}-shard-{i}-of-{count}/part-0.parquet"))
+            .collect();
+        assert_eq!(run_log_entries(&manifest(&got)), logs);
         assert_same_dataset(&got, &local);
     }
 }
