@@ -124,6 +124,10 @@ fn main() -> ExitCode {
     // docs/operations.md); nothing happens when it is unset.
     let _failpoints = fail::FailScenario::setup();
     let cli = Cli::parse();
+    if let Err(e) = configure_failpoints() {
+        eprintln!("ksurf: error: {e}");
+        return ExitCode::FAILURE;
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -131,6 +135,26 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Arms the failpoints named in `FAILPOINTS` (`name=actions;…`, the `fail`
+/// crate's syntax, e.g. `dataset::write-image::before-marker=1*off->return`),
+/// which crash tests use to kill the process at a chosen point.
+fn configure_failpoints() -> Result<()> {
+    let Some(spec) = std::env::var_os("FAILPOINTS") else {
+        return Ok(());
+    };
+    let spec = spec
+        .into_string()
+        .map_err(|_| anyhow::anyhow!("FAILPOINTS is not UTF-8"))?;
+    for entry in spec.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let (name, actions) = entry.split_once('=').with_context(|| {
+            format!("FAILPOINTS entry {entry:?} is not of the form name=actions")
+        })?;
+        fail::cfg(name.trim(), actions.trim())
+            .map_err(|e| anyhow::anyhow!("FAILPOINTS entry {entry:?}: {e}"))?;
+    }
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {

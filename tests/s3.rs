@@ -3,100 +3,14 @@
 //! files, export, manifest and snapshot archive as a local run.
 //! Skipped, saying so, when moto is not installed.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+#[path = "common/moto.rs"]
+mod moto;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+
+use moto::{aws_env, create_bucket, ksurf, ok, start_moto};
 
 const BUCKET: &str = "ksurf-test";
-
-/// A moto server on 127.0.0.1, killed when dropped.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `moto_server` (or `python3 -m moto.server`) on a free port, or
-/// returns `None` when moto is not installed.
-fn start_moto() -> Option<Moto> {
-    let installed = Command::new("python3")
-        .args(["-c", "import moto.server"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !installed {
-        return None;
-    }
-    let mut child = Command::new("python3")
-        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting moto");
-    // Werkzeug prints `Running on http://127.0.0.1:PORT` on stderr.
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if !sent {
-                if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
-                    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                    let _ = tx.send(port.parse::<u16>().ok());
-                    sent = true;
-                }
-            }
-            // Keep draining so the server never blocks on a full pipe.
-        }
-    });
-    let port = match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(Some(port)) => port,
-        other => {
-            let _ = child.kill();
-            panic!("moto did not report its port: {other:?}");
-        }
-    };
-    Some(Moto { child, port })
-}
-
-/// One plain HTTP/1.1 request to moto (which does not check signatures on
-/// bucket creation), returning the status and body.
-fn http(port: u16, method: &str, path: &str) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("HTTP response has headers");
-    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = response[split + 4..].to_vec();
-    assert!(
-        !head.contains("transfer-encoding: chunked"),
-        "unexpected chunked response: {head}"
-    );
-    (status, body)
-}
 
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -104,44 +18,6 @@ fn fixture(name: &str) -> String {
         .join(format!("{name}.elf"))
         .display()
         .to_string()
-}
-
-/// The environment pointing object_store's S3 builder at moto, with dummy
-/// credentials.
-fn aws_env(port: u16) -> [(&'static str, String); 5] {
-    [
-        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
-        ("AWS_ALLOW_HTTP", "true".into()),
-        ("AWS_ACCESS_KEY_ID", "ksurf-test".into()),
-        ("AWS_SECRET_ACCESS_KEY", "ksurf-test".into()),
-        ("AWS_REGION", "us-east-1".into()),
-    ]
-}
-
-/// Runs ksurf against the moto server.
-fn ksurf(port: u16, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ksurf"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_str().is_some_and(|k| k.starts_with("AWS_")) {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.args(args)
-        .env_remove("KSURF_THREADS")
-        .env("SOURCE_DATE_EPOCH", "1736812800")
-        .envs(aws_env(port))
-        .output()
-        .expect("running ksurf")
-}
-
-fn ok(o: Output) -> Output {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
 }
 
 /// Every file below `dir`, relative, sorted.
@@ -165,16 +41,11 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn an_s3_dataset_equals_a_local_one() {
     let Some(moto) = start_moto() else {
-        // Straight to stderr, past the test harness's capture, so the skip shows.
-        let _ = std::io::stderr().write_all(
-            b"skipping an_s3_dataset_equals_a_local_one: moto is not installed \
-              (python3 -m pip install 'moto[server]')\n",
-        );
+        moto::report_skip("an_s3_dataset_equals_a_local_one");
         return;
     };
     let port = moto.port;
-    let (status, body) = http(port, "PUT", &format!("/{BUCKET}"));
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    create_bucket(port, BUCKET);
 
     let dir = tempfile::tempdir().unwrap();
     let local = dir.path().join("ds");
