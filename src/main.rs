@@ -120,9 +120,6 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    // Crash tests stop the process at named points (`FAILPOINTS`, see
-    // docs/operations.md); nothing happens when it is unset.
-    let _failpoints = fail::FailScenario::setup();
     let cli = Cli::parse();
     if let Err(e) = configure_failpoints() {
         eprintln!("ksurf: error: {e}");
