@@ -61,3 +61,31 @@ debian_dbg_deb() {
 	fi
 	echo "$deb"
 }
+
+#   debian_newest_dbg_debs FLAVOR DPKG_ARCH WORKDIR COUNT
+# downloads (unless already there) the COUNT highest ABI revisions of the
+# versioned linux-image-<abi>-FLAVOR-dbg packages the apt sources list into
+# WORKDIR, and prints their paths, oldest first.
+debian_newest_dbg_debs() {
+	local flavor=$1 arch=$2 workdir=$3 count=$4 pkg deb
+	mkdir -p "$workdir"
+	if [ -z "${KSURF_APT_UPDATED:-}" ]; then
+		apt-get update -qq >&2 || echo "apt-get update reported errors; continuing" >&2
+		KSURF_APT_UPDATED=1
+	fi
+	local pkgs
+	pkgs=$(apt-cache search --names-only "^linux-image-[0-9.]+-[0-9]+-${flavor}-dbg\$" |
+		awk '{print $1}' | sort -V | tail -n "$count")
+	if [ -z "$pkgs" ]; then
+		echo "no linux-image-*-${flavor}-dbg package in the apt sources" >&2
+		return 1
+	fi
+	for pkg in $pkgs; do
+		deb=$(ls -t "$workdir"/"${pkg}"_*_"${arch}".deb 2>/dev/null | head -n1)
+		if [ -z "$deb" ]; then
+			(cd "$workdir" && apt-get download -q "${pkg}:${arch}" >&2)
+			deb=$(ls -t "$workdir"/"${pkg}"_*_"${arch}".deb | head -n1)
+		fi
+		echo "$deb"
+	done
+}
