@@ -27,6 +27,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("{path} is not a ksurf dataset directory (it holds {found}); choose an empty or new directory")]
+    NotADataset { path: PathBuf, found: String },
     #[error("cannot read {location}: {source}")]
     Read {
         location: String,

@@ -48,6 +48,20 @@ impl TableName {
         TableName::ComparisonGroups,
     ];
 
+    /// Every table name, whoever writes it.
+    pub const EVERY: [TableName; 10] = [
+        TableName::FunctionInstances,
+        TableName::Functions,
+        TableName::Symbols,
+        TableName::UnitErrors,
+        TableName::Images,
+        TableName::FunctionStatus,
+        TableName::FunctionChanges,
+        TableName::ComparisonGroups,
+        TableName::Fetches,
+        TableName::RunLog,
+    ];
+
     /// The tables the fetcher writes, one row per image.
     pub const FETCHER: [TableName; 1] = [TableName::Fetches];
 

@@ -45,6 +45,7 @@ impl Dataset {
     pub fn open(location: &str) -> Result<Self> {
         let location = Location::parse(location)?;
         if let Location::Local(dir) = &location {
+            refuse_foreign_directory(dir)?;
             std::fs::create_dir_all(dir).map_err(|source| Error::Open {
                 path: dir.clone(),
                 source,
@@ -625,6 +626,41 @@ impl Drop for TableWriter<'_> {
             let _ = self.dataset.runtime.block_on(upload.abort());
         }
     }
+}
+
+/// Refuses to write a dataset into an existing directory that holds
+/// anything but tables and the dataset's own hidden files (`_manifest.json`,
+/// `_plan/`, `.ksurf-run.lock`): `--dataset dataset/` typed in a source
+/// tree must not scatter tables among someone's files.
+fn refuse_foreign_directory(dir: &std::path::Path) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(Error::Open {
+                path: dir.to_owned(),
+                source,
+            })
+        }
+    };
+    let mut foreign: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            !name.starts_with('_')
+                && !name.starts_with('.')
+                && !TableName::EVERY.iter().any(|t| t.as_str() == name)
+        })
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    foreign.sort();
+    foreign.truncate(3);
+    Err(Error::NotADataset {
+        path: dir.to_owned(),
+        found: foreign.join(", "),
+    })
 }
 
 /// What the dataset holds of one image (see [`Dataset::image_state`]).

@@ -54,7 +54,7 @@ debian_dbg_deb() {
 		echo "no package behind linux-image-${flavor}-dbg:${arch} in the apt sources" >&2
 		return 1
 	fi
-	deb=$(ls -t "$workdir"/"${pkg}"_*_"${arch}".deb 2>/dev/null | head -n1)
+	deb=$(ls -t "$workdir"/"${pkg}"_*_"${arch}".deb 2>/dev/null | head -n1 || true)
 	if [ -z "$deb" ]; then
 		(cd "$workdir" && apt-get download -q "${pkg}:${arch}" >&2)
 		deb=$(ls -t "$workdir"/"${pkg}"_*_"${arch}".deb | head -n1)
@@ -81,7 +81,7 @@ debian_newest_dbg_debs() {
 		return 1
 	fi
 	for pkg in $pkgs; do
-		deb=$(ls -t "$workdir"/"${pkg}"_*_"${arch}".deb 2>/dev/null | head -n1)
+		deb=$(ls -t "$workdir"/"${pkg}"_*_"${arch}".deb 2>/dev/null | head -n1 || true)
 		if [ -z "$deb" ]; then
 			(cd "$workdir" && apt-get download -q "${pkg}:${arch}" >&2)
 			deb=$(ls -t "$workdir"/"${pkg}"_*_"${arch}".deb | head -n1)

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The README's main command on real kernels, checked: downloads the two
+# newest Debian cloud-amd64 debug packages into work/debs (keeping what is
+# there), runs `ksurf run --config configs/debian-local.toml` into a fresh
+# dataset, checks that both images and the Revision group were written,
+# that a second run extracts nothing, and that the snapshot verifies.
+# Needs root for apt (run as root, or with sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --release --quiet
+ksurf=target/release/ksurf
+scripts/get-debian-kernels.sh work/debs 2 cloud-amd64 >/dev/null
+dataset=${KSURF_WORK:-work}/run-dataset
+rm -rf "$dataset"
+
+# Other packages in work/debs are part of the run too; count what is there.
+debs=$(ls work/debs/linux-image-*-dbg_*.deb | wc -l)
+first=$("$ksurf" run --config configs/debian-local.toml --dataset "$dataset" --work work/run)
+echo "$first"
+grep -qx "$debs images planned: $debs to do, 0 already in $dataset" <<<"$first"
+grep -q ": $debs images extracted, 0 unchanged, 0 failed;" <<<"$first"
+grep -q "^group Revision: [0-9]* function names, [0-9]* changes$" <<<"$first"
+
+second=$("$ksurf" run --config configs/debian-local.toml --dataset "$dataset" --work work/run)
+echo "$second"
+grep -qx "$debs images planned: 0 to do, $debs already in $dataset" <<<"$second"
+grep -q ": 0 images extracted, $debs unchanged, 0 failed;" <<<"$second"
+
+"$ksurf" verify --dataset "$dataset"
+"$ksurf" report vfs_read --dataset "$dataset" | grep -q '^# Function: <code>vfs_read</code>$'
+python3 - "$dataset" "$debs" <<'PY'
+import sys
+import duckdb
+
+dataset, debs = sys.argv[1], int(sys.argv[2])
+rows = duckdb.sql(f"""
+    select run, outcome, count(*) from read_parquet('{dataset}/run_log/**/*.parquet', hive_partitioning = true)
+    where image is not null group by all order by run, outcome""").fetchall()
+assert [(o, n) for _, o, n in rows] == [("done", debs), ("skipped", debs)], rows
+images = duckdb.sql(f"""
+    select count(*) from read_parquet('{dataset}/images/**/*.parquet', hive_partitioning = true)
+    where package_sha256 is not null""").fetchone()[0]
+assert images == debs, images
+print(f"run_log: {rows}; {images} images with their package SHA-256")
+PY
+echo "real run check passed"
