@@ -136,7 +136,10 @@ cat >"$tmp/run.sh" <<'EOF'
 # run.sh KSURF CONFIG DIR
 set -euo pipefail
 rc=0
-"$1" run --config "$2" --dataset "$3/dataset" --work "$3/work" >>"$3/stdout" || rc=$?
+# The pipeline's debug events: per image, fetch and extract times and how
+# long each side waited for the other.
+KSURF_LOG=warn,ksurf::pipeline=debug \
+	"$1" run --config "$2" --dataset "$3/dataset" --work "$3/work" >>"$3/stdout" 2>>"$3/stderr" || rc=$?
 [ "$rc" = 0 ] || [ "$rc" = 3 ]
 EOF
 chmod +x "$tmp/stages.sh" "$tmp/run.sh"
@@ -204,12 +207,42 @@ for round in $(seq "$rounds"); do
 		echo "== tables, run vs stages (round 1)"
 		check_same_tables
 		cp "$tmp/run/stdout" "$tmp/run-round1.stdout"
+		cp "$tmp/run/stderr" "$tmp/run-round1.stderr"
 	fi
 	rm -rf "$tmp/run" "$tmp/stages"
 done
 
-echo "== ksurf run, round 1 (per image: fetch + extract seconds)"
+echo "== ksurf run, round 1"
 cat "$tmp/run-round1.stdout"
+echo "== ksurf run, round 1: where the time went (KSURF_LOG=ksurf::pipeline=debug)"
+python3 - "$tmp/run-round1.stderr" <<'PY'
+import re, sys
+from datetime import datetime
+events = {}
+first = last = None
+for line in open(sys.argv[1]):
+    line = re.sub(r"\x1b\[[0-9;]*m", "", line)
+    m = re.match(r"(\S+)\s+DEBUG\s+ksurf::pipeline::process: (.*?) image=(\S+) seconds=([0-9.e-]+)", line)
+    if not m:
+        continue
+    ts = datetime.fromisoformat(m[1].replace("Z", "+00:00")).timestamp()
+    message, image, seconds = m[2], m[3], float(m[4])
+    events.setdefault(image, {})[message] = seconds
+    if message == "fetched":
+        first = min(first, ts - seconds) if first is not None else ts - seconds
+    if message == "extracted and written":
+        last = ts
+keys = ["fetched", "extraction waited for the fetch", "extracted and written", "fetch waited for the extraction"]
+print(f"  {'image':36s} {'fetch s':>8s} {'extract waited s':>17s} {'extract+write s':>16s} {'fetch waited s':>15s}")
+totals = [0.0] * 4
+for image, e in events.items():
+    values = [e.get(k, 0.0) for k in keys]
+    totals = [t + v for t, v in zip(totals, values)]
+    print(f"  {image:36s} " + " ".join(f"{v:{w}.2f}" for v, w in zip(values, (8, 17, 16, 15))))
+print(f"  {'total':36s} " + " ".join(f"{v:{w}.2f}" for v, w in zip(totals, (8, 17, 16, 15))))
+if first is not None and last is not None:
+    print(f"  first fetch start to last image written: {last - first:.2f} s")
+PY
 echo "== stages (median of the rounds)"
 python3 - "$tmp" "$images" <<'PY'
 import statistics, sys
