@@ -171,6 +171,27 @@ measure_side() {
 		"$load" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# The columns whose values differ between the two datasets' TABLE (all
+# rows), when Python's duckdb is installed.
+differing_columns() {
+	python3 - "$tmp/run/dataset/$1" "$tmp/stages/dataset/$1" <<'PY' || true
+import sys
+try:
+    import duckdb
+except ImportError:
+    sys.exit(0)
+a, b = (f"read_parquet('{d}/**/*.parquet', hive_partitioning = true)" for d in sys.argv[1:])
+con = duckdb.connect()
+columns = [r[0] for r in con.execute(f"describe select * from {a}").fetchall()]
+differ = []
+for c in columns:
+    q = f'select count(*) from ((select "{c}" from {a} except all select "{c}" from {b}) union all (select "{c}" from {b} except all select "{c}" from {a}))'
+    if con.execute(q).fetchone()[0]:
+        differ.append(c)
+print(f"    columns that differ: {', '.join(differ) or 'none (encoding only)'}")
+PY
+}
+
 # The tables of the two datasets, file by file (paths relative to the
 # dataset); run_log and _manifest.json exist only on one side or name the
 # run, and are listed apart.
@@ -191,6 +212,9 @@ check_same_tables() {
 			fi
 		done < <(sort -u "$tmp/files.run" "$tmp/files.stages" | grep "^\./$table/")
 		echo "  $table: $same files byte-identical, $differ differ, $only on one side only"
+		if [ "$differ" != 0 ]; then
+			differing_columns "$table"
+		fi
 		if [ "$table" = function_instances ] && { [ "$differ" != 0 ] || [ "$only" != 0 ] || [ "$same" = 0 ]; }; then
 			identical=0
 		fi
