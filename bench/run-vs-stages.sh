@@ -22,6 +22,7 @@
 #                         6.1 cloud-amd64 ABI revisions and 6.1 arm64)
 #   KSURF_BENCH_WORK      scratch directory (default: a temp dir); needs
 #                         about 4 GB for these packages
+#   KSURF_BIN             the ksurf binary to time (default: build it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/debian-kernel.sh
@@ -39,8 +40,12 @@ for spec in $packages; do
 done
 images=${#debs[@]}
 
-cargo build --release --quiet -p ksurf
-ksurf=${CARGO_TARGET_DIR:-$PWD/target}/release/ksurf
+if [ -n "${KSURF_BIN:-}" ]; then
+	ksurf=$(realpath "$KSURF_BIN")
+else
+	cargo build --release --quiet -p ksurf
+	ksurf=${CARGO_TARGET_DIR:-$PWD/target}/release/ksurf
+fi
 tmp=${KSURF_BENCH_WORK:-$(mktemp -d)}
 mkdir -p "$tmp"
 tmp=$(realpath "$tmp")
