@@ -52,11 +52,11 @@ for n in 1 2 4 8; do
 		done
 	done
 	measure "n$n" "$ksurf" aggregate --dataset "$ds" --config "$tmp/groups.toml"
-	read -r wall rss <"$tmp/last"
+	read -r wall rss _ <"$tmp/last"
 	rss_mib=$((rss / 1024))
 	base_rss=${base_rss:-$rss}
 	measure "site$n" "$ksurf" site --dataset "$ds" --out "$tmp/site-$n"
-	read -r site_wall site_rss <"$tmp/last"
+	read -r site_wall site_rss _ <"$tmp/last"
 	python3 -c "print(f'{$n:<2} {$wall:7.2f}  {$rss_mib:12d}  {$wall / $n:8.2f}  {$rss / $base_rss:10.2f}  {$site_wall:11.2f}  {$site_rss // 1024:12d}')"
 	rm -rf "$ds" "$tmp/site-$n"
 done

@@ -1,6 +1,7 @@
 # Shared by the benchmark scripts. Source it after setting $tmp (a scratch
 # directory). Defines:
-#   measure NAME CMD...      run CMD under /usr/bin/time, append "wall_s max_rss_kib" to $tmp/NAME.times
+#   measure NAME CMD...      run CMD under /usr/bin/time, append "wall_s max_rss_kib user_s sys_s"
+#                            to $tmp/NAME.times (max RSS: the largest process CMD ran)
 #   compare OURS PEER BAR    print per-run walls, medians and the ratios OURS/PEER;
 #                            BAR is a Python expression over `wall` and `ours_rss_max`
 #                            (MiB); exit status 1 when it is false
@@ -10,7 +11,7 @@
 measure() {
 	local name=$1
 	shift
-	/usr/bin/time -f "%e %M" -o "$tmp/last" "$@" >/dev/null 2>"$tmp/stderr" || {
+	/usr/bin/time -f "%e %M %U %S" -o "$tmp/last" "$@" >/dev/null 2>"$tmp/stderr" || {
 		cat "$tmp/stderr" >&2
 		exit 1
 	}

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Real fetch check: a current Debian cloud-amd64 -dbg package served from a
 # loopback mirror built here (dpkg-scanpackages, a Release signed with a
-# throwaway gpg key, python3 -m http.server on 127.0.0.1) is fetched by the
-# fetcher (examples/fetch.rs: signed Release → hash-checked Packages →
-# package size + SHA-256 → vmlinux), cached and streamed, and each vmlinux
+# throwaway gpg key, python3 -m http.server on 127.0.0.1; see
+# scripts/lib/loopback-mirror.sh) is fetched by `ksurf fetch` (signed
+# Release → hash-checked Packages → package size + SHA-256 → vmlinux),
+# cached and streamed, and each vmlinux
 # is compared byte for byte with `dpkg-deb --fsys-tarfile | tar -xO`.
 #
 #   KSURF_REAL_DEB=/path/to/linux-image-…-dbg_…_amd64.deb  use this package
@@ -12,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/debian-kernel.sh
+. scripts/lib/loopback-mirror.sh
 
 work=${KSURF_WORK:-$(mktemp -d)}
 mkdir -p "$work"
@@ -28,41 +30,9 @@ echo "== package $name ($(stat -c %s "$deb") bytes), release $release"
 echo "== loopback mirror"
 mirror="$work/mirror"
 suite=ksurf-check
-rm -rf "$mirror"
-mkdir -p "$mirror/pool/main/l/linux" "$mirror/dists/$suite/main/binary-$arch"
-ln -s "$(realpath "$deb")" "$mirror/pool/main/l/linux/$(basename "$deb")"
-(cd "$mirror" && dpkg-scanpackages --multiversion pool /dev/null 2>/dev/null) \
-	>"$mirror/dists/$suite/main/binary-$arch/Packages"
-xz -k -f "$mirror/dists/$suite/main/binary-$arch/Packages"
-{
-	echo "Origin: ksurf-check"
-	echo "Suite: $suite"
-	echo "Codename: $suite"
-	echo "Date: $(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S UTC')"
-	echo "Valid-Until: $(LC_ALL=C date -u -d '+1 day' '+%a, %d %b %Y %H:%M:%S UTC')"
-	echo "Architectures: $arch"
-	echo "Components: main"
-	echo "SHA256:"
-	for f in Packages Packages.xz; do
-		p="$mirror/dists/$suite/main/binary-$arch/$f"
-		echo " $(sha256sum "$p" | cut -d' ' -f1) $(stat -c %s "$p") main/binary-$arch/$f"
-	done
-} >"$mirror/dists/$suite/Release"
-gnupghome=$(mktemp -d)
-export GNUPGHOME=$gnupghome
-gpg --batch -q --passphrase '' --quick-gen-key 'ksurf real-fetch-check (throwaway)' ed25519 sign never
-gpg --batch -q --yes --clearsign -o "$mirror/dists/$suite/InRelease" "$mirror/dists/$suite/Release"
-gpg --batch -q --export >"$work/keyring.gpg"
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 -m http.server --bind 127.0.0.1 --directory "$mirror" "$port" >"$work/http.log" 2>&1 &
-server=$!
-cleanup() { kill "$server" 2>/dev/null || true; rm -rf "$gnupghome"; }
-trap cleanup EXIT
-for _ in $(seq 50); do
-	python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/dists/$suite/Release')" 2>/dev/null && break
-	sleep 0.1
-done
+loopback_mirror "$mirror" "$suite" "$work/keyring.gpg" "$deb"
+trap loopback_stop EXIT
+loopback_serve "$mirror" "$work/http.log"
 
 echo "== reference: dpkg-deb --fsys-tarfile | tar -xO"
 start=$(date +%s.%N)
@@ -74,7 +44,7 @@ cat >"$work/config.toml" <<EOF
 [[source]]
 name = "loopback"
 kind = "debian"
-url = "http://127.0.0.1:$port"
+url = "$LOOPBACK_URL"
 suites = ["$suite"]
 components = ["main"]
 arches = ["$arch"]

@@ -4,6 +4,10 @@
 //! this thread extracts image i (rayon over the cores) and writes its
 //! tables. A bounded channel keeps at most one unpacked vmlinux waiting,
 //! so the disk holds at most three packages' worth at once.
+//! `KSURF_LOG=ksurf::pipeline=debug` logs, per image, the fetch time, how
+//! long the extraction thread waited for it, how long the fetch task
+//! waited for the extraction, and the extract + write time: where an
+//! overlapped run spends its time (bench/run-vs-stages.sh prints them).
 //!
 //! Per image, in this order: the `fetches` row, then the image's tables
 //! with its `images` marker last (naming the package's SHA-256), then —
@@ -102,9 +106,17 @@ pub fn process(
                     fail::fail_point!("pipeline::after-fetch", |_| std::process::abort());
                 }
                 let seconds = started.elapsed().as_secs_f64();
+                tracing::debug!(image = %package.image, seconds, "fetched");
+                let image = package.image.clone();
+                let blocked = Instant::now();
                 if tx.send((package, fetched, seconds)).await.is_err() {
                     break;
                 }
+                tracing::debug!(
+                    image = %image,
+                    seconds = blocked.elapsed().as_secs_f64(),
+                    "fetch waited for the extraction"
+                );
             }
         })
     };
@@ -114,7 +126,14 @@ pub fn process(
         with_unit_errors: 0,
         failed: 0,
     };
+    let mut idle = Instant::now();
     while let Some((package, fetched, fetch_seconds)) = rx.blocking_recv() {
+        tracing::debug!(
+            image = %package.image,
+            seconds = idle.elapsed().as_secs_f64(),
+            "extraction waited for the fetch"
+        );
+        let working = Instant::now();
         images.set_message(package.image.to_string());
         let row = match fetched {
             Err(e) => {
@@ -175,8 +194,14 @@ pub fn process(
         if row.outcome == Outcome::Failed {
             processed.failed += 1;
         }
+        tracing::debug!(
+            image = %package.image,
+            seconds = working.elapsed().as_secs_f64(),
+            "extracted and written"
+        );
         processed.rows.push(row);
         images.inc(1);
+        idle = Instant::now();
     }
     if let Err(e) = runtime.block_on(producer) {
         std::panic::resume_unwind(e.into_panic());
