@@ -368,7 +368,7 @@ fn manifest_lists_the_tables_and_verify_checks_them() {
         assert_eq!(entry["path"], path.display().to_string());
         assert_eq!(entry["size"], bytes.len() as u64);
         assert_eq!(entry["sha256"], sha256_hex(bytes));
-        assert_eq!(entry["schema_version"], 1);
+        assert_eq!(entry["schema_version"], ksurf_dataset::SCHEMA_VERSION);
     }
     let rows = |table: &str, arch: &str| {
         files

@@ -1,9 +1,10 @@
 //! Fetch → unpack → extract → write for a list of planned packages, with
-//! the stages overlapped: a fetch task on the async runtime downloads and
-//! unpacks package i+1 (network, then the decompressor's threads) while
-//! this thread extracts image i (rayon over the cores) and writes its
-//! tables. A bounded channel keeps at most one unpacked vmlinux waiting,
-//! so the disk holds at most three packages' worth at once.
+//! the stages overlapped: fetch tasks on the async runtime download and
+//! unpack the next packages (network, then the decompressor's threads)
+//! while this thread extracts image i (rayon over the cores) and writes its
+//! tables. At most [`PACKAGES_IN_FLIGHT`] packages are fetching, waiting
+//! or being extracted at once, which bounds the disk; images are written
+//! in plan order.
 //! `KSURF_LOG=ksurf::pipeline=debug` logs, per image, the fetch time, how
 //! long the extraction thread waited for it, how long the fetch task
 //! waited for the extraction, and the extract + write time: where an
@@ -29,6 +30,9 @@ use ksurf_fetcher::progress::Progress;
 use ksurf_fetcher::{manifest, PackageLocation, PlannedPackage};
 
 use super::log::{LogRow, Outcome, Stage};
+
+/// Packages fetching, waiting or being extracted at once (see [`process`]).
+pub const PACKAGES_IN_FLIGHT: usize = 3;
 
 /// How [`process`] works.
 pub struct ProcessOptions {
@@ -85,38 +89,54 @@ pub fn process(
         progress.expect(p.size.unwrap_or(0));
     }
 
-    // Capacity 1: one unpacked image waits while the next is fetched.
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    // Packages in flight: fetching, unpacked and waiting, or being
+    // extracted. A permit is taken before a fetch starts and given back
+    // once the image's work files are deleted, so the disk never holds more
+    // than `PACKAGES_IN_FLIGHT` packages' worth, and up to that many fetch
+    // at once (downloads are latency-bound; one xz stream rarely fills
+    // every core) while this thread extracts.
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(PACKAGES_IN_FLIGHT));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let kept_cache = cache.clone();
     let producer = {
         let client = client.clone();
         let progress = progress.clone();
+        let in_flight = in_flight.clone();
         runtime.spawn(async move {
             for package in packages {
-                let started = Instant::now();
-                let fetched = fetch_package(
-                    &client,
-                    cache.as_deref(),
-                    &package,
-                    &fetch_options,
-                    &progress,
-                )
-                .await;
-                if fetched.is_ok() {
-                    fail::fail_point!("pipeline::after-fetch", |_| std::process::abort());
-                }
-                let seconds = started.elapsed().as_secs_f64();
-                tracing::debug!(image = %package.image, seconds, "fetched");
-                let image = package.image.clone();
                 let blocked = Instant::now();
-                if tx.send((package, fetched, seconds)).await.is_err() {
+                let Ok(permit) = in_flight.clone().acquire_owned().await else {
                     break;
-                }
+                };
                 tracing::debug!(
-                    image = %image,
+                    image = %package.image,
                     seconds = blocked.elapsed().as_secs_f64(),
                     "fetch waited for the extraction"
                 );
+                let fetch = {
+                    let (client, cache, options, progress, package) = (
+                        client.clone(),
+                        cache.clone(),
+                        fetch_options.clone(),
+                        progress.clone(),
+                        package.clone(),
+                    );
+                    tokio::spawn(async move {
+                        let started = Instant::now();
+                        let fetched =
+                            fetch_package(&client, cache.as_deref(), &package, &options, &progress)
+                                .await;
+                        if fetched.is_ok() {
+                            fail::fail_point!("pipeline::after-fetch", |_| std::process::abort());
+                        }
+                        let seconds = started.elapsed().as_secs_f64();
+                        tracing::debug!(image = %package.image, seconds, "fetched");
+                        (fetched, seconds)
+                    })
+                };
+                if tx.send((package, fetch, permit)).is_err() {
+                    break;
+                }
             }
         })
     };
@@ -127,7 +147,11 @@ pub fn process(
         failed: 0,
     };
     let mut idle = Instant::now();
-    while let Some((package, fetched, fetch_seconds)) = rx.blocking_recv() {
+    while let Some((package, fetch, permit)) = rx.blocking_recv() {
+        let (fetched, fetch_seconds) = match runtime.block_on(fetch) {
+            Ok(done) => done,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
         tracing::debug!(
             image = %package.image,
             seconds = idle.elapsed().as_secs_f64(),
@@ -191,6 +215,7 @@ pub fn process(
                 }
             }
         };
+        drop(permit);
         if row.outcome == Outcome::Failed {
             processed.failed += 1;
         }
