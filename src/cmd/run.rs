@@ -46,7 +46,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             path.display()
         );
     }
-    let run_id = log::run_id_now();
+    let run_id = log::new_run_id(&dataset)?;
 
     let runtime = discover::runtime()?;
     let client = HttpClient::new(HttpOptions::default())?;

@@ -98,7 +98,16 @@ pub fn write(dataset: &Dataset, run_id: &str, rows: &[LogRow]) -> Result<()> {
     Ok(())
 }
 
-/// A run id from the clock: `20261125T061500Z`.
-pub fn run_id_now() -> String {
-    chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()
+/// A run id from the clock, to the millisecond (`20261125T061500.123Z`),
+/// with `-2`, `-3`, … appended should the dataset already hold a log of
+/// that name: one run never replaces another's log.
+pub fn new_run_id(dataset: &Dataset) -> Result<String> {
+    let base = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string();
+    let mut id = base.clone();
+    let mut n = 1;
+    while dataset.exists(&run_log_file(&id))? {
+        n += 1;
+        id = format!("{base}-{n}");
+    }
+    Ok(id)
 }
