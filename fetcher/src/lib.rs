@@ -25,7 +25,10 @@
 //!   resume); [`progress`]: its progress bars.
 //! - [`release`] and [`archive`]: apt's chain of trust, keyring → signed
 //!   Release → hash-checked `Packages` index text (handed to discovery).
-//! - [`cache`]: the content-addressed package cache; [`download`]: fetch,
+//! - [`partial`]: in-progress files, locked while written, so abandoned
+//!   ones are told apart without guessing by age.
+//! - [`cache`]: the content-addressed package cache (and resumable partial
+//!   downloads); [`download`]: fetch,
 //!   verify and unpack planned packages (cached or streamed);
 //!   [`manifest`]: the dataset's `fetches` table.
 //!
@@ -49,6 +52,7 @@ pub mod launchpad;
 pub mod local;
 pub mod manifest;
 pub mod naming;
+pub mod partial;
 pub mod plan;
 pub mod plan_table;
 pub mod progress;
