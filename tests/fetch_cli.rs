@@ -18,28 +18,85 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A working directory with configs/debian-local.toml's `work/debs`.
+/// A working directory with configs/debian-local.toml's `work/debs`:
+/// two kernel debug packages (3 and 2 MiB) and a meta package.
 fn workdir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let debs = dir.path().join("work/debs");
     std::fs::create_dir_all(&debs).unwrap();
-    for (name, len) in [
+    for (package, version, arch, depends, pad) in [
         (
-            "linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb",
-            3 << 20,
+            "linux-image-6.1.0-47-cloud-amd64-dbg",
+            "6.1.170-3",
+            "amd64",
+            None,
+            (3 << 20) - (12 << 10),
         ),
         (
-            "linux-image-6.1.0-47-arm64-dbg_6.1.170-3_arm64.deb",
-            2 << 20,
+            "linux-image-6.1.0-47-arm64-dbg",
+            "6.1.170-3",
+            "arm64",
+            None,
+            (2 << 20) - (12 << 10),
         ),
-        ("linux-image-cloud-amd64-dbg_6.1.176-1_amd64.deb", 1324),
+        (
+            "linux-image-cloud-amd64-dbg",
+            "6.1.176-1",
+            "amd64",
+            Some("linux-image-6.1.0-56-cloud-amd64-dbg"),
+            0,
+        ),
     ] {
-        std::fs::File::create(debs.join(name))
-            .unwrap()
-            .set_len(len)
-            .unwrap();
+        dpkg_deb(&debs, package, version, arch, depends, pad, None);
     }
     dir
+}
+
+/// Builds `<package>_<version>_<arch>.deb` in `debs` with `dpkg-deb`
+/// (data uncompressed): `pad` bytes of incompressible filler and, if
+/// given, `(release, vmlinux)` as `usr/lib/debug/boot/vmlinux-<release>`.
+fn dpkg_deb(
+    debs: &Path,
+    package: &str,
+    version: &str,
+    arch: &str,
+    depends: Option<&str>,
+    pad: usize,
+    vmlinux: Option<(&str, &[u8])>,
+) -> std::path::PathBuf {
+    let root = tempfile::tempdir().unwrap();
+    if let Some((release, bytes)) = vmlinux {
+        let boot = root.path().join("usr/lib/debug/boot");
+        std::fs::create_dir_all(&boot).unwrap();
+        std::fs::write(boot.join(format!("vmlinux-{release}")), bytes).unwrap();
+    }
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let filler: Vec<u8> = (0..pad)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    std::fs::create_dir_all(root.path().join("usr/share/doc")).unwrap();
+    std::fs::write(root.path().join("usr/share/doc/pad"), filler).unwrap();
+    std::fs::create_dir_all(root.path().join("DEBIAN")).unwrap();
+    let depends = depends.map_or(String::new(), |d| format!("Depends: {d}\n"));
+    std::fs::write(
+        root.path().join("DEBIAN/control"),
+        format!("Package: {package}\nSource: linux\nVersion: {version}\nArchitecture: {arch}\nMaintainer: ksurf tests <tests@ksurf.invalid>\n{depends}Description: test kernel\n"),
+    )
+    .unwrap();
+    let deb = debs.join(format!("{package}_{version}_{arch}.deb"));
+    let o = Command::new("dpkg-deb")
+        .args(["-Znone", "--root-owner-group", "--build"])
+        .arg(root.path())
+        .arg(&deb)
+        .output()
+        .expect("running dpkg-deb");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    deb
 }
 
 fn shipped_config() -> String {
@@ -79,13 +136,15 @@ fn images_in_the_dataset_are_done() {
         .join("extractor/tests/fixtures/bin/x86_64-dwarf5.elf");
     // The fixture kernel is debian/6.1.0-99-mini-amd64/amd64; name the
     // package after it so its image is in the dataset.
-    std::fs::File::create(
-        dir.path()
-            .join("work/debs/linux-image-6.1.0-99-mini-amd64-dbg_6.1.1-1_amd64.deb"),
-    )
-    .unwrap()
-    .set_len(2 << 20)
-    .unwrap();
+    dpkg_deb(
+        &dir.path().join("work/debs"),
+        "linux-image-6.1.0-99-mini-amd64-dbg",
+        "6.1.1-1",
+        "amd64",
+        None,
+        (2 << 20) - (12 << 10),
+        None,
+    );
     let extract = ksurf(
         dir.path(),
         &["extract", fixture.to_str().unwrap(), "--out", "ds"],
@@ -116,40 +175,19 @@ fn images_in_the_dataset_are_done() {
     );
 }
 
-/// A real `.deb` built with `dpkg-deb` (xz): the mini kernel fixture as
+/// A real `.deb` built with `dpkg-deb`: the mini kernel fixture as
 /// `usr/lib/debug/boot/vmlinux-<release>`, padded with 1.5 MiB of
 /// incompressible bytes so it is not taken for a stub.
 fn build_deb(debs: &Path, release: &str, vmlinux: &[u8]) -> std::path::PathBuf {
-    let root = tempfile::tempdir().unwrap();
-    let boot = root.path().join("usr/lib/debug/boot");
-    std::fs::create_dir_all(&boot).unwrap();
-    std::fs::write(boot.join(format!("vmlinux-{release}")), vmlinux).unwrap();
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let pad: Vec<u8> = (0..(3 << 19))
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
-    std::fs::create_dir_all(root.path().join("usr/share/doc")).unwrap();
-    std::fs::write(root.path().join("usr/share/doc/pad"), pad).unwrap();
-    std::fs::create_dir_all(root.path().join("DEBIAN")).unwrap();
-    std::fs::write(
-        root.path().join("DEBIAN/control"),
-        format!("Package: linux-image-{release}-dbg\nVersion: 6.1.1-1\nArchitecture: amd64\nMaintainer: ksurf tests <tests@ksurf.invalid>\nDescription: test kernel\n"),
+    dpkg_deb(
+        debs,
+        &format!("linux-image-{release}-dbg"),
+        "6.1.1-1",
+        "amd64",
+        None,
+        3 << 19,
+        Some((release, vmlinux)),
     )
-    .unwrap();
-    let deb = debs.join(format!("linux-image-{release}-dbg_6.1.1-1_amd64.deb"));
-    let o = Command::new("dpkg-deb")
-        .args(["-Zxz", "--root-owner-group", "--build"])
-        .arg(root.path())
-        .arg(&deb)
-        .output()
-        .expect("running dpkg-deb");
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    deb
 }
 
 #[test]

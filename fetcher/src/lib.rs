@@ -9,7 +9,8 @@
 //! - [`control`]: deb822 syntax; [`index`]: which `Packages` indices a
 //!   source needs and the kernel debug packages listed in one;
 //!   [`launchpad`]: the walk through Launchpad's API; [`local`]: a
-//!   directory of downloaded packages.
+//!   directory of downloaded packages, judged by their control files
+//!   ([`package_control`]).
 //! - [`naming`]: which packages are kernel debug packages and which kernel
 //!   each holds; signed stubs and meta packages rejected.
 //! - [`candidate`]: what discovery found; [`plan`]: the packages to fetch
@@ -52,6 +53,7 @@ pub mod launchpad;
 pub mod local;
 pub mod manifest;
 pub mod naming;
+pub mod package_control;
 pub mod partial;
 pub mod plan;
 pub mod plan_table;

@@ -872,7 +872,11 @@ fn killed_download_is_resumed_by_the_next_process() {
         Vec::<String>::new(),
         "no package visible in the cache"
     );
-    assert_eq!(visible_files(&fx.out()), Vec::<String>::new(), "no vmlinux visible");
+    assert_eq!(
+        visible_files(&fx.out()),
+        Vec::<String>::new(),
+        "no vmlinux visible"
+    );
     assert_eq!(
         files_under(&fx.cache().join("tmp")),
         [format!("{h}.part")],
@@ -899,7 +903,13 @@ fn killed_download_is_resumed_by_the_next_process() {
     assert_eq!(fx.mirror.served(DEBIAN_PKG), cut + (size - kept));
     assert_eq!(cache_files(&fx), [format!("{}/{h}.deb", &h[..2])]);
     assert_eq!(
-        std::fs::read(fx.cache().join("sha256").join(&h[..2]).join(format!("{h}.deb"))).unwrap(),
+        std::fs::read(
+            fx.cache()
+                .join("sha256")
+                .join(&h[..2])
+                .join(format!("{h}.deb"))
+        )
+        .unwrap(),
         bytes
     );
     assert_eq!(files_under(&fx.cache().join("tmp")), Vec::<String>::new());

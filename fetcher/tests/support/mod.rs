@@ -112,32 +112,40 @@ pub fn build_deb(
         vmlinux,
     );
     let data_tar = tar.into_inner().unwrap();
-    let (name, data) = match compression {
-        DataCompression::Xz => {
-            let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
-            e.write_all(&data_tar).unwrap();
-            ("data.tar.xz", e.finish().unwrap())
-        }
-        DataCompression::Zstd => ("data.tar.zst", zstd::encode_all(&data_tar[..], 3).unwrap()),
-    };
-    let mut control_tar = tar::Builder::new(Vec::new());
     let control = "Package: test\nVersion: 1\nArchitecture: amd64\nDescription: test\n";
+    build_package(&data_tar, compression, &control_member(control))
+}
+
+/// A `control.tar.xz` member holding `./control` with `text`.
+pub fn control_member(text: &str) -> Vec<u8> {
+    let mut control_tar = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
-    h.set_size(control.len() as u64);
+    h.set_size(text.len() as u64);
     h.set_mode(0o644);
     h.set_mtime(1_700_000_000);
     control_tar
-        .append_data(&mut h, "./control", control.as_bytes())
+        .append_data(&mut h, "./control", text.as_bytes())
         .unwrap();
-    let control_xz = {
-        let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
-        e.write_all(&control_tar.into_inner().unwrap()).unwrap();
-        e.finish().unwrap()
+    let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    e.write_all(&control_tar.into_inner().unwrap()).unwrap();
+    e.finish().unwrap()
+}
+
+/// A package with `control_xz` as its `control.tar.xz` member and
+/// `data_tar` compressed as its data member.
+pub fn build_package(data_tar: &[u8], compression: DataCompression, control_xz: &[u8]) -> Vec<u8> {
+    let (name, data) = match compression {
+        DataCompression::Xz => {
+            let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+            e.write_all(data_tar).unwrap();
+            ("data.tar.xz", e.finish().unwrap())
+        }
+        DataCompression::Zstd => ("data.tar.zst", zstd::encode_all(data_tar, 3).unwrap()),
     };
     let mut ar = ar::Builder::new(Vec::new());
     for (id, bytes) in [
         ("debian-binary", b"2.0\n".to_vec()),
-        ("control.tar.xz", control_xz),
+        ("control.tar.xz", control_xz.to_vec()),
         (name, data),
     ] {
         let header = ar::Header::new(id.as_bytes().to_vec(), bytes.len() as u64);
