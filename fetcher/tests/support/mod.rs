@@ -2,9 +2,12 @@
 //! archive the tests build — packages (ar + data.tar.{xz,zst} holding the
 //! fixture vmlinux), Packages(.xz), Release and InRelease/Release.gpg signed
 //! with a throwaway key made here — with per-path fault injection and a log
-//! of every request and byte served.
+//! of every request and byte served. [`launchpad`] serves Launchpad's API
+//! shapes from the same server.
 
 #![allow(dead_code)]
+
+pub mod launchpad;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -424,8 +427,27 @@ impl Mirror {
 
 const CHUNK: usize = 8 * 1024;
 
+/// The key a request is served and logged under: its path without the
+/// leading slash, and for a query-string URL (Launchpad's API) `?` and the
+/// decoded query pairs sorted, so that equal queries match whatever their
+/// order and encoding.
+pub fn request_key(path: &str, query: Option<&str>) -> String {
+    let path = path.trim_start_matches('/');
+    match query {
+        None => path.to_owned(),
+        Some(q) => {
+            let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            pairs.sort();
+            let q: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{path}?{}", q.join("&"))
+        }
+    }
+}
+
 async fn serve(State(state): State<Arc<MirrorState>>, req: Request) -> Response {
-    let path = req.uri().path().trim_start_matches('/').to_owned();
+    let path = request_key(req.uri().path(), req.uri().query());
     let header =
         |h: &HeaderMap, name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let range = header(req.headers(), "range");
