@@ -57,6 +57,7 @@ fn ubuntu() -> Fixture {
             release: "5.4.0-26-generic".into(),
             filename: UBUNTU_GENERIC.into(),
             bytes: build_deb("5.4.0-26-generic", &vmlinux, DataCompression::Xz, 200_000),
+            fields: None,
         },
         TestPackage {
             name: "linux-image-unsigned-5.4.0-26-lowlatency-dbgsym".into(),
@@ -69,6 +70,7 @@ fn ubuntu() -> Fixture {
                 DataCompression::Zstd,
                 150_000,
             ),
+            fields: None,
         },
     ];
     fixture(
@@ -96,6 +98,7 @@ fn debian() -> Fixture {
             DataCompression::Xz,
             100_000,
         ),
+        fields: None,
     }];
     fixture(
         packages,

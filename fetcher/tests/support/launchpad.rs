@@ -8,7 +8,6 @@
 //! built here ([`FakeLaunchpad`]).
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -43,8 +42,7 @@ pub fn key_of(url: &str, base: &str) -> String {
 
 /// The recorded responses, keyed by URL as recorded.
 pub fn recorded() -> Vec<(String, Value)> {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/launchpad/responses.json");
+    let path = super::repo_root().join("fetcher/tests/fixtures/launchpad/responses.json");
     let map: serde_json::Map<String, Value> =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     map.into_iter().collect()

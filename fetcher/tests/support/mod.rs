@@ -11,7 +11,7 @@ pub mod launchpad;
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,13 +31,20 @@ use pgp::ser::Serialize;
 use pgp::types::Password;
 use sha2::{Digest, Sha256};
 
+/// The repository's root, whether these helpers are compiled into the
+/// fetcher's tests or (through `#[path]`) the root crate's.
+pub fn repo_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if manifest.join("extractor").is_dir() {
+        manifest.to_owned()
+    } else {
+        manifest.parent().unwrap().to_owned()
+    }
+}
+
 /// The fixture vmlinux (x86-64 ELF with DWARF 5 and a GNU build-id).
 pub fn fixture_vmlinux() -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../extractor/tests/fixtures/bin/x86_64-dwarf5.elf"),
-    )
-    .unwrap()
+    std::fs::read(repo_root().join("extractor/tests/fixtures/bin/x86_64-dwarf5.elf")).unwrap()
 }
 pub const FIXTURE_SHA256: &str = "4973217ef0549cde575c978089ee508e9f5ba302721ad758656bf9760d4d0935";
 pub const FIXTURE_BUILD_ID: &str = "21be085ae56dd5d8b01de10f81d6d6da42db71d1";
@@ -230,6 +237,9 @@ pub struct TestPackage {
     /// Archive-relative path (the index's `Filename:`).
     pub filename: String,
     pub bytes: Vec<u8>,
+    /// Index fields in place of `Source: linux` (e.g. a signed stub's
+    /// `Source` and `Depends`), each line ending in a newline.
+    pub fields: Option<String>,
 }
 
 /// How the suite's signature is published.
@@ -254,8 +264,9 @@ pub fn add_suite(
     let mut index = String::new();
     for p in packages {
         index.push_str(&format!(
-            "Package: {}\nSource: linux\nVersion: {}\nArchitecture: {arch}\nFilename: {}\nSize: {}\nSHA256: {}\nDescription: Linux kernel debug image\n\n",
+            "Package: {}\n{}Version: {}\nArchitecture: {arch}\nFilename: {}\nSize: {}\nSHA256: {}\nDescription: Linux kernel debug image\n\n",
             p.name,
+            p.fields.as_deref().unwrap_or("Source: linux\n"),
             p.version,
             p.filename,
             p.bytes.len(),
