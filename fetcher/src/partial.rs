@@ -149,7 +149,7 @@ mod tests {
         let other = dir.path().join("y.part");
         std::fs::write(&other, b"not ours").unwrap();
         let removed = sweep(dir.path(), ".x-", ".part", &|_, _| false);
-        assert_eq!(removed, [abandoned.clone()]);
+        assert_eq!(removed, [abandoned]);
         assert!(held.path().exists());
         assert!(other.exists());
         // Another open file of the same path cannot lock it while it is held.
