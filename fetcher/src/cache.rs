@@ -166,9 +166,10 @@ impl Cache {
         };
         let mut file = partial::open_locked(&path).map_err(io("opening the partial download"))?;
         if let Some(cached) = sha256.and_then(|sha| self.lookup(sha, size)) {
-            // Finished by the process that held the lock before us.
-            drop(file);
+            // Finished by the process that held the lock before us; the
+            // empty file we opened is removed while still ours.
             let _ = std::fs::remove_file(&path);
+            drop(file);
             return Ok(Begun::Cached(cached));
         }
         let mut written = file
