@@ -18,28 +18,85 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A working directory with configs/debian-local.toml's `work/debs`.
+/// A working directory with configs/debian-local.toml's `work/debs`:
+/// two kernel debug packages (3 and 2 MiB) and a meta package.
 fn workdir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let debs = dir.path().join("work/debs");
     std::fs::create_dir_all(&debs).unwrap();
-    for (name, len) in [
+    for (package, version, arch, depends, pad) in [
         (
-            "linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb",
-            3 << 20,
+            "linux-image-6.1.0-47-cloud-amd64-dbg",
+            "6.1.170-3",
+            "amd64",
+            None,
+            (3 << 20) - (12 << 10),
         ),
         (
-            "linux-image-6.1.0-47-arm64-dbg_6.1.170-3_arm64.deb",
-            2 << 20,
+            "linux-image-6.1.0-47-arm64-dbg",
+            "6.1.170-3",
+            "arm64",
+            None,
+            (2 << 20) - (12 << 10),
         ),
-        ("linux-image-cloud-amd64-dbg_6.1.176-1_amd64.deb", 1324),
+        (
+            "linux-image-cloud-amd64-dbg",
+            "6.1.176-1",
+            "amd64",
+            Some("linux-image-6.1.0-56-cloud-amd64-dbg"),
+            0,
+        ),
     ] {
-        std::fs::File::create(debs.join(name))
-            .unwrap()
-            .set_len(len)
-            .unwrap();
+        dpkg_deb(&debs, package, version, arch, depends, pad, None);
     }
     dir
+}
+
+/// Builds `<package>_<version>_<arch>.deb` in `debs` with `dpkg-deb`
+/// (data uncompressed): `pad` bytes of incompressible filler and, if
+/// given, `(release, vmlinux)` as `usr/lib/debug/boot/vmlinux-<release>`.
+fn dpkg_deb(
+    debs: &Path,
+    package: &str,
+    version: &str,
+    arch: &str,
+    depends: Option<&str>,
+    pad: usize,
+    vmlinux: Option<(&str, &[u8])>,
+) -> std::path::PathBuf {
+    let root = tempfile::tempdir().unwrap();
+    if let Some((release, bytes)) = vmlinux {
+        let boot = root.path().join("usr/lib/debug/boot");
+        std::fs::create_dir_all(&boot).unwrap();
+        std::fs::write(boot.join(format!("vmlinux-{release}")), bytes).unwrap();
+    }
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let filler: Vec<u8> = (0..pad)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    std::fs::create_dir_all(root.path().join("usr/share/doc")).unwrap();
+    std::fs::write(root.path().join("usr/share/doc/pad"), filler).unwrap();
+    std::fs::create_dir_all(root.path().join("DEBIAN")).unwrap();
+    let depends = depends.map_or(String::new(), |d| format!("Depends: {d}\n"));
+    std::fs::write(
+        root.path().join("DEBIAN/control"),
+        format!("Package: {package}\nSource: linux\nVersion: {version}\nArchitecture: {arch}\nMaintainer: ksurf tests <tests@ksurf.invalid>\n{depends}Description: test kernel\n"),
+    )
+    .unwrap();
+    let deb = debs.join(format!("{package}_{version}_{arch}.deb"));
+    let o = Command::new("dpkg-deb")
+        .args(["-Znone", "--root-owner-group", "--build"])
+        .arg(root.path())
+        .arg(&deb)
+        .output()
+        .expect("running dpkg-deb");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    deb
 }
 
 fn shipped_config() -> String {
@@ -79,13 +136,15 @@ fn images_in_the_dataset_are_done() {
         .join("extractor/tests/fixtures/bin/x86_64-dwarf5.elf");
     // The fixture kernel is debian/6.1.0-99-mini-amd64/amd64; name the
     // package after it so its image is in the dataset.
-    std::fs::File::create(
-        dir.path()
-            .join("work/debs/linux-image-6.1.0-99-mini-amd64-dbg_6.1.1-1_amd64.deb"),
-    )
-    .unwrap()
-    .set_len(2 << 20)
-    .unwrap();
+    dpkg_deb(
+        &dir.path().join("work/debs"),
+        "linux-image-6.1.0-99-mini-amd64-dbg",
+        "6.1.1-1",
+        "amd64",
+        None,
+        (2 << 20) - (12 << 10),
+        None,
+    );
     let extract = ksurf(
         dir.path(),
         &["extract", fixture.to_str().unwrap(), "--out", "ds"],
@@ -116,40 +175,19 @@ fn images_in_the_dataset_are_done() {
     );
 }
 
-/// A real `.deb` built with `dpkg-deb` (xz): the mini kernel fixture as
+/// A real `.deb` built with `dpkg-deb`: the mini kernel fixture as
 /// `usr/lib/debug/boot/vmlinux-<release>`, padded with 1.5 MiB of
 /// incompressible bytes so it is not taken for a stub.
 fn build_deb(debs: &Path, release: &str, vmlinux: &[u8]) -> std::path::PathBuf {
-    let root = tempfile::tempdir().unwrap();
-    let boot = root.path().join("usr/lib/debug/boot");
-    std::fs::create_dir_all(&boot).unwrap();
-    std::fs::write(boot.join(format!("vmlinux-{release}")), vmlinux).unwrap();
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let pad: Vec<u8> = (0..(3 << 19))
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
-    std::fs::create_dir_all(root.path().join("usr/share/doc")).unwrap();
-    std::fs::write(root.path().join("usr/share/doc/pad"), pad).unwrap();
-    std::fs::create_dir_all(root.path().join("DEBIAN")).unwrap();
-    std::fs::write(
-        root.path().join("DEBIAN/control"),
-        format!("Package: linux-image-{release}-dbg\nVersion: 6.1.1-1\nArchitecture: amd64\nMaintainer: ksurf tests <tests@ksurf.invalid>\nDescription: test kernel\n"),
+    dpkg_deb(
+        debs,
+        &format!("linux-image-{release}-dbg"),
+        "6.1.1-1",
+        "amd64",
+        None,
+        3 << 19,
+        Some((release, vmlinux)),
     )
-    .unwrap();
-    let deb = debs.join(format!("linux-image-{release}-dbg_6.1.1-1_amd64.deb"));
-    let o = Command::new("dpkg-deb")
-        .args(["-Zxz", "--root-owner-group", "--build"])
-        .arg(root.path())
-        .arg(&deb)
-        .output()
-        .expect("running dpkg-deb");
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    deb
 }
 
 #[test]
@@ -251,5 +289,445 @@ fn config_errors_name_the_file_and_key() {
     assert_eq!(
         text(&o.stderr),
         "ksurf: error: bad.toml: [[source]] #1 (\"l\"): arches: unknown architecture \"x86\" (known: amd64, arm64, armel, armhf, i386, loong64, mips64el, mipsel, powerpc, ppc64, ppc64el, riscv64, s390x)\n"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Ubuntu layout end to end: a signed ddebs mirror and a fake Launchpad API on
+// one loopback server (fetcher/tests/support), configured through env: URLs.
+
+#[path = "../fetcher/tests/support/mod.rs"]
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use support::launchpad::{api_root, FakeBinary, FakeLaunchpad};
+use support::{
+    add_suite, build_deb as build_ddeb, sha256_hex, DataCompression, Fault, Mirror, Signer,
+    Signing, TestPackage, FIXTURE_BUILD_ID,
+};
+
+const FOCAL_REAL: &str =
+    "pool/main/l/linux/linux-image-unsigned-5.4.0-26-generic-dbgsym_5.4.0-26.30_amd64.ddeb";
+const FOCAL_STUB: &str =
+    "pool/main/l/linux-signed/linux-image-5.4.0-26-generic-dbgsym_5.4.0-26.30_amd64.ddeb";
+const UPDATES_REAL: &str =
+    "pool/main/l/linux/linux-image-unsigned-5.4.0-216-generic-dbgsym_5.4.0-216.236_amd64.ddeb";
+
+struct Ubuntu {
+    mirror: Mirror,
+    dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    /// Package bytes by release.
+    packages: HashMap<&'static str, Vec<u8>>,
+    lp_url: String,
+}
+
+/// The vmlinux of a release: the fixture kernel, unless `variant` makes
+/// it differ (one trailing byte) so that files cannot be mixed up.
+fn vmlinux_of(variant: u8) -> Vec<u8> {
+    let mut v = support::fixture_vmlinux();
+    if variant > 0 {
+        v.push(variant);
+    }
+    v
+}
+
+fn ubuntu_mirror() -> Ubuntu {
+    let signer = Signer::new("ksurf test ddebs <test@invalid>");
+    let focal = build_ddeb(
+        "5.4.0-26-generic",
+        &vmlinux_of(0),
+        DataCompression::Xz,
+        1_100_000,
+    );
+    let updates = build_ddeb(
+        "5.4.0-216-generic",
+        &vmlinux_of(1),
+        DataCompression::Zstd,
+        1_200_000,
+    );
+    let history = build_ddeb(
+        "4.15.0-20-generic",
+        &vmlinux_of(2),
+        DataCompression::Zstd,
+        1_300_000,
+    );
+    let mut files = HashMap::new();
+    add_suite(
+        &mut files,
+        &signer,
+        "focal",
+        "amd64",
+        &[
+            TestPackage {
+                name: "linux-image-unsigned-5.4.0-26-generic-dbgsym".into(),
+                version: "5.4.0-26.30".into(),
+                release: "5.4.0-26-generic".into(),
+                filename: FOCAL_REAL.into(),
+                bytes: focal.clone(),
+                fields: None,
+            },
+            TestPackage {
+                name: "linux-image-5.4.0-26-generic-dbgsym".into(),
+                version: "5.4.0-26.30".into(),
+                release: "5.4.0-26-generic".into(),
+                filename: FOCAL_STUB.into(),
+                bytes: support::noise(3_000, 5),
+                fields: Some(
+                    "Source: linux-signed (5.4.0-26.30)\nDepends: linux-image-unsigned-5.4.0-26-generic-dbgsym (= 5.4.0-26.30)\n".into(),
+                ),
+            },
+        ],
+        Signing::InRelease,
+        None,
+    );
+    add_suite(
+        &mut files,
+        &signer,
+        "focal-updates",
+        "amd64",
+        &[TestPackage {
+            name: "linux-image-unsigned-5.4.0-216-generic-dbgsym".into(),
+            version: "5.4.0-216.236".into(),
+            release: "5.4.0-216-generic".into(),
+            filename: UPDATES_REAL.into(),
+            bytes: updates.clone(),
+            fields: None,
+        }],
+        Signing::InRelease,
+        None,
+    );
+    let mirror = Mirror::start(files);
+    let mut lp = FakeLaunchpad::new(&mirror);
+    lp.upload(
+        "bionic",
+        "linux",
+        "4.15.0-20.21",
+        "Release",
+        vec![FakeBinary {
+            name: "linux-image-unsigned-4.15.0-20-generic-dbgsym".into(),
+            arch: "amd64".into(),
+            bytes: history.clone(),
+        }],
+    );
+    lp.upload(
+        "bionic",
+        "linux",
+        "4.15.0-22.24",
+        "Release",
+        vec![FakeBinary {
+            name: "linux-image-unsigned-4.15.0-22-generic-dbgsym".into(),
+            arch: "amd64".into(),
+            bytes: support::noise(100, 3),
+        }],
+    );
+    lp.install(&mirror, "Release");
+    let lp_url = lp.file_url(
+        "linux-image-unsigned-4.15.0-20-generic-dbgsym",
+        "4.15.0-20.21",
+        "amd64",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = dir.path().join("ddebs.gpg");
+    std::fs::write(&keyring, signer.keyring_binary()).unwrap();
+    let config = dir.path().join("ubuntu-test.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[[source]]
+name = "ddebs"
+kind = "ubuntu"
+url = "env:KSURF_UBUNTU_DDEBS_URL"
+series = ["focal"]
+pockets = ["release", "updates"]
+arches = ["amd64"]
+flavors = ["generic"]
+keyring = "{}"
+
+[[source]]
+name = "history"
+kind = "launchpad"
+url = "env:KSURF_LAUNCHPAD_API"
+series = ["bionic"]
+pockets = ["release"]
+launchpad_sources = ["linux"]
+arches = ["amd64"]
+flavors = ["generic"]
+revision = "first"
+"#,
+            keyring.display()
+        ),
+    )
+    .unwrap();
+    Ubuntu {
+        mirror,
+        dir,
+        config,
+        packages: HashMap::from([
+            ("5.4.0-26-generic", focal),
+            ("5.4.0-216-generic", updates),
+            ("4.15.0-20-generic", history),
+        ]),
+        lp_url,
+    }
+}
+
+impl Ubuntu {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ksurf"));
+        c.arg("fetch")
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("KSURF_THREADS")
+            .env("KSURF_UBUNTU_DDEBS_URL", &self.mirror.base)
+            .env("KSURF_LAUNCHPAD_API", api_root(&self.mirror));
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("running ksurf")
+    }
+
+    fn vmlinux(&self, release: &str) -> std::path::PathBuf {
+        self.dir
+            .path()
+            .join(format!("out/vmlinux/ubuntu/amd64/vmlinux-{release}"))
+    }
+}
+
+const STUB_SKIPPED: &str = "ksurf: skipped linux-image-5.4.0-26-generic-dbgsym 5.4.0-26.30 (amd64, focal): stub built by source linux-signed (signed kernels carry no debug image)\n";
+
+#[test]
+fn ubuntu_layout_and_launchpad_plan_then_fetch_into_a_dataset() {
+    let u = ubuntu_mirror();
+    let o = u.run(&["--plan"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout),
+        "\
+IMAGE                           PACKAGE                                        VERSION           SIZE  SOURCE   STATUS
+ubuntu/4.15.0-20-generic/amd64  linux-image-unsigned-4.15.0-20-generic-dbgsym  4.15.0-20.21   1.3 MiB  history  pending
+ubuntu/5.4.0-26-generic/amd64   linux-image-unsigned-5.4.0-26-generic-dbgsym   5.4.0-26.30    1.1 MiB  ddebs    pending
+ubuntu/5.4.0-216-generic/amd64  linux-image-unsigned-5.4.0-216-generic-dbgsym  5.4.0-216.236  1.2 MiB  ddebs    pending
+3 packages, 3.5 MiB; 0 done, 3 to fetch (3.5 MiB)
+"
+    );
+    assert_eq!(text(&o.stderr), STUB_SKIPPED);
+    // Signed indices of both suites; the API walked; no package fetched.
+    let paths: Vec<String> = u
+        .mirror
+        .all_requests()
+        .iter()
+        .map(|r| r.path.split('?').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "dists/focal/InRelease",
+            "dists/focal/main/binary-amd64/Packages.xz",
+            "dists/focal-updates/InRelease",
+            "dists/focal-updates/main/binary-amd64/Packages.xz",
+            "devel/ubuntu/+archive/primary",
+            "devel/ubuntu/+archive/primary",
+            "devel/ubuntu/+archive/primary/+sourcepub/1001",
+            "devel/ubuntu/+archive/primary/+binarypub/5001",
+        ]
+    );
+
+    let o = u.run(&["--out", "out", "--dataset", "ds"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stderr), STUB_SKIPPED);
+    let line = |release: &str, package: &str, version: &str, variant: u8| {
+        let v = vmlinux_of(variant);
+        format!(
+            "ubuntu/{release}/amd64: out/vmlinux/ubuntu/amd64/vmlinux-{release} ({} bytes, sha256 {}) from {package} {version}\n",
+            v.len(),
+            sha256_hex(&v)
+        )
+    };
+    assert_eq!(
+        text(&o.stdout),
+        [
+            line(
+                "4.15.0-20-generic",
+                "linux-image-unsigned-4.15.0-20-generic-dbgsym",
+                "4.15.0-20.21",
+                2
+            ),
+            line(
+                "5.4.0-26-generic",
+                "linux-image-unsigned-5.4.0-26-generic-dbgsym",
+                "5.4.0-26.30",
+                0
+            ),
+            line(
+                "5.4.0-216-generic",
+                "linux-image-unsigned-5.4.0-216-generic-dbgsym",
+                "5.4.0-216.236",
+                1
+            ),
+        ]
+        .concat()
+    );
+    for (release, variant) in [
+        ("4.15.0-20-generic", 2),
+        ("5.4.0-26-generic", 0),
+        ("5.4.0-216-generic", 1),
+    ] {
+        assert_eq!(
+            std::fs::read(u.vmlinux(release)).unwrap(),
+            vmlinux_of(variant),
+            "{release}"
+        );
+    }
+    // The stub was never downloaded.
+    assert_eq!(u.mirror.requests(FOCAL_STUB).len(), 0);
+    let ds = ksurf_dataset::Dataset::open_local(&u.dir.path().join("ds")).unwrap();
+    let mut rows = Vec::new();
+    for release in ["4.15.0-20-generic", "5.4.0-26-generic", "5.4.0-216-generic"] {
+        let image: ksurf_dataset::ImageId = format!("ubuntu/{release}/amd64").parse().unwrap();
+        let batch = ds
+            .read_table(&image, ksurf_dataset::TableName::Fetches)
+            .unwrap();
+        assert_eq!(batch.num_rows(), 1);
+        let schema = batch.schema();
+        let row: Vec<String> = schema
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .filter(|(f, _)| f.name() != "fetched_at")
+            .map(|(f, c)| {
+                format!(
+                    "{}={}",
+                    f.name(),
+                    arrow::util::display::array_value_to_string(c, 0).unwrap()
+                )
+            })
+            .collect();
+        rows.push(row.join(" "));
+    }
+    let row = |release: &str,
+               package: &str,
+               version: &str,
+               source: &str,
+               url: &str,
+               variant: u8| {
+        let pkg = &u.packages[release];
+        let vmlinux = vmlinux_of(variant);
+        format!(
+            "flavor=generic package={package} version={version} source={source} url={url} package_size={} package_sha256={} vmlinux_sha256={} vmlinux_size={} build_id={FIXTURE_BUILD_ID}",
+            pkg.len(),
+            sha256_hex(pkg),
+            sha256_hex(&vmlinux),
+            vmlinux.len()
+        )
+    };
+    assert_eq!(
+        rows,
+        [
+            row(
+                "4.15.0-20-generic",
+                "linux-image-unsigned-4.15.0-20-generic-dbgsym",
+                "4.15.0-20.21",
+                "history",
+                &u.lp_url,
+                2
+            ),
+            row(
+                "5.4.0-26-generic",
+                "linux-image-unsigned-5.4.0-26-generic-dbgsym",
+                "5.4.0-26.30",
+                "ddebs",
+                &u.mirror.url(FOCAL_REAL),
+                0
+            ),
+            row(
+                "5.4.0-216-generic",
+                "linux-image-unsigned-5.4.0-216-generic-dbgsym",
+                "5.4.0-216.236",
+                "ddebs",
+                &u.mirror.url(UPDATES_REAL),
+                1
+            ),
+        ]
+    );
+}
+
+/// `ksurf fetch --stream` killed with SIGKILL while a vmlinux is being
+/// written leaves a hidden locked-while-written part file; the next run
+/// removes it and publishes the same bytes.
+#[test]
+fn killed_streaming_fetch_leaves_no_part_file_after_a_rerun() {
+    let u = ubuntu_mirror();
+    let size = u.packages["5.4.0-26-generic"].len() as u64;
+    u.mirror.fault(
+        FOCAL_REAL,
+        Fault::StallAfter(size - 200, Duration::from_secs(60)),
+    );
+    let vmlinux_dir = u.dir.path().join("out/vmlinux/ubuntu/amd64");
+    let parts = || -> Vec<String> {
+        std::fs::read_dir(&vmlinux_dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with(".vmlinux-") && n.ends_with(".part"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut child = u
+        .command(&["--out", "out", "--stream"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    // The other two packages finish; the stalled one's vmlinux is then the
+    // only one being written (its package is xz, which decodes as it
+    // arrives, so the entry is open before the last bytes).
+    let others_done =
+        || u.vmlinux("5.4.0-216-generic").exists() && u.vmlinux("4.15.0-20-generic").exists();
+    while u.mirror.served(FOCAL_REAL) < size - 200 || !others_done() || parts().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "ksurf never got to the vmlinux"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap(); // SIGKILL
+    assert!(!child.wait().unwrap().success());
+    assert_eq!(parts().len(), 1);
+    assert!(!u.vmlinux("5.4.0-26-generic").exists());
+
+    u.mirror.clear_faults();
+    let o = u.run(&["--out", "out", "--stream"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(parts(), Vec::<String>::new());
+    let mut names: Vec<String> = std::fs::read_dir(&vmlinux_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "vmlinux-4.15.0-20-generic",
+            "vmlinux-5.4.0-216-generic",
+            "vmlinux-5.4.0-26-generic"
+        ]
+    );
+    assert_eq!(
+        std::fs::read(u.vmlinux("5.4.0-26-generic")).unwrap(),
+        vmlinux_of(0)
+    );
+    assert!(
+        !u.dir.path().join("out/cache").exists(),
+        "streaming keeps no package"
     );
 }

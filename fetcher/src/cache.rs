@@ -1,16 +1,29 @@
 //! The content-addressed package cache: a verified package lives at
 //! `<cache>/sha256/<first 2 hex>/<64 hex>.deb`, so a package is fetched
-//! once whatever URL or run asks for it again. Downloads go to a hidden temp
-//! file in `<cache>/tmp/` (same file system), are fsynced, checked against
-//! the expected size and SHA-256, and only then renamed into place (and the
-//! directory fsynced): a file under `sha256/` is always complete and
-//! correct. A failed or mismatched download removes its temp file; one
-//! killed outright leaves a `tmp/` file that the next [`Cache::open`] clears.
-//! Before each download the free space is checked against the expected size
-//! plus a margin.
+//! once whatever URL or run asks for it again.
+//!
+//! A download goes first to a partial file in `<cache>/tmp/` (same file
+//! system) named after what is expected — `<sha256>.part`, or
+//! `url-<sha256 of the URL>.part` when no hash is planned — and held under
+//! an exclusive lock while written (see [`crate::partial`]). A download
+//! killed in one process therefore leaves a partial that the next process
+//! asking for the same package finds, locks and continues from its length
+//! (an HTTP Range request); a second process asking while the first is
+//! still downloading waits for it and then finds the package cached. Once
+//! complete, the file is fsynced, checked against the expected size and
+//! SHA-256, and only then renamed into `sha256/` (and the directory
+//! fsynced): a file under `sha256/` is always complete and correct. A
+//! partial that does not verify is removed (a resumed one is first
+//! refetched from zero by the caller).
+//!
+//! [`Cache::open`] removes partials that nobody holds locked and that have
+//! not been written to for [`KEEP_PARTIAL`] (kept until then so a later run
+//! can resume them), and at once any other file in `tmp/` nobody holds.
+//! Before each download the free space is checked against the bytes still
+//! to come plus a margin.
 
 use std::fs::File;
-use std::io::{Seek, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -19,9 +32,13 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::http::BodySink;
+use crate::partial;
 
-/// Temp files in `tmp/` older than this are left by a killed run and removed.
-const STALE_TMP: Duration = Duration::from_secs(24 * 3600);
+/// How long an abandoned partial download is kept for a later run to resume.
+pub const KEEP_PARTIAL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The suffix of partial downloads in `tmp/`.
+const PARTIAL_SUFFIX: &str = ".part";
 
 /// A package cache directory.
 #[derive(Debug, Clone)]
@@ -31,8 +48,18 @@ pub struct Cache {
     pub free_margin: u64,
 }
 
+/// What [`Cache::begin`] found.
+pub enum Begun {
+    /// The package is already cached (another process finished it while
+    /// this one waited for its partial).
+    Cached(PathBuf),
+    /// A locked partial to write to; it may already hold a prefix.
+    Writer(CacheWriter),
+}
+
 impl Cache {
-    /// Opens (creating) the cache at `root` and removes stale temp files.
+    /// Opens (creating) the cache at `root` and removes what killed runs
+    /// left in `tmp/` (see the module comment).
     pub fn open(root: &Path) -> Result<Self> {
         for dir in [root.join("sha256"), root.join("tmp")] {
             std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
@@ -45,7 +72,7 @@ impl Cache {
             root: root.to_owned(),
             free_margin: 256 << 20,
         };
-        cache.clear_stale(STALE_TMP);
+        cache.sweep(KEEP_PARTIAL);
         Ok(cache)
     }
 
@@ -53,23 +80,20 @@ impl Cache {
         &self.root
     }
 
-    /// Removes temp files older than `age` (what a killed download left).
-    pub fn clear_stale(&self, age: Duration) {
-        let Ok(entries) = std::fs::read_dir(self.root.join("tmp")) else {
-            return;
-        };
+    /// Removes the files in `tmp/` that nobody holds locked: partial
+    /// downloads last written more than `keep` ago, anything else at once.
+    /// Returns the removed paths.
+    pub fn sweep(&self, keep: Duration) -> Vec<PathBuf> {
         let now = SystemTime::now();
-        for entry in entries.flatten() {
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| now.duration_since(t).ok())
-                .is_some_and(|d| d >= age);
-            if old {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
+        let keep_partial = |path: &Path, meta: &std::fs::Metadata| {
+            is_partial_name(path)
+                && meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_none_or(|age| age < keep)
+        };
+        partial::sweep(&self.root.join("tmp"), "", "", &keep_partial)
     }
 
     /// Where the package with this SHA-256 (lower-case hex) is kept.
@@ -78,6 +102,19 @@ impl Cache {
             .join("sha256")
             .join(&sha256[..2.min(sha256.len())])
             .join(format!("{sha256}.deb"))
+    }
+
+    /// Where the partial download of a package is kept: named by its
+    /// expected SHA-256, or by the SHA-256 of its URL when none is known.
+    pub fn partial_path(&self, url: &str, sha256: Option<&str>) -> PathBuf {
+        let name = match sha256.filter(|s| is_sha256(s)) {
+            Some(sha) => format!("{sha}{PARTIAL_SUFFIX}"),
+            None => format!(
+                "url-{}{PARTIAL_SUFFIX}",
+                crate::hex(&Sha256::digest(url.as_bytes()))
+            ),
+        };
+        self.root.join("tmp").join(name)
     }
 
     /// The cached package with this hash, if present (and of `size` bytes
@@ -112,36 +149,89 @@ impl Cache {
         Ok(())
     }
 
-    /// Starts a download of `url` into the cache, after the free-space check
-    /// against `size` when it is known.
-    pub fn begin(&self, url: &str, size: Option<u64>) -> Result<CacheWriter> {
-        let tmp_dir = self.root.join("tmp");
-        Self::check_space(&tmp_dir, url, size.unwrap_or(0), self.free_margin)?;
-        let file = tempfile::Builder::new()
-            .prefix(".download-")
-            .suffix(".part")
-            .tempfile_in(&tmp_dir)
-            .map_err(|source| Error::Io {
-                path: tmp_dir.clone(),
-                action: "creating a temp file",
+    /// Starts (or continues) a download of `url` into the cache: takes the
+    /// partial's lock, waiting while another process holds it, and reads
+    /// the prefix it already holds into the hash. A prefix longer than
+    /// `size` is dropped. Then checks the free space against what is still
+    /// to come. Blocks; run it off the async threads.
+    pub fn begin(&self, url: &str, size: Option<u64>, sha256: Option<&str>) -> Result<Begun> {
+        let path = self.partial_path(url, sha256);
+        let io = |action: &'static str| {
+            let path = path.clone();
+            move |source| Error::Io {
+                path,
+                action,
                 source,
-            })?;
-        Ok(CacheWriter {
+            }
+        };
+        let mut file = partial::open_locked(&path).map_err(io("opening the partial download"))?;
+        if let Some(cached) = sha256.and_then(|sha| self.lookup(sha, size)) {
+            // Finished by the process that held the lock before us; the
+            // empty file we opened is removed while still ours.
+            let _ = std::fs::remove_file(&path);
+            drop(file);
+            return Ok(Begun::Cached(cached));
+        }
+        let mut written = file
+            .metadata()
+            .map_err(io("reading the partial download"))?
+            .len();
+        if size.is_some_and(|size| written > size) {
+            file.set_len(0).map_err(io("truncating"))?;
+            written = 0;
+        }
+        let mut hasher = Sha256::new();
+        if written > 0 {
+            let mut buf = vec![0u8; 1 << 20];
+            let mut left = written;
+            file.rewind().map_err(io("reading the partial download"))?;
+            while left > 0 {
+                let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                let n = file
+                    .read(&mut buf[..want])
+                    .map_err(io("reading the partial download"))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+                left -= n as u64;
+            }
+            written -= left;
+        }
+        file.seek(SeekFrom::Start(written))
+            .map_err(io("reading the partial download"))?;
+        file.set_len(written).map_err(io("truncating"))?;
+        let to_come = size.map_or(0, |s| s - written);
+        Self::check_space(&self.root.join("tmp"), url, to_come, self.free_margin)?;
+        Ok(Begun::Writer(CacheWriter {
             url: url.to_owned(),
+            path,
             file,
-            hasher: Sha256::new(),
-            written: 0,
+            hasher,
+            written,
+            resumed_from: written,
             limit: size,
-        })
+        }))
     }
 }
 
-/// A download on its way into the cache.
+/// Whether `path` is named like a partial download.
+fn is_partial_name(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(PARTIAL_SUFFIX))
+        .is_some_and(|stem| is_sha256(stem) || stem.strip_prefix("url-").is_some_and(is_sha256))
+}
+
+/// A download on its way into the cache: the locked partial file.
 pub struct CacheWriter {
     url: String,
-    file: tempfile::NamedTempFile,
+    path: PathBuf,
+    file: File,
     hasher: Sha256,
     written: u64,
+    /// The partial's length when this process took it over.
+    resumed_from: u64,
     /// The expected size: a longer body is refused as it arrives.
     limit: Option<u64>,
 }
@@ -149,28 +239,44 @@ pub struct CacheWriter {
 impl CacheWriter {
     fn io(&self, action: &'static str) -> impl FnOnce(std::io::Error) -> Error + '_ {
         move |source| Error::Io {
-            path: self.file.path().to_owned(),
+            path: self.path.clone(),
             action,
             source,
         }
     }
 
-    /// Fsyncs, checks size and SHA-256 against the expected values (when
-    /// given) and renames the file into the cache. Returns its path, size
-    /// and SHA-256. On a mismatch the temp file is removed and nothing
-    /// enters the cache.
-    pub fn finish(
-        self,
-        cache: &Cache,
-        size: Option<u64>,
-        sha256: Option<&str>,
-    ) -> Result<(PathBuf, u64, String)> {
-        self.file.as_file().sync_all().map_err(self.io("syncing"))?;
+    /// Where the partial is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The bytes a previous run had already downloaded (0 for a fresh start).
+    pub fn resumed_from(&self) -> u64 {
+        self.resumed_from
+    }
+
+    /// Drops the partial's content and starts from zero.
+    pub fn start_over(&mut self) -> Result<()> {
+        self.restart().map(|_| ())?;
+        self.resumed_from = 0;
+        Ok(())
+    }
+
+    /// Removes the partial (it did not verify).
+    pub fn discard(self) {
+        // Still holding the lock, so nobody else is using it.
+        let _ = std::fs::remove_file(&self.path);
+    }
+
+    /// Fsyncs and checks size and SHA-256 against the expected values (when
+    /// given). Returns the SHA-256. The partial stays as it is.
+    pub fn verify(&mut self, size: Option<u64>, sha256: Option<&str>) -> Result<String> {
+        self.file.sync_all().map_err(self.io("syncing"))?;
         let actual = crate::hex(&self.hasher.clone().finalize());
         if let Some(size) = size {
             if self.written != size {
                 return Err(Error::Mismatch {
-                    url: self.url,
+                    url: self.url.clone(),
                     what: "size",
                     expected: size.to_string(),
                     actual: self.written.to_string(),
@@ -180,24 +286,32 @@ impl CacheWriter {
         if let Some(sha256) = sha256 {
             if actual != sha256 {
                 return Err(Error::Mismatch {
-                    url: self.url,
+                    url: self.url.clone(),
                     what: "SHA256",
                     expected: sha256.to_owned(),
                     actual,
                 });
             }
         }
-        let path = cache.path_of(&actual);
+        Ok(actual)
+    }
+
+    /// Renames the verified partial into the cache as `sha256` (what
+    /// [`CacheWriter::verify`] returned). Returns its path and size.
+    pub fn publish(self, cache: &Cache, sha256: &str) -> Result<(PathBuf, u64)> {
+        let path = cache.path_of(sha256);
         let dir = path.parent().expect("cache paths have a parent").to_owned();
         std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
             path: dir.clone(),
             action: "creating the cache directory",
             source,
         })?;
-        self.file.persist(&path).map_err(|e| Error::Io {
+        // Renamed while still locked: a process waiting for the partial
+        // then finds its path gone and the package cached.
+        std::fs::rename(&self.path, &path).map_err(|source| Error::Io {
             path: path.clone(),
             action: "renaming into the cache",
-            source: e.error,
+            source,
         })?;
         File::open(&dir)
             .and_then(|d| d.sync_all())
@@ -206,7 +320,7 @@ impl CacheWriter {
                 action: "syncing the cache directory",
                 source,
             })?;
-        Ok((path, self.written, actual))
+        Ok((path, self.written))
     }
 }
 
@@ -226,11 +340,11 @@ impl BodySink for CacheWriter {
                 }));
             }
         }
-        let result = self
-            .file
-            .as_file()
-            .write_all(&chunk)
-            .map_err(self.io("writing"));
+        let result = self.file.write_all(&chunk).map_err(|source| Error::Io {
+            path: self.path.clone(),
+            action: "writing",
+            source,
+        });
         if result.is_ok() {
             self.hasher.update(&chunk);
             self.written += chunk.len() as u64;
@@ -239,11 +353,11 @@ impl BodySink for CacheWriter {
     }
 
     fn restart(&mut self) -> Result<bool> {
-        let file = self.file.as_file_mut();
+        let file = &mut self.file;
         file.set_len(0)
             .and_then(|()| file.rewind())
             .map_err(|source| Error::Io {
-                path: self.file.path().to_owned(),
+                path: self.path.clone(),
                 action: "truncating",
                 source,
             })?;

@@ -73,10 +73,7 @@ pub fn discover_source(
     let mut found = Discovery::default();
     let mut errors = Vec::new();
     match source.kind {
-        SourceKind::Local => match local::discover(source) {
-            Ok(d) => found = d,
-            Err(e) => errors.push(e),
-        },
+        SourceKind::Local => (found, errors) = local::discover(source),
         SourceKind::Ubuntu | SourceKind::Debian => {
             match index_requests(&config.file, source, env, apt) {
                 Err(e) => errors.push(e),

@@ -26,11 +26,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::cache::Cache;
+use crate::cache::{Begun, Cache, CacheWriter};
 use crate::error::{Error, Result};
 use crate::http::{BodySink, HttpClient};
 use crate::plan::{PackageLocation, PlannedPackage};
-use crate::progress::Progress;
+use crate::progress::{Progress, Transfer};
 use crate::unpack::{unpack_vmlinux_checked, UnpackOptions, Vmlinux};
 
 /// How [`fetch_all`] fetches.
@@ -262,13 +262,80 @@ async fn cached_package(
     if plan.sha256.is_none() {
         tracing::warn!(%url, "no SHA-256 planned: the download is checked only for its size");
     }
-    let mut writer = cache.begin(url, plan.size)?;
+    let begun = {
+        let cache = cache.clone();
+        let url = url.to_owned();
+        let (size, sha) = (plan.size, plan.sha256.clone());
+        tokio::task::spawn_blocking(move || cache.begin(&url, size, sha.as_deref()))
+            .await
+            .expect("cache writer setup panicked")?
+    };
+    let mut writer = match begun {
+        Begun::Cached(path) => {
+            progress.expect_done(plan.size.unwrap_or(0));
+            return Ok((path, 0));
+        }
+        Begun::Writer(writer) => writer,
+    };
     let transfer = progress.transfer(&plan.package, plan.size);
-    let received = client.download(url, &mut writer, &transfer).await;
+    let result = download_into(client, &mut writer, plan, url, &transfer).await;
     transfer.finish();
-    let received = received?;
-    let (path, _, _) = writer.finish(cache, plan.size, plan.sha256.as_deref())?;
-    Ok((path, received))
+    match result {
+        Ok((sha, received)) => {
+            let (path, _) = writer.publish(cache, &sha)?;
+            Ok((path, received))
+        }
+        // Wrong bytes: nothing of them is kept.
+        Err(e @ Error::Mismatch { .. }) => {
+            writer.discard();
+            Err(e)
+        }
+        // Interrupted: the partial stays for the next run to resume.
+        Err(e) => Err(e),
+    }
+}
+
+/// Downloads the rest of `url` into `writer` and verifies the whole. A
+/// partial taken over from an earlier run that does not verify (or that
+/// the server refuses to continue) is refetched once from zero. Returns the
+/// SHA-256 and the bytes received.
+async fn download_into(
+    client: &HttpClient,
+    writer: &mut CacheWriter,
+    plan: &PlannedPackage,
+    url: &str,
+    transfer: &Transfer,
+) -> Result<(String, u64)> {
+    let mut received = 0u64;
+    loop {
+        let resumed = writer.resumed_from();
+        if resumed > 0 {
+            tracing::info!(%url, bytes = resumed, "resuming a download an earlier run left");
+            transfer.inc(resumed);
+        }
+        let complete = resumed > 0 && plan.size == Some(resumed);
+        let got = if complete {
+            Ok(0)
+        } else {
+            client
+                .download(url, writer, transfer)
+                .await
+                .map(|_| writer.written() - resumed)
+        };
+        let checked = got.and_then(|n| {
+            received += n;
+            writer.verify(plan.size, plan.sha256.as_deref())
+        });
+        match checked {
+            Ok(sha) => return Ok((sha, received)),
+            Err(Error::Mismatch { .. } | Error::HttpStatus { status: 416, .. }) if resumed > 0 => {
+                tracing::warn!(%url, "the partial download from an earlier run does not check out; starting from zero");
+                writer.start_over()?;
+                transfer.restart();
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Streams the package at `url` into the unpacker.

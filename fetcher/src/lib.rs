@@ -9,7 +9,8 @@
 //! - [`control`]: deb822 syntax; [`index`]: which `Packages` indices a
 //!   source needs and the kernel debug packages listed in one;
 //!   [`launchpad`]: the walk through Launchpad's API; [`local`]: a
-//!   directory of downloaded packages.
+//!   directory of downloaded packages, judged by their control files
+//!   ([`package_control`]).
 //! - [`naming`]: which packages are kernel debug packages and which kernel
 //!   each holds; signed stubs and meta packages rejected.
 //! - [`candidate`]: what discovery found; [`plan`]: the packages to fetch
@@ -25,7 +26,10 @@
 //!   resume); [`progress`]: its progress bars.
 //! - [`release`] and [`archive`]: apt's chain of trust, keyring → signed
 //!   Release → hash-checked `Packages` index text (handed to discovery).
-//! - [`cache`]: the content-addressed package cache; [`download`]: fetch,
+//! - [`partial`]: in-progress files, locked while written, so abandoned
+//!   ones are told apart without guessing by age.
+//! - [`cache`]: the content-addressed package cache (and resumable partial
+//!   downloads); [`download`]: fetch,
 //!   verify and unpack planned packages (cached or streamed);
 //!   [`manifest`]: the dataset's `fetches` table.
 //!
@@ -49,6 +53,8 @@ pub mod launchpad;
 pub mod local;
 pub mod manifest;
 pub mod naming;
+pub mod package_control;
+pub mod partial;
 pub mod plan;
 pub mod plan_table;
 pub mod progress;

@@ -13,7 +13,9 @@
 //! the output directory, each fsynced, and only once the package has been
 //! read to its end are they renamed to `vmlinux-<release>` (and the
 //! directory fsynced). On error the temp files are removed, so no partial
-//! file is ever visible.
+//! file is ever visible. A run killed outright leaves its hidden temp files
+//! behind; they are locked while written, and the next unpack into the same
+//! directory removes the ones nobody holds ([`sweep_parts`]).
 
 use std::cell::{Cell, RefCell};
 use std::fs::File;
@@ -30,6 +32,17 @@ use crate::error::{Error, Result};
 pub const VMLINUX_DIR: [&str; 4] = ["usr", "lib", "debug", "boot"];
 /// The file-name prefix of the vmlinux in [`VMLINUX_DIR`]; the rest is the release.
 pub const VMLINUX_PREFIX: &str = "vmlinux-";
+
+/// Names of the temp files a vmlinux is written to before it is published:
+/// `.vmlinux-<random>.part`, locked while written (see [`crate::partial`]).
+pub const PART_PREFIX: &str = ".vmlinux-";
+pub const PART_SUFFIX: &str = ".part";
+
+/// Removes the vmlinux temp files in `out_dir` that no one is writing (a
+/// killed run's). Returns their paths.
+pub fn sweep_parts(out_dir: &Path) -> Vec<PathBuf> {
+    crate::partial::sweep(out_dir, PART_PREFIX, PART_SUFFIX, &|_, _| false)
+}
 
 /// Limit on the bytes of tar extension headers (GNU long names, PAX
 /// records) before one entry; the tar reader holds them in memory.
@@ -342,6 +355,7 @@ fn extract_data<R: Read>(
     })?;
     tracing::debug!(package = ctx.label, member = ctx.member, %compression, "unpacking");
     std::fs::create_dir_all(out_dir).map_err(|e| ctx.output(out_dir, e))?;
+    sweep_parts(out_dir);
 
     let compressed = BufReader::with_capacity(BUF, io::Cursor::new(head).chain(&mut member));
     let decoder = compression
@@ -480,12 +494,7 @@ fn scan<D: Read>(
         }
 
         let path = out_dir.join(name);
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".vmlinux-").suffix(".part");
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-        let tmp = builder
-            .tempfile_in(out_dir)
+        let tmp = crate::partial::create_locked_temp(out_dir, PART_PREFIX, PART_SUFFIX, 0o644)
             .map_err(|e| ctx.output(out_dir, e))?;
         let mut hasher = Sha256::new();
         let mut written = 0u64;

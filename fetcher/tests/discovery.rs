@@ -18,6 +18,9 @@ use ksurf_fetcher::index::IndexRequest;
 use ksurf_fetcher::naming::{Distro, Rejection};
 use ksurf_fetcher::{Error, FetchConfig, PackageLocation, Result};
 
+mod support;
+use support::{build_package, control_member, noise, sha256_hex, DataCompression};
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
@@ -456,46 +459,98 @@ fn launchpad_links_must_stay_under_the_api_root() {
     );
 }
 
+/// A package whose control file is `control` and whose data member holds
+/// `pad` bytes of noise (zstd, so building it is quick).
+fn local_deb(control: &str, pad: usize) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(pad as u64);
+    h.set_mode(0o644);
+    h.set_mtime(1_700_000_000);
+    tar.append_data(&mut h, "./usr/share/doc/pad", &noise(pad, 7)[..])
+        .unwrap();
+    build_package(
+        &tar.into_inner().unwrap(),
+        DataCompression::Zstd,
+        &control_member(control),
+    )
+}
+
+fn debian_control(package: &str, version: &str, arch: &str, extra: &str) -> String {
+    format!("Package: {package}\nSource: linux ({version})\nVersion: {version}\nArchitecture: {arch}\nMaintainer: ksurf tests <tests@ksurf.invalid>\n{extra}Description: test\n")
+}
+
+fn local_config(dir: &Path) -> FetchConfig {
+    let text = format!(
+        "[[source]]\nname = \"debian-local\"\nkind = \"local\"\npath = {:?}\nflavors = [\"*\"]\n",
+        dir.display().to_string()
+    );
+    FetchConfig::parse(&text, "l.toml").unwrap()
+}
+
 #[test]
 fn debian_local_plan_hashes_the_files() {
     let dir = tempfile::tempdir().unwrap();
-    let file = |name: &str, len: u64| {
-        let f = std::fs::File::create(dir.path().join(name)).unwrap();
-        f.set_len(len).unwrap();
+    let file = |name: &str, bytes: Vec<u8>| {
+        std::fs::write(dir.path().join(name), &bytes).unwrap();
+        bytes
     };
-    file(
+    let cloud = file(
         "linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb",
-        3 << 20,
+        local_deb(
+            &debian_control(
+                "linux-image-6.1.0-47-cloud-amd64-dbg",
+                "6.1.170-3",
+                "amd64",
+                "",
+            ),
+            3 << 20,
+        ),
     );
-    file(
+    let arm = file(
         "linux-image-6.1.0-47-arm64-dbg_6.1.170-3_arm64.deb",
-        (1 << 20) + 1,
+        local_deb(
+            &debian_control("linux-image-6.1.0-47-arm64-dbg", "6.1.170-3", "arm64", ""),
+            1 << 20,
+        ),
     );
-    file("linux-image-cloud-amd64-dbg_6.1.176-1_amd64.deb", 1324);
     file(
-        "linux-image-6.1.0-46-cloud-amd64-dbg_6.1.160-1_amd64.deb",
-        4096,
+        "linux-image-cloud-amd64-dbg_6.1.176-1_amd64.deb",
+        local_deb(
+            &debian_control(
+                "linux-image-cloud-amd64-dbg",
+                "6.1.176-1",
+                "amd64",
+                "Depends: linux-image-6.1.0-47-cloud-amd64-dbg (= 6.1.170-3)\n",
+            ),
+            0,
+        ),
     );
+    let small = file(
+        "linux-image-6.1.0-46-cloud-amd64-dbg_6.1.160-1_amd64.deb",
+        local_deb(
+            &debian_control(
+                "linux-image-6.1.0-46-cloud-amd64-dbg",
+                "6.1.160-1",
+                "amd64",
+                "",
+            ),
+            4096,
+        ),
+    );
+    // Not a debug package by name: never opened (not even a package).
     file(
         "linux-image-6.1.0-47-cloud-amd64_6.1.170-3_amd64.deb",
-        3 << 20,
+        vec![0; 100],
     );
-    file("notes.txt", 10);
+    file("notes.txt", vec![1; 10]);
     std::fs::create_dir(dir.path().join("sub.deb")).unwrap();
     let shipped = config("debian-local.toml");
     assert_eq!(
         shipped.sources[0].path.as_deref(),
         Some(Path::new("work/debs"))
     );
-    let text = format!(
-        "[[source]]\nname = \"debian-local\"\nkind = \"local\"\npath = {:?}\nflavors = [\"*\"]\n",
-        dir.path().display().to_string()
-    );
-    let outcome = plan(
-        &FetchConfig::parse(&text, "l.toml").unwrap(),
-        None,
-        &mut Fixtures::new(),
-    );
+    let outcome = plan(&local_config(dir.path()), None, &mut Fixtures::new());
     no_failures(&outcome);
     let planned: Vec<(String, PackageLocation, Option<u64>, Option<String>)> = outcome
         .plan
@@ -519,8 +574,8 @@ fn debian_local_plan_hashes_the_files() {
                     dir.path()
                         .join("linux-image-6.1.0-47-arm64-dbg_6.1.170-3_arm64.deb")
                 ),
-                Some((1 << 20) + 1),
-                Some("2cb74edba754a81d121c9db6833704a8e7d417e5b13d1a19f4a52f007d644264".to_owned()),
+                Some(arm.len() as u64),
+                Some(sha256_hex(&arm)),
             ),
             (
                 "debian/6.1.0-47-cloud-amd64/amd64".to_owned(),
@@ -528,8 +583,8 @@ fn debian_local_plan_hashes_the_files() {
                     dir.path()
                         .join("linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb")
                 ),
-                Some(3 << 20),
-                Some("bbd05cf6097ac9b1f89ea29d2542c1b7b67ee46848393895f5a9e43fa1f621e5".to_owned()),
+                Some(cloud.len() as u64),
+                Some(sha256_hex(&cloud)),
             ),
         ]
     );
@@ -543,9 +598,103 @@ fn debian_local_plan_hashes_the_files() {
         [
             (
                 "linux-image-6.1.0-46-cloud-amd64-dbg",
-                Rejection::TooSmall(4096)
+                Rejection::TooSmall(small.len() as u64)
             ),
             ("linux-image-cloud-amd64-dbg", Rejection::Meta),
+        ]
+    );
+}
+
+/// File names that look like real kernel packages do not decide: the
+/// control file inside does, with the index path's rules.
+#[test]
+fn local_packages_are_judged_by_their_control_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
+    // A signed stub of a few KB, named like the real package.
+    write(
+        "linux-image-unsigned-5.4.0-26-generic-dbgsym_5.4.0-26.30_amd64.ddeb",
+        &local_deb(
+            "Package: linux-image-5.4.0-26-generic-dbgsym\nSource: linux-signed (5.4.0-26.30)\nVersion: 5.4.0-26.30\nArchitecture: amd64\nDepends: linux-image-unsigned-5.4.0-26-generic-dbgsym (= 5.4.0-26.30)\nDescription: stub\n",
+            2048,
+        ),
+    );
+    // A big package whose control says it only pulls the real one in.
+    write(
+        "linux-image-6.1.0-48-cloud-amd64-dbg_6.1.171-1_amd64.deb",
+        &local_deb(
+            &debian_control(
+                "linux-image-6.1.0-48-cloud-amd64-dbg",
+                "6.1.171-1",
+                "amd64",
+                "Depends: linux-image-6.1.0-49-cloud-amd64-dbg (= 6.1.172-1)\n",
+            ),
+            1 << 20,
+        ),
+    );
+    // A meta package under a versioned name.
+    write(
+        "linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb",
+        &local_deb(
+            &debian_control(
+                "linux-image-cloud-amd64-dbg",
+                "6.1.170-3",
+                "amd64",
+                "Depends: linux-image-6.1.0-47-cloud-amd64-dbg (= 6.1.170-3)\n",
+            ),
+            1 << 20,
+        ),
+    );
+    // A corrupt control member: an xz stream with its middle flipped.
+    let good_control = control_member(&debian_control(
+        "linux-image-6.1.0-50-cloud-amd64-dbg",
+        "6.1.173-1",
+        "amd64",
+        "",
+    ));
+    let mut bad_control = good_control.clone();
+    let mid = bad_control.len() / 2;
+    bad_control[mid] ^= 0x55;
+    let corrupt = build_package(b"", DataCompression::Zstd, &bad_control);
+    write(
+        "linux-image-6.1.0-50-cloud-amd64-dbg_6.1.173-1_amd64.deb",
+        &corrupt,
+    );
+    // Not a package at all.
+    write(
+        "linux-image-6.1.0-51-cloud-amd64-dbg_6.1.174-1_amd64.deb",
+        &[0u8; 4096],
+    );
+    // And a real one, still planned beside the failures.
+    write(
+        "linux-image-6.1.0-52-cloud-amd64-dbg_6.1.175-1_amd64.deb",
+        &local_deb(
+            &debian_control(
+                "linux-image-6.1.0-52-cloud-amd64-dbg",
+                "6.1.175-1",
+                "amd64",
+                "",
+            ),
+            1 << 20,
+        ),
+    );
+    let outcome = plan(&local_config(dir.path()), None, &mut Fixtures::new());
+    assert_eq!(rows(&outcome), ["debian/6.1.0-52-cloud-amd64/amd64 linux-image-6.1.0-52-cloud-amd64-dbg 6.1.175-1 debian-local"]);
+    let d = dir.path().display();
+    assert_eq!(
+        rejected(&outcome),
+        [
+            format!("{d} linux-image-cloud-amd64-dbg 6.1.170-3 amd64: meta package (no versioned kernel release in its name)"),
+            format!("{d} linux-image-6.1.0-48-cloud-amd64-dbg 6.1.171-1 amd64: stub that depends on the kernel debug package linux-image-6.1.0-49-cloud-amd64-dbg"),
+            format!("{d} linux-image-5.4.0-26-generic-dbgsym 5.4.0-26.30 amd64: stub built by source linux-signed (signed kernels carry no debug image)"),
+        ]
+    );
+    let failures: Vec<String> = outcome.failures.iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        failures,
+        [
+            format!("{d}/linux-image-6.1.0-50-cloud-amd64-dbg_6.1.173-1_amd64.deb: control.tar.xz: corrupt: ./control: lzma data error"),
+            format!("{d}/linux-image-6.1.0-51-cloud-amd64-dbg_6.1.174-1_amd64.deb: not a Debian binary package (.deb/.ddeb): Not an archive file (invalid global header)"),
         ]
     );
 }

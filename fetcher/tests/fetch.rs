@@ -57,6 +57,7 @@ fn ubuntu() -> Fixture {
             release: "5.4.0-26-generic".into(),
             filename: UBUNTU_GENERIC.into(),
             bytes: build_deb("5.4.0-26-generic", &vmlinux, DataCompression::Xz, 200_000),
+            fields: None,
         },
         TestPackage {
             name: "linux-image-unsigned-5.4.0-26-lowlatency-dbgsym".into(),
@@ -69,6 +70,7 @@ fn ubuntu() -> Fixture {
                 DataCompression::Zstd,
                 150_000,
             ),
+            fields: None,
         },
     ];
     fixture(
@@ -96,6 +98,7 @@ fn debian() -> Fixture {
             DataCompression::Xz,
             100_000,
         ),
+        fields: None,
     }];
     fixture(
         packages,
@@ -757,9 +760,10 @@ fn local_file_location_is_checked_and_unpacked() {
     assert_eq!(files_under(&fx.out()), Vec::<String>::new());
 }
 
-/// Run as a child process by `killed_download_leaves_nothing_and_rerun_completes`.
+/// Run as a child process by the kill tests: fetches `KSURF_KILL_URL`
+/// into `KSURF_KILL_DIR` (streamed when `KSURF_KILL_STREAM` is set).
 #[test]
-#[ignore = "child process of the kill test"]
+#[ignore = "child process of the kill tests"]
 fn kill_child() {
     let (Ok(url), Ok(dir)) = (
         std::env::var("KSURF_KILL_URL"),
@@ -773,6 +777,7 @@ fn kill_child() {
     let dir = Path::new(&dir);
     let mut options = FetchOptions::new(&dir.join("out"), &dir.join("cache"));
     options.free_margin = 0;
+    options.stream = std::env::var_os("KSURF_KILL_STREAM").is_some();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = HttpClient::new(fast_http()).unwrap();
     let results = rt.block_on(fetch_all(
@@ -797,14 +802,14 @@ fn plan_for_kill(url: &str, size: u64, sha: &str) -> PlannedPackage {
     }
 }
 
-#[test]
-fn killed_download_leaves_nothing_and_rerun_completes() {
-    let fx = debian();
+/// Starts `kill_child` on the fixture's Debian package, waits until the
+/// server has sent `cut` bytes and `ready` holds, and kills it with SIGKILL.
+fn run_and_kill(fx: &Fixture, stream: bool, cut: u64, ready: &dyn Fn() -> bool) {
     let bytes = &fx.packages[DEBIAN_PKG];
-    let cut = bytes.len() as u64 / 2;
     fx.mirror
         .fault(DEBIAN_PKG, Fault::StallAfter(cut, Duration::from_secs(30)));
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
         .args([
             "kill_child",
             "--exact",
@@ -819,15 +824,17 @@ fn killed_download_leaves_nothing_and_rerun_completes() {
             format!("{} {}", bytes.len(), sha256_hex(bytes)),
         )
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(std::process::Stdio::null());
+    if stream {
+        command.env("KSURF_KILL_STREAM", "1");
+    }
+    let mut child = command.spawn().unwrap();
     // Wait until the child is mid-transfer (the server has sent `cut` bytes and stalls).
     let started = std::time::Instant::now();
-    while fx.mirror.served(DEBIAN_PKG) < cut {
+    while fx.mirror.served(DEBIAN_PKG) < cut || !ready() {
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "child never started downloading"
+            "child never got far enough"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -835,12 +842,12 @@ fn killed_download_leaves_nothing_and_rerun_completes() {
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
     assert!(!status.success());
-    assert_eq!(
-        cache_files(&fx),
-        Vec::<String>::new(),
-        "no package visible in the cache"
-    );
-    let visible: Vec<String> = files_under(&fx.out())
+    fx.mirror.clear_faults();
+}
+
+/// Files under `dir` whose names do not start with a dot.
+fn visible_files(dir: &Path) -> Vec<String> {
+    files_under(dir)
         .into_iter()
         .filter(|f| {
             !Path::new(f)
@@ -850,18 +857,53 @@ fn killed_download_leaves_nothing_and_rerun_completes() {
                 .unwrap()
                 .starts_with('.')
         })
-        .collect();
-    assert_eq!(visible, Vec::<String>::new(), "no vmlinux visible");
+        .collect()
+}
 
-    fx.mirror.clear_faults();
-    let plan = plan_for_kill(
-        &fx.mirror.url(DEBIAN_PKG),
-        bytes.len() as u64,
-        &sha256_hex(bytes),
+/// A download killed in one process is resumed by the next from the bytes
+/// the first one kept: its partial is named by the package's SHA-256.
+#[test]
+fn killed_download_is_resumed_by_the_next_process() {
+    let fx = debian();
+    let bytes = fx.packages[DEBIAN_PKG].clone();
+    let size = bytes.len() as u64;
+    let h = sha256_hex(&bytes);
+    let cut = size / 2;
+    run_and_kill(&fx, false, cut, &|| true);
+    assert_eq!(
+        cache_files(&fx),
+        Vec::<String>::new(),
+        "no package visible in the cache"
     );
+    assert_eq!(
+        visible_files(&fx.out()),
+        Vec::<String>::new(),
+        "no vmlinux visible"
+    );
+    assert_eq!(
+        files_under(&fx.cache().join("tmp")),
+        [format!("{h}.part")],
+        "the partial download is kept under the package's SHA-256"
+    );
+    let partial = std::fs::read(fx.cache().join("tmp").join(format!("{h}.part"))).unwrap();
+    let kept = partial.len() as u64;
+    assert!(kept > 0 && kept <= cut, "kept {kept} of {cut}");
+    assert_eq!(partial, bytes[..kept as usize]);
+
+    let plan = plan_for_kill(&fx.mirror.url(DEBIAN_PKG), size, &h);
     let results = fx.fetch(vec![plan], &fx.options());
-    assert_fetched(&fx, &results[0].0, results[0].1.as_ref().unwrap());
-    let h = sha256_hex(bytes);
+    let fetched = results[0].1.as_ref().unwrap();
+    assert_fetched(&fx, &results[0].0, fetched);
+    assert_eq!(fetched.downloaded_bytes, size - kept);
+    let requests = fx.mirror.requests(DEBIAN_PKG);
+    assert_eq!(
+        requests
+            .iter()
+            .map(|r| (r.range.clone(), r.status))
+            .collect::<Vec<_>>(),
+        [(None, 200), (Some(format!("bytes={kept}-")), 206)]
+    );
+    assert_eq!(fx.mirror.served(DEBIAN_PKG), cut + (size - kept));
     assert_eq!(cache_files(&fx), [format!("{}/{h}.deb", &h[..2])]);
     assert_eq!(
         std::fs::read(
@@ -871,7 +913,73 @@ fn killed_download_leaves_nothing_and_rerun_completes() {
                 .join(format!("{h}.deb"))
         )
         .unwrap(),
-        *bytes
+        bytes
+    );
+    assert_eq!(files_under(&fx.cache().join("tmp")), Vec::<String>::new());
+}
+
+/// A partial that does not verify once completed is refetched from zero;
+/// nothing wrong enters the cache.
+#[test]
+fn partial_that_does_not_verify_is_refetched_from_zero() {
+    let fx = debian();
+    let bytes = fx.packages[DEBIAN_PKG].clone();
+    let size = bytes.len() as u64;
+    let h = sha256_hex(&bytes);
+    let kept = size / 3;
+    let mut wrong = bytes[..kept as usize].to_vec();
+    wrong[10] ^= 0xff;
+    std::fs::create_dir_all(fx.cache().join("tmp")).unwrap();
+    std::fs::write(fx.cache().join("tmp").join(format!("{h}.part")), &wrong).unwrap();
+    let plan = plan_for_kill(&fx.mirror.url(DEBIAN_PKG), size, &h);
+    let results = fx.fetch(vec![plan], &fx.options());
+    let fetched = results[0].1.as_ref().unwrap();
+    assert_fetched(&fx, &results[0].0, fetched);
+    assert_eq!(fetched.downloaded_bytes, (size - kept) + size);
+    let requests = fx.mirror.requests(DEBIAN_PKG);
+    assert_eq!(
+        requests
+            .iter()
+            .map(|r| (r.range.clone(), r.status))
+            .collect::<Vec<_>>(),
+        [(Some(format!("bytes={kept}-")), 206), (None, 200)]
+    );
+    assert_eq!(cache_files(&fx), [format!("{}/{h}.deb", &h[..2])]);
+    assert_eq!(files_under(&fx.cache().join("tmp")), Vec::<String>::new());
+}
+
+/// A streamed fetch killed mid-way leaves its locked-while-written vmlinux
+/// temp file; the next run into the same directory removes it.
+#[test]
+fn killed_stream_leaves_a_part_file_that_the_next_run_removes() {
+    let fx = debian();
+    let bytes = fx.packages[DEBIAN_PKG].clone();
+    let dir = fx.vmlinux_path("x").parent().unwrap().to_owned();
+    let parts = |dir: &Path| -> Vec<String> {
+        files_under(dir)
+            .into_iter()
+            .filter(|f| f.starts_with(".vmlinux-") && f.ends_with(".part"))
+            .collect()
+    };
+    // Stall just before the end: the vmlinux entry is being written.
+    let cut = bytes.len() as u64 - 200;
+    run_and_kill(&fx, true, cut, &|| parts(&dir).len() == 1);
+    assert_eq!(parts(&dir).len(), 1, "{:?}", files_under(&dir));
+    assert_eq!(visible_files(&fx.out()), Vec::<String>::new());
+    assert!(!fx.cache().exists(), "streaming keeps no package");
+
+    let plan = plan_for_kill(
+        &fx.mirror.url(DEBIAN_PKG),
+        bytes.len() as u64,
+        &sha256_hex(&bytes),
+    );
+    let mut options = fx.options();
+    options.stream = true;
+    let results = fx.fetch(vec![plan], &options);
+    assert_fetched(&fx, &results[0].0, results[0].1.as_ref().unwrap());
+    assert_eq!(
+        files_under(&fx.out()),
+        ["vmlinux/debian/amd64/vmlinux-6.1.0-47-cloud-amd64"]
     );
 }
 

@@ -2,13 +2,16 @@
 //! archive the tests build — packages (ar + data.tar.{xz,zst} holding the
 //! fixture vmlinux), Packages(.xz), Release and InRelease/Release.gpg signed
 //! with a throwaway key made here — with per-path fault injection and a log
-//! of every request and byte served.
+//! of every request and byte served. [`launchpad`] serves Launchpad's API
+//! shapes from the same server.
 
 #![allow(dead_code)]
 
+pub mod launchpad;
+
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,13 +31,20 @@ use pgp::ser::Serialize;
 use pgp::types::Password;
 use sha2::{Digest, Sha256};
 
+/// The repository's root, whether these helpers are compiled into the
+/// fetcher's tests or (through `#[path]`) the root crate's.
+pub fn repo_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if manifest.join("extractor").is_dir() {
+        manifest.to_owned()
+    } else {
+        manifest.parent().unwrap().to_owned()
+    }
+}
+
 /// The fixture vmlinux (x86-64 ELF with DWARF 5 and a GNU build-id).
 pub fn fixture_vmlinux() -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../extractor/tests/fixtures/bin/x86_64-dwarf5.elf"),
-    )
-    .unwrap()
+    std::fs::read(repo_root().join("extractor/tests/fixtures/bin/x86_64-dwarf5.elf")).unwrap()
 }
 pub const FIXTURE_SHA256: &str = "4973217ef0549cde575c978089ee508e9f5ba302721ad758656bf9760d4d0935";
 pub const FIXTURE_BUILD_ID: &str = "21be085ae56dd5d8b01de10f81d6d6da42db71d1";
@@ -112,32 +122,40 @@ pub fn build_deb(
         vmlinux,
     );
     let data_tar = tar.into_inner().unwrap();
-    let (name, data) = match compression {
-        DataCompression::Xz => {
-            let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
-            e.write_all(&data_tar).unwrap();
-            ("data.tar.xz", e.finish().unwrap())
-        }
-        DataCompression::Zstd => ("data.tar.zst", zstd::encode_all(&data_tar[..], 3).unwrap()),
-    };
-    let mut control_tar = tar::Builder::new(Vec::new());
     let control = "Package: test\nVersion: 1\nArchitecture: amd64\nDescription: test\n";
+    build_package(&data_tar, compression, &control_member(control))
+}
+
+/// A `control.tar.xz` member holding `./control` with `text`.
+pub fn control_member(text: &str) -> Vec<u8> {
+    let mut control_tar = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
-    h.set_size(control.len() as u64);
+    h.set_size(text.len() as u64);
     h.set_mode(0o644);
     h.set_mtime(1_700_000_000);
     control_tar
-        .append_data(&mut h, "./control", control.as_bytes())
+        .append_data(&mut h, "./control", text.as_bytes())
         .unwrap();
-    let control_xz = {
-        let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
-        e.write_all(&control_tar.into_inner().unwrap()).unwrap();
-        e.finish().unwrap()
+    let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    e.write_all(&control_tar.into_inner().unwrap()).unwrap();
+    e.finish().unwrap()
+}
+
+/// A package with `control_xz` as its `control.tar.xz` member and
+/// `data_tar` compressed as its data member.
+pub fn build_package(data_tar: &[u8], compression: DataCompression, control_xz: &[u8]) -> Vec<u8> {
+    let (name, data) = match compression {
+        DataCompression::Xz => {
+            let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+            e.write_all(data_tar).unwrap();
+            ("data.tar.xz", e.finish().unwrap())
+        }
+        DataCompression::Zstd => ("data.tar.zst", zstd::encode_all(data_tar, 3).unwrap()),
     };
     let mut ar = ar::Builder::new(Vec::new());
     for (id, bytes) in [
         ("debian-binary", b"2.0\n".to_vec()),
-        ("control.tar.xz", control_xz),
+        ("control.tar.xz", control_xz.to_vec()),
         (name, data),
     ] {
         let header = ar::Header::new(id.as_bytes().to_vec(), bytes.len() as u64);
@@ -219,6 +237,9 @@ pub struct TestPackage {
     /// Archive-relative path (the index's `Filename:`).
     pub filename: String,
     pub bytes: Vec<u8>,
+    /// Index fields in place of `Source: linux` (e.g. a signed stub's
+    /// `Source` and `Depends`), each line ending in a newline.
+    pub fields: Option<String>,
 }
 
 /// How the suite's signature is published.
@@ -243,8 +264,9 @@ pub fn add_suite(
     let mut index = String::new();
     for p in packages {
         index.push_str(&format!(
-            "Package: {}\nSource: linux\nVersion: {}\nArchitecture: {arch}\nFilename: {}\nSize: {}\nSHA256: {}\nDescription: Linux kernel debug image\n\n",
+            "Package: {}\n{}Version: {}\nArchitecture: {arch}\nFilename: {}\nSize: {}\nSHA256: {}\nDescription: Linux kernel debug image\n\n",
             p.name,
+            p.fields.as_deref().unwrap_or("Source: linux\n"),
             p.version,
             p.filename,
             p.bytes.len(),
@@ -416,8 +438,27 @@ impl Mirror {
 
 const CHUNK: usize = 8 * 1024;
 
+/// The key a request is served and logged under: its path without the
+/// leading slash, and for a query-string URL (Launchpad's API) `?` and the
+/// decoded query pairs sorted, so that equal queries match whatever their
+/// order and encoding.
+pub fn request_key(path: &str, query: Option<&str>) -> String {
+    let path = path.trim_start_matches('/');
+    match query {
+        None => path.to_owned(),
+        Some(q) => {
+            let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            pairs.sort();
+            let q: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{path}?{}", q.join("&"))
+        }
+    }
+}
+
 async fn serve(State(state): State<Arc<MirrorState>>, req: Request) -> Response {
-    let path = req.uri().path().trim_start_matches('/').to_owned();
+    let path = request_key(req.uri().path(), req.uri().query());
     let header =
         |h: &HeaderMap, name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let range = header(req.headers(), "range");
