@@ -137,3 +137,45 @@ pub fn pipeline_exit_code(failures: usize, with_unit_errors: usize) -> std::proc
         std::process::ExitCode::SUCCESS
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PipelineConfig;
+
+    /// Every shipped matrix config loads as a pipeline config, with groups.
+    #[test]
+    fn shipped_configs_load_with_their_groups() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+        let mut groups = Vec::new();
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        names.sort();
+        for path in names {
+            let config = PipelineConfig::load(&path).unwrap();
+            let group_names: Vec<String> = config
+                .groups
+                .unwrap_or_default()
+                .iter()
+                .map(|g| g.name.clone())
+                .collect();
+            groups.push((
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                config.fetch.sources.len(),
+                group_names,
+            ));
+        }
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            groups,
+            vec![
+                ("debian-local.toml".to_owned(), 1, owned(&["Revision"])),
+                ("debian.toml".to_owned(), 1, owned(&["Regular", "Revision"])),
+                ("ubuntu-depsurf.toml".to_owned(), 4, owned(&["Regular", "Arch", "Flavor", "Revision"])),
+                ("ubuntu.toml".to_owned(), 1, owned(&["Regular"])),
+            ]
+        );
+    }
+}
