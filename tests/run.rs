@@ -317,21 +317,18 @@ fn a_run_writes_every_image_and_the_next_run_only_what_is_new() {
 #[test]
 fn a_corrupt_package_fails_alone_and_is_retried_next_run() {
     let s = Setup::new();
-    // A package cut short: a kernel's name and size, a truncated data member.
-    let good = std::fs::read(
-        s.path("debs")
-            .join("linux-image-5.4.0-30-mini-dbg_6.1.1-1_amd64.deb"),
-    )
-    .unwrap();
-    let bad = s
-        .path("debs")
-        .join("linux-image-5.4.0-31-mini-dbg_6.1.1-1_amd64.deb");
+    // A package cut short: a kernel's name, control file and size, a
+    // truncated data member.
+    let v3 = std::fs::read(debs::repo_root().join("aggregator/tests/fixtures/bin/v3-x86_64.elf"))
+        .unwrap();
+    let bad = debs::build_deb(&s.path("debs"), "5.4.0-31-mini", "amd64", &v3);
+    let good = std::fs::read(&bad).unwrap();
     std::fs::write(&bad, &good[..1_200_000]).unwrap();
     let o = s.run("ds", &[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     let stderr = text(&o.stderr);
     let want = format!(
-        "ksurf: error: debian/5.4.0-31-mini/amd64: {}: data.tar.xz: truncated: the package ends 1199468 bytes into this 1583052-byte member",
+        "ksurf: error: debian/5.4.0-31-mini/amd64: {}: data.tar.xz: truncated: the package ends 1199468 bytes into this 1583056-byte member",
         bad.display()
     );
     assert!(stderr.lines().any(|l| l == want), "{stderr}");
@@ -354,8 +351,6 @@ fn a_corrupt_package_fails_alone_and_is_retried_next_run() {
     );
 
     // The archive republishes it whole: the next run does only that image.
-    let v3 = std::fs::read(debs::repo_root().join("aggregator/tests/fixtures/bin/v3-x86_64.elf"))
-        .unwrap();
     debs::build_deb(&s.path("debs"), "5.4.0-31-mini", "amd64", &v3);
     let o = ok(s.run("ds", &[]));
     assert_eq!(

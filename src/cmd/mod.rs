@@ -173,7 +173,11 @@ mod tests {
             vec![
                 ("debian-local.toml".to_owned(), 1, owned(&["Revision"])),
                 ("debian.toml".to_owned(), 1, owned(&["Regular", "Revision"])),
-                ("ubuntu-depsurf.toml".to_owned(), 4, owned(&["Regular", "Arch", "Flavor", "Revision"])),
+                (
+                    "ubuntu-depsurf.toml".to_owned(),
+                    4,
+                    owned(&["Regular", "Arch", "Flavor", "Revision"])
+                ),
                 ("ubuntu.toml".to_owned(), 1, owned(&["Regular"])),
             ]
         );
