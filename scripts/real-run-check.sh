@@ -40,7 +40,7 @@ rows = duckdb.sql(f"""
 assert [(o, n) for _, o, n in rows] == [("done", debs), ("skipped", debs)], rows
 images = duckdb.sql(f"""
     select count(*) from read_parquet('{dataset}/images/**/*.parquet', hive_partitioning = true)
-    where package_sha256 is not null""").fetchone()[0]
+    where package_sha256 is not null""").fetchall()[0][0]
 assert images == debs, images
 print(f"run_log: {rows}; {images} images with their package SHA-256")
 PY
