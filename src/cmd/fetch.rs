@@ -15,14 +15,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use ksurf_dataset::Dataset;
-use ksurf_fetcher::apt::AptSources;
-use ksurf_fetcher::discovery::needs_apt;
 use ksurf_fetcher::download::{fetch_all, FetchOptions};
 use ksurf_fetcher::http::{HttpClient, HttpOptions};
 use ksurf_fetcher::plan_table::{render_plan, PackageStatus};
 use ksurf_fetcher::progress::Progress;
-use ksurf_fetcher::remote::NetworkRetriever;
-use ksurf_fetcher::{discover_and_plan, manifest, FetchConfig};
+use ksurf_fetcher::{manifest, FetchConfig};
+
+use crate::pipeline::discover;
 
 #[derive(Args)]
 pub struct FetchArgs {
@@ -66,34 +65,15 @@ pub fn run(args: FetchArgs) -> Result<ExitCode> {
             .collect(),
         _ => HashSet::new(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = discover::runtime()?;
     let client = HttpClient::new(HttpOptions::default())?;
-    let apt = if needs_apt(&config) {
-        Some(AptSources::load(std::path::Path::new("/"))?)
-    } else {
-        None
-    };
-    let mut retriever = NetworkRetriever::new(&runtime, &client, &config);
-    retriever.allow_expired = args.allow_expired;
-    let env = |name: &str| std::env::var(name).ok();
-    let outcome = discover_and_plan(&config, &env, apt.as_ref(), &mut retriever)?;
-    for r in &outcome.plan.rejected {
-        eprintln!(
-            "ksurf: skipped {} {} ({}, {}): {}",
-            r.package, r.version, r.arch, r.found_in, r.reason
-        );
-    }
-    let mut failed = outcome.failures.len();
-    for f in &outcome.failures {
-        eprintln!("ksurf: error: {f}");
-    }
+    let discovered = discover::discover(&runtime, &client, &config, args.allow_expired)?;
+    let mut failed = discovered.failed_sources;
+    let plan = discovered.plan;
     if args.plan {
         print!(
             "{}",
-            render_plan(&outcome.plan, &|p| if done.contains(&p.image) {
+            render_plan(&plan, &|p| if done.contains(&p.image) {
                 PackageStatus::Done
             } else {
                 PackageStatus::Pending
@@ -106,8 +86,7 @@ pub fn run(args: FetchArgs) -> Result<ExitCode> {
     let cache = args.cache.unwrap_or_else(|| out.join("cache"));
     let mut options = FetchOptions::new(&out, &cache);
     options.stream = args.stream;
-    let pending: Vec<_> = outcome
-        .plan
+    let pending: Vec<_> = plan
         .packages
         .into_iter()
         .filter(|p| !done.contains(&p.image))

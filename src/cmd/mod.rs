@@ -41,9 +41,6 @@ pub struct WorkArgs {
     /// Unpack while downloading; the package never touches the disk.
     #[arg(long, conflicts_with = "keep")]
     pub stream: bool,
-    /// Accept archive Release files whose Valid-Until has passed.
-    #[arg(long)]
-    pub allow_expired: bool,
 }
 
 impl WorkArgs {

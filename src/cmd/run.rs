@@ -33,6 +33,9 @@ pub struct RunArgs {
     pub dataset: String,
     #[command(flatten)]
     pub work: super::WorkArgs,
+    /// Accept archive Release files whose Valid-Until has passed.
+    #[arg(long)]
+    pub allow_expired: bool,
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
@@ -50,7 +53,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
 
     let runtime = discover::runtime()?;
     let client = HttpClient::new(HttpOptions::default())?;
-    let discovered = discover::discover(&runtime, &client, &config.fetch, args.work.allow_expired)?;
+    let discovered = discover::discover(&runtime, &client, &config.fetch, args.allow_expired)?;
     let pending = work::pending(&dataset, discovered.plan.packages)?;
     println!(
         "{} images planned: {} to do, {} already in {}",
@@ -59,20 +62,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         pending.done.len(),
         dataset.label()
     );
-    let mut rows: Vec<LogRow> = pending
-        .done
-        .iter()
-        .map(|p| LogRow {
-            image: Some(p.image.to_string()),
-            group: None,
-            package: Some(p.package.clone()),
-            package_sha256: p.sha256.clone(),
-            stage: Stage::Extract,
-            outcome: Outcome::Skipped,
-            message: None,
-            seconds: 0.0,
-        })
-        .collect();
+    let mut rows: Vec<LogRow> = pending.done.iter().map(LogRow::skipped).collect();
     let processed = process(
         &runtime,
         &client,

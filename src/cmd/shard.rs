@@ -14,7 +14,7 @@ use ksurf_dataset::Dataset;
 use ksurf_fetcher::http::{HttpClient, HttpOptions};
 use ksurf_fetcher::progress::Progress;
 
-use crate::pipeline::log::{self, LogRow, Outcome, Stage};
+use crate::pipeline::log::{self, LogRow};
 use crate::pipeline::process::process;
 use crate::pipeline::work::{self, Shard, WorkList};
 
@@ -37,20 +37,7 @@ pub fn run(
         pending.todo.len() + pending.done.len(),
         pending.done.len()
     );
-    let mut rows: Vec<LogRow> = pending
-        .done
-        .iter()
-        .map(|p| LogRow {
-            image: Some(p.image.to_string()),
-            group: None,
-            package: Some(p.package.clone()),
-            package_sha256: p.sha256.clone(),
-            stage: Stage::Extract,
-            outcome: Outcome::Skipped,
-            message: None,
-            seconds: 0.0,
-        })
-        .collect();
+    let mut rows: Vec<LogRow> = pending.done.iter().map(LogRow::skipped).collect();
     let runtime = crate::pipeline::discover::runtime()?;
     let client = HttpClient::new(HttpOptions::default())?;
     let processed = process(

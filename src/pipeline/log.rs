@@ -66,6 +66,22 @@ pub struct LogRow {
     pub seconds: f64,
 }
 
+impl LogRow {
+    /// The row of a planned package whose image the dataset already holds.
+    pub fn skipped(package: &ksurf_fetcher::PlannedPackage) -> Self {
+        LogRow {
+            image: Some(package.image.to_string()),
+            group: None,
+            package: Some(package.package.clone()),
+            package_sha256: package.sha256.clone(),
+            stage: Stage::Extract,
+            outcome: Outcome::Skipped,
+            message: None,
+            seconds: 0.0,
+        }
+    }
+}
+
 /// The rows as a `run_log` batch.
 pub fn batch(rows: &[LogRow]) -> Result<RecordBatch> {
     let opt = |f: &dyn Fn(&LogRow) -> Option<&str>| -> ArrayRef {
