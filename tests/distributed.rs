@@ -241,6 +241,16 @@ fn table_file(table: &str, image: &str) -> PathBuf {
 
 /// (image, outcome) of every image row of the `run_log` file at `path`.
 fn run_log(path: &Path) -> Vec<(String, String)> {
+    log_rows(path, "image")
+}
+
+/// (group, outcome) of every group row of the `run_log` file at `path`.
+fn group_log(path: &Path) -> Vec<(String, String)> {
+    log_rows(path, "group")
+}
+
+/// (`key` column, outcome) of the `run_log` rows where `key` is set.
+fn log_rows(path: &Path, key: &str) -> Vec<(String, String)> {
     let dataset = Dataset::open_existing_local(path.parent().unwrap()).unwrap();
     let batch = dataset
         .read_file(&"part-0.parquet".into(), TableName::RunLog)
@@ -254,10 +264,10 @@ fn run_log(path: &Path) -> Vec<(String, String)> {
             .unwrap()
             .clone()
     };
-    let (image, outcome) = (column("image"), column("outcome"));
+    let (keys, outcome) = (column(key), column("outcome"));
     (0..batch.num_rows())
-        .filter(|&i| image.is_valid(i))
-        .map(|i| (image.value(i).to_owned(), outcome.value(i).to_owned()))
+        .filter(|&i| keys.is_valid(i))
+        .map(|i| (keys.value(i).to_owned(), outcome.value(i).to_owned()))
         .collect()
 }
 
@@ -562,10 +572,18 @@ fn a_simulated_kubernetes_run_equals_a_single_machine_run() {
         rows(&[(1, "skipped"), (4, "done")])
     );
     assert_eq!(shard_log(2, 3, &plan_id), rows(&[(2, "done")]));
+    // The aggregation logs each group as run `<plan id>-aggregate`.
+    let aggregate_log = format!("run_log/run={plan_id}-aggregate/part-0.parquet");
     assert_eq!(
-        run_log_entries(&manifest(&got)),
-        [0, 1, 2].map(|i| format!("run_log/run={plan_id}-shard-{i}-of-3/part-0.parquet"))
+        group_log(&got.join(&aggregate_log)),
+        ["Regular", "Arch", "Flavor"].map(|g| (g.to_owned(), "done".to_owned()))
     );
+    assert_eq!(run_log(&got.join(&aggregate_log)), []);
+    let mut logs: Vec<String> = [0, 1, 2]
+        .map(|i| format!("run_log/run={plan_id}-shard-{i}-of-3/part-0.parquet"))
+        .to_vec();
+    logs.insert(0, aggregate_log);
+    assert_eq!(run_log_entries(&manifest(&got)), logs);
     assert_same_dataset(&got, &local);
 
     // One shard (the plan capped to one), and six (more shards than
@@ -604,9 +622,14 @@ fn a_simulated_kubernetes_run_equals_a_single_machine_run() {
                 .collect();
             assert_eq!(run_log(&log), rows(&done), "shard {i} of {count}");
         }
-        let logs: Vec<String> = (0..count)
-            .map(|i| format!("run_log/run={plan_id}-shard-{i}-of-{count}/part-0.parquet"))
-            .collect();
+        let logs: Vec<String> =
+            std::iter::once(format!("run_log/run={plan_id}-aggregate/part-0.parquet"))
+                .chain(
+                    (0..count).map(|i| {
+                        format!("run_log/run={plan_id}-shard-{i}-of-{count}/part-0.parquet")
+                    }),
+                )
+                .collect();
         assert_eq!(run_log_entries(&manifest(&got)), logs);
         assert_same_dataset(&got, &local);
     }

@@ -1,13 +1,21 @@
 //! `ksurf aggregate`: per-function status and changes for the groups of a
-//! config, written to the dataset's aggregated tables.
+//! config, written to the dataset's aggregated tables. With `--manifest`
+//! (the last step of a distributed run) it also logs each group in
+//! `run_log`, as run `<plan id>-aggregate` when the dataset holds this
+//! config's plan, and writes the snapshot's `_manifest.json`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use ksurf_aggregator::{aggregate, config};
+use ksurf_dataset::layout::PLAN_FILE;
+use ksurf_dataset::Dataset;
+
+use crate::pipeline::log;
+use crate::pipeline::work::WorkList;
 
 #[derive(Args)]
 pub struct AggregateArgs {
@@ -16,8 +24,8 @@ pub struct AggregateArgs {
     /// Matrix config whose [[group]] tables name the comparison groups.
     #[arg(long)]
     pub config: PathBuf,
-    /// Then write the snapshot's `_manifest.json` (the last step of a
-    /// distributed run).
+    /// Then log the groups in `run_log` and write the snapshot's
+    /// `_manifest.json` (the last step of a distributed run).
     #[arg(long)]
     pub manifest: bool,
 }
@@ -43,6 +51,13 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     if args.manifest {
+        let run_id = run_id(&dataset, &args.config)?;
+        let rows = log::group_rows(&outcome, started.elapsed().as_secs_f64());
+        log::write(&dataset, &run_id, &rows)?;
+        println!(
+            "wrote {}",
+            dataset.object_label(&ksurf_dataset::layout::run_log_file(&run_id))
+        );
         let report = dataset.write_manifest()?;
         println!(
             "wrote {}: snapshot {}",
@@ -55,4 +70,18 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `<plan id>-aggregate` when the dataset holds a plan made from this
+/// config (a distributed run's), else a new id from the clock.
+fn run_id(dataset: &Dataset, config: &std::path::Path) -> Result<String> {
+    if dataset.exists(&PLAN_FILE.into())? {
+        let text =
+            std::fs::read(config).with_context(|| format!("reading {}", config.display()))?;
+        match WorkList::read(dataset, &text, &config.display().to_string()) {
+            Ok(plan) => return Ok(format!("{}-aggregate", plan.id())),
+            Err(e) => eprintln!("ksurf: note: not logging as part of the planned run: {e:#}"),
+        }
+    }
+    log::new_run_id(dataset)
 }

@@ -17,7 +17,7 @@ use ksurf_dataset::Dataset;
 use ksurf_fetcher::http::{HttpClient, HttpOptions};
 use ksurf_fetcher::progress::Progress;
 
-use crate::pipeline::log::{self, LogRow, Outcome, Stage};
+use crate::pipeline::log::{self, LogRow, Outcome};
 use crate::pipeline::process::process;
 use crate::pipeline::{discover, work};
 
@@ -79,25 +79,19 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         let aggregating = Instant::now();
         let outcome = aggregate::write_dataset(&dataset, groups)
             .with_context(|| format!("aggregating {}", dataset.label()))?;
-        let seconds = aggregating.elapsed().as_secs_f64();
         for (name, counts) in &outcome.written {
             println!(
                 "group {name}: {} function names, {} changes",
                 counts.function_names, counts.changes
             );
-            rows.push(group_row(name, Outcome::Done, None, seconds));
         }
         for failure in &outcome.failures {
             eprintln!("ksurf: error: {failure}");
-            let name = match failure {
-                ksurf_aggregator::Error::Group { group, .. } => Some(group.clone()),
-                _ => None,
-            };
-            rows.push(LogRow {
-                group: name,
-                ..group_row("", Outcome::Failed, Some(failure.to_string()), seconds)
-            });
         }
+        rows.extend(log::group_rows(
+            &outcome,
+            aggregating.elapsed().as_secs_f64(),
+        ));
         failed_groups = outcome.failures.len();
     }
 
@@ -126,17 +120,4 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         discovered.failed_sources + processed.failed + failed_groups,
         processed.with_unit_errors,
     ))
-}
-
-fn group_row(name: &str, outcome: Outcome, message: Option<String>, seconds: f64) -> LogRow {
-    LogRow {
-        image: None,
-        group: (!name.is_empty()).then(|| name.to_owned()),
-        package: None,
-        package_sha256: None,
-        stage: Stage::Aggregate,
-        outcome,
-        message,
-        seconds,
-    }
 }

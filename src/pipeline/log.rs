@@ -82,6 +82,34 @@ impl LogRow {
     }
 }
 
+/// The rows of an aggregation: one per group written, one per group that
+/// failed (with no group when the failure is not a single group's), each
+/// with the whole aggregation's wall time.
+pub fn group_rows(outcome: &ksurf_aggregator::aggregate::Outcome, seconds: f64) -> Vec<LogRow> {
+    let row = |group: Option<String>, outcome: Outcome, message: Option<String>| LogRow {
+        image: None,
+        group,
+        package: None,
+        package_sha256: None,
+        stage: Stage::Aggregate,
+        outcome,
+        message,
+        seconds,
+    };
+    let written = outcome
+        .written
+        .iter()
+        .map(|(name, _)| row(Some(name.clone()), Outcome::Done, None));
+    let failed = outcome.failures.iter().map(|failure| {
+        let group = match failure {
+            ksurf_aggregator::Error::Group { group, .. } => Some(group.clone()),
+            _ => None,
+        };
+        row(group, Outcome::Failed, Some(failure.to_string()))
+    });
+    written.chain(failed).collect()
+}
+
 /// The rows as a `run_log` batch.
 pub fn batch(rows: &[LogRow]) -> Result<RecordBatch> {
     let opt = |f: &dyn Fn(&LogRow) -> Option<&str>| -> ArrayRef {
