@@ -179,6 +179,41 @@ pub async fn fetch_package(
     options: &FetchOptions,
     progress: &Progress,
 ) -> Result<Fetched> {
+    let schedule = Schedule {
+        download_slot: (),
+        unpack_turn: std::future::ready(()),
+    };
+    fetch_package_scheduled(client, cache, plan, options, progress, schedule).await
+}
+
+/// When [`fetch_package_scheduled`] may use the link and the cores. A
+/// caller that uses the images in plan order hands out download slots and
+/// unpack turns in that order: the link carries one (or a few) downloads at
+/// a time, each at full speed, and the decompressors take the cores one
+/// package at a time, so the first image is ready as early as it can be.
+pub struct Schedule<S, T> {
+    /// Held while the package downloads and dropped once its bytes are in
+    /// the cache. A streamed download (which unpacks as it downloads) holds
+    /// it to the end of the stream; a local file drops it at once.
+    pub download_slot: S,
+    /// Ready once the package may be unpacked: awaited after a cached
+    /// download, before a streamed download or a local file.
+    pub unpack_turn: T,
+}
+
+/// [`fetch_package`] on a [`Schedule`].
+pub async fn fetch_package_scheduled<S, T: std::future::Future<Output = ()>>(
+    client: &HttpClient,
+    cache: Option<&Cache>,
+    plan: &PlannedPackage,
+    options: &FetchOptions,
+    progress: &Progress,
+    schedule: Schedule<S, T>,
+) -> Result<Fetched> {
+    let Schedule {
+        download_slot,
+        unpack_turn,
+    } = schedule;
     if let Some(sha) = &plan.sha256 {
         if !crate::cache::is_sha256(sha) {
             return Err(Error::Mismatch {
@@ -193,6 +228,8 @@ pub async fn fetch_package(
     let label = location_label(plan);
     let (fetched, downloaded) = match (&plan.location, cache) {
         (PackageLocation::File(path), _) => {
+            drop(download_slot);
+            unpack_turn.await;
             let file = File::open(path).map_err(|source| Error::Io {
                 path: path.clone(),
                 action: "opening the package",
@@ -205,6 +242,8 @@ pub async fn fetch_package(
         }
         (PackageLocation::Url(url), Some(cache)) => {
             let (path, downloaded) = cached_package(client, cache, plan, url, progress).await?;
+            drop(download_slot);
+            unpack_turn.await;
             let file = File::open(&path).map_err(|source| Error::Io {
                 path: path.clone(),
                 action: "opening the cached package",
@@ -222,7 +261,10 @@ pub async fn fetch_package(
             (fetched, downloaded)
         }
         (PackageLocation::Url(url), None) => {
-            stream_package(client, plan, url, &out_dir, options, progress).await?
+            unpack_turn.await;
+            let streamed = stream_package(client, plan, url, &out_dir, options, progress).await?;
+            drop(download_slot);
+            streamed
         }
     };
     let (vmlinux, size, sha256) = fetched;
@@ -399,7 +441,12 @@ async fn unpack_blocking<R: Read + Send + 'static>(
 ) -> Result<(Vmlinux, u64, String)> {
     let label = label.to_owned();
     let out_dir = out_dir.to_owned();
-    let unpack_options = options.unpack.clone();
+    let mut unpack_options = options.unpack.clone();
+    // Stop decompressing after the vmlinux only when the whole package is
+    // then checked against a SHA-256 from a signed index or Launchpad; a
+    // local file's hash is its own, so it is decompressed to its end.
+    unpack_options.stop_after_vmlinux =
+        matches!(plan.location, PackageLocation::Url(_)) && plan.sha256.is_some();
     let expected_size = plan.size;
     let expected_sha = plan.sha256.clone();
     let release = plan.image.release.clone();

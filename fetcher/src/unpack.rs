@@ -61,6 +61,19 @@ pub struct UnpackOptions {
     /// xz decoder threads: 0 (default) one per available core, 1 the
     /// single-threaded decoder.
     pub xz_threads: u32,
+    /// Stop decompressing once no later tar entry can be a vmlinux (default
+    /// false). That is the case when the entries read so far, vmlinux
+    /// included, come in ascending path order (compared component by
+    /// component; symbolic links aside, which dpkg-deb writes last) and the
+    /// current one, not a symbolic link, sorts after `usr/lib/debug/boot/`. The rest of the data member and the package
+    /// are still read, raw, so the caller's hash and the member's size check
+    /// cover every byte; what is not decompressed is not checked for
+    /// corruption, and an unsorted tail is not looked at. Turn it on only
+    /// when the caller verifies the whole input against a trusted hash (a
+    /// signed index's SHA-256): a Debian kernel -dbg package keeps its
+    /// vmlinux in its first third (cloud-amd64) or first 6% (arm64) of
+    /// decompressed bytes.
+    pub stop_after_vmlinux: bool,
 }
 
 impl Default for UnpackOptions {
@@ -69,6 +82,7 @@ impl Default for UnpackOptions {
             max_entry_size: 4 << 30,
             max_total_size: 16 << 30,
             xz_threads: 0,
+            stop_after_vmlinux: false,
         }
     }
 }
@@ -95,8 +109,11 @@ pub struct Unpacked {
     /// The data member's name, e.g. `data.tar.xz`.
     pub member: String,
     pub compression: Compression,
-    /// Decompressed bytes of the data member.
+    /// Decompressed bytes of the data member read: all of them unless the
+    /// unpacker stopped early ([`UnpackOptions::stop_after_vmlinux`]).
     pub data_size: u64,
+    /// Whether the unpacker stopped decompressing after the vmlinux.
+    pub stopped_early: bool,
 }
 
 /// [`unpack_vmlinux`] on a file, labelled with its path.
@@ -318,6 +335,7 @@ struct Staged {
     pending: Vec<(tempfile::NamedTempFile, Vmlinux)>,
     compression: Compression,
     data_size: u64,
+    stopped_early: bool,
 }
 
 fn extract_data<R: Read>(
@@ -365,16 +383,32 @@ fn extract_data<R: Read>(
         inner: BufReader::with_capacity(BUF, decoder),
         meter,
     });
-    let pending = scan(&mut archive, ctx, out_dir, options)?;
-    if meter.data_eof.get() {
-        return Err(ctx.truncated("the tar archive ends without its end-of-archive marker".into()));
+    let Scanned {
+        pending,
+        stopped_early,
+    } = scan(&mut archive, ctx, out_dir, options)?;
+    if stopped_early {
+        // No later entry can be a vmlinux: drop the decoder and read the
+        // rest of the member raw.
+        tracing::debug!(
+            package = ctx.label,
+            decompressed = meter.data_read.get(),
+            "stopped after the vmlinux"
+        );
+        drop(archive);
+    } else {
+        if meter.data_eof.get() {
+            return Err(
+                ctx.truncated("the tar archive ends without its end-of-archive marker".into())
+            );
+        }
+        // Read the rest of the stream (tar padding) so the decoder reaches
+        // its end and verifies its checks, then the rest of the member.
+        meter.budget.set(u64::MAX);
+        let mut data = archive.into_inner();
+        io::copy(&mut data, &mut io::sink())
+            .map_err(|e| ctx.classify(e, "after the tar archive: "))?;
     }
-    // Read the rest of the stream (tar padding) so the decoder reaches its
-    // end and verifies its checks, then the rest of the member.
-    meter.budget.set(u64::MAX);
-    let mut data = archive.into_inner();
-    io::copy(&mut data, &mut io::sink()).map_err(|e| ctx.classify(e, "after the tar archive: "))?;
-    drop(data);
     io::copy(&mut member, &mut io::sink()).map_err(|e| ctx.classify(e, ""))?;
     if let Some(message) = ctx.short_member() {
         return Err(ctx.truncated(message));
@@ -390,6 +424,7 @@ fn extract_data<R: Read>(
         pending,
         compression,
         data_size: meter.data_read.get(),
+        stopped_early,
     })
 }
 
@@ -414,7 +449,14 @@ fn publish(staged: Staged, ctx: &Ctx<'_>, out_dir: &Path) -> Result<Unpacked> {
         member: ctx.member.to_owned(),
         compression: staged.compression,
         data_size: staged.data_size,
+        stopped_early: staged.stopped_early,
     })
+}
+
+/// What [`scan`] staged, and whether it stopped before the tar's end.
+struct Scanned {
+    pending: Vec<(tempfile::NamedTempFile, Vmlinux)>,
+    stopped_early: bool,
 }
 
 /// Walks the tar entries, checking each and writing the vmlinux ones to
@@ -424,9 +466,12 @@ fn scan<D: Read>(
     ctx: &Ctx<'_>,
     out_dir: &Path,
     options: &UnpackOptions,
-) -> Result<Vec<(tempfile::NamedTempFile, Vmlinux)>> {
+) -> Result<Scanned> {
     let meter = ctx.meter;
     let mut pending: Vec<(tempfile::NamedTempFile, Vmlinux)> = Vec::new();
+    // The previous entry's path while every path so far (symbolic links
+    // aside) has been greater than the one before; `None` once one was not.
+    let mut sorted_so_far: Option<Vec<Vec<u8>>> = Some(Vec::new());
     let mut buf = vec![0u8; BUF];
     // Where the previous entry's data ends, padded to the 512-byte block.
     let mut data_end = 0u64;
@@ -456,6 +501,27 @@ fn scan<D: Read>(
                 entry: shown,
             });
         };
+        // dpkg-deb writes every other entry in path order, then the
+        // symbolic links (so each follows its target).
+        let is_symlink = entry.header().entry_type() == tar::EntryType::Symlink;
+        if let (Some(previous), false) = (&mut sorted_so_far, is_symlink) {
+            let ascending = parts
+                .iter()
+                .copied()
+                .cmp(previous.iter().map(Vec::as_slice))
+                .is_gt();
+            if previous.is_empty() || ascending {
+                if options.stop_after_vmlinux && !pending.is_empty() && past_vmlinux_dir(&parts) {
+                    return Ok(Scanned {
+                        pending,
+                        stopped_early: true,
+                    });
+                }
+                *previous = parts.iter().map(|p| p.to_vec()).collect();
+            } else {
+                sorted_so_far = None;
+            }
+        }
         if size > options.max_entry_size {
             return Err(Error::EntryTooLarge {
                 label: ctx.label.to_owned(),
@@ -533,7 +599,17 @@ fn scan<D: Read>(
             },
         ));
     }
-    Ok(pending)
+    Ok(Scanned {
+        pending,
+        stopped_early: false,
+    })
+}
+
+/// Whether `parts` sorts after every path in `usr/lib/debug/boot/`
+/// (component by component).
+fn past_vmlinux_dir(parts: &[&[u8]]) -> bool {
+    let dir: Vec<&[u8]> = VMLINUX_DIR.iter().map(|d| d.as_bytes()).collect();
+    !parts.starts_with(&dir) && parts > dir.as_slice()
 }
 
 /// The path's components without `.` and empty ones; `None` if it is

@@ -1008,3 +1008,194 @@ fn longer_body_than_the_index_says_is_refused_as_it_arrives() {
         assert_eq!(cache_files(&fx), Vec::<String>::new());
     }
 }
+
+/// A package laid out as dpkg-deb writes Debian's -dbg packages (paths in
+/// order, the vmlinux early), with 4 MiB of noise after the vmlinux whose
+/// compressed bytes are corrupted 64 KiB before the member's end.
+fn dpkg_ordered_package_with_corrupt_tail() -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, kind: tar::EntryType, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(0o644);
+        h.set_size(data.len() as u64);
+        h.set_mtime(1_700_000_000);
+        tar.append_data(&mut h, path, data).unwrap();
+    };
+    for d in [
+        "./",
+        "./usr/",
+        "./usr/lib/",
+        "./usr/lib/debug/",
+        "./usr/lib/debug/boot/",
+    ] {
+        add(d, tar::EntryType::Directory, &[]);
+    }
+    add(
+        "./usr/lib/debug/boot/vmlinux-6.1.0-47-cloud-amd64",
+        tar::EntryType::Regular,
+        &fixture_vmlinux(),
+    );
+    add("./usr/share/", tar::EntryType::Directory, &[]);
+    add(
+        "./usr/share/modules.bin",
+        tar::EntryType::Regular,
+        &noise(4 << 20, 7),
+    );
+    let data_tar = tar.into_inner().unwrap();
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    std::io::Write::write_all(&mut xz, &data_tar).unwrap();
+    let mut data = xz.finish().unwrap();
+    let at = data.len() - (64 << 10);
+    data[at] ^= 0x55;
+    data[at + 1] ^= 0xaa;
+    let control = "Package: test\nVersion: 1\nArchitecture: amd64\nDescription: test\n";
+    let mut ar = ar::Builder::new(Vec::new());
+    for (id, bytes) in [
+        ("debian-binary", b"2.0\n".to_vec()),
+        ("control.tar.xz", control_member(control)),
+        ("data.tar.xz", data),
+    ] {
+        let mut h = ar::Header::new(id.as_bytes().to_vec(), bytes.len() as u64);
+        h.set_mode(0o100644);
+        ar.append(&h, bytes.as_slice()).unwrap();
+    }
+    ar.into_inner().unwrap()
+}
+
+#[test]
+fn a_package_checked_against_the_index_is_decompressed_only_up_to_its_vmlinux() {
+    let package = dpkg_ordered_package_with_corrupt_tail();
+    let fx = fixture(
+        vec![TestPackage {
+            name: "linux-image-6.1.0-47-cloud-amd64-dbg".into(),
+            version: "6.1.170-3".into(),
+            release: "6.1.0-47-cloud-amd64".into(),
+            filename: DEBIAN_PKG.into(),
+            bytes: package.clone(),
+            fields: None,
+        }],
+        DEBIAN_SUITE,
+        "debian",
+        Signing::Detached,
+        true,
+        vec![("6.1.0-47-cloud-amd64", "cloud-amd64")],
+    );
+    let plans = fx.discover(&fx.client()).unwrap();
+    // From the archive, cached then streamed: the SHA-256 from the signed
+    // index covers every byte, so decompression stops after the vmlinux
+    // and the corrupt tail is never decoded.
+    for stream in [false, true] {
+        let mut options = fx.options();
+        options.stream = stream;
+        let results = fx.fetch(plans.clone(), &options);
+        let fetched = results[0].1.as_ref().unwrap();
+        assert_eq!(fetched.package_sha256, sha256_hex(&package));
+        assert_eq!(fetched.vmlinux.sha256, FIXTURE_SHA256);
+        std::fs::remove_dir_all(fx.out()).unwrap();
+    }
+    // The same bytes as a local file, whose hash is only its own: read to
+    // the end, so the corruption is found and nothing is published.
+    let local = fx.dir.path().join("local.deb");
+    std::fs::write(&local, &package).unwrap();
+    let mut plan = plans[0].clone();
+    plan.location = ksurf_fetcher::plan::PackageLocation::File(local.clone());
+    let results = fx.fetch(vec![plan], &fx.options());
+    let err = results[0].1.as_ref().unwrap_err();
+    assert!(
+        matches!(err, Error::Corrupt { label, member, .. } if *label == local.display().to_string() && member == "data.tar.xz"),
+        "{err}"
+    );
+    assert_eq!(files_under(&fx.out()), Vec::<String>::new());
+}
+
+/// A download slot that records, when dropped, how many bytes of the
+/// package the mirror had served by then.
+struct RecordingSlot {
+    events: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    mirror: std::sync::Arc<MirrorState>,
+}
+
+impl Drop for RecordingSlot {
+    fn drop(&mut self) {
+        let served = self.mirror.served.lock().unwrap().get(DEBIAN_PKG).copied();
+        self.events.lock().unwrap().push(format!(
+            "download slot dropped, {} served",
+            served.unwrap_or(0)
+        ));
+    }
+}
+
+#[test]
+fn a_schedule_holds_the_download_slot_while_downloading_and_unpacks_in_turn() {
+    use ksurf_fetcher::download::{fetch_package_scheduled, Schedule};
+    let fx = debian();
+    let plans = fx.discover(&fx.client()).unwrap();
+    let len = fx.packages[DEBIAN_PKG].len() as u64;
+    let local = fx.dir.path().join("local.deb");
+    std::fs::write(&local, &fx.packages[DEBIAN_PKG]).unwrap();
+    let mut local_plan = plans[0].clone();
+    local_plan.location = ksurf_fetcher::plan::PackageLocation::File(local);
+    let cache = ksurf_fetcher::cache::Cache::open(&fx.cache()).unwrap();
+    let client = fx.client();
+    let fetch = |plan: &PlannedPackage, cache: Option<&ksurf_fetcher::cache::Cache>| {
+        let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let schedule = Schedule {
+            download_slot: RecordingSlot {
+                events: events.clone(),
+                mirror: fx.mirror.state.clone(),
+            },
+            unpack_turn: {
+                let (events, mirror) = (events.clone(), fx.mirror.state.clone());
+                async move {
+                    let served = mirror.served.lock().unwrap().get(DEBIAN_PKG).copied();
+                    events
+                        .lock()
+                        .unwrap()
+                        .push(format!("unpack turn, {} served", served.unwrap_or(0)));
+                }
+            },
+        };
+        let fetched = fx
+            .mirror
+            .runtime
+            .block_on(fetch_package_scheduled(
+                &client,
+                cache,
+                plan,
+                &fx.options(),
+                &Progress::hidden(),
+                schedule,
+            ))
+            .unwrap();
+        assert_eq!(fetched.vmlinux.sha256, FIXTURE_SHA256);
+        std::fs::remove_dir_all(fx.out()).unwrap();
+        let events = events.lock().unwrap().clone();
+        events
+    };
+    // Into the cache: the slot goes once every byte is in, before the turn.
+    assert_eq!(
+        fetch(&plans[0], Some(&cache)),
+        [
+            format!("download slot dropped, {len} served"),
+            format!("unpack turn, {len} served"),
+        ]
+    );
+    // Streamed: the turn first (unpacking starts with the download), the
+    // slot at the end of the stream.
+    assert_eq!(
+        fetch(&plans[0], None),
+        [
+            format!("unpack turn, {len} served"),
+            format!("download slot dropped, {} served", 2 * len),
+        ]
+    );
+    // A local file downloads nothing: the slot goes at once.
+    assert_eq!(
+        fetch(&local_plan, Some(&cache)),
+        [
+            format!("download slot dropped, {} served", 2 * len),
+            format!("unpack turn, {} served", 2 * len),
+        ]
+    );
+}

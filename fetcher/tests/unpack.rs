@@ -142,6 +142,8 @@ fn compress(c: Comp, data: &[u8]) -> Vec<u8> {
                 .threads(2)
                 .block_size(4096)
                 .preset(6)
+                // As Debian's packages: a CRC64 per block.
+                .check(liblzma::stream::Check::Crc64)
                 .encoder()
                 .unwrap();
             liblzma::read::XzEncoder::new_stream(data, stream)
@@ -659,4 +661,143 @@ fn input_errors_are_read_errors() {
         );
         assert_eq!(listing(out.path()), Vec::<String>::new());
     }
+}
+
+/// Debian's -dbg layout as dpkg-deb orders it (every other entry by path,
+/// then the symbolic links), with 8 MiB of incompressible modules after the
+/// vmlinux. Returns the tar and the offset just past the header of the
+/// first entry that sorts after `usr/lib/debug/boot/`.
+fn dpkg_ordered_tar_with_big_tail() -> (Vec<u8>, u64) {
+    let head = vec![
+        dir("./"),
+        dir("./usr/"),
+        dir("./usr/lib/"),
+        dir("./usr/lib/debug/"),
+        dir("./usr/lib/debug/.build-id/"),
+        dir("./usr/lib/debug/boot/"),
+        file(
+            "./usr/lib/debug/boot/System.map-6.1.0-47-cloud-amd64",
+            b"ffffffff81000000 T _text\n".repeat(40),
+        ),
+        file(VMLINUX_PATH, fake_vmlinux(5000, 0x1234_5678)),
+    ];
+    let tail = vec![
+        dir("./usr/lib/debug/lib/"),
+        file(
+            "./usr/lib/debug/lib/modules/6.1.0-47-cloud-amd64/kernel/fs/ext4.ko",
+            fake_vmlinux(8 << 20, 7),
+        ),
+        dir("./usr/share/doc/linux-image-6.1.0-47-cloud-amd64-dbg/"),
+        link(
+            "./usr/lib/debug/.build-id/48/64da7de014ea2bc67a4be9330d33909081471d.debug",
+            EntryType::Symlink,
+            "../../lib/modules/6.1.0-47-cloud-amd64/vdso/vdso64.so",
+        ),
+        link(
+            "./usr/lib/debug/vmlinux-6.1.0-47-cloud-amd64",
+            EntryType::Symlink,
+            "boot/vmlinux-6.1.0-47-cloud-amd64",
+        ),
+    ];
+    // tar_of ends with the two 512-byte end-of-archive blocks.
+    let stop = tar_of(&head).len() as u64 - 1024 + 512;
+    let all: Vec<TarEntry> = head.into_iter().chain(tail).collect();
+    (tar_of(&all), stop)
+}
+
+/// The xz member of `tar` with two bytes flipped 1 MiB before its end.
+fn xz_with_corrupt_tail(tar: &[u8]) -> Vec<u8> {
+    let mut data = compress(Comp::XzMultiBlock, tar);
+    let at = data.len() - (1 << 20);
+    data[at] ^= 0x55;
+    data[at + 1] ^= 0xaa;
+    data
+}
+
+#[test]
+fn stops_after_the_vmlinux_when_told_and_the_entries_are_in_dpkg_deb_order() {
+    let (tar, stop) = dpkg_ordered_tar_with_big_tail();
+    let stopping = UnpackOptions {
+        stop_after_vmlinux: true,
+        ..UnpackOptions::default()
+    };
+    for threads in [1, 2] {
+        let options = UnpackOptions {
+            xz_threads: threads,
+            ..stopping.clone()
+        };
+        // Whole package: the vmlinux, with only its head decompressed.
+        let out = tempfile::tempdir().unwrap();
+        let got = run(&deb_with(Comp::XzMultiBlock, &tar), out.path(), &options).unwrap();
+        assert!(got.stopped_early);
+        assert_eq!(got.data_size, stop, "threads {threads}");
+        assert_eq!(got.vmlinux.len(), 1);
+        assert_eq!(got.vmlinux[0].sha256, VMLINUX_SHA256);
+        assert_eq!(listing(out.path()), ["vmlinux-6.1.0-47-cloud-amd64"]);
+
+        // A corrupt tail is never decompressed, so it goes unnoticed (the
+        // caller's SHA-256 of the whole package is what catches it) …
+        let corrupt = deb("data.tar.xz", &xz_with_corrupt_tail(&tar));
+        let out = tempfile::tempdir().unwrap();
+        let got = run(&corrupt, out.path(), &options).unwrap();
+        assert_eq!(got.vmlinux[0].sha256, VMLINUX_SHA256);
+        // … while reading to the end refuses it.
+        let err = refused(
+            &corrupt,
+            &UnpackOptions {
+                xz_threads: threads,
+                ..UnpackOptions::default()
+            },
+        );
+        assert!(
+            matches!(&err, Error::Corrupt { member, .. } if member == "data.tar.xz"),
+            "{err}"
+        );
+
+        // A package cut short after the vmlinux is still refused: the rest
+        // of the member is read, raw.
+        let package = deb_with(Comp::XzMultiBlock, &tar);
+        let err = refused(&package[..package.len() - 1000], &options);
+        assert!(
+            matches!(&err, Error::Truncated { member, .. } if member == "data.tar.xz"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn reads_to_the_end_when_the_entries_are_not_in_path_order() {
+    let out_of_order = tar_of(&[
+        dir("./"),
+        dir("./usr/"),
+        file("./usr/share/doc/README", b"first, out of order\n".to_vec()),
+        dir("./usr/lib/debug/boot/"),
+        file(VMLINUX_PATH, fake_vmlinux(5000, 0x1234_5678)),
+        dir("./usr/lib/debug/lib/"),
+        file(
+            "./usr/lib/debug/lib/modules/6.1.0-47-cloud-amd64/kernel/fs/ext4.ko",
+            fake_vmlinux(1500, 7),
+        ),
+    ]);
+    let options = UnpackOptions {
+        stop_after_vmlinux: true,
+        ..UnpackOptions::default()
+    };
+    let out = tempfile::tempdir().unwrap();
+    let got = run(&deb_with(Comp::Xz, &out_of_order), out.path(), &options).unwrap();
+    assert!(!got.stopped_early);
+    assert_eq!(got.data_size, out_of_order.len() as u64);
+    assert_eq!(got.vmlinux[0].sha256, VMLINUX_SHA256);
+
+    // In order but told not to stop: read to the end.
+    let (tar, _) = dpkg_ordered_tar_with_big_tail();
+    let out = tempfile::tempdir().unwrap();
+    let got = run(
+        &deb_with(Comp::XzMultiBlock, &tar),
+        out.path(),
+        &UnpackOptions::default(),
+    )
+    .unwrap();
+    assert!(!got.stopped_early);
+    assert_eq!(got.data_size, tar.len() as u64);
 }

@@ -11,11 +11,13 @@
 #       made in a temporary GNUPGHOME (deleted again), whose public key is
 #       written to KEYRING (the config's `keyring`).
 #
-#   loopback_serve MIRROR LOG
-#       serves MIRROR with `python3 -m http.server` on a free 127.0.0.1
-#       port, logging to LOG; sets LOOPBACK_URL (http://127.0.0.1:PORT) and
-#       LOOPBACK_PID, and returns once the server answers. Stop it with
-#       loopback_stop (e.g. from an EXIT trap).
+#   loopback_serve MIRROR LOG [RATE]
+#       serves MIRROR with scripts/lib/loopback-http.py (http.server, one
+#       thread per connection) on a free 127.0.0.1 port, logging to LOG;
+#       RATE (bytes per second, default 0: no cap) caps the total bandwidth
+#       of all downloads, a stand-in for a remote archive. Sets LOOPBACK_URL
+#       (http://127.0.0.1:PORT) and LOOPBACK_PID, and returns once the
+#       server answers. Stop it with loopback_stop (e.g. from an EXIT trap).
 #
 #   loopback_stop
 #       stops the server loopback_serve started, if it runs.
@@ -63,9 +65,9 @@ loopback_mirror() {
 }
 
 loopback_serve() {
-	local mirror=$1 log=$2 port
+	local mirror=$1 log=$2 rate=${3:-0} port
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	python3 -m http.server --bind 127.0.0.1 --directory "$mirror" "$port" >"$log" 2>&1 &
+	python3 "$(dirname "${BASH_SOURCE[0]}")/loopback-http.py" "$mirror" "$port" "$rate" >"$log" 2>&1 &
 	LOOPBACK_PID=$!
 	LOOPBACK_URL="http://127.0.0.1:$port"
 	for _ in $(seq 50); do

@@ -41,6 +41,12 @@ pub struct WorkArgs {
     /// Unpack while downloading; the package never touches the disk.
     #[arg(long, conflicts_with = "keep")]
     pub stream: bool,
+    /// Packages downloading at once, in plan order. 1 gives each download
+    /// the whole link, so the first image is ready soonest; raise it for a
+    /// mirror that limits each connection's speed. The disk holds up to
+    /// this many packages plus two.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub downloads: u16,
 }
 
 impl WorkArgs {
@@ -49,6 +55,7 @@ impl WorkArgs {
             work_dir: self.work.clone(),
             keep: self.keep,
             stream: self.stream,
+            downloads: self.downloads.into(),
         }
     }
 }

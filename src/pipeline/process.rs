@@ -1,10 +1,11 @@
 //! Fetch → unpack → extract → write for a list of planned packages, with
-//! the stages overlapped: fetch tasks on the async runtime download and
-//! unpack the next packages (network, then the decompressor's threads)
-//! while this thread extracts image i (rayon over the cores) and writes its
-//! tables. At most [`PACKAGES_IN_FLIGHT`] packages are fetching, waiting
-//! or being extracted at once, which bounds the disk; images are written
-//! in plan order.
+//! the stages overlapped: fetch tasks on the async runtime download the
+//! next packages in plan order, [`ProcessOptions::downloads`] at a time
+//! (each at the link's full speed), and unpack them one at a time in plan
+//! order (the decompressor's threads take the cores), while this thread
+//! extracts image i (rayon over the cores) and writes its tables. At most
+//! `downloads + 2` packages are downloading, waiting or being extracted at
+//! once, which bounds the disk; images are written in plan order.
 //! `KSURF_LOG=ksurf::pipeline=debug` logs, per image, the fetch time, how
 //! long the extraction thread waited for it, how long the fetch task
 //! waited for the extraction, and the extract + write time: where an
@@ -24,15 +25,12 @@ use std::time::Instant;
 use ksurf_dataset::{Dataset, ImageState};
 use ksurf_extractor::{extract, tables, IdentityOverrides};
 use ksurf_fetcher::cache::Cache;
-use ksurf_fetcher::download::{fetch_package, FetchOptions, Fetched};
+use ksurf_fetcher::download::{fetch_package_scheduled, FetchOptions, Fetched, Schedule};
 use ksurf_fetcher::http::HttpClient;
 use ksurf_fetcher::progress::Progress;
 use ksurf_fetcher::{manifest, PackageLocation, PlannedPackage};
 
 use super::log::{LogRow, Outcome, Stage};
-
-/// Packages fetching, waiting or being extracted at once (see [`process`]).
-pub const PACKAGES_IN_FLIGHT: usize = 3;
 
 /// How [`process`] works.
 pub struct ProcessOptions {
@@ -43,6 +41,8 @@ pub struct ProcessOptions {
     pub keep: bool,
     /// Unpack while downloading: the package never touches the disk.
     pub stream: bool,
+    /// Packages downloading at once (at least 1).
+    pub downloads: usize,
 }
 
 /// What [`process`] did.
@@ -89,20 +89,29 @@ pub fn process(
         progress.expect(p.size.unwrap_or(0));
     }
 
-    // Packages in flight: fetching, unpacked and waiting, or being
+    // Packages in flight: downloading, unpacking or waiting to, or being
     // extracted. A permit is taken before a fetch starts and given back
     // once the image's work files are deleted, so the disk never holds more
-    // than `PACKAGES_IN_FLIGHT` packages' worth, and up to that many fetch
-    // at once (downloads are latency-bound; one xz stream rarely fills
-    // every core) while this thread extracts.
-    let in_flight = Arc::new(tokio::sync::Semaphore::new(PACKAGES_IN_FLIGHT));
+    // than `downloads + 2` packages' worth: the ones downloading, one
+    // unpacking and one being extracted. Download slots are taken in plan
+    // order and given back when the package is downloaded, so the link
+    // serves the packages needed first (all of it to one package, by
+    // default) and goes on to the next while this thread extracts.
+    let downloads = options.downloads.max(1);
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(downloads + 2));
+    let download_slots = Arc::new(tokio::sync::Semaphore::new(downloads));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let kept_cache = cache.clone();
     let producer = {
         let client = client.clone();
         let progress = progress.clone();
         let in_flight = in_flight.clone();
+        let download_slots = download_slots.clone();
         runtime.spawn(async move {
+            // Each fetch unpacks once the one before it has finished (its
+            // sender dropped): the downloads overlap, the decompressors take
+            // the cores one package at a time, in plan order.
+            let mut previous_done: Option<tokio::sync::oneshot::Receiver<()>> = None;
             for package in packages {
                 let blocked = Instant::now();
                 let Ok(permit) = in_flight.clone().acquire_owned().await else {
@@ -113,6 +122,9 @@ pub fn process(
                     seconds = blocked.elapsed().as_secs_f64(),
                     "fetch waited for the extraction"
                 );
+                let Ok(download_slot) = download_slots.clone().acquire_owned().await else {
+                    break;
+                };
                 let fetch = {
                     let (client, cache, options, progress, package) = (
                         client.clone(),
@@ -121,11 +133,29 @@ pub fn process(
                         progress.clone(),
                         package.clone(),
                     );
+                    let (done, next) = tokio::sync::oneshot::channel::<()>();
+                    let turn = previous_done.replace(next);
                     tokio::spawn(async move {
                         let started = Instant::now();
-                        let fetched =
-                            fetch_package(&client, cache.as_deref(), &package, &options, &progress)
-                                .await;
+                        let schedule = Schedule {
+                            download_slot,
+                            unpack_turn: async move {
+                                if let Some(previous) = turn {
+                                    // Err: the previous fetch finished.
+                                    let _ = previous.await;
+                                }
+                            },
+                        };
+                        let fetched = fetch_package_scheduled(
+                            &client,
+                            cache.as_deref(),
+                            &package,
+                            &options,
+                            &progress,
+                            schedule,
+                        )
+                        .await;
+                        drop(done);
                         if fetched.is_ok() {
                             fail::fail_point!("pipeline::after-fetch", |_| std::process::abort());
                         }
