@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Real fetch check: a current Debian cloud-amd64 -dbg package served from a
 # loopback mirror built here (dpkg-scanpackages, a Release signed with a
-# throwaway gpg key, python3 -m http.server on 127.0.0.1; see
+# throwaway gpg key, scripts/lib/loopback-http.py on 127.0.0.1; see
 # scripts/lib/loopback-mirror.sh) is fetched by `ksurf fetch` (signed
 # Release → hash-checked Packages → package size + SHA-256 → vmlinux),
 # cached and streamed, and each vmlinux
