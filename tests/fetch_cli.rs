@@ -475,9 +475,14 @@ revision = "first"
 }
 
 impl Ubuntu {
+    /// `ksurf fetch --config <the config> ARGS`.
     fn command(&self, args: &[&str]) -> Command {
+        self.subcommand("fetch", args)
+    }
+
+    fn subcommand(&self, subcommand: &str, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_ksurf"));
-        c.arg("fetch")
+        c.arg(subcommand)
             .arg("--config")
             .arg(&self.config)
             .args(args)
@@ -729,5 +734,69 @@ fn killed_streaming_fetch_leaves_no_part_file_after_a_rerun() {
     assert!(
         !u.dir.path().join("out/cache").exists(),
         "streaming keeps no package"
+    );
+}
+
+/// `ksurf run` downloads in plan order, `--downloads` at a time: one by
+/// default (each body ends before the next starts), all three at once with
+/// `--downloads 3`. Every package body stalls 300 ms half-way, so
+/// downloads that may overlap do.
+#[test]
+fn run_downloads_in_plan_order_as_many_at_once_as_asked() {
+    let u = ubuntu_mirror();
+    let lp_path = url::Url::parse(&u.lp_url).unwrap().path()[1..].to_owned();
+    // Plan order (see the --plan table above): history, then focal, then
+    // focal-updates.
+    let packages = [lp_path.as_str(), FOCAL_REAL, UPDATES_REAL];
+    for (path, release) in
+        packages
+            .iter()
+            .zip(["4.15.0-20-generic", "5.4.0-26-generic", "5.4.0-216-generic"])
+    {
+        let half = u.packages[release].len() as u64 / 2;
+        u.mirror
+            .fault(path, Fault::StallAfter(half, Duration::from_millis(300)));
+    }
+    let package_bodies = || -> Vec<String> {
+        u.mirror
+            .bodies()
+            .into_iter()
+            .filter(|b| packages.iter().any(|p| b.ends_with(&format!(" {p}"))))
+            .collect()
+    };
+    let run = |dataset: &str, extra: &[&str]| {
+        let mut args = vec!["--dataset", dataset, "--work", "work"];
+        args.extend_from_slice(extra);
+        let o = u.subcommand("run", &args).output().expect("running ksurf");
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    };
+
+    run("ds-one", &[]);
+    let one_at_a_time: Vec<String> = packages
+        .iter()
+        .flat_map(|p| [format!("start {p}"), format!("end {p}")])
+        .collect();
+    assert_eq!(package_bodies(), one_at_a_time);
+
+    u.mirror.state.bodies.lock().unwrap().clear();
+    run("ds-three", &["--downloads", "3"]);
+    // All three start before any ends (their order on the wire is the
+    // connections' race).
+    let bodies = package_bodies();
+    let sorted = |events: &[String]| {
+        let mut events = events.to_vec();
+        events.sort();
+        events
+    };
+    assert_eq!(bodies.len(), 6, "{bodies:?}");
+    assert_eq!(
+        sorted(&bodies[..3]),
+        sorted(&packages.map(|p| format!("start {p}"))),
+        "{bodies:?}"
+    );
+    assert_eq!(
+        sorted(&bodies[3..]),
+        sorted(&packages.map(|p| format!("end {p}"))),
+        "{bodies:?}"
     );
 }

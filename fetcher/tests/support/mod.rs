@@ -349,6 +349,9 @@ pub struct MirrorState {
     pub faults: Mutex<HashMap<String, Fault>>,
     pub log: Mutex<Vec<Logged>>,
     pub served: Mutex<HashMap<String, u64>>,
+    /// `start <path>` when a response body's first chunk is produced, `end
+    /// <path>` when its last one is, in the order they happen.
+    pub bodies: Mutex<Vec<String>>,
 }
 
 /// A running loopback mirror.
@@ -425,6 +428,11 @@ impl Mirror {
             .get(path)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// [`MirrorState::bodies`] so far.
+    pub fn bodies(&self) -> Vec<String> {
+        self.state.bodies.lock().unwrap().clone()
     }
 
     pub fn set_file(&self, path: &str, bytes: Vec<u8>) {
@@ -554,6 +562,9 @@ async fn serve(State(state): State<Arc<MirrorState>>, req: Request) -> Response 
             if pos as usize >= body.len() {
                 return None;
             }
+            if pos == 0 {
+                state.bodies.lock().unwrap().push(format!("start {path}"));
+            }
             let mut end = (pos as usize + CHUNK).min(body.len());
             if let Some((n, stall)) = cut {
                 if pos >= n {
@@ -575,6 +586,9 @@ async fn serve(State(state): State<Arc<MirrorState>>, req: Request) -> Response 
                 }
             }
             let chunk = body.slice(pos as usize..end);
+            if end == body.len() {
+                state.bodies.lock().unwrap().push(format!("end {path}"));
+            }
             *state
                 .served
                 .lock()
