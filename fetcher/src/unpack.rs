@@ -65,14 +65,14 @@ pub struct UnpackOptions {
     /// false). That is the case when the entries read so far, vmlinux
     /// included, come in ascending path order (compared component by
     /// component; symbolic links aside, which dpkg-deb writes last) and the
-    /// current one, not a symbolic link, sorts after `usr/lib/debug/boot/`. The rest of the data member and the package
-    /// are still read, raw, so the caller's hash and the member's size check
-    /// cover every byte; what is not decompressed is not checked for
-    /// corruption, and an unsorted tail is not looked at. Turn it on only
-    /// when the caller verifies the whole input against a trusted hash (a
-    /// signed index's SHA-256): a Debian kernel -dbg package keeps its
-    /// vmlinux in its first third (cloud-amd64) or first 6% (arm64) of
-    /// decompressed bytes.
+    /// current one, not a symbolic link, sorts after `usr/lib/debug/boot/`.
+    /// The rest of the data member and the package are still read, raw, so
+    /// the caller's hash and the member's size check cover every byte; what
+    /// is not decompressed is not checked for corruption, and an unsorted
+    /// tail is not looked at. Turn it on only when the caller verifies the
+    /// whole input against a trusted hash (a signed index's SHA-256): a
+    /// Debian kernel -dbg package keeps its vmlinux in its first third
+    /// (cloud-amd64) or first 6% (arm64) of decompressed bytes.
     pub stop_after_vmlinux: bool,
 }
 
@@ -469,9 +469,10 @@ fn scan<D: Read>(
 ) -> Result<Scanned> {
     let meter = ctx.meter;
     let mut pending: Vec<(tempfile::NamedTempFile, Vmlinux)> = Vec::new();
-    // The previous entry's path while every path so far (symbolic links
-    // aside) has been greater than the one before; `None` once one was not.
-    let mut sorted_so_far: Option<Vec<Vec<u8>>> = Some(Vec::new());
+    // The previous entry's path, symbolic links aside, and whether every
+    // such path so far has been greater than the one before it.
+    let mut previous: Option<Vec<Vec<u8>>> = None;
+    let mut in_path_order = true;
     let mut buf = vec![0u8; BUF];
     // Where the previous entry's data ends, padded to the 512-byte block.
     let mut data_end = 0u64;
@@ -504,22 +505,24 @@ fn scan<D: Read>(
         // dpkg-deb writes every other entry in path order, then the
         // symbolic links (so each follows its target).
         let is_symlink = entry.header().entry_type() == tar::EntryType::Symlink;
-        if let (Some(previous), false) = (&mut sorted_so_far, is_symlink) {
-            let ascending = parts
-                .iter()
-                .copied()
-                .cmp(previous.iter().map(Vec::as_slice))
-                .is_gt();
-            if previous.is_empty() || ascending {
-                if options.stop_after_vmlinux && !pending.is_empty() && past_vmlinux_dir(&parts) {
-                    return Ok(Scanned {
-                        pending,
-                        stopped_early: true,
-                    });
-                }
-                *previous = parts.iter().map(|p| p.to_vec()).collect();
+        if in_path_order && !is_symlink {
+            let ascending = previous.as_ref().is_none_or(|previous| {
+                parts
+                    .iter()
+                    .copied()
+                    .cmp(previous.iter().map(Vec::as_slice))
+                    .is_gt()
+            });
+            if !ascending {
+                in_path_order = false;
+            } else if options.stop_after_vmlinux && !pending.is_empty() && past_vmlinux_dir(&parts)
+            {
+                return Ok(Scanned {
+                    pending,
+                    stopped_early: true,
+                });
             } else {
-                sorted_so_far = None;
+                previous = Some(parts.iter().map(|p| p.to_vec()).collect());
             }
         }
         if size > options.max_entry_size {
