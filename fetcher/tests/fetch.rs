@@ -1011,17 +1011,11 @@ fn longer_body_than_the_index_says_is_refused_as_it_arrives() {
 
 /// A package laid out as dpkg-deb writes Debian's -dbg packages (paths in
 /// order, the vmlinux early), with 4 MiB of noise after the vmlinux whose
-/// compressed bytes are corrupted 64 KiB before the member's end.
+/// compressed bytes are corrupted 64 KiB before the package's end (the data
+/// member is the last one).
 fn dpkg_ordered_package_with_corrupt_tail() -> Vec<u8> {
+    use tar::EntryType::{Directory, Regular};
     let mut tar = tar::Builder::new(Vec::new());
-    let mut add = |path: &str, kind: tar::EntryType, data: &[u8]| {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(kind);
-        h.set_mode(0o644);
-        h.set_size(data.len() as u64);
-        h.set_mtime(1_700_000_000);
-        tar.append_data(&mut h, path, data).unwrap();
-    };
     for d in [
         "./",
         "./usr/",
@@ -1029,38 +1023,31 @@ fn dpkg_ordered_package_with_corrupt_tail() -> Vec<u8> {
         "./usr/lib/debug/",
         "./usr/lib/debug/boot/",
     ] {
-        add(d, tar::EntryType::Directory, &[]);
+        append_entry(&mut tar, d, Directory, &[]);
     }
-    add(
+    append_entry(
+        &mut tar,
         "./usr/lib/debug/boot/vmlinux-6.1.0-47-cloud-amd64",
-        tar::EntryType::Regular,
+        Regular,
         &fixture_vmlinux(),
     );
-    add("./usr/share/", tar::EntryType::Directory, &[]);
-    add(
+    append_entry(&mut tar, "./usr/share/", Directory, &[]);
+    append_entry(
+        &mut tar,
         "./usr/share/modules.bin",
-        tar::EntryType::Regular,
+        Regular,
         &noise(4 << 20, 7),
     );
-    let data_tar = tar.into_inner().unwrap();
-    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
-    std::io::Write::write_all(&mut xz, &data_tar).unwrap();
-    let mut data = xz.finish().unwrap();
-    let at = data.len() - (64 << 10);
-    data[at] ^= 0x55;
-    data[at + 1] ^= 0xaa;
     let control = "Package: test\nVersion: 1\nArchitecture: amd64\nDescription: test\n";
-    let mut ar = ar::Builder::new(Vec::new());
-    for (id, bytes) in [
-        ("debian-binary", b"2.0\n".to_vec()),
-        ("control.tar.xz", control_member(control)),
-        ("data.tar.xz", data),
-    ] {
-        let mut h = ar::Header::new(id.as_bytes().to_vec(), bytes.len() as u64);
-        h.set_mode(0o100644);
-        ar.append(&h, bytes.as_slice()).unwrap();
-    }
-    ar.into_inner().unwrap()
+    let mut package = build_package(
+        &tar.into_inner().unwrap(),
+        DataCompression::Xz,
+        &control_member(control),
+    );
+    let at = package.len() - (64 << 10);
+    package[at] ^= 0x55;
+    package[at + 1] ^= 0xaa;
+    package
 }
 
 #[test]

@@ -84,14 +84,6 @@ pub fn build_deb(
     noise_len: usize,
 ) -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
-    let add_dir = |tar: &mut tar::Builder<Vec<u8>>, path: &str| {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(0o755);
-        h.set_size(0);
-        h.set_mtime(1_700_000_000);
-        tar.append_data(&mut h, path, std::io::empty()).unwrap();
-    };
     for d in [
         "./",
         "./usr/",
@@ -101,29 +93,43 @@ pub fn build_deb(
         "./usr/share/",
         "./usr/share/doc/",
     ] {
-        add_dir(&mut tar, d);
+        append_entry(&mut tar, d, tar::EntryType::Directory, &[]);
     }
-    let add_file = |tar: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]| {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(0o644);
-        h.set_size(data.len() as u64);
-        h.set_mtime(1_700_000_000);
-        tar.append_data(&mut h, path, data).unwrap();
-    };
-    add_file(
+    append_entry(
         &mut tar,
         "./usr/share/doc/changelog.bin",
+        tar::EntryType::Regular,
         &noise(noise_len, 0x1234_5678),
     );
-    add_file(
+    append_entry(
         &mut tar,
         &format!("./usr/lib/debug/boot/vmlinux-{release}"),
+        tar::EntryType::Regular,
         vmlinux,
     );
     let data_tar = tar.into_inner().unwrap();
     let control = "Package: test\nVersion: 1\nArchitecture: amd64\nDescription: test\n";
     build_package(&data_tar, compression, &control_member(control))
+}
+
+/// Appends an entry of `kind` holding `data` (mode 0755 for a directory,
+/// 0644 otherwise; a fixed mtime).
+pub fn append_entry(
+    tar: &mut tar::Builder<Vec<u8>>,
+    path: &str,
+    kind: tar::EntryType,
+    data: &[u8],
+) {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(if kind == tar::EntryType::Directory {
+        0o755
+    } else {
+        0o644
+    });
+    h.set_size(data.len() as u64);
+    h.set_mtime(1_700_000_000);
+    tar.append_data(&mut h, path, data).unwrap();
 }
 
 /// A `control.tar.xz` member holding `./control` with `text`.
