@@ -5,7 +5,9 @@
 # scripts/lib/loopback-mirror.sh) is fetched by `ksurf fetch` (signed
 # Release → hash-checked Packages → package size + SHA-256 → vmlinux),
 # cached and streamed, and each vmlinux
-# is compared byte for byte with `dpkg-deb --fsys-tarfile | tar -xO`.
+# is compared byte for byte with `dpkg-deb --fsys-tarfile | tar -xO`; each
+# fetch must have stopped decompressing after the vmlinux (the package's
+# SHA-256 comes from the signed index).
 #
 #   KSURF_REAL_DEB=/path/to/linux-image-…-dbg_…_amd64.deb  use this package
 #                                                          (else apt-get download)
@@ -62,9 +64,20 @@ for mode in cached streamed; do
 	flag=()
 	[ "$mode" = streamed ] && flag=(--stream)
 	start=$(date +%s.%N)
-	"$bin" fetch --config "$work/config.toml" --out "$out" --cache "$work/cache" \
-		--dataset "$out/dataset" "${flag[@]}"
+	# The unpacker's debug event says where it stopped decompressing.
+	KSURF_LOG=warn,ksurf_fetcher::unpack=debug "$bin" fetch --config "$work/config.toml" \
+		--out "$out" --cache "$work/cache" --dataset "$out/dataset" "${flag[@]}" 2>"$out.stderr" ||
+		{ cat "$out.stderr" >&2; exit 1; }
 	end=$(date +%s.%N)
+	decompressed=$(sed 's/\x1b\[[0-9;]*m//g' "$out.stderr" |
+		sed -n 's/.*stopped after the vmlinux.*decompressed=\([0-9]*\).*/\1/p; s/.*decompressed=\([0-9]*\).*stopped after the vmlinux.*/\1/p' | head -n1)
+	if [ -n "$decompressed" ]; then
+		echo "$mode: stopped decompressing after the vmlinux ($decompressed bytes of the data tar decompressed; the package's SHA-256 from the signed index covers the rest)"
+	else
+		echo "$mode: did not stop decompressing after the vmlinux" >&2
+		cat "$out.stderr" >&2
+		status=1
+	fi
 	got="$out/vmlinux/debian/$arch/vmlinux-$release"
 	if cmp "$got" "$work/vmlinux.dpkg"; then
 		echo "$mode: identical to dpkg-deb's ($(stat -c %s "$got") bytes) in $(awk "BEGIN{printf \"%.1f\", $end - $start}") s"
