@@ -13,8 +13,12 @@
 //!
 //! Either way the unpacked file is re-hashed on its way through the
 //! unpacker and published only if it matches, and the vmlinux must be the
-//! planned release's. [`fetch_all`] runs many packages at once (bounded);
-//! one failure does not stop the others.
+//! planned release's. A package whose SHA-256 the plan knows from a signed
+//! index is decompressed only up to its vmlinux
+//! ([`UnpackOptions::stop_after_vmlinux`]); a local file to its end.
+//! [`fetch_all`] runs many packages at once (bounded); one failure does not
+//! stop the others. [`fetch_package_scheduled`] lets a caller order the
+//! downloads and the unpacking of many packages ([`Schedule`]).
 
 use std::fs::File;
 use std::io::{self, Read};

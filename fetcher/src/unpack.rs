@@ -8,7 +8,9 @@
 //! package); a vmlinux name on anything but a regular file, an entry over
 //! the size cap, a tar extension header over 1 MiB, more decompressed bytes
 //! than the total cap, a short member, a corrupt stream or a missing tar
-//! end-of-archive marker all refuse the package. The whole package is
+//! end-of-archive marker all refuse the package (with
+//! [`UnpackOptions::stop_after_vmlinux`], only in what is decompressed: the
+//! rest is read raw, for the caller's hash). The whole package is
 //! checked before anything is published: output goes to hidden temp files in
 //! the output directory, each fsynced, and only once the package has been
 //! read to its end are they renamed to `vmlinux-<release>` (and the
