@@ -1016,13 +1016,7 @@ fn longer_body_than_the_index_says_is_refused_as_it_arrives() {
 fn dpkg_ordered_package_with_corrupt_tail() -> Vec<u8> {
     use tar::EntryType::{Directory, Regular};
     let mut tar = tar::Builder::new(Vec::new());
-    for d in [
-        "./",
-        "./usr/",
-        "./usr/lib/",
-        "./usr/lib/debug/",
-        "./usr/lib/debug/boot/",
-    ] {
+    for d in VMLINUX_DIRS {
         append_entry(&mut tar, d, Directory, &[]);
     }
     append_entry(

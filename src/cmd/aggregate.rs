@@ -11,7 +11,6 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use ksurf_aggregator::{aggregate, config};
-use ksurf_dataset::layout::PLAN_FILE;
 use ksurf_dataset::Dataset;
 
 use crate::pipeline::log;
@@ -75,13 +74,11 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
 /// `<plan id>-aggregate` when the dataset holds a plan made from this
 /// config (a distributed run's), else a new id from the clock.
 fn run_id(dataset: &Dataset, config: &std::path::Path) -> Result<String> {
-    if dataset.exists(&PLAN_FILE.into())? {
-        let text =
-            std::fs::read(config).with_context(|| format!("reading {}", config.display()))?;
-        match WorkList::read(dataset, &text, &config.display().to_string()) {
-            Ok(plan) => return Ok(format!("{}-aggregate", plan.id())),
-            Err(e) => eprintln!("ksurf: note: not logging as part of the planned run: {e:#}"),
-        }
+    let text = std::fs::read(config).with_context(|| format!("reading {}", config.display()))?;
+    match WorkList::read_if_exists(dataset, &text, &config.display().to_string()) {
+        Ok(Some(plan)) => return Ok(format!("{}-aggregate", plan.id())),
+        Ok(None) => {}
+        Err(e) => eprintln!("ksurf: note: not logging as part of the planned run: {e:#}"),
     }
     log::new_run_id(dataset)
 }

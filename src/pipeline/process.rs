@@ -109,8 +109,8 @@ pub fn process(
         let download_slots = download_slots.clone();
         runtime.spawn(async move {
             // Each fetch unpacks once the one before it has finished (its
-            // sender dropped): the downloads overlap, the decompressors take
-            // the cores one package at a time, in plan order.
+            // sender dropped): the decompressors take the cores one package
+            // at a time, in plan order.
             let mut previous_done: Option<tokio::sync::oneshot::Receiver<()>> = None;
             for package in packages {
                 let blocked = Instant::now();

@@ -104,9 +104,25 @@ impl WorkList {
     /// Reads `_plan/plan.json`, checking it was made for this schema
     /// version and from a config with these bytes.
     pub fn read(dataset: &Dataset, config_text: &[u8], config_label: &str) -> Result<Self> {
+        match Self::read_if_exists(dataset, config_text, config_label)? {
+            Some(list) => Ok(list),
+            None => bail!(
+                "{} does not exist; write it with `ksurf plan --config {config_label} --dataset {}`",
+                dataset.object_label(&PLAN_FILE.into()),
+                dataset.label()
+            ),
+        }
+    }
+
+    /// [`WorkList::read`], or `None` when the dataset holds no plan.
+    pub fn read_if_exists(
+        dataset: &Dataset,
+        config_text: &[u8],
+        config_label: &str,
+    ) -> Result<Option<Self>> {
         let location = dataset.object_label(&PLAN_FILE.into());
         let Some(bytes) = dataset.get_if_exists(&PLAN_FILE.into())? else {
-            bail!("{location} does not exist; write it with `ksurf plan --config {config_label} --dataset {}`", dataset.label());
+            return Ok(None);
         };
         let list: WorkList = serde_json::from_slice(&bytes)
             .with_context(|| format!("work list {location} is not valid"))?;
@@ -123,7 +139,7 @@ impl WorkList {
                 "work list {location} was planned from another config than {config_label}; plan again"
             );
         }
-        Ok(list)
+        Ok(Some(list))
     }
 
     /// A name for the plan: the first 12 hex digits of its bytes' SHA-256.

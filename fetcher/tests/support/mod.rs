@@ -84,15 +84,10 @@ pub fn build_deb(
     noise_len: usize,
 ) -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
-    for d in [
-        "./",
-        "./usr/",
-        "./usr/lib/",
-        "./usr/lib/debug/",
-        "./usr/lib/debug/boot/",
-        "./usr/share/",
-        "./usr/share/doc/",
-    ] {
+    for d in VMLINUX_DIRS
+        .iter()
+        .chain(&["./usr/share/", "./usr/share/doc/"])
+    {
         append_entry(&mut tar, d, tar::EntryType::Directory, &[]);
     }
     append_entry(
@@ -111,6 +106,16 @@ pub fn build_deb(
     let control = "Package: test\nVersion: 1\nArchitecture: amd64\nDescription: test\n";
     build_package(&data_tar, compression, &control_member(control))
 }
+
+/// The directory entries down to the vmlinux's, in the order dpkg-deb
+/// writes them.
+pub const VMLINUX_DIRS: [&str; 5] = [
+    "./",
+    "./usr/",
+    "./usr/lib/",
+    "./usr/lib/debug/",
+    "./usr/lib/debug/boot/",
+];
 
 /// Appends an entry of `kind` holding `data` (mode 0755 for a directory,
 /// 0644 otherwise; a fixed mtime).
