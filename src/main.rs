@@ -199,11 +199,12 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
         eprintln!("ksurf: unit error: {}", e.message);
     }
     println!(
-        "{}: {} functions, {} instances, {} symbols, {} units ({} failed, {} skipped), {:.2}s",
+        "{}: {} functions, {} instances, {} symbols, {} types, {} units ({} failed, {} skipped), {:.2}s",
         extraction.info.id,
         extraction.statuses.len(),
         extraction.entries.len(),
         extraction.symbols.len(),
+        extraction.types.len(),
         extraction.compile_units,
         extraction.unit_errors.len(),
         extraction.units_skipped,

@@ -10,14 +10,17 @@
 use std::collections::BTreeSet;
 
 use ksurf_dataset::layout::{group_image_table_file, group_table_file};
-use ksurf_dataset::{Dataset, ImageId, TableName, TableWriter};
+use ksurf_dataset::{Dataset, DependencyKind, ImageId, TableName, TableWriter};
 
 use crate::config::Group;
 use crate::diff::compare;
 use crate::groups::{resolve, ImageMeta, ResolvedGroup};
 use crate::model::{ChangeRow, Presence, StatusRow};
 use crate::stream::{ImageCursor, BATCH_ROWS};
-use crate::tables::{changes_batch, group_batch, status_batch, Columns, GroupRow};
+use crate::tables::{
+    changes_batch, group_batch, status_batch, type_changes_batch, Columns, GroupRow,
+};
+use crate::type_diff::{TypeChangeRow, TypeCursor};
 use crate::{Error, Result};
 
 /// Status rows gathered before they are encoded as one batch.
@@ -32,6 +35,7 @@ pub trait Sink {
     fn begin(&mut self, group: usize, image: &ImageId, pair: Option<u32>) -> Result<()>;
     fn status(&mut self, row: StatusRow) -> Result<()>;
     fn change(&mut self, row: ChangeRow) -> Result<()>;
+    fn type_change(&mut self, row: TypeChangeRow) -> Result<()>;
     fn end(&mut self) -> Result<()>;
 }
 
@@ -66,6 +70,8 @@ pub fn plan(dataset: &Dataset, groups: &[Group]) -> Result<Plan> {
 pub struct GroupCounts {
     pub function_names: u32,
     pub changes: u32,
+    pub type_names: u32,
+    pub type_changes: u32,
 }
 
 /// One image visit of a group: the image whose status rows are produced
@@ -104,24 +110,21 @@ fn steps(group: &ResolvedGroup) -> Vec<Step> {
     out
 }
 
-/// The function names of `group`'s images (those in at least one), sorted;
-/// with `only`, just that name if an image has it. Memory: the names, not
-/// the images (each image's `functions` table is streamed in turn).
+/// The names of `kind` in `group`'s images (those in at least one),
+/// sorted; with `only`, just that name if an image has it. Memory: the
+/// names, not the images (each image's names table is streamed in turn).
 fn group_names(
     dataset: &Dataset,
     images: &[ImageMeta],
     group: &ResolvedGroup,
+    kind: DependencyKind,
     only: Option<&str>,
 ) -> Result<Vec<String>> {
     let mut names: BTreeSet<String> = BTreeSet::new();
+    let table = kind.names_table();
     for i in group.all_images() {
-        let path = ksurf_dataset::layout::table_file(TableName::Functions, &images[i].id);
-        let stream = dataset.stream_file(
-            &path,
-            TableName::Functions,
-            BATCH_ROWS,
-            only.map(|n| ("name", n)),
-        )?;
+        let path = ksurf_dataset::layout::table_file(table, &images[i].id);
+        let stream = dataset.stream_file(&path, table, BATCH_ROWS, only.map(|n| ("name", n)))?;
         for batch in stream {
             let batch = batch?;
             let columns = Columns::of_batch(&batch);
@@ -136,8 +139,36 @@ fn group_names(
     Ok(names.into_iter().collect())
 }
 
+/// A kind's per-image reader, advanced one name at a time in name order.
+pub trait NameCursor {
+    /// What the kind knows of one name in one image.
+    type Presence;
+    fn peek(&mut self) -> Result<Option<String>>;
+    fn take(&mut self, name: &str) -> Result<Self::Presence>;
+}
+
+impl NameCursor for ImageCursor {
+    type Presence = Presence;
+    fn peek(&mut self) -> Result<Option<String>> {
+        ImageCursor::peek(self)
+    }
+    fn take(&mut self, name: &str) -> Result<Presence> {
+        ImageCursor::take(self, name)
+    }
+}
+
+impl NameCursor for TypeCursor {
+    type Presence = Vec<crate::type_diff::TypeDefinition>;
+    fn peek(&mut self) -> Result<Option<String>> {
+        TypeCursor::peek(self)
+    }
+    fn take(&mut self, name: &str) -> Result<Self::Presence> {
+        TypeCursor::take(self, name)
+    }
+}
+
 /// `name`'s rows in the image of `cursor`, skipping names before it.
-fn presence_of(cursor: &mut ImageCursor, name: &str) -> Result<Option<Presence>> {
+pub fn presence_of<C: NameCursor>(cursor: &mut C, name: &str) -> Result<Option<C::Presence>> {
     while let Some(next) = cursor.peek()? {
         match next.as_str().cmp(name) {
             std::cmp::Ordering::Less => {
@@ -152,22 +183,31 @@ fn presence_of(cursor: &mut ImageCursor, name: &str) -> Result<Option<Presence>>
 
 /// Aggregates `plan`'s groups one after the other and feeds `sink`: each
 /// group's images are visited in order, at most two open at a time, and
-/// streamed against the group's sorted names. With `only`, just that name
-/// (reading only the row groups that may hold it). A group with an image
-/// that cannot be opened is left out (`None` in the result) and reported
-/// in `plan.failures`.
+/// streamed against the group's sorted names, for each kind of `kinds`
+/// (functions give status rows and changes, types changes). With `only`,
+/// just that name (reading only the row groups that may hold it). A group
+/// with an image that cannot be opened is left out (`None` in the result)
+/// and reported in `plan.failures`.
 pub fn run(
     dataset: &Dataset,
     plan: &mut Plan,
+    kinds: &[DependencyKind],
     only: Option<&str>,
     sink: &mut dyn Sink,
 ) -> Result<Vec<Option<GroupCounts>>> {
     let used: BTreeSet<usize> = plan.groups.iter().flat_map(|g| g.all_images()).collect();
     let mut broken: BTreeSet<usize> = BTreeSet::new();
+    let with_types = kinds.contains(&DependencyKind::Type);
     // Every image is opened once up front (and closed) so that a group with
     // an unreadable image is left out before anything is written.
     for &i in &used {
-        if let Err(e) = ImageCursor::open(dataset, &plan.images[i].id, only) {
+        let opened = ImageCursor::open(dataset, &plan.images[i].id, only).and_then(|_| {
+            if with_types {
+                TypeCursor::open(dataset, &plan.images[i].id, only)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = opened {
             plan.failures.push(Error::Table {
                 location: plan.images[i].id.to_string(),
                 message: format!("cannot be aggregated: {e}"),
@@ -193,8 +233,14 @@ pub fn run(
         if left_out[g] {
             continue;
         }
-        let names = group_names(dataset, &plan.images, group, only)?;
+        let names = group_names(dataset, &plan.images, group, DependencyKind::Function, only)?;
         counts[g].function_names = names.len() as u32;
+        let type_names = if with_types {
+            group_names(dataset, &plan.images, group, DependencyKind::Type, only)?
+        } else {
+            Vec::new()
+        };
+        counts[g].type_names = type_names.len() as u32;
         let ids = |i: usize| &plan.images[i].id;
         let label = |i: usize| plan.images[i].label(group.label_kind);
         for step in steps(group) {
@@ -237,6 +283,27 @@ pub fn run(
                     presence,
                 })?;
             }
+            if let Some((o, pair)) = step.compared_with.filter(|_| with_types) {
+                let mut new = TypeCursor::open(dataset, ids(step.image), only)?;
+                let mut old = TypeCursor::open(dataset, ids(o), only)?;
+                let (old_image, old_label) = (ids(o).to_string(), label(o));
+                for name in &type_names {
+                    let new_defs = presence_of(&mut new, name)?.unwrap_or_default();
+                    let old_defs = presence_of(&mut old, name)?.unwrap_or_default();
+                    for change in crate::type_diff::compare(&old_defs, &new_defs) {
+                        counts[g].type_changes += 1;
+                        sink.type_change(TypeChangeRow {
+                            name: name.clone(),
+                            pair,
+                            old_image: old_image.clone(),
+                            new_image: image.clone(),
+                            old_label: old_label.clone(),
+                            new_label: image_label.clone(),
+                            change,
+                        })?;
+                    }
+                }
+            }
             sink.end()?;
         }
     }
@@ -252,6 +319,7 @@ pub fn run(
 pub struct MemorySink {
     pub status: Vec<Vec<StatusRow>>,
     pub changes: Vec<Vec<ChangeRow>>,
+    pub type_changes: Vec<Vec<TypeChangeRow>>,
     group: usize,
 }
 
@@ -260,6 +328,7 @@ impl MemorySink {
         MemorySink {
             status: vec![Vec::new(); groups],
             changes: vec![Vec::new(); groups],
+            type_changes: vec![Vec::new(); groups],
             group: 0,
         }
     }
@@ -281,6 +350,11 @@ impl Sink for MemorySink {
         Ok(())
     }
 
+    fn type_change(&mut self, row: TypeChangeRow) -> Result<()> {
+        self.type_changes[self.group].push(row);
+        Ok(())
+    }
+
     fn end(&mut self) -> Result<()> {
         Ok(())
     }
@@ -291,8 +365,10 @@ impl Sink for MemorySink {
 struct ImageWriters<'d> {
     status: TableWriter<'d>,
     changes: Option<TableWriter<'d>>,
+    type_changes: Option<TableWriter<'d>>,
     status_rows: Vec<StatusRow>,
     change_rows: Vec<ChangeRow>,
+    type_change_rows: Vec<TypeChangeRow>,
 }
 
 impl ImageWriters<'_> {
@@ -309,6 +385,12 @@ impl ImageWriters<'_> {
             if !self.change_rows.is_empty() {
                 w.write(&changes_batch(&self.change_rows)?)?;
                 self.change_rows.clear();
+            }
+        }
+        if let Some(w) = &mut self.type_changes {
+            if !self.type_change_rows.is_empty() {
+                w.write(&type_changes_batch(&self.type_change_rows)?)?;
+                self.type_change_rows.clear();
             }
         }
         Ok(())
@@ -343,8 +425,16 @@ impl Sink for DatasetSink<'_> {
                 )?),
                 None => None,
             },
+            type_changes: match pair {
+                Some(_) => Some(
+                    self.dataset
+                        .table_writer(&file(TableName::TypeChanges), TableName::TypeChanges)?,
+                ),
+                None => None,
+            },
             status_rows: Vec::new(),
             change_rows: Vec::new(),
+            type_change_rows: Vec::new(),
         });
         Ok(())
     }
@@ -367,11 +457,23 @@ impl Sink for DatasetSink<'_> {
         Ok(())
     }
 
+    fn type_change(&mut self, row: TypeChangeRow) -> Result<()> {
+        let w = self.open();
+        w.type_change_rows.push(row);
+        if w.type_change_rows.len() >= ROWS_PER_BATCH {
+            w.flush_changes()?;
+        }
+        Ok(())
+    }
+
     fn end(&mut self) -> Result<()> {
         let mut w = self.open.take().expect("end after begin");
         w.flush_changes()?;
         w.flush_status()?;
         if let Some(changes) = w.changes {
+            changes.finish()?;
+        }
+        if let Some(changes) = w.type_changes {
             changes.finish()?;
         }
         w.status.finish()?;
@@ -405,6 +507,8 @@ pub fn group_row(images: &[ImageMeta], group: &ResolvedGroup, counts: &GroupCoun
         labels: group.members.iter().map(|&m| label(m)).collect(),
         function_names: counts.function_names,
         changes: counts.changes,
+        type_names: counts.type_names,
+        type_changes: counts.type_changes,
     }
 }
 
@@ -429,7 +533,7 @@ pub fn write_dataset(dataset: &Dataset, groups: &[Group]) -> Result<Outcome> {
         groups: plan.groups.iter().map(|g| g.name.clone()).collect(),
         open: None,
     };
-    let counts = run(dataset, &mut plan, None, &mut sink)?;
+    let counts = run(dataset, &mut plan, &DependencyKind::ALL, None, &mut sink)?;
     let mut written = Vec::new();
     for (group, counts) in plan.groups.iter().zip(counts) {
         let Some(counts) = counts else { continue };

@@ -27,6 +27,8 @@ pub enum Error {
         #[source]
         source: arrow::error::ArrowError,
     },
+    #[error("{kind} {name} is in no image of the groups")]
+    UnknownType { kind: String, name: String },
     #[error("function {name} is in no image of the dataset{hint}")]
     UnknownFunction { name: String, hint: String },
     #[error(

@@ -214,7 +214,13 @@ pub fn from_config(dataset: &Dataset, groups: &[Group], name: &str) -> Result<Fu
         return Err(e);
     }
     let mut sink = MemorySink::new(plan.groups.len());
-    run(dataset, &mut plan, Some(name), &mut sink)?;
+    run(
+        dataset,
+        &mut plan,
+        &[ksurf_dataset::DependencyKind::Function],
+        Some(name),
+        &mut sink,
+    )?;
     if let Some(e) = plan.failures.drain(..).next() {
         return Err(e);
     }

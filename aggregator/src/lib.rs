@@ -4,6 +4,9 @@
 //! per-image status and per-pair changes ([`model`], [`diff`]) into the
 //! `function_status` / `function_changes` tables ([`tables`]), and renders
 //! the per-function pages ([`history`], [`report`], [`html`], [`site`]).
+//! The type kind has its own model and diff ([`type_diff`], the
+//! `type_changes` table) and page ([`type_report`]) on the same groups,
+//! pairs, name-sorted streams and site.
 
 pub mod aggregate;
 pub mod config;
@@ -14,6 +17,8 @@ pub mod model;
 pub mod release;
 pub mod stream;
 pub mod tables;
+pub mod type_diff;
+pub mod type_report;
 
 pub use error::{Error, Result};
 pub mod history;

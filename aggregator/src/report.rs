@@ -24,7 +24,8 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn code(text: &str) -> String {
+/// `text` in `<code>`, escaped.
+pub fn code(text: &str) -> String {
     format!("<code>{}</code>", escape(text))
 }
 

@@ -1,6 +1,6 @@
-//! The static website: one HTML page per function (the report), one index
-//! page per first letter with one column per group showing the issue
-//! symbols, and a search box over every function name that works from
+//! The static website: one HTML page per function (the report) and per
+//! type (struct, union, enum, typedef), one index page per first letter
+//! for each with one column per group showing the issue symbols, and a search box over every function name that works from
 //! `file://` (the names are a script file, not fetched). Pages are
 //! produced one name at a time from every file of every group (one per
 //! image, all sorted by name) streamed in step, a few rows buffered per
@@ -13,13 +13,19 @@ use std::path::{Path, PathBuf};
 
 use ksurf_dataset::{Dataset, TableName, TableStream};
 
+use crate::aggregate::presence_of;
 use crate::history::{
     aggregated_groups, group_files, group_history, FunctionHistory, GroupHistory,
 };
 use crate::html;
 use crate::model::{ChangeRow, Issue, StatusRow};
 use crate::report::{escape, render};
+use crate::tables::GroupRow;
 use crate::tables::{decode_changes, decode_status};
+use crate::type_diff::{TypeChangeKind, TypeCursor};
+use crate::type_report::{
+    group_images, render as type_render, type_group_history, TypeGroupHistory, TypeHistory,
+};
 use crate::{Error, Result};
 
 /// Rows per batch read from each file of the group tables (one batch of
@@ -30,6 +36,7 @@ const BATCH_ROWS: usize = 64;
 #[derive(Debug, PartialEq, Eq)]
 pub struct SiteSummary {
     pub function_pages: usize,
+    pub type_pages: usize,
     pub index_pages: usize,
 }
 
@@ -59,6 +66,110 @@ fn file_stem(name: &str) -> String {
 /// The page of `name`, relative to the site root.
 pub fn page_path(name: &str) -> String {
     format!("f/{}/{}.html", letter(name), file_stem(name))
+}
+
+/// The page of type `kind name`, relative to the site root.
+pub fn type_page_path(kind: &str, name: &str) -> String {
+    format!("t/{kind}/{}/{}.html", letter(name), file_stem(name))
+}
+
+/// The symbols of one group's column on a type index: `∅` when an image
+/// of the group lacks it, `Δ` when a compared pair changed it, `M` when an
+/// image has several distinct definitions.
+pub fn type_group_symbols(group: &TypeGroupHistory) -> String {
+    let mut out = Vec::new();
+    if group.members.iter().any(|m| m.definitions.is_empty()) {
+        out.push("∅");
+    }
+    if group.pairs.iter().any(|p| {
+        p.changes.iter().any(|c| {
+            !matches!(
+                c.change,
+                TypeChangeKind::TypeAdded | TypeChangeKind::TypeRemoved
+            )
+        })
+    }) {
+        out.push("Δ");
+    }
+    if group.members.iter().any(|m| m.definitions.len() > 1) {
+        out.push("M");
+    }
+    out.join(",")
+}
+
+/// Writes one page per type (kind and name) of the groups' images into
+/// `staging`, streaming every image's type tables in name order; returns
+/// the page count and the index rows (kind, name, per-group symbols) by
+/// letter.
+#[allow(clippy::type_complexity)]
+fn write_type_pages(
+    dataset: &Dataset,
+    groups: &[GroupRow],
+    staging: &Path,
+) -> Result<(usize, BTreeMap<String, Vec<(String, String, Vec<String>)>>)> {
+    let mut cursors: Vec<Vec<TypeCursor>> = Vec::new();
+    for g in groups {
+        let (images, _) = group_images(g);
+        let mut open = Vec::new();
+        for (image, _) in images {
+            let id: ksurf_dataset::ImageId = image.parse()?;
+            open.push(TypeCursor::open(dataset, &id, None)?);
+        }
+        cursors.push(open);
+    }
+    let mut index: BTreeMap<String, Vec<(String, String, Vec<String>)>> = BTreeMap::new();
+    let mut pages = 0;
+    loop {
+        let mut next: Option<String> = None;
+        for c in cursors.iter_mut().flatten() {
+            if let Some(n) = c.peek()? {
+                if next.as_deref().is_none_or(|m| n.as_str() < m) {
+                    next = Some(n);
+                }
+            }
+        }
+        let Some(name) = next else { break };
+        let mut per_group = Vec::new();
+        for group in cursors.iter_mut() {
+            let mut defs = Vec::new();
+            for c in group.iter_mut() {
+                defs.push(presence_of(c, &name)?.unwrap_or_default());
+            }
+            per_group.push(defs);
+        }
+        for kind in ["struct", "union", "enum", "typedef"] {
+            if !per_group.iter().flatten().flatten().any(|d| d.kind == kind) {
+                continue;
+            }
+            let history = TypeHistory {
+                kind: kind.to_owned(),
+                name: name.clone(),
+                groups: groups
+                    .iter()
+                    .zip(&per_group)
+                    .map(|(g, defs)| type_group_history(g, kind, defs.clone()))
+                    .collect(),
+            };
+            let letter = letter(&name);
+            let nav = format!(
+                "<nav><a href=\"../../../index.html\">Home</a><a href=\"../../../t-{letter}.html\">types: {}</a></nav>\n",
+                escape(&letter)
+            );
+            let page = html::page(
+                &format!("{kind} {name}"),
+                &type_render(&history),
+                Some(&nav),
+            );
+            write_file(&staging.join(type_page_path(kind, &name)), &page)?;
+            pages += 1;
+            let columns = history.groups.iter().map(type_group_symbols).collect();
+            index
+                .entry(letter)
+                .or_default()
+                .push((kind.to_owned(), name.clone(), columns));
+        }
+    }
+    Ok((pages, index))
 }
 
 /// The symbols of the index columns, in the website's order.
@@ -277,8 +388,49 @@ pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
         let columns = history.groups.iter().map(group_symbols).collect();
         index.entry(letter).or_default().push((name, columns));
     }
+    let (type_pages, type_index) = write_type_pages(dataset, &groups, &staging)?;
+    let type_letters: Vec<String> = type_index.keys().cloned().collect();
     let letters: Vec<String> = index.keys().cloned().collect();
     let mut names_js = String::from("var KSURF_NAMES = [\n");
+    for (letter, rows) in &type_index {
+        let mut md = format!("# Types: {letter}\n\n| Kind | Name |");
+        for g in &groups {
+            let _ = write!(md, " {} |", escape(&g.name));
+        }
+        md.push_str("\n| --- | --- |");
+        for _ in &groups {
+            md.push_str(" --- |");
+        }
+        md.push('\n');
+        for (kind, name, columns) in rows {
+            let path = type_page_path(kind, name);
+            let _ = write!(
+                md,
+                "| {kind} | <a href=\"{path}\"><code>{}</code></a> |",
+                escape(name)
+            );
+            for c in columns {
+                let _ = write!(md, " {c} |");
+            }
+            md.push('\n');
+            let _ = writeln!(
+                names_js,
+                "[{},{}],",
+                serde_json::Value::from(format!("{kind} {name}")),
+                serde_json::Value::from(path)
+            );
+        }
+        md.push_str(
+            "\n∅ Absent from an image, Δ Changed, M several distinct definitions in an image\n",
+        );
+        let page = page_with_search(
+            &format!("Types: {letter}"),
+            &md,
+            &letters_nav("", &letters),
+            "",
+        );
+        write_file(&staging.join(format!("t-{letter}.html")), &page)?;
+    }
     for (letter, rows) in &index {
         let mut md = format!("# Functions: {letter}\n\n| Name |");
         for g in &groups {
@@ -337,6 +489,13 @@ pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
     for l in &letters {
         let _ = writeln!(home, "- [{l}]({l}.html) ({} functions)", index[l].len());
     }
+    let _ = writeln!(
+        home,
+        "\n## Types\n\n{type_pages} structs, unions, enums and typedefs.\n"
+    );
+    for l in &type_letters {
+        let _ = writeln!(home, "- [{l}](t-{l}.html) ({} types)", type_index[l].len());
+    }
     write_file(
         &staging.join("index.html"),
         &page_with_search("ksurf", &home, &letters_nav("", &letters), ""),
@@ -344,7 +503,8 @@ pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
     replace_dir(&staging, out)?;
     Ok(SiteSummary {
         function_pages: pages,
-        index_pages: letters.len() + 1,
+        type_pages,
+        index_pages: letters.len() + type_letters.len() + 1,
     })
 }
 

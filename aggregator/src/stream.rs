@@ -14,8 +14,9 @@ use crate::{Error, Result};
 /// Rows per batch read from a table file.
 pub const BATCH_ROWS: usize = 1024;
 
-/// A position in one table file, sorted by the string column `key`.
-struct RowCursor {
+/// A position in one table file, sorted by the string column `key`: the
+/// shared reader of every kind's per-name cursor.
+pub(crate) struct RowCursor {
     stream: TableStream,
     key: &'static str,
     batch: Option<RecordBatch>,
@@ -26,7 +27,7 @@ struct RowCursor {
 }
 
 impl RowCursor {
-    fn new(stream: TableStream, key: &'static str) -> Self {
+    pub(crate) fn new(stream: TableStream, key: &'static str) -> Self {
         RowCursor {
             stream,
             key,
@@ -62,7 +63,7 @@ impl RowCursor {
     }
 
     /// The key of the current row, checked to be in sorted order.
-    fn current_key(&mut self) -> Result<Option<String>> {
+    pub(crate) fn current_key(&mut self) -> Result<Option<String>> {
         if !self.fill()? {
             return Ok(None);
         }
@@ -86,7 +87,11 @@ impl RowCursor {
 
     /// Skips rows whose key sorts before `key` and decodes the rows whose
     /// key is `key`.
-    fn take<T>(&mut self, key: &str, decode: impl Fn(&Columns<'_>, usize) -> T) -> Result<Vec<T>> {
+    pub(crate) fn take<T>(
+        &mut self,
+        key: &str,
+        decode: impl Fn(&Columns<'_>, usize) -> T,
+    ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         while let Some(current) = self.current_key()? {
             match current.as_str().cmp(key) {

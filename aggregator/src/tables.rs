@@ -10,11 +10,12 @@ use arrow::array::{
     UInt32Array, UInt64Array,
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer};
-use arrow::datatypes::{DataType, FieldRef, SchemaRef, UInt32Type, UInt64Type};
+use arrow::datatypes::{DataType, FieldRef, Int64Type, SchemaRef, UInt32Type, UInt64Type};
 use ksurf_dataset::schema::schema;
 use ksurf_dataset::TableName;
 
 use crate::model::{Change, ChangeKind, ChangeRow, Instance, Param, Presence, StatusRow, Symbol};
+use crate::type_diff::{TypeChange, TypeChangeKind, TypeChangeRow};
 use crate::{Error, Result};
 
 fn arrow_err(what: &str) -> impl FnOnce(arrow::error::ArrowError) -> Error + '_ {
@@ -318,6 +319,64 @@ pub fn changes_batch(rows: &[ChangeRow]) -> Result<RecordBatch> {
         .map_err(arrow_err("function_changes"))
 }
 
+/// A `type_changes` batch of `rows`.
+pub fn type_changes_batch(rows: &[TypeChangeRow]) -> Result<RecordBatch> {
+    let text = |f: fn(&TypeChangeRow) -> &str| -> ArrayRef {
+        Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
+    };
+    let opt = |f: fn(&TypeChangeRow) -> Option<&str>| -> ArrayRef {
+        Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
+    };
+    let columns: Vec<ArrayRef> = vec![
+        text(|r| &r.name),
+        text(|r| &r.change.kind),
+        Arc::new(UInt32Array::from(
+            rows.iter().map(|r| r.pair).collect::<Vec<_>>(),
+        )),
+        text(|r| &r.old_image),
+        text(|r| &r.new_image),
+        text(|r| &r.old_label),
+        text(|r| &r.new_label),
+        text(|r| r.change.change.as_str()),
+        opt(|r| r.change.decl_file.as_deref()),
+        opt(|r| r.change.member.as_deref()),
+        opt(|r| r.change.old.as_deref()),
+        opt(|r| r.change.new.as_deref()),
+    ];
+    RecordBatch::try_new(schema(TableName::TypeChanges), columns).map_err(arrow_err("type_changes"))
+}
+
+/// The rows of a `type_changes` batch; `location` names the file in errors.
+pub fn decode_type_changes(batch: &RecordBatch, location: &str) -> Result<Vec<TypeChangeRow>> {
+    let c = Columns::of_batch(batch);
+    (0..batch.num_rows())
+        .map(|row| {
+            let text = c.str("change", row);
+            let change = TypeChangeKind::parse(text).ok_or_else(|| Error::Table {
+                location: location.to_owned(),
+                message: format!("unknown type change {text:?} at row {row}"),
+            })?;
+            let opt = |name: &str| c.opt_str(name, row).map(str::to_owned);
+            Ok(TypeChangeRow {
+                name: c.str("name", row).to_owned(),
+                pair: c.u32("pair", row),
+                old_image: c.str("old_image", row).to_owned(),
+                new_image: c.str("new_image", row).to_owned(),
+                old_label: c.str("old_label", row).to_owned(),
+                new_label: c.str("new_label", row).to_owned(),
+                change: TypeChange {
+                    kind: c.str("kind", row).to_owned(),
+                    change,
+                    decl_file: opt("decl_file"),
+                    member: opt("member"),
+                    old: opt("old"),
+                    new: opt("new"),
+                },
+            })
+        })
+        .collect()
+}
+
 /// The row of `comparison_groups` describing one aggregated group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupRow {
@@ -331,6 +390,8 @@ pub struct GroupRow {
     pub labels: Vec<String>,
     pub function_names: u32,
     pub changes: u32,
+    pub type_names: u32,
+    pub type_changes: u32,
 }
 
 pub fn group_batch(g: &GroupRow) -> Result<RecordBatch> {
@@ -351,6 +412,8 @@ pub fn group_batch(g: &GroupRow) -> Result<RecordBatch> {
         ),
         Arc::new(UInt32Array::from(vec![g.function_names])),
         Arc::new(UInt32Array::from(vec![g.changes])),
+        Arc::new(UInt32Array::from(vec![g.type_names])),
+        Arc::new(UInt32Array::from(vec![g.type_changes])),
     ];
     RecordBatch::try_new(schema, columns).map_err(arrow_err("comparison_groups"))
 }
@@ -421,6 +484,10 @@ impl<'a> Columns<'a> {
 
     pub fn u64(&self, name: &str, row: usize) -> u64 {
         self.get(name).as_primitive::<UInt64Type>().value(row)
+    }
+
+    pub fn i64(&self, name: &str, row: usize) -> i64 {
+        self.get(name).as_primitive::<Int64Type>().value(row)
     }
 
     pub fn strings(&self, name: &str, row: usize) -> Vec<String> {
@@ -564,6 +631,8 @@ pub fn decode_group(name: &str, batch: &RecordBatch) -> Option<GroupRow> {
         labels: c.strings("labels", 0),
         function_names: c.u32("function_names", 0),
         changes: c.u32("changes", 0),
+        type_names: c.u32("type_names", 0),
+        type_changes: c.u32("type_changes", 0),
     })
 }
 

@@ -17,10 +17,18 @@ pub enum TableName {
     FunctionInstances,
     Functions,
     Symbols,
+    /// Struct, union, enum and typedef definitions (the type kind).
+    Types,
+    /// Members of the structs and unions of `Types`.
+    TypeMembers,
+    /// Enumerators of the enums of `Types`.
+    EnumValues,
     UnitErrors,
     Images,
     FunctionStatus,
     FunctionChanges,
+    /// Per compared pair: what changed in the types (the type kind's diff).
+    TypeChanges,
     ComparisonGroups,
     /// The fetcher's manifest: which package each image's vmlinux came
     /// from. Not an extractor table, so not in [`TableName::ALL`].
@@ -32,31 +40,39 @@ pub enum TableName {
 
 impl TableName {
     /// Every table, in the order the extractor writes them (`Images` last).
-    pub const ALL: [TableName; 5] = [
+    pub const ALL: [TableName; 8] = [
         TableName::FunctionInstances,
         TableName::Functions,
         TableName::Symbols,
+        TableName::Types,
+        TableName::TypeMembers,
+        TableName::EnumValues,
         TableName::UnitErrors,
         TableName::Images,
     ];
 
     /// The aggregator's per-group tables, in the order it writes them
     /// (`ComparisonGroups` last: it marks a group as complete).
-    pub const AGGREGATED: [TableName; 3] = [
+    pub const AGGREGATED: [TableName; 4] = [
         TableName::FunctionChanges,
         TableName::FunctionStatus,
+        TableName::TypeChanges,
         TableName::ComparisonGroups,
     ];
 
     /// Every table name, whoever writes it.
-    pub const EVERY: [TableName; 10] = [
+    pub const EVERY: [TableName; 14] = [
         TableName::FunctionInstances,
         TableName::Functions,
         TableName::Symbols,
+        TableName::Types,
+        TableName::TypeMembers,
+        TableName::EnumValues,
         TableName::UnitErrors,
         TableName::Images,
         TableName::FunctionStatus,
         TableName::FunctionChanges,
+        TableName::TypeChanges,
         TableName::ComparisonGroups,
         TableName::Fetches,
         TableName::RunLog,
@@ -70,6 +86,10 @@ impl TableName {
             TableName::FunctionInstances => "function_instances",
             TableName::Functions => "functions",
             TableName::Symbols => "symbols",
+            TableName::Types => "types",
+            TableName::TypeMembers => "type_members",
+            TableName::EnumValues => "enum_values",
+            TableName::TypeChanges => "type_changes",
             TableName::UnitErrors => "unit_errors",
             TableName::Images => "images",
             TableName::FunctionStatus => "function_status",

@@ -1,11 +1,13 @@
 //! The ksurf dataset contract shared by the fetcher, extractor and aggregator:
-//! who an image is ([`image`]), what every table holds ([`schema`]), where its
+//! who an image is ([`image`]), which kinds of dependency there are and
+//! which tables hold each ([`kind`]), what every table holds ([`schema`]), where its
 //! files live ([`layout`], [`location`]), how they are written and read
 //! ([`store`]), what a snapshot holds ([`manifest`]) and how it is packed
 //! for download ([`snapshot`]).
 
 pub mod error;
 pub mod image;
+pub mod kind;
 pub mod layout;
 pub mod location;
 pub mod manifest;
@@ -16,6 +18,7 @@ pub mod store;
 
 pub use error::{Error, Result};
 pub use image::{ImageId, ImageInfo};
+pub use kind::DependencyKind;
 pub use layout::TableName;
 pub use location::Location;
 pub use manifest::{Manifest, ManifestFile, ManifestReport};
@@ -23,4 +26,4 @@ pub use store::{Dataset, ImageState, TableStream, TableWriter};
 
 /// Version of the table schemas. Bumped whenever a column is added, removed
 /// or changes meaning; readers refuse tables written with another version.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;

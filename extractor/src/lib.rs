@@ -5,7 +5,9 @@
 //! symbols and debug sections; [`dwarf`] splits the units and walks them in
 //! parallel; [`functions`] resolves and merges the walk into function
 //! entries and per-name statuses; [`dwarf::types`] renders prototypes;
-//! [`tables`] turns the result into Arrow batches for the dataset.
+//! [`types`] reads and deduplicates struct, union, enum and typedef
+//! definitions (the type kind); [`tables`] turns the result into Arrow
+//! batches for the dataset.
 
 pub mod depsurf;
 pub mod dwarf;
@@ -17,6 +19,7 @@ pub mod limits;
 pub mod paths;
 pub mod symbols;
 pub mod tables;
+pub mod types;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -49,6 +52,8 @@ pub struct Extraction {
     pub entries: Vec<FunctionEntry>,
     pub statuses: Vec<FunctionStatus>,
     pub symbols: Vec<SymbolRow>,
+    /// Struct, union, enum and typedef definitions, deduplicated.
+    pub types: Vec<types::TypeDef>,
     pub unit_errors: Vec<UnitError>,
     pub compile_units: u32,
     /// Units not walked on purpose (Rust).
@@ -104,6 +109,7 @@ fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Re
         entries: model.entries,
         statuses,
         symbols: parsed.symbols,
+        types: model.types,
         unit_errors: model.unit_errors,
         compile_units: model.compile_units,
         units_skipped: model.units_skipped,
@@ -136,6 +142,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 
 struct FunctionModel {
     entries: Vec<FunctionEntry>,
+    types: Vec<types::TypeDef>,
     unit_errors: Vec<UnitError>,
     compile_units: u32,
     units_skipped: u32,
@@ -240,8 +247,13 @@ fn extract_functions(path: &Path, parsed: &elf::ParsedElf<'_>) -> Result<Functio
     tracing::debug!(elapsed = ?started.elapsed(), entries = entries.len(), "entries merged");
     render_signatures(&dwarf, &units, &mut entries);
     tracing::debug!(elapsed = ?started.elapsed(), "prototypes rendered");
+    let (types, type_errors) = types::extract_types(path, &dwarf, &units);
+    unit_errors.extend(type_errors);
+    unit_errors.sort_by_key(|e| e.unit_offset);
+    tracing::debug!(elapsed = ?started.elapsed(), types = types.len(), "types read");
     Ok(FunctionModel {
         entries,
+        types,
         unit_errors,
         compile_units,
         units_skipped,

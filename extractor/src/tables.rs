@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, ListBuilder, RecordBatch, StringBuilder, StructBuilder,
+    ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, RecordBatch, StringBuilder, StructBuilder,
     UInt32Builder, UInt64Builder, UInt8Builder,
 };
 use arrow::datatypes::{DataType, Field};
 use ksurf_dataset::schema::{param_fields, schema};
 use ksurf_dataset::{TableName, SCHEMA_VERSION};
 
+use crate::types::TypeKind;
 use crate::{Error, Extraction, Result};
 
 fn string_list() -> ListBuilder<StringBuilder> {
@@ -33,10 +34,14 @@ pub fn image_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
                 TableName::FunctionInstances => function_instances(x),
                 TableName::Functions => functions(x),
                 TableName::Symbols => symbols(x),
+                TableName::Types => types(x),
+                TableName::TypeMembers => type_members(x),
+                TableName::EnumValues => enum_values(x),
                 TableName::UnitErrors => unit_errors(x),
                 TableName::Images => images(x),
                 TableName::FunctionStatus
                 | TableName::FunctionChanges
+                | TableName::TypeChanges
                 | TableName::ComparisonGroups
                 | TableName::Fetches
                 | TableName::RunLog => {
@@ -200,6 +205,117 @@ fn symbols(x: &Extraction) -> Result<RecordBatch> {
     )
 }
 
+fn types(x: &Extraction) -> Result<RecordBatch> {
+    let mut name = StringBuilder::new();
+    let mut kind = StringBuilder::new();
+    let mut size = UInt64Builder::new();
+    let mut decl_file = StringBuilder::new();
+    let mut decl_line = UInt32Builder::new();
+    let mut member_count = UInt32Builder::new();
+    let mut units = UInt32Builder::new();
+    let mut hash = StringBuilder::new();
+    let mut target = StringBuilder::new();
+    for t in &x.types {
+        name.append_value(&t.name);
+        kind.append_value(t.kind.as_str());
+        size.append_option(t.size);
+        decl_file.append_option(t.decl_file.as_deref());
+        decl_line.append_option(t.decl_line);
+        member_count.append_value(t.member_count);
+        units.append_value(t.units);
+        hash.append_value(t.definition_hash());
+        target.append_option(t.target.as_deref());
+    }
+    batch(
+        TableName::Types,
+        vec![
+            Arc::new(name.finish()),
+            Arc::new(kind.finish()),
+            Arc::new(size.finish()),
+            Arc::new(decl_file.finish()),
+            Arc::new(decl_line.finish()),
+            Arc::new(member_count.finish()),
+            Arc::new(units.finish()),
+            Arc::new(hash.finish()),
+            Arc::new(target.finish()),
+        ],
+    )
+}
+
+fn type_members(x: &Extraction) -> Result<RecordBatch> {
+    let mut type_name = StringBuilder::new();
+    let mut type_kind = StringBuilder::new();
+    let mut hash = StringBuilder::new();
+    let mut position = UInt32Builder::new();
+    let mut name = StringBuilder::new();
+    let mut path = StringBuilder::new();
+    let mut depth = UInt32Builder::new();
+    let mut ty = StringBuilder::new();
+    let mut bit_offset = UInt64Builder::new();
+    let mut bit_size = UInt32Builder::new();
+    for t in &x.types {
+        let h = t.definition_hash();
+        for (i, m) in t.members.iter().enumerate() {
+            type_name.append_value(&t.name);
+            type_kind.append_value(t.kind.as_str());
+            hash.append_value(&h);
+            position.append_value(i as u32);
+            name.append_option(m.name.as_deref());
+            path.append_value(&m.path);
+            depth.append_value(m.depth);
+            ty.append_value(&m.ty);
+            bit_offset.append_value(m.bit_offset);
+            bit_size.append_option(m.bit_size);
+        }
+    }
+    batch(
+        TableName::TypeMembers,
+        vec![
+            Arc::new(type_name.finish()),
+            Arc::new(type_kind.finish()),
+            Arc::new(hash.finish()),
+            Arc::new(position.finish()),
+            Arc::new(name.finish()),
+            Arc::new(path.finish()),
+            Arc::new(depth.finish()),
+            Arc::new(ty.finish()),
+            Arc::new(bit_offset.finish()),
+            Arc::new(bit_size.finish()),
+        ],
+    )
+}
+
+fn enum_values(x: &Extraction) -> Result<RecordBatch> {
+    let mut enum_name = StringBuilder::new();
+    let mut hash = StringBuilder::new();
+    let mut position = UInt32Builder::new();
+    let mut name = StringBuilder::new();
+    let mut value = Int64Builder::new();
+    let mut enum_size = UInt64Builder::new();
+    for t in x.types.iter().filter(|t| t.kind == TypeKind::Enum) {
+        let h = t.definition_hash();
+        for (i, e) in t.enumerators.iter().enumerate() {
+            enum_name.append_value(&t.name);
+            hash.append_value(&h);
+            position.append_value(i as u32);
+            name.append_value(&e.name);
+            value.append_value(e.value);
+            enum_size.append_option(t.size);
+        }
+    }
+    batch(
+        TableName::EnumValues,
+        vec![
+            Arc::new(enum_name.finish()),
+            Arc::new(hash.finish()),
+            Arc::new(position.finish()),
+            Arc::new(name.finish()),
+            Arc::new(value.finish()),
+            Arc::new(enum_size.finish()),
+        ],
+    )
+}
+
 fn unit_errors(x: &Extraction) -> Result<RecordBatch> {
     let mut offset = UInt64Builder::new();
     let mut cu_path = StringBuilder::new();
@@ -261,6 +377,7 @@ fn images(x: &Extraction) -> Result<RecordBatch> {
             u32_col(names),
             u32_col(x.entries.len() as u32),
             u32_col(x.symbols.len() as u32),
+            u32_col(x.types.len() as u32),
             one_str(env!("CARGO_PKG_VERSION")),
             u32_col(SCHEMA_VERSION),
         ],

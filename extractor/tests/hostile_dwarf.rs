@@ -223,3 +223,140 @@ fn rust_units_are_skipped_and_counted() {
     assert_eq!(names, ["c_fn"]);
     assert_eq!(x.entries[0].cu_path.as_deref(), Some("lib/hostile.c"));
 }
+
+fn named(
+    dwarf: &mut DwarfUnit,
+    parent: gimli::write::UnitEntryId,
+    tag: constants::DwTag,
+    name: Option<&str>,
+) -> gimli::write::UnitEntryId {
+    let id = dwarf.unit.add(parent, tag);
+    if let Some(name) = name {
+        dwarf.unit.get_mut(id).set(
+            constants::DW_AT_name,
+            AttributeValue::String(name.as_bytes().to_vec()),
+        );
+    }
+    id
+}
+
+fn member(
+    dwarf: &mut DwarfUnit,
+    parent: gimli::write::UnitEntryId,
+    name: Option<&str>,
+    ty: gimli::write::UnitEntryId,
+    byte_offset: u64,
+) {
+    let m = named(dwarf, parent, constants::DW_TAG_member, name);
+    let e = dwarf.unit.get_mut(m);
+    e.set(constants::DW_AT_type, AttributeValue::UnitRef(ty));
+    e.set(
+        constants::DW_AT_data_member_location,
+        AttributeValue::Udata(byte_offset),
+    );
+}
+
+#[test]
+fn anonymous_members_that_contain_themselves_fail_the_unit_types_alone() {
+    let bytes = elf_with_unit(|dwarf| {
+        let root = dwarf.unit.root();
+        let int = named(dwarf, root, constants::DW_TAG_base_type, Some("int"));
+        // struct loop { int x; <anon> a; } where the anonymous member's type
+        // is an anonymous struct containing itself.
+        let anon = named(dwarf, root, constants::DW_TAG_structure_type, None);
+        member(dwarf, anon, Some("y"), int, 0);
+        member(dwarf, anon, None, anon, 4);
+        let s = named(dwarf, root, constants::DW_TAG_structure_type, Some("loop"));
+        dwarf
+            .unit
+            .get_mut(s)
+            .set(constants::DW_AT_byte_size, AttributeValue::Udata(8));
+        member(dwarf, s, Some("x"), int, 0);
+        member(dwarf, s, None, anon, 4);
+        let ok = named(dwarf, root, constants::DW_TAG_structure_type, Some("fine"));
+        member(dwarf, ok, Some("z"), int, 0);
+        let f = function(dwarf, "survivor");
+        param(dwarf, f, "x", int);
+    });
+    let x = extract_bytes(Path::new("anon-loop.elf"), &bytes, &overrides()).unwrap();
+    let names: Vec<&str> = x.entries.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["survivor"]);
+    assert_eq!(x.unit_errors.len(), 1, "{:?}", x.unit_errors);
+    assert!(
+        x.unit_errors[0]
+            .message
+            .contains("anonymous members nested deeper than 32; its functions are still extracted"),
+        "{}",
+        x.unit_errors[0].message
+    );
+    assert!(x.types.is_empty(), "{:?}", x.types);
+}
+
+#[test]
+fn absurd_member_counts_are_refused_with_the_offset() {
+    let bytes = elf_with_unit(|dwarf| {
+        let root = dwarf.unit.root();
+        let int = named(dwarf, root, constants::DW_TAG_base_type, Some("int"));
+        let s = named(dwarf, root, constants::DW_TAG_structure_type, Some("wide"));
+        for i in 0..70_000u64 {
+            member(dwarf, s, Some("m"), int, i * 4);
+        }
+    });
+    let started = std::time::Instant::now();
+    let x = extract_bytes(Path::new("wide.elf"), &bytes, &overrides()).unwrap();
+    assert!(started.elapsed().as_secs() < 10);
+    assert_eq!(x.unit_errors.len(), 1, "{:?}", x.unit_errors);
+    let message = &x.unit_errors[0].message;
+    assert!(
+        message.starts_with(
+            "wide.elf: types of unit lib/hostile.c at .debug_info+0x0: DIE at .debug_info+0x"
+        ) && message.contains(": more than 65536 members in one type;"),
+        "{message}"
+    );
+    assert!(x.types.is_empty());
+}
+
+#[test]
+fn a_member_whose_type_is_a_cycle_is_named_by_the_marker() {
+    let bytes = elf_with_unit(|dwarf| {
+        let root = dwarf.unit.root();
+        let c1 = dwarf.unit.add(root, constants::DW_TAG_const_type);
+        let c2 = dwarf.unit.add(root, constants::DW_TAG_const_type);
+        dwarf
+            .unit
+            .get_mut(c1)
+            .set(constants::DW_AT_type, AttributeValue::UnitRef(c2));
+        dwarf
+            .unit
+            .get_mut(c2)
+            .set(constants::DW_AT_type, AttributeValue::UnitRef(c1));
+        let s = named(dwarf, root, constants::DW_TAG_structure_type, Some("odd"));
+        dwarf
+            .unit
+            .get_mut(s)
+            .set(constants::DW_AT_byte_size, AttributeValue::Udata(4));
+        member(dwarf, s, Some("c"), c1, 0);
+        let t = named(dwarf, root, constants::DW_TAG_typedef, Some("odd_t"));
+        dwarf
+            .unit
+            .get_mut(t)
+            .set(constants::DW_AT_type, AttributeValue::UnitRef(t));
+    });
+    let x = extract_bytes(Path::new("odd.elf"), &bytes, &overrides()).unwrap();
+    assert!(x.unit_errors.is_empty(), "{:?}", x.unit_errors);
+    let rows: Vec<(&str, &str, Option<&str>)> = x
+        .types
+        .iter()
+        .map(|t| (t.name.as_str(), t.kind.as_str(), t.target.as_deref()))
+        .collect();
+    assert_eq!(
+        rows,
+        [("odd", "struct", None), ("odd_t", "typedef", Some("odd_t"))]
+    );
+    let m = &x.types[0].members[0];
+    assert!(
+        m.ty.starts_with("const const") && m.ty.ends_with("<type cycle>"),
+        "{}",
+        m.ty
+    );
+}

@@ -36,8 +36,8 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
     let outcome = aggregate::write_dataset(&dataset, &groups)?;
     for (name, counts) in &outcome.written {
         println!(
-            "{name}: {} function names, {} changes",
-            counts.function_names, counts.changes
+            "{name}: {} function names, {} changes, {} type names, {} type changes",
+            counts.function_names, counts.changes, counts.type_names, counts.type_changes
         );
     }
     for failure in &outcome.failures {

@@ -1,14 +1,15 @@
-//! `ksurf report NAME`: one function's page (Markdown, or standalone HTML)
-//! from the aggregated tables, or computed from the per-image tables for
-//! the groups of `--config`.
+//! `ksurf report [KIND] NAME`: one dependency's page (Markdown, or
+//! standalone HTML) — a function (the default kind), or a struct, union,
+//! enum or typedef — from the aggregated tables, or computed from the
+//! per-image tables for the groups of `--config`.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use ksurf_aggregator::{config, history, html, report};
+use ksurf_aggregator::{config, history, html, report, type_report};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ReportFormat {
@@ -16,10 +17,15 @@ pub enum ReportFormat {
     Html,
 }
 
+/// The kinds `ksurf report` takes before the name.
+const TYPE_KINDS: [&str; 4] = ["struct", "union", "enum", "typedef"];
+
 #[derive(Args)]
 pub struct ReportArgs {
-    /// Function name.
-    pub name: String,
+    /// `NAME` (a function), or `KIND NAME` with KIND one of function,
+    /// struct, union, enum, typedef.
+    #[arg(num_args = 1..=2, value_names = ["KIND", "NAME"], required = true)]
+    pub words: Vec<String>,
     #[command(flatten)]
     pub dataset: super::ExistingDataset,
     /// Compute the page for this config's groups from the per-image tables
@@ -31,15 +37,35 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
-    let dataset = args.dataset.open()?;
-    let history = match &args.config {
-        Some(path) => history::from_config(&dataset, &config::load(path)?, &args.name)?,
-        None => history::from_dataset(&dataset, &args.name)?,
+    let (kind, name) = match args.words.as_slice() {
+        [name] => ("function", name.as_str()),
+        [kind, name] if kind == "function" || TYPE_KINDS.contains(&kind.as_str()) => {
+            (kind.as_str(), name.as_str())
+        }
+        [kind, _] => bail!(
+            "unknown kind {kind:?}: expected function, {}",
+            TYPE_KINDS.join(", ")
+        ),
+        _ => bail!("expected NAME or KIND NAME"),
     };
-    let markdown = report::render(&history);
+    let dataset = args.dataset.open()?;
+    let groups = args.config.as_deref().map(config::load).transpose()?;
+    let (title, markdown) = if kind == "function" {
+        let history = match &groups {
+            Some(groups) => history::from_config(&dataset, groups, name)?,
+            None => history::from_dataset(&dataset, name)?,
+        };
+        (history.name.clone(), report::render(&history))
+    } else {
+        let history = match &groups {
+            Some(groups) => type_report::from_config(&dataset, groups, kind, name)?,
+            None => type_report::from_dataset(&dataset, kind, name)?,
+        };
+        (format!("{kind} {name}"), type_report::render(&history))
+    };
     let page = match args.format {
         ReportFormat::Markdown => markdown,
-        ReportFormat::Html => html::page(&history.name, &markdown, None),
+        ReportFormat::Html => html::page(&title, &markdown, None),
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

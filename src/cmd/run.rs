@@ -81,8 +81,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             .with_context(|| format!("aggregating {}", dataset.label()))?;
         for (name, counts) in &outcome.written {
             println!(
-                "group {name}: {} function names, {} changes",
-                counts.function_names, counts.changes
+                "group {name}: {} function names, {} changes, {} type names, {} type changes",
+                counts.function_names, counts.changes, counts.type_names, counts.type_changes
             );
         }
         for failure in &outcome.failures {

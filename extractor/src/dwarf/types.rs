@@ -63,7 +63,7 @@ pub struct TypeRenderer<'a, 'd> {
     units: &'a [CompileUnit<'d>],
     shapes: HashMap<DieOffset, TypeShape>,
     /// Abstract declarations (`int (*)(void *)`) by type, for parameter lists.
-    names: HashMap<DieOffset, String>,
+    names: HashMap<DieOffset, Arc<str>>,
     /// Subprogram DIEs already read: many entries can share one.
     parts: HashMap<DieOffset, Option<Arc<SubprogramParts>>>,
 }
@@ -285,14 +285,21 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
     /// per type; a type that reaches itself while being named reads
     /// `<type cycle>`.
     pub fn type_name(&mut self, ty: Option<DieOffset>) -> String {
+        self.shared_type_name(ty).to_string()
+    }
+
+    /// [`TypeRenderer::type_name`], shared: the renderer keeps one copy per
+    /// type DIE, so naming the members of thousands of types allocates
+    /// nothing once a type was named.
+    pub fn shared_type_name(&mut self, ty: Option<DieOffset>) -> Arc<str> {
         let Some(offset) = ty else {
-            return "void".to_owned();
+            return Arc::from("void");
         };
         if let Some(name) = self.names.get(&offset) {
             return name.clone();
         }
-        self.names.insert(offset, "<type cycle>".to_owned());
-        let name = clip(self.declare(ty, "", 0), MAX_TYPE_NAME);
+        self.names.insert(offset, Arc::from("<type cycle>"));
+        let name: Arc<str> = Arc::from(clip(self.declare(ty, "", 0), MAX_TYPE_NAME));
         self.names.insert(offset, name.clone());
         name
     }

@@ -263,7 +263,7 @@ pub fn walk_unit<'d>(
 /// Skips the children of the DIE just read (at absolute `depth`): by jumping
 /// to its sibling when `DW_AT_sibling` points forward inside the unit, else
 /// by reading abbreviations until the depth comes back.
-fn skip_subtree<'a, 'd>(
+pub(crate) fn skip_subtree<'a, 'd>(
     cu: &'a CompileUnit<'d>,
     entries: &mut gimli::EntriesRaw<'a, Reader<'d>>,
     base_depth: &mut isize,

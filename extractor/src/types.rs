@@ -1,0 +1,843 @@
+//! The type kind's extraction: every struct, union, enum and typedef
+//! defined at compile-unit level in DWARF (`DW_TAG_structure_type`,
+//! `DW_TAG_union_type`, `DW_TAG_enumeration_type`, `DW_TAG_typedef`
+//! children of `DW_TAG_compile_unit`), with the members of structs and
+//! unions (`DW_TAG_member`: `DW_AT_data_member_location`,
+//! `DW_AT_data_bit_offset` or DWARF 2-4's `DW_AT_bit_offset`,
+//! `DW_AT_bit_size`) and the enumerators of enums (`DW_AT_const_value`).
+//!
+//! Every unit that includes a header defines its types again; definitions
+//! are deduplicated across units as BTF deduplication does: one row per
+//! kind, name and layout (size, members with their C types, offsets and
+//! bit sizes; enumerators with their values), whatever unit and
+//! declaration line it came from. Two different layouts under one name (a
+//! private `struct foo` in two drivers, or a header whose layout depends
+//! on the unit's config) are two rows, never "the first one wins". A row
+//! keeps the declaration location of the lowest unit defining it.
+//!
+//! Anonymous structs and unions reached through a typedef are named by the
+//! typedef; anonymous enums not named by a typedef are keyed
+//! `(anon:<first enumerator>)`; other anonymous structs and unions are
+//! not rows: their members are listed under the enclosing named type with
+//! their path, as CO-RE sees them (`task_struct` reaches `__state`).
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+
+use gimli::{constants, AttributeValue};
+use rayon::prelude::*;
+
+use crate::dwarf::types::TypeRenderer;
+use crate::dwarf::walk::{reference, skip_subtree};
+use crate::dwarf::{CompileUnit, DieOffset, Reader};
+use crate::limits::{text, MAX_NAME};
+use crate::UnitError;
+
+/// Members listed for one type, anonymous members' members included.
+/// The kernel's largest structs have a few hundred.
+const MAX_MEMBERS: usize = 1 << 16;
+/// Anonymous members nested deeper than this are treated as a cycle.
+const MAX_ANON_DEPTH: u32 = 32;
+/// Shards of the cross-unit definition table (fewer lock collisions).
+const SHARDS: usize = 64;
+
+/// Which C type a definition is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TypeKind {
+    Struct,
+    Union,
+    Enum,
+    Typedef,
+}
+
+impl TypeKind {
+    /// The value of the `kind` columns: `struct`, `union`, `enum`, `typedef`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TypeKind::Struct => "struct",
+            TypeKind::Union => "union",
+            TypeKind::Enum => "enum",
+            TypeKind::Typedef => "typedef",
+        }
+    }
+
+    fn of_tag(tag: constants::DwTag) -> Option<Self> {
+        match tag {
+            constants::DW_TAG_structure_type => Some(TypeKind::Struct),
+            constants::DW_TAG_union_type => Some(TypeKind::Union),
+            constants::DW_TAG_enumeration_type => Some(TypeKind::Enum),
+            constants::DW_TAG_typedef => Some(TypeKind::Typedef),
+            _ => None,
+        }
+    }
+}
+
+/// One member of a struct or union, in the flattened pre-order list:
+/// direct members at depth 0, each anonymous struct/union member followed
+/// by its own members at depth + 1.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Member {
+    /// `None` for an anonymous member.
+    pub name: Option<String>,
+    /// The names from the enclosing named type down to this member, with
+    /// `(anon)` for anonymous ones: `(anon).__state`.
+    pub path: String,
+    pub depth: u32,
+    /// The member's C type as an abstract declarator, typedef names kept:
+    /// `unsigned int`, `struct list_head *`, `char [16]`, `struct {...}`.
+    pub ty: String,
+    /// Bits from the start of the enclosing named type.
+    pub bit_offset: u64,
+    /// `DW_AT_bit_size`, for bitfields only.
+    pub bit_size: Option<u32>,
+}
+
+/// One enumerator.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Enumerator {
+    pub name: String,
+    /// `DW_AT_const_value`, as a signed 64-bit value (unsigned values
+    /// above `i64::MAX` wrap, two's complement).
+    pub value: i64,
+}
+
+/// One distinct definition: a row of `types`, with its rows of
+/// `type_members` or `enum_values`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypeDef {
+    pub name: String,
+    pub kind: TypeKind,
+    /// `DW_AT_byte_size` of a struct, union or enum; `None` for a typedef.
+    pub size: Option<u64>,
+    pub decl_file: Option<Arc<str>>,
+    pub decl_line: Option<u32>,
+    /// A typedef's target type (`unsigned int`, `struct {...}`).
+    pub target: Option<String>,
+    /// Direct members (anonymous ones included) or enumerators.
+    pub member_count: u32,
+    pub members: Vec<Member>,
+    pub enumerators: Vec<Enumerator>,
+    /// Units defining this very layout.
+    pub units: u32,
+    /// XXH3-128 of the layout (kind, name, size, target, members,
+    /// enumerators; not the declaration location).
+    pub hash: u128,
+}
+
+impl TypeDef {
+    /// The `definition_hash` column: 32 lowercase hex digits.
+    pub fn definition_hash(&self) -> String {
+        format!("{:032x}", self.hash)
+    }
+}
+
+/// A `DW_TAG_member` as read.
+struct RawMember<'d> {
+    name: Option<&'d [u8]>,
+    ty: Option<DieOffset>,
+    location: Option<u64>,
+    data_bit_offset: Option<u64>,
+    /// DWARF 2-4 `DW_AT_bit_offset`: from the storage unit's most
+    /// significant bit.
+    old_bit_offset: Option<i64>,
+    bit_size: Option<u64>,
+    byte_size: Option<u64>,
+}
+
+/// A type DIE at compile-unit level, as read.
+struct RawType<'d> {
+    offset: DieOffset,
+    kind: TypeKind,
+    name: Option<&'d [u8]>,
+    declaration: bool,
+    byte_size: Option<u64>,
+    decl_file: Option<u64>,
+    decl_line: Option<u64>,
+    target: Option<DieOffset>,
+    members: Range<usize>,
+    enumerators: Range<usize>,
+}
+
+/// Everything one unit's compile-unit-level type DIEs hold.
+#[derive(Default)]
+struct UnitTypes<'d> {
+    types: Vec<RawType<'d>>,
+    members: Vec<RawMember<'d>>,
+    enumerators: Vec<(Option<&'d [u8]>, i64)>,
+    /// `DW_AT_byte_size` of every compile-unit-level DIE that has one
+    /// (base types too), and typedef targets, for old-style bitfields.
+    sizes: HashMap<DieOffset, u64>,
+    typedef_targets: HashMap<DieOffset, DieOffset>,
+}
+
+/// A failure reading one unit's types.
+struct TypeError {
+    offset: DieOffset,
+    message: String,
+}
+
+/// One entry of the cross-unit definition table.
+struct Slot {
+    def: TypeDef,
+    /// The lowest unit index defining it, whose location the row keeps.
+    unit: usize,
+}
+
+/// The types of every unit, deduplicated, sorted by (name, kind,
+/// declaration file and line, hash); and the units whose types could not
+/// be read (the unit's functions are not affected).
+pub fn extract_types<'d>(
+    path: &std::path::Path,
+    dwarf: &gimli::Dwarf<Reader<'d>>,
+    units: &[CompileUnit<'d>],
+) -> (Vec<TypeDef>, Vec<UnitError>) {
+    let big_endian = {
+        use gimli::{Endianity as _, Reader as _, Section as _};
+        dwarf.debug_info.reader().endian().is_big_endian()
+    };
+    let shards: Vec<Mutex<HashMap<u128, Slot>>> =
+        (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect();
+    let errors: Vec<Option<UnitError>> = units
+        .par_iter()
+        .enumerate()
+        .map(|(index, cu)| {
+            if cu.is_rust() || cu.is_assembler() {
+                return None;
+            }
+            let known = |hash: u128| {
+                shards[(hash as usize) % SHARDS]
+                    .lock()
+                    .expect("no panics while locked")
+                    .contains_key(&hash)
+            };
+            let result = read_unit(dwarf, cu)
+                .and_then(|raw| definitions(dwarf, units, cu, &raw, big_endian, &known));
+            match result {
+                Ok(found) => {
+                    let mut seen = HashSet::new();
+                    for found in found {
+                        let (hash, decl_file, decl_line, def) = match found {
+                            Found::Known {
+                                hash,
+                                decl_file,
+                                decl_line,
+                            } => (hash, decl_file, decl_line, None),
+                            Found::New(def) => {
+                                (def.hash, def.decl_file.clone(), def.decl_line, Some(def))
+                            }
+                        };
+                        if !seen.insert(hash) {
+                            continue;
+                        }
+                        let mut shard = shards[(hash as usize) % SHARDS]
+                            .lock()
+                            .expect("no panics while locked");
+                        match shard.get_mut(&hash) {
+                            Some(slot) => {
+                                slot.def.units += 1;
+                                if index < slot.unit {
+                                    slot.unit = index;
+                                    slot.def.decl_file = decl_file;
+                                    slot.def.decl_line = decl_line;
+                                }
+                            }
+                            None => {
+                                let def = def.expect("a layout no unit stored is built whole");
+                                shard.insert(hash, Slot { def, unit: index });
+                            }
+                        }
+                    }
+                    None
+                }
+                Err(e) => Some(UnitError {
+                    unit_offset: cu.offset as u64,
+                    cu_path: cu.path.as_deref().map(str::to_owned),
+                    message: format!(
+                        "{}: types of unit {} at .debug_info+{:#x}: DIE at .debug_info+{:#x}: {}; its functions are still extracted",
+                        path.display(),
+                        cu.path.as_deref().unwrap_or("?"),
+                        cu.offset,
+                        e.offset.0,
+                        e.message
+                    ),
+                }),
+            }
+        })
+        .collect();
+    let mut defs: Vec<TypeDef> = shards
+        .into_iter()
+        .flat_map(|s| {
+            s.into_inner()
+                .expect("no panics while locked")
+                .into_values()
+        })
+        .map(|slot| {
+            let mut def = slot.def;
+            def.units = def.units.max(1);
+            def
+        })
+        .collect();
+    defs.sort_by(|a, b| {
+        (&a.name, a.kind, &a.decl_file, a.decl_line, a.hash).cmp(&(
+            &b.name,
+            b.kind,
+            &b.decl_file,
+            b.decl_line,
+            b.hash,
+        ))
+    });
+    (defs, errors.into_iter().flatten().collect())
+}
+
+/// Reads the unit's compile-unit-level type DIEs with their members and
+/// enumerators, skipping every other subtree by `DW_AT_sibling`.
+fn read_unit<'d>(
+    dwarf: &gimli::Dwarf<Reader<'d>>,
+    cu: &CompileUnit<'d>,
+) -> Result<UnitTypes<'d>, TypeError> {
+    let unit = &cu.unit;
+    let at = |offset: gimli::UnitOffset<usize>| {
+        let offset = cu.global(offset);
+        move |e: gimli::Error| TypeError {
+            offset,
+            message: e.to_string(),
+        }
+    };
+    let mut out = UnitTypes::default();
+    let mut entries = unit
+        .entries_raw(None)
+        .map_err(at(unit.header.root_offset()))?;
+    let mut base_depth: isize = 0;
+    // The type DIE whose children are being read (index into out.types).
+    let mut parent: Option<usize> = None;
+    while !entries.is_empty() {
+        let depth = base_depth + entries.next_depth();
+        let offset = entries.next_offset();
+        let err = at(offset);
+        let Some(abbrev) = entries.read_abbreviation().map_err(err)? else {
+            continue;
+        };
+        let has_children = abbrev.has_children();
+        let tag = abbrev.tag();
+        match depth {
+            0 => {
+                entries
+                    .skip_attributes(abbrev.attributes())
+                    .map_err(at(offset))?;
+            }
+            1 => {
+                if let Some(t) = &parent {
+                    close(&mut out, *t);
+                }
+                parent = None;
+                let kind = TypeKind::of_tag(tag);
+                let mut raw = RawType {
+                    offset: cu.global(offset),
+                    kind: kind.unwrap_or(TypeKind::Typedef),
+                    name: None,
+                    declaration: false,
+                    byte_size: None,
+                    decl_file: None,
+                    decl_line: None,
+                    target: None,
+                    members: out.members.len()..out.members.len(),
+                    enumerators: out.enumerators.len()..out.enumerators.len(),
+                };
+                let mut sibling = None;
+                for spec in abbrev.attributes() {
+                    let attr = entries.read_attribute(*spec).map_err(at(offset))?;
+                    match attr.name() {
+                        constants::DW_AT_sibling => sibling = reference(cu, attr.value()),
+                        constants::DW_AT_byte_size => raw.byte_size = attr.udata_value(),
+                        _ if kind.is_none() => {
+                            if attr.name() == constants::DW_AT_type {
+                                raw.target = reference(cu, attr.value());
+                            }
+                        }
+                        constants::DW_AT_name => {
+                            raw.name = dwarf
+                                .attr_string(unit, attr.value())
+                                .ok()
+                                .map(|s| s.slice())
+                        }
+                        constants::DW_AT_declaration => {
+                            raw.declaration = matches!(attr.value(), AttributeValue::Flag(true))
+                        }
+                        constants::DW_AT_decl_file => raw.decl_file = attr.udata_value(),
+                        constants::DW_AT_decl_line => raw.decl_line = attr.udata_value(),
+                        constants::DW_AT_type => raw.target = reference(cu, attr.value()),
+                        _ => {}
+                    }
+                }
+                if let Some(size) = raw.byte_size {
+                    out.sizes.insert(raw.offset, size);
+                }
+                match kind {
+                    Some(kind) => {
+                        if kind == TypeKind::Typedef {
+                            if let Some(target) = raw.target {
+                                out.typedef_targets.insert(raw.offset, target);
+                            }
+                        }
+                        if has_children
+                            && matches!(kind, TypeKind::Struct | TypeKind::Union | TypeKind::Enum)
+                        {
+                            parent = Some(out.types.len());
+                        }
+                        let keep_children = parent.is_some();
+                        out.types.push(raw);
+                        if has_children && !keep_children {
+                            skip_subtree(cu, &mut entries, &mut base_depth, depth, sibling)
+                                .map_err(at(offset))?;
+                        }
+                    }
+                    None => {
+                        // Qualifiers and pointers are kept for their targets'
+                        // sizes; everything else is skipped whole.
+                        if tag == constants::DW_TAG_const_type
+                            || tag == constants::DW_TAG_volatile_type
+                        {
+                            if let Some(target) = raw.target {
+                                out.typedef_targets.insert(raw.offset, target);
+                            }
+                        }
+                        if has_children {
+                            skip_subtree(cu, &mut entries, &mut base_depth, depth, sibling)
+                                .map_err(at(offset))?;
+                        }
+                    }
+                }
+            }
+            _ => {
+                let in_type = depth == 2 && parent.is_some();
+                let mut sibling = None;
+                match tag {
+                    constants::DW_TAG_member if in_type => {
+                        let mut m = RawMember {
+                            name: None,
+                            ty: None,
+                            location: None,
+                            data_bit_offset: None,
+                            old_bit_offset: None,
+                            bit_size: None,
+                            byte_size: None,
+                        };
+                        for spec in abbrev.attributes() {
+                            let attr = entries.read_attribute(*spec).map_err(at(offset))?;
+                            match attr.name() {
+                                constants::DW_AT_sibling => sibling = reference(cu, attr.value()),
+                                constants::DW_AT_name => {
+                                    m.name = dwarf
+                                        .attr_string(unit, attr.value())
+                                        .ok()
+                                        .map(|s| s.slice())
+                                }
+                                constants::DW_AT_type => m.ty = reference(cu, attr.value()),
+                                constants::DW_AT_data_member_location => {
+                                    m.location = member_location(attr.value())
+                                }
+                                constants::DW_AT_data_bit_offset => {
+                                    m.data_bit_offset = attr.udata_value()
+                                }
+                                constants::DW_AT_bit_offset => {
+                                    m.old_bit_offset = match attr.value() {
+                                        AttributeValue::Sdata(v) => Some(v),
+                                        v => v.udata_value().map(|v| v as i64),
+                                    }
+                                }
+                                constants::DW_AT_bit_size => m.bit_size = attr.udata_value(),
+                                constants::DW_AT_byte_size => m.byte_size = attr.udata_value(),
+                                _ => {}
+                            }
+                        }
+                        if out.members.len() - out.types[parent.expect("in type")].members.start
+                            >= MAX_MEMBERS
+                        {
+                            return Err(TypeError {
+                                offset: cu.global(offset),
+                                message: format!("more than {MAX_MEMBERS} members in one type"),
+                            });
+                        }
+                        out.members.push(m);
+                    }
+                    constants::DW_TAG_enumerator if in_type => {
+                        let mut name = None;
+                        let mut value = 0i64;
+                        for spec in abbrev.attributes() {
+                            let attr = entries.read_attribute(*spec).map_err(at(offset))?;
+                            match attr.name() {
+                                constants::DW_AT_sibling => sibling = reference(cu, attr.value()),
+                                constants::DW_AT_name => {
+                                    name = dwarf
+                                        .attr_string(unit, attr.value())
+                                        .ok()
+                                        .map(|s| s.slice())
+                                }
+                                constants::DW_AT_const_value => {
+                                    value = match attr.value() {
+                                        AttributeValue::Sdata(v) => v,
+                                        AttributeValue::Udata(v) => v as i64,
+                                        AttributeValue::Data1(v) => v as i64,
+                                        AttributeValue::Data2(v) => v as i64,
+                                        AttributeValue::Data4(v) => v as i64,
+                                        AttributeValue::Data8(v) => v as i64,
+                                        _ => 0,
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                        if out.enumerators.len()
+                            - out.types[parent.expect("in type")].enumerators.start
+                            >= MAX_MEMBERS
+                        {
+                            return Err(TypeError {
+                                offset: cu.global(offset),
+                                message: format!("more than {MAX_MEMBERS} enumerators in one enum"),
+                            });
+                        }
+                        out.enumerators.push((name, value));
+                    }
+                    _ => {
+                        for spec in abbrev.attributes() {
+                            if spec.name() == constants::DW_AT_sibling {
+                                let attr = entries.read_attribute(*spec).map_err(at(offset))?;
+                                sibling = reference(cu, attr.value());
+                            } else {
+                                entries
+                                    .skip_attributes(std::slice::from_ref(spec))
+                                    .map_err(at(offset))?;
+                            }
+                        }
+                    }
+                }
+                if has_children {
+                    skip_subtree(cu, &mut entries, &mut base_depth, depth, sibling)
+                        .map_err(at(offset))?;
+                }
+            }
+        }
+    }
+    if let Some(t) = parent {
+        close(&mut out, t);
+    }
+    Ok(out)
+}
+
+/// Ends the member and enumerator ranges of type `t`.
+fn close(out: &mut UnitTypes<'_>, t: usize) {
+    let ty = &mut out.types[t];
+    ty.members.end = out.members.len();
+    ty.enumerators.end = out.enumerators.len();
+}
+
+/// `DW_AT_data_member_location` as a byte offset: a constant, or DWARF 2's
+/// location expression `DW_OP_plus_uconst N` (or `DW_OP_constu N`).
+fn member_location(value: AttributeValue<Reader<'_>>) -> Option<u64> {
+    match value {
+        AttributeValue::Exprloc(expr) => {
+            let mut r = expr.0;
+            use gimli::Reader as _;
+            let op = r.read_u8().ok()?;
+            match gimli::DwOp(op) {
+                constants::DW_OP_plus_uconst | constants::DW_OP_constu => r.read_uleb128().ok(),
+                _ => None,
+            }
+        }
+        AttributeValue::Sdata(v) => u64::try_from(v).ok(),
+        v => v.udata_value(),
+    }
+}
+
+fn name_of(bytes: Option<&[u8]>) -> Option<String> {
+    bytes.map(|b| text(b, MAX_NAME))
+}
+
+/// What a unit found for one definition: a layout some unit already
+/// stored (only its hash and location), or a new one, built whole.
+enum Found {
+    Known {
+        hash: u128,
+        decl_file: Option<Arc<str>>,
+        decl_line: Option<u32>,
+    },
+    New(TypeDef),
+}
+
+/// One member of the flattened list, before it is built into a [`Member`].
+struct FlatMember<'r, 'd> {
+    raw: &'r RawMember<'d>,
+    depth: u32,
+    bit_offset: u64,
+    ty: Arc<str>,
+}
+
+/// The unit's definitions. Each layout is hashed from borrowed names and
+/// the renderer's shared type names; only a layout `known` does not hold
+/// yet is built into owned rows (most of a unit's types were already
+/// stored by another unit including the same headers).
+fn definitions<'d>(
+    dwarf: &gimli::Dwarf<Reader<'d>>,
+    units: &[CompileUnit<'d>],
+    cu: &CompileUnit<'d>,
+    raw: &UnitTypes<'d>,
+    big_endian: bool,
+    known: &dyn Fn(u128) -> bool,
+) -> Result<Vec<Found>, TypeError> {
+    let by_offset: HashMap<DieOffset, usize> = raw
+        .types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.offset, i))
+        .collect();
+    // Anonymous aggregates named by the first typedef naming them.
+    let mut typedef_names: HashMap<DieOffset, &'d [u8]> = HashMap::new();
+    for t in &raw.types {
+        if let (TypeKind::Typedef, Some(name), Some(target)) = (t.kind, t.name, t.target) {
+            if let Some(&i) = by_offset.get(&target) {
+                if raw.types[i].name.is_none() && raw.types[i].kind != TypeKind::Typedef {
+                    typedef_names.entry(target).or_insert(name);
+                }
+            }
+        }
+    }
+    let mut renderer = TypeRenderer::new(dwarf, units);
+    let mut buf = Vec::new();
+    let mut flat: Vec<FlatMember<'_, 'd>> = Vec::new();
+    let mut out = Vec::new();
+    for t in &raw.types {
+        if t.declaration {
+            continue;
+        }
+        let enumerators = &raw.enumerators[t.enumerators.clone()];
+        let anon_name;
+        let name: &[u8] = match (t.name, t.kind) {
+            (Some(n), _) => n,
+            (None, TypeKind::Typedef) => continue,
+            (None, _) => match typedef_names.get(&t.offset) {
+                Some(n) => n,
+                None if t.kind == TypeKind::Enum => match enumerators.first() {
+                    Some((first, _)) => {
+                        anon_name = format!("(anon:{})", name_of(*first).unwrap_or_default());
+                        anon_name.as_bytes()
+                    }
+                    None => continue,
+                },
+                None => continue,
+            },
+        };
+        flat.clear();
+        if matches!(t.kind, TypeKind::Struct | TypeKind::Union) {
+            flatten(
+                raw,
+                &by_offset,
+                &mut renderer,
+                big_endian,
+                t,
+                0,
+                0,
+                &mut flat,
+            )?;
+        }
+        let target = (t.kind == TypeKind::Typedef).then(|| renderer.shared_type_name(t.target));
+        let size = if t.kind == TypeKind::Typedef {
+            None
+        } else {
+            t.byte_size
+        };
+        let hash = layout_hash(
+            &mut buf,
+            t.kind,
+            name,
+            size,
+            target.as_deref(),
+            &flat,
+            enumerators,
+        );
+        let decl_file = t.decl_file.and_then(|f| cu.file(f)).cloned();
+        let decl_line = t.decl_line.and_then(|l| u32::try_from(l).ok());
+        if known(hash) {
+            out.push(Found::Known {
+                hash,
+                decl_file,
+                decl_line,
+            });
+            continue;
+        }
+        let mut members = Vec::with_capacity(flat.len());
+        let mut paths: Vec<String> = Vec::new();
+        for m in &flat {
+            let name = name_of(m.raw.name);
+            paths.truncate(m.depth as usize);
+            let path = match paths.last() {
+                Some(prefix) => format!("{prefix}.{}", name.as_deref().unwrap_or("(anon)")),
+                None => name.as_deref().unwrap_or("(anon)").to_owned(),
+            };
+            if name.is_none() {
+                paths.push(path.clone());
+            }
+            members.push(Member {
+                name,
+                path,
+                depth: m.depth,
+                ty: m.ty.to_string(),
+                bit_offset: m.bit_offset,
+                bit_size: m.raw.bit_size.and_then(|b| u32::try_from(b).ok()),
+            });
+        }
+        let member_count = match t.kind {
+            TypeKind::Enum => enumerators.len(),
+            TypeKind::Typedef => 0,
+            _ => t.members.len(),
+        } as u32;
+        out.push(Found::New(TypeDef {
+            name: text(name, MAX_NAME),
+            kind: t.kind,
+            size,
+            decl_file,
+            decl_line,
+            target: target.map(|t| t.to_string()),
+            member_count,
+            members,
+            enumerators: enumerators
+                .iter()
+                .map(|(n, v)| Enumerator {
+                    name: name_of(*n).unwrap_or_default(),
+                    value: *v,
+                })
+                .collect(),
+            units: 1,
+            hash,
+        }));
+    }
+    Ok(out)
+}
+
+/// Appends the members of `t` (offset by `base` bits) to `out`, each
+/// anonymous struct/union member followed by its own members.
+#[allow(clippy::too_many_arguments)]
+fn flatten<'r, 'd>(
+    raw: &'r UnitTypes<'d>,
+    by_offset: &HashMap<DieOffset, usize>,
+    renderer: &mut TypeRenderer<'_, 'd>,
+    big_endian: bool,
+    t: &'r RawType<'d>,
+    base: u64,
+    depth: u32,
+    out: &mut Vec<FlatMember<'r, 'd>>,
+) -> Result<(), TypeError> {
+    if depth > MAX_ANON_DEPTH {
+        return Err(TypeError {
+            offset: t.offset,
+            message: format!("anonymous members nested deeper than {MAX_ANON_DEPTH}"),
+        });
+    }
+    for m in &raw.members[t.members.clone()] {
+        if out.len() >= MAX_MEMBERS {
+            return Err(TypeError {
+                offset: t.offset,
+                message: format!("more than {MAX_MEMBERS} members in one type"),
+            });
+        }
+        let bit_offset = base.saturating_add(member_bits(raw, m, big_endian));
+        out.push(FlatMember {
+            raw: m,
+            depth,
+            bit_offset,
+            ty: renderer.shared_type_name(m.ty),
+        });
+        if m.name.is_none() {
+            let inner =
+                m.ty.and_then(|ty| by_offset.get(&ty))
+                    .map(|&i| &raw.types[i])
+                    .filter(|i| matches!(i.kind, TypeKind::Struct | TypeKind::Union));
+            if let Some(inner) = inner {
+                flatten(
+                    raw,
+                    by_offset,
+                    renderer,
+                    big_endian,
+                    inner,
+                    bit_offset,
+                    depth + 1,
+                    out,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A member's offset in bits from the start of its type.
+fn member_bits(raw: &UnitTypes<'_>, m: &RawMember<'_>, big_endian: bool) -> u64 {
+    let bytes = m.location.unwrap_or(0).saturating_mul(8);
+    if let Some(bits) = m.data_bit_offset {
+        return bytes.saturating_add(bits);
+    }
+    match (m.old_bit_offset, m.bit_size) {
+        (Some(old), Some(size)) => {
+            let storage = m
+                .byte_size
+                .or_else(|| m.ty.and_then(|t| size_of(raw, t)))
+                .unwrap_or(0)
+                .saturating_mul(8);
+            let within = if big_endian {
+                old
+            } else {
+                (storage as i64)
+                    .saturating_sub(old)
+                    .saturating_sub(size as i64)
+            };
+            (bytes as i64).saturating_add(within).max(0) as u64
+        }
+        _ => bytes,
+    }
+}
+
+/// The byte size of the type at `offset`, through typedefs and qualifiers.
+fn size_of(raw: &UnitTypes<'_>, mut offset: DieOffset) -> Option<u64> {
+    for _ in 0..16 {
+        if let Some(size) = raw.sizes.get(&offset) {
+            return Some(*size);
+        }
+        offset = *raw.typedef_targets.get(&offset)?;
+    }
+    None
+}
+
+/// XXH3-128 over a length-prefixed encoding of the layout: kind, name,
+/// size, typedef target, each member's name, depth, type, bit offset and
+/// bit size, each enumerator's name and value (names as their DWARF bytes).
+#[allow(clippy::too_many_arguments)]
+fn layout_hash(
+    buf: &mut Vec<u8>,
+    kind: TypeKind,
+    name: &[u8],
+    size: Option<u64>,
+    target: Option<&str>,
+    members: &[FlatMember<'_, '_>],
+    enumerators: &[(Option<&[u8]>, i64)],
+) -> u128 {
+    buf.clear();
+    let mut put = |bytes: &[u8]| {
+        buf.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        buf.extend_from_slice(bytes);
+    };
+    put(kind.as_str().as_bytes());
+    put(name);
+    put(&size.unwrap_or(u64::MAX).to_le_bytes());
+    put(target.unwrap_or("").as_bytes());
+    for m in members {
+        put(m.raw.name.unwrap_or(b""));
+        put(&m.depth.to_le_bytes());
+        put(m.ty.as_bytes());
+        put(&m.bit_offset.to_le_bytes());
+        put(&m.raw.bit_size.unwrap_or(u64::MAX).to_le_bytes());
+    }
+    for (n, v) in enumerators {
+        put(n.unwrap_or(b""));
+        put(&v.to_le_bytes());
+    }
+    twox_hash::XxHash3_128::oneshot(buf)
+}
