@@ -247,7 +247,11 @@ fn extract_functions(path: &Path, parsed: &elf::ParsedElf<'_>) -> Result<Functio
     tracing::debug!(elapsed = ?started.elapsed(), entries = entries.len(), "entries merged");
     render_signatures(&dwarf, &units, &mut entries);
     tracing::debug!(elapsed = ?started.elapsed(), "prototypes rendered");
-    let (types, type_errors) = types::extract_types(path, &dwarf, &units);
+    let local_types: Vec<&[dwarf::DieOffset]> = walks
+        .iter()
+        .map(|w| w.as_ref().map_or(&[][..], |w| w.local_types.as_slice()))
+        .collect();
+    let (types, type_errors) = types::extract_types(path, &dwarf, &units, &local_types);
     unit_errors.extend(type_errors);
     unit_errors.sort_by_key(|e| e.unit_offset);
     tracing::debug!(elapsed = ?started.elapsed(), types = types.len(), "types read");

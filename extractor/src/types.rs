@@ -191,6 +191,7 @@ pub fn extract_types<'d>(
     path: &std::path::Path,
     dwarf: &gimli::Dwarf<Reader<'d>>,
     units: &[CompileUnit<'d>],
+    local_types: &[&[DieOffset]],
 ) -> (Vec<TypeDef>, Vec<UnitError>) {
     let big_endian = {
         use gimli::{Endianity as _, Reader as _, Section as _};
@@ -211,7 +212,7 @@ pub fn extract_types<'d>(
                     .expect("no panics while locked")
                     .contains_key(&hash)
             };
-            let result = read_unit(dwarf, cu)
+            let result = read_unit(dwarf, cu, local_types.get(index).copied().unwrap_or(&[]))
                 .and_then(|raw| definitions(dwarf, units, cu, &raw, big_endian, &known));
             match result {
                 Ok(found) => {
@@ -290,12 +291,32 @@ pub fn extract_types<'d>(
     (defs, errors.into_iter().flatten().collect())
 }
 
-/// Reads the unit's compile-unit-level type DIEs with their members and
-/// enumerators, skipping every other subtree by `DW_AT_sibling`.
+/// Reads the unit's compile-unit-level type DIEs, and the local ones
+/// (inside functions) at `local`, with their members and enumerators,
+/// skipping every other subtree by `DW_AT_sibling`.
 fn read_unit<'d>(
     dwarf: &gimli::Dwarf<Reader<'d>>,
     cu: &CompileUnit<'d>,
+    local: &[DieOffset],
 ) -> Result<UnitTypes<'d>, TypeError> {
+    let mut out = UnitTypes::default();
+    read_dies(dwarf, cu, None, &mut out)?;
+    for &offset in local {
+        if let Some(start) = cu.local(offset) {
+            read_dies(dwarf, cu, Some(start), &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the type DIEs below the unit's root (`start` `None`), or the one
+/// type DIE at `start` as if it were at compile-unit level, into `out`.
+fn read_dies<'d>(
+    dwarf: &gimli::Dwarf<Reader<'d>>,
+    cu: &CompileUnit<'d>,
+    start: Option<gimli::UnitOffset<usize>>,
+    out: &mut UnitTypes<'d>,
+) -> Result<(), TypeError> {
     let unit = &cu.unit;
     let at = |offset: gimli::UnitOffset<usize>| {
         let offset = cu.global(offset);
@@ -304,15 +325,19 @@ fn read_unit<'d>(
             message: e.to_string(),
         }
     };
-    let mut out = UnitTypes::default();
     let mut entries = unit
-        .entries_raw(None)
-        .map_err(at(unit.header.root_offset()))?;
-    let mut base_depth: isize = 0;
+        .entries_raw(start)
+        .map_err(at(start.unwrap_or(unit.header.root_offset())))?;
+    // A local type DIE is read at depth 1, like a compile-unit-level one.
+    let mut base_depth: isize = isize::from(start.is_some());
     // The type DIE whose children are being read (index into out.types).
     let mut parent: Option<usize> = None;
+    let mut read_one = false;
     while !entries.is_empty() {
         let depth = base_depth + entries.next_depth();
+        if start.is_some() && read_one && depth <= 1 {
+            break;
+        }
         let offset = entries.next_offset();
         let err = at(offset);
         let Some(abbrev) = entries.read_abbreviation().map_err(err)? else {
@@ -327,8 +352,9 @@ fn read_unit<'d>(
                     .map_err(at(offset))?;
             }
             1 => {
+                read_one = true;
                 if let Some(t) = &parent {
-                    close(&mut out, *t);
+                    close(out, *t);
                 }
                 parent = None;
                 let kind = TypeKind::of_tag(tag);
@@ -520,9 +546,9 @@ fn read_unit<'d>(
         }
     }
     if let Some(t) = parent {
-        close(&mut out, t);
+        close(out, t);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Ends the member and enumerator ranges of type `t`.

@@ -56,6 +56,9 @@ pub struct UnitWalk<'d> {
     /// Sorted by offset (the walk visits DIEs in offset order).
     pub subprograms: Vec<SubprogramDie<'d>>,
     pub events: Vec<Event>,
+    /// Struct, union, enum and typedef DIEs inside functions (local types),
+    /// in offset order, for the type kind.
+    pub local_types: Vec<DieOffset>,
 }
 
 impl<'d> UnitWalk<'d> {
@@ -235,6 +238,17 @@ pub fn walk_unit<'d>(
                 }
             }
             _ => {
+                if depth >= 2
+                    && matches!(
+                        abbrev.tag(),
+                        constants::DW_TAG_structure_type
+                            | constants::DW_TAG_union_type
+                            | constants::DW_TAG_enumeration_type
+                            | constants::DW_TAG_typedef
+                    )
+                {
+                    out.local_types.push(cu.global(offset));
+                }
                 if has_children {
                     let mut sibling = None;
                     for spec in abbrev.attributes() {
