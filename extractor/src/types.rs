@@ -21,7 +21,9 @@
 //! not rows: their members are listed under the enclosing named type with
 //! their path, as CO-RE sees them (`task_struct` reaches `__state`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
@@ -159,12 +161,32 @@ struct RawType<'d> {
     enumerators: Range<usize>,
 }
 
+/// The shape of one type DIE as the raw pass read it: what
+/// [`TypeRenderer`] would name it from, so that a layout can be keyed
+/// without rendering a single type name.
+enum RawShape<'d> {
+    /// Base types, typedefs, struct/union/enum/class tags, unspecified
+    /// types, anything else: referred to by tag and name.
+    Named(constants::DwTag, Option<&'d [u8]>),
+    /// Pointers and qualifiers (`DW_TAG_pointer_type`, `const_type`, …).
+    Wrapped(constants::DwTag, Option<DieOffset>),
+    /// An array: element type, dimensions in [`UnitTypes::dims`].
+    Array(Option<DieOffset>, Range<usize>),
+    /// A subroutine type: return type, parameters in
+    /// [`UnitTypes::params`], variadic, prototyped.
+    Function(Option<DieOffset>, Range<usize>, bool, bool),
+}
+
 /// Everything one unit's compile-unit-level type DIEs hold.
 #[derive(Default)]
 struct UnitTypes<'d> {
     types: Vec<RawType<'d>>,
     members: Vec<RawMember<'d>>,
     enumerators: Vec<(Option<&'d [u8]>, i64)>,
+    /// Every type DIE read, by offset.
+    shapes: HashMap<DieOffset, RawShape<'d>>,
+    dims: Vec<Option<u64>>,
+    params: Vec<Option<DieOffset>>,
     /// `DW_AT_byte_size` of every compile-unit-level DIE that has one
     /// (base types too), and typedef targets, for old-style bitfields.
     sizes: HashMap<DieOffset, u64>,
@@ -197,8 +219,12 @@ pub fn extract_types<'d>(
         use gimli::{Endianity as _, Reader as _, Section as _};
         dwarf.debug_info.reader().endian().is_big_endian()
     };
-    let shards: Vec<Mutex<HashMap<u128, Slot>>> =
-        (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect();
+    let keys: Vec<Mutex<HashMap<u128, u128>>> = (0..SHARDS)
+        .map(|_| Mutex::new(HashMap::default()))
+        .collect();
+    let shards: Vec<Mutex<HashMap<u128, Slot>>> = (0..SHARDS)
+        .map(|_| Mutex::new(HashMap::default()))
+        .collect();
     let errors: Vec<Option<UnitError>> = units
         .par_iter()
         .enumerate()
@@ -212,20 +238,38 @@ pub fn extract_types<'d>(
                     .expect("no panics while locked")
                     .contains_key(&hash)
             };
+            let lookup = |key: u128| {
+                keys[(key as usize) % SHARDS]
+                    .lock()
+                    .expect("no panics while locked")
+                    .get(&key)
+                    .copied()
+            };
+            let remember = |key: u128, hash: u128| {
+                keys[(key as usize) % SHARDS]
+                    .lock()
+                    .expect("no panics while locked")
+                    .insert(key, hash);
+            };
+            let cache = LayoutCache {
+                known: &known,
+                lookup: &lookup,
+            };
             let result = read_unit(dwarf, cu, local_types.get(index).copied().unwrap_or(&[]))
-                .and_then(|raw| definitions(dwarf, units, cu, &raw, big_endian, &known));
+                .and_then(|raw| definitions(dwarf, units, cu, &raw, big_endian, &cache));
             match result {
                 Ok(found) => {
                     let mut seen = HashSet::new();
                     for found in found {
-                        let (hash, decl_file, decl_line, def) = match found {
+                        let (hash, decl_file, decl_line, def, key) = match found {
                             Found::Known {
                                 hash,
                                 decl_file,
                                 decl_line,
-                            } => (hash, decl_file, decl_line, None),
-                            Found::New(def) => {
-                                (def.hash, def.decl_file.clone(), def.decl_line, Some(def))
+                                key,
+                            } => (hash, decl_file, decl_line, None, key),
+                            Found::New(def, key) => {
+                                (def.hash, def.decl_file.clone(), def.decl_line, Some(def), key)
                             }
                         };
                         if !seen.insert(hash) {
@@ -234,6 +278,13 @@ pub fn extract_types<'d>(
                         let mut shard = shards[(hash as usize) % SHARDS]
                             .lock()
                             .expect("no panics while locked");
+                        // Stored before its key is remembered: a key found
+                        // always leads to a stored layout.
+                        let remember_key = |()| {
+                            if let Some(key) = key {
+                                remember(key, hash);
+                            }
+                        };
                         match shard.get_mut(&hash) {
                             Some(slot) => {
                                 slot.def.units += 1;
@@ -248,6 +299,8 @@ pub fn extract_types<'d>(
                                 shard.insert(hash, Slot { def, unit: index });
                             }
                         }
+                        drop(shard);
+                        remember_key(());
                     }
                     None
                 }
@@ -332,6 +385,8 @@ fn read_dies<'d>(
     let mut base_depth: isize = isize::from(start.is_some());
     // The type DIE whose children are being read (index into out.types).
     let mut parent: Option<usize> = None;
+    // The array or subroutine type whose children are being read.
+    let mut building: Option<(DieOffset, RawShape<'d>)> = None;
     let mut read_one = false;
     while !entries.is_empty() {
         let depth = base_depth + entries.next_depth();
@@ -357,6 +412,26 @@ fn read_dies<'d>(
                     close(out, *t);
                 }
                 parent = None;
+                finish_shape(out, &mut building);
+                if !is_type_tag(tag) {
+                    // Functions, variables: only their sibling matters.
+                    let mut sibling = None;
+                    for spec in abbrev.attributes() {
+                        if spec.name() == constants::DW_AT_sibling {
+                            let attr = entries.read_attribute(*spec).map_err(at(offset))?;
+                            sibling = reference(cu, attr.value());
+                        } else {
+                            entries
+                                .skip_attributes(std::slice::from_ref(spec))
+                                .map_err(at(offset))?;
+                        }
+                    }
+                    if has_children {
+                        skip_subtree(cu, &mut entries, &mut base_depth, depth, sibling)
+                            .map_err(at(offset))?;
+                    }
+                    continue;
+                }
                 let kind = TypeKind::of_tag(tag);
                 let mut raw = RawType {
                     offset: cu.global(offset),
@@ -371,16 +446,12 @@ fn read_dies<'d>(
                     enumerators: out.enumerators.len()..out.enumerators.len(),
                 };
                 let mut sibling = None;
+                let mut prototyped = false;
                 for spec in abbrev.attributes() {
                     let attr = entries.read_attribute(*spec).map_err(at(offset))?;
                     match attr.name() {
                         constants::DW_AT_sibling => sibling = reference(cu, attr.value()),
                         constants::DW_AT_byte_size => raw.byte_size = attr.udata_value(),
-                        _ if kind.is_none() => {
-                            if attr.name() == constants::DW_AT_type {
-                                raw.target = reference(cu, attr.value());
-                            }
-                        }
                         constants::DW_AT_name => {
                             raw.name = dwarf
                                 .attr_string(unit, attr.value())
@@ -393,12 +464,46 @@ fn read_dies<'d>(
                         constants::DW_AT_decl_file => raw.decl_file = attr.udata_value(),
                         constants::DW_AT_decl_line => raw.decl_line = attr.udata_value(),
                         constants::DW_AT_type => raw.target = reference(cu, attr.value()),
+                        constants::DW_AT_prototyped => {
+                            prototyped = matches!(attr.value(), AttributeValue::Flag(true))
+                        }
                         _ => {}
                     }
                 }
                 if let Some(size) = raw.byte_size {
                     out.sizes.insert(raw.offset, size);
                 }
+                let shape = match tag {
+                    constants::DW_TAG_pointer_type
+                    | constants::DW_TAG_reference_type
+                    | constants::DW_TAG_const_type
+                    | constants::DW_TAG_volatile_type
+                    | constants::DW_TAG_restrict_type
+                    | constants::DW_TAG_atomic_type => RawShape::Wrapped(tag, raw.target),
+                    constants::DW_TAG_array_type => {
+                        RawShape::Array(raw.target, out.dims.len()..out.dims.len())
+                    }
+                    constants::DW_TAG_subroutine_type => RawShape::Function(
+                        raw.target,
+                        out.params.len()..out.params.len(),
+                        false,
+                        prototyped,
+                    ),
+                    _ => RawShape::Named(tag, raw.name),
+                };
+                if matches!(
+                    tag,
+                    constants::DW_TAG_const_type | constants::DW_TAG_volatile_type
+                ) {
+                    if let Some(target) = raw.target {
+                        out.typedef_targets.insert(raw.offset, target);
+                    }
+                }
+                if matches!(shape, RawShape::Array(..) | RawShape::Function(..)) && has_children {
+                    building = Some((raw.offset, shape));
+                    continue;
+                }
+                out.shapes.insert(raw.offset, shape);
                 match kind {
                     Some(kind) => {
                         if kind == TypeKind::Typedef {
@@ -419,15 +524,6 @@ fn read_dies<'d>(
                         }
                     }
                     None => {
-                        // Qualifiers and pointers are kept for their targets'
-                        // sizes; everything else is skipped whole.
-                        if tag == constants::DW_TAG_const_type
-                            || tag == constants::DW_TAG_volatile_type
-                        {
-                            if let Some(target) = raw.target {
-                                out.typedef_targets.insert(raw.offset, target);
-                            }
-                        }
                         if has_children {
                             skip_subtree(cu, &mut entries, &mut base_depth, depth, sibling)
                                 .map_err(at(offset))?;
@@ -438,7 +534,50 @@ fn read_dies<'d>(
             _ => {
                 let in_type = depth == 2 && parent.is_some();
                 let mut sibling = None;
+                let in_shape = depth == 2 && building.is_some();
                 match tag {
+                    constants::DW_TAG_subrange_type
+                    | constants::DW_TAG_formal_parameter
+                    | constants::DW_TAG_unspecified_parameters
+                        if in_shape =>
+                    {
+                        let mut count = None;
+                        let mut upper = None;
+                        let mut ty = None;
+                        for spec in abbrev.attributes() {
+                            let attr = entries.read_attribute(*spec).map_err(at(offset))?;
+                            match attr.name() {
+                                constants::DW_AT_sibling => sibling = reference(cu, attr.value()),
+                                constants::DW_AT_count => count = attr.udata_value(),
+                                constants::DW_AT_upper_bound => {
+                                    upper = match attr.value() {
+                                        AttributeValue::Sdata(-1) => None,
+                                        v => v.udata_value(),
+                                    }
+                                }
+                                constants::DW_AT_type => ty = reference(cu, attr.value()),
+                                _ => {}
+                            }
+                        }
+                        match (tag, building.as_mut().map(|(_, shape)| shape)) {
+                            (constants::DW_TAG_subrange_type, Some(RawShape::Array(_, dims))) => {
+                                out.dims.push(count.or(upper.map(|u| u.wrapping_add(1))));
+                                dims.end = out.dims.len();
+                            }
+                            (
+                                constants::DW_TAG_formal_parameter,
+                                Some(RawShape::Function(_, params, _, _)),
+                            ) => {
+                                out.params.push(ty);
+                                params.end = out.params.len();
+                            }
+                            (
+                                constants::DW_TAG_unspecified_parameters,
+                                Some(RawShape::Function(_, _, variadic, _)),
+                            ) => *variadic = true,
+                            _ => {}
+                        }
+                    }
                     constants::DW_TAG_member if in_type => {
                         let mut m = RawMember {
                             name: None,
@@ -548,7 +687,92 @@ fn read_dies<'d>(
     if let Some(t) = parent {
         close(out, t);
     }
+    finish_shape(out, &mut building);
     Ok(())
+}
+
+/// Stores the array or subroutine type whose children were being read.
+fn finish_shape<'d>(out: &mut UnitTypes<'d>, building: &mut Option<(DieOffset, RawShape<'d>)>) {
+    if let Some((offset, shape)) = building.take() {
+        out.shapes.insert(offset, shape);
+    }
+}
+
+/// Tags of type DIEs (what a member's `DW_AT_type` can name).
+fn is_type_tag(tag: constants::DwTag) -> bool {
+    matches!(
+        tag,
+        constants::DW_TAG_structure_type
+            | constants::DW_TAG_union_type
+            | constants::DW_TAG_enumeration_type
+            | constants::DW_TAG_typedef
+            | constants::DW_TAG_base_type
+            | constants::DW_TAG_unspecified_type
+            | constants::DW_TAG_class_type
+            | constants::DW_TAG_pointer_type
+            | constants::DW_TAG_reference_type
+            | constants::DW_TAG_const_type
+            | constants::DW_TAG_volatile_type
+            | constants::DW_TAG_restrict_type
+            | constants::DW_TAG_atomic_type
+            | constants::DW_TAG_array_type
+            | constants::DW_TAG_subroutine_type
+    )
+}
+
+/// Marks a type being hashed (a reference cycle hashes as this).
+const CYCLE: u64 = 0x6379_636c_6521;
+
+/// A hash of the name [`TypeRenderer`] gives the type at `ty`, computed from
+/// the raw pass alone (tags, names, dimensions, parameters), memoised;
+/// `None` when a DIE on the way was not read (another unit's, or one
+/// nested where the raw pass does not look).
+fn shape_hash(
+    raw: &UnitTypes<'_>,
+    memo: &mut HashMap<DieOffset, Option<u64>>,
+    ty: Option<DieOffset>,
+    depth: u32,
+) -> Option<u64> {
+    let Some(offset) = ty else {
+        return Some(0);
+    };
+    if let Some(h) = memo.get(&offset) {
+        return *h;
+    }
+    if depth > 48 {
+        return Some(CYCLE);
+    }
+    memo.insert(offset, Some(CYCLE));
+    let mut buf: Vec<u8> = Vec::new();
+    let result = (|| {
+        match raw.shapes.get(&offset)? {
+            RawShape::Named(tag, name) => {
+                buf.extend_from_slice(&tag.0.to_le_bytes());
+                buf.extend_from_slice(name.unwrap_or(b"\0"));
+            }
+            RawShape::Wrapped(tag, inner) => {
+                buf.extend_from_slice(&tag.0.to_le_bytes());
+                buf.extend_from_slice(&shape_hash(raw, memo, *inner, depth + 1)?.to_le_bytes());
+            }
+            RawShape::Array(elem, dims) => {
+                buf.extend_from_slice(b"[]");
+                buf.extend_from_slice(&shape_hash(raw, memo, *elem, depth + 1)?.to_le_bytes());
+                for d in &raw.dims[dims.clone()] {
+                    buf.extend_from_slice(&d.map_or(u64::MAX, |d| d).to_le_bytes());
+                }
+            }
+            RawShape::Function(ret, params, variadic, prototyped) => {
+                buf.extend_from_slice(&[b'(', u8::from(*variadic), u8::from(*prototyped)]);
+                buf.extend_from_slice(&shape_hash(raw, memo, *ret, depth + 1)?.to_le_bytes());
+                for p in &raw.params[params.clone()] {
+                    buf.extend_from_slice(&shape_hash(raw, memo, *p, depth + 1)?.to_le_bytes());
+                }
+            }
+        }
+        Some(twox_hash::XxHash3_128::oneshot(&buf) as u64)
+    })();
+    memo.insert(offset, result);
+    result
 }
 
 /// Ends the member and enumerator ranges of type `t`.
@@ -580,6 +804,59 @@ fn name_of(bytes: Option<&[u8]>) -> Option<String> {
     bytes.map(|b| text(b, MAX_NAME))
 }
 
+/// The cross-unit tables a unit consults: which layouts are stored, and
+/// the layout hash behind each cheap key remembered so far (a key is
+/// remembered only once its layout is stored).
+struct LayoutCache<'a> {
+    known: &'a dyn Fn(u128) -> bool,
+    lookup: &'a dyn Fn(u128) -> Option<u128>,
+}
+
+/// The cheap key of a layout: what [`layout_hash`] covers, with each type
+/// name replaced by [`shape_hash`] of its DIE (no name rendered). Equal
+/// keys mean equal layouts; `None` when a member's type was not read.
+#[allow(clippy::too_many_arguments)]
+fn raw_layout_key(
+    buf: &mut Vec<u8>,
+    memo: &mut HashMap<DieOffset, Option<u64>>,
+    raw: &UnitTypes<'_>,
+    t: &RawType<'_>,
+    name: &[u8],
+    size: Option<u64>,
+    flat: &[FlatMember<'_, '_>],
+    enumerators: &[(Option<&[u8]>, i64)],
+) -> Option<u128> {
+    let target = match t.kind {
+        TypeKind::Typedef => shape_hash(raw, memo, t.target, 0)?,
+        _ => 0,
+    };
+    let mut member_types = Vec::with_capacity(flat.len());
+    for m in flat {
+        member_types.push(shape_hash(raw, memo, m.raw.ty, 0)?);
+    }
+    buf.clear();
+    let mut put = |bytes: &[u8]| {
+        buf.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        buf.extend_from_slice(bytes);
+    };
+    put(t.kind.as_str().as_bytes());
+    put(name);
+    put(&size.unwrap_or(u64::MAX).to_le_bytes());
+    put(&target.to_le_bytes());
+    for (m, ty) in flat.iter().zip(member_types) {
+        put(m.raw.name.unwrap_or(b""));
+        put(&m.depth.to_le_bytes());
+        put(&ty.to_le_bytes());
+        put(&m.bit_offset.to_le_bytes());
+        put(&m.raw.bit_size.unwrap_or(u64::MAX).to_le_bytes());
+    }
+    for (n, v) in enumerators {
+        put(n.unwrap_or(b""));
+        put(&v.to_le_bytes());
+    }
+    Some(twox_hash::XxHash3_128::oneshot(buf) ^ 0x6b6579)
+}
+
 /// What a unit found for one definition: a layout some unit already
 /// stored (only its hash and location), or a new one, built whole.
 enum Found {
@@ -587,8 +864,10 @@ enum Found {
         hash: u128,
         decl_file: Option<Arc<str>>,
         decl_line: Option<u32>,
+        /// The cheap key to remember for this layout, once it is stored.
+        key: Option<u128>,
     },
-    New(TypeDef),
+    New(TypeDef, Option<u128>),
 }
 
 /// One member of the flattened list, before it is built into a [`Member`].
@@ -596,7 +875,6 @@ struct FlatMember<'r, 'd> {
     raw: &'r RawMember<'d>,
     depth: u32,
     bit_offset: u64,
-    ty: Arc<str>,
 }
 
 /// The unit's definitions. Each layout is hashed from borrowed names and
@@ -609,7 +887,7 @@ fn definitions<'d>(
     cu: &CompileUnit<'d>,
     raw: &UnitTypes<'d>,
     big_endian: bool,
-    known: &dyn Fn(u128) -> bool,
+    cache: &LayoutCache<'_>,
 ) -> Result<Vec<Found>, TypeError> {
     let by_offset: HashMap<DieOffset, usize> = raw
         .types
@@ -618,7 +896,7 @@ fn definitions<'d>(
         .map(|(i, t)| (t.offset, i))
         .collect();
     // Anonymous aggregates named by the first typedef naming them.
-    let mut typedef_names: HashMap<DieOffset, &'d [u8]> = HashMap::new();
+    let mut typedef_names: HashMap<DieOffset, &'d [u8]> = HashMap::default();
     for t in &raw.types {
         if let (TypeKind::Typedef, Some(name), Some(target)) = (t.kind, t.name, t.target) {
             if let Some(&i) = by_offset.get(&target) {
@@ -630,6 +908,7 @@ fn definitions<'d>(
     }
     let mut renderer = TypeRenderer::new(dwarf, units);
     let mut buf = Vec::new();
+    let mut shape_memo: HashMap<DieOffset, Option<u64>> = HashMap::default();
     let mut flat: Vec<FlatMember<'_, 'd>> = Vec::new();
     let mut out = Vec::new();
     for t in &raw.types {
@@ -655,23 +934,41 @@ fn definitions<'d>(
         };
         flat.clear();
         if matches!(t.kind, TypeKind::Struct | TypeKind::Union) {
-            flatten(
-                raw,
-                &by_offset,
-                &mut renderer,
-                big_endian,
-                t,
-                0,
-                0,
-                &mut flat,
-            )?;
+            flatten(raw, &by_offset, big_endian, t, 0, 0, &mut flat)?;
         }
-        let target = (t.kind == TypeKind::Typedef).then(|| renderer.shared_type_name(t.target));
         let size = if t.kind == TypeKind::Typedef {
             None
         } else {
             t.byte_size
         };
+        let decl_file = t.decl_file.and_then(|f| cu.file(f)).cloned();
+        let decl_line = t.decl_line.and_then(|l| u32::try_from(l).ok());
+        // The cheap key first: most layouts were already stored by a unit
+        // including the same header, and need no type name rendered.
+        let prekey = raw_layout_key(
+            &mut buf,
+            &mut shape_memo,
+            raw,
+            t,
+            name,
+            size,
+            &flat,
+            enumerators,
+        );
+        if let Some(hash) = prekey.and_then(&cache.lookup) {
+            out.push(Found::Known {
+                hash,
+                decl_file,
+                decl_line,
+                key: None,
+            });
+            continue;
+        }
+        let target = (t.kind == TypeKind::Typedef).then(|| renderer.shared_type_name(t.target));
+        let types: Vec<Arc<str>> = flat
+            .iter()
+            .map(|m| renderer.shared_type_name(m.raw.ty))
+            .collect();
         let hash = layout_hash(
             &mut buf,
             t.kind,
@@ -679,21 +976,21 @@ fn definitions<'d>(
             size,
             target.as_deref(),
             &flat,
+            &types,
             enumerators,
         );
-        let decl_file = t.decl_file.and_then(|f| cu.file(f)).cloned();
-        let decl_line = t.decl_line.and_then(|l| u32::try_from(l).ok());
-        if known(hash) {
+        if (cache.known)(hash) {
             out.push(Found::Known {
                 hash,
                 decl_file,
                 decl_line,
+                key: prekey,
             });
             continue;
         }
         let mut members = Vec::with_capacity(flat.len());
         let mut paths: Vec<String> = Vec::new();
-        for m in &flat {
+        for (m, ty) in flat.iter().zip(&types) {
             let name = name_of(m.raw.name);
             paths.truncate(m.depth as usize);
             let path = match paths.last() {
@@ -707,7 +1004,7 @@ fn definitions<'d>(
                 name,
                 path,
                 depth: m.depth,
-                ty: m.ty.to_string(),
+                ty: ty.to_string(),
                 bit_offset: m.bit_offset,
                 bit_size: m.raw.bit_size.and_then(|b| u32::try_from(b).ok()),
             });
@@ -717,25 +1014,28 @@ fn definitions<'d>(
             TypeKind::Typedef => 0,
             _ => t.members.len(),
         } as u32;
-        out.push(Found::New(TypeDef {
-            name: text(name, MAX_NAME),
-            kind: t.kind,
-            size,
-            decl_file,
-            decl_line,
-            target: target.map(|t| t.to_string()),
-            member_count,
-            members,
-            enumerators: enumerators
-                .iter()
-                .map(|(n, v)| Enumerator {
-                    name: name_of(*n).unwrap_or_default(),
-                    value: *v,
-                })
-                .collect(),
-            units: 1,
-            hash,
-        }));
+        out.push(Found::New(
+            TypeDef {
+                name: text(name, MAX_NAME),
+                kind: t.kind,
+                size,
+                decl_file,
+                decl_line,
+                target: target.map(|t| t.to_string()),
+                member_count,
+                members,
+                enumerators: enumerators
+                    .iter()
+                    .map(|(n, v)| Enumerator {
+                        name: name_of(*n).unwrap_or_default(),
+                        value: *v,
+                    })
+                    .collect(),
+                units: 1,
+                hash,
+            },
+            prekey,
+        ));
     }
     Ok(out)
 }
@@ -746,7 +1046,6 @@ fn definitions<'d>(
 fn flatten<'r, 'd>(
     raw: &'r UnitTypes<'d>,
     by_offset: &HashMap<DieOffset, usize>,
-    renderer: &mut TypeRenderer<'_, 'd>,
     big_endian: bool,
     t: &'r RawType<'d>,
     base: u64,
@@ -771,7 +1070,6 @@ fn flatten<'r, 'd>(
             raw: m,
             depth,
             bit_offset,
-            ty: renderer.shared_type_name(m.ty),
         });
         if m.name.is_none() {
             let inner =
@@ -782,7 +1080,6 @@ fn flatten<'r, 'd>(
                 flatten(
                     raw,
                     by_offset,
-                    renderer,
                     big_endian,
                     inner,
                     bit_offset,
@@ -843,6 +1140,7 @@ fn layout_hash(
     size: Option<u64>,
     target: Option<&str>,
     members: &[FlatMember<'_, '_>],
+    types: &[Arc<str>],
     enumerators: &[(Option<&[u8]>, i64)],
 ) -> u128 {
     buf.clear();
@@ -854,10 +1152,10 @@ fn layout_hash(
     put(name);
     put(&size.unwrap_or(u64::MAX).to_le_bytes());
     put(target.unwrap_or("").as_bytes());
-    for m in members {
+    for (m, ty) in members.iter().zip(types) {
         put(m.raw.name.unwrap_or(b""));
         put(&m.depth.to_le_bytes());
-        put(m.ty.as_bytes());
+        put(ty.as_bytes());
         put(&m.bit_offset.to_le_bytes());
         put(&m.raw.bit_size.unwrap_or(u64::MAX).to_le_bytes());
     }
