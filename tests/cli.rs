@@ -70,7 +70,7 @@ fn extract_writes_every_table_and_prints_a_summary() {
     let summary = stdout(&o);
     assert!(
         summary.starts_with(
-            "debian/6.1.0-99-mini-amd64/amd64: 42 functions, 47 instances, 45 symbols, 8 units (0 failed, 0 skipped), "
+            "debian/6.1.0-99-mini-amd64/amd64: 42 functions, 47 instances, 45 symbols, 11 units (0 failed, 0 skipped), "
         ),
         "{summary}"
     );
@@ -142,7 +142,7 @@ fn a_corrupt_unit_sets_exit_code_3() {
     ]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("8 units (1 failed, 0 skipped)"),
+        stdout(&o).contains("11 units (1 failed, 0 skipped)"),
         "{}",
         stdout(&o)
     );

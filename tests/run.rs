@@ -328,7 +328,7 @@ fn a_corrupt_package_fails_alone_and_is_retried_next_run() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     let stderr = text(&o.stderr);
     let want = format!(
-        "ksurf: error: debian/5.4.0-31-mini/amd64: {}: data.tar.xz: truncated: the package ends 1199468 bytes into this 1583056-byte member",
+        "ksurf: error: debian/5.4.0-31-mini/amd64: {}: data.tar.xz: truncated: the package ends 1199468 bytes into this 1584932-byte member",
         bad.display()
     );
     assert!(stderr.lines().any(|l| l == want), "{stderr}");

@@ -85,7 +85,7 @@ fn a_corrupt_unit_is_counted_and_the_rest_extracted() {
     bytes[root_code..root_code + 4].copy_from_slice(&[0xff, 0xff, 0xff, 0x0f]);
 
     let x = extract_bytes(Path::new("vmlinux-corrupt"), &bytes, &overrides()).unwrap();
-    assert_eq!(x.compile_units, 8);
+    assert_eq!(x.compile_units, 11);
     assert_eq!(x.unit_errors.len(), 1, "{:?}", x.unit_errors);
     let e = &x.unit_errors[0];
     assert_eq!(e.unit_offset, second as u64);

@@ -46,8 +46,8 @@ pub fn repo_root() -> PathBuf {
 pub fn fixture_vmlinux() -> Vec<u8> {
     std::fs::read(repo_root().join("extractor/tests/fixtures/bin/x86_64-dwarf5.elf")).unwrap()
 }
-pub const FIXTURE_SHA256: &str = "4973217ef0549cde575c978089ee508e9f5ba302721ad758656bf9760d4d0935";
-pub const FIXTURE_BUILD_ID: &str = "21be085ae56dd5d8b01de10f81d6d6da42db71d1";
+pub const FIXTURE_SHA256: &str = "589a3b6691eda29bc14f20e789db08839ae57d0db8fb0e2896c27f72d530eb55";
+pub const FIXTURE_BUILD_ID: &str = "18f010fe421acb8802b545b5f91a554e4cdb496b";
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
