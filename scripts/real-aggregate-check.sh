@@ -91,3 +91,34 @@ order by c.name
 for name, old, new in duckdb.sql(q).fetchall():
     print(f"  {name}: {old} ➡️ {new}")
 PY
+
+# The type kind: the member renames and removals between 5.10 and 6.1 that
+# broke real CO-RE programs must be in type_changes, and the pages render.
+"$ksurf" report struct task_struct --dataset "$dataset" >"$work/report-struct-task_struct.md"
+echo "== $work/report-struct-task_struct.md ($(wc -l <"$work/report-struct-task_struct.md") lines)"
+python3 - "$dataset" <<'PY'
+import sys
+import duckdb
+
+ds = sys.argv[1]
+changes = f"read_parquet('{ds}/type_changes/**/*.parquet', hive_partitioning = true)"
+print("== type changes per kind of change, Regular 5.10 -> 6.1 and Arch amd64 -> arm64")
+for row in duckdb.sql(f"select \"group\", change, count(*) from {changes} group by 1, 2 order by 1 desc, 3 desc").fetchall():
+    print(f"  {row[0]}: {row[1]}: {row[2]}")
+want = [
+    ("task_struct", "Field removed", "state"),
+    ("task_struct", "Field added", "__state"),
+    ("request", "Field removed", "rq_disk"),
+    ("request_queue", "Field added", "disk"),
+]
+failed = 0
+for name, change, member in want:
+    n = duckdb.sql(
+        f"select count(*) from {changes} where \"group\" = 'Regular' and kind = 'struct' "
+        f"and name = '{name}' and change = '{change}' and member = '{member}'"
+    ).fetchone()[0]
+    ok = n == 1
+    failed += not ok
+    print(("ok   " if ok else "FAIL ") + f"Regular 5.10 -> 6.1: struct {name}: {change} {member}")
+sys.exit(1 if failed else 0)
+PY

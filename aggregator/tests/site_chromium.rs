@@ -20,7 +20,8 @@ fn site_pages_render_open_and_search_in_chromium() {
         summary,
         site::SiteSummary {
             function_pages: 44,
-            index_pages: 17
+            type_pages: 38,
+            index_pages: 31
         }
     );
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chromium_check.py");

@@ -1,7 +1,8 @@
 //! The type kind's extraction: every struct, union, enum and typedef
-//! defined at compile-unit level in DWARF (`DW_TAG_structure_type`,
-//! `DW_TAG_union_type`, `DW_TAG_enumeration_type`, `DW_TAG_typedef`
-//! children of `DW_TAG_compile_unit`), with the members of structs and
+//! defined in DWARF (`DW_TAG_structure_type`, `DW_TAG_union_type`,
+//! `DW_TAG_enumeration_type`, `DW_TAG_typedef` children of
+//! `DW_TAG_compile_unit`, and those inside functions, which the function
+//! walk finds), with the members of structs and
 //! unions (`DW_TAG_member`: `DW_AT_data_member_location`,
 //! `DW_AT_data_bit_offset` or DWARF 2-4's `DW_AT_bit_offset`,
 //! `DW_AT_bit_size`) and the enumerators of enums (`DW_AT_const_value`).
@@ -14,6 +15,12 @@
 //! private `struct foo` in two drivers, or a header whose layout depends
 //! on the unit's config) are two rows, never "the first one wins". A row
 //! keeps the declaration location of the lowest unit defining it.
+//!
+//! Cost: most of a unit's types were already stored by another unit
+//! including the same headers. Each layout is first keyed from the raw
+//! pass alone ([`shape_hash`] of every member's type: tags, names,
+//! dimensions, no name rendered); only a key never seen is rendered with
+//! [`TypeRenderer`] and hashed for real.
 //!
 //! Anonymous structs and unions reached through a typedef are named by the
 //! typedef; anonymous enums not named by a typedef are keyed
