@@ -70,7 +70,7 @@ fn extract_writes_every_table_and_prints_a_summary() {
     let summary = stdout(&o);
     assert!(
         summary.starts_with(
-            "debian/6.1.0-99-mini-amd64/amd64: 42 functions, 47 instances, 45 symbols, 11 units (0 failed, 0 skipped), "
+            "debian/6.1.0-99-mini-amd64/amd64: 42 functions, 47 instances, 45 symbols, 37 types, 11 units (0 failed, 0 skipped), "
         ),
         "{summary}"
     );
@@ -111,7 +111,7 @@ fn output_is_byte_identical_whatever_the_thread_count() {
         }
         trees.push(tree(&out));
     }
-    assert_eq!(trees[0].len(), 15);
+    assert_eq!(trees[0].len(), 24);
     assert!(trees[0] == trees[1] && trees[1] == trees[2]);
 }
 
@@ -354,7 +354,7 @@ fn manifest_lists_the_tables_and_verify_checks_them() {
         stdout(&o),
         // 42 functions + 47 instances + 45 symbols + 1 image on amd64,
         // 42 + 47 + 44 + 1 on arm64; no unit errors.
-        format!("{ds}/_manifest.json: snapshot {id}, 10 files, 269 rows\n")
+        format!("{ds}/_manifest.json: snapshot {id}, 16 files, 521 rows\n")
     );
     assert_eq!(manifest["created_at"], "2025-01-14T00:00:00Z");
     let files = manifest["files"].as_array().unwrap();
@@ -466,7 +466,7 @@ fn publish_is_reproducible_matches_the_manifest_and_refuses_a_changed_file() {
         assert_eq!(
             stdout(&o),
             format!(
-                "{}: snapshot {id}, 10 table files, {} bytes, sha256 {hash}\n",
+                "{}: snapshot {id}, 16 table files, {} bytes, sha256 {hash}\n",
                 dist.join(&name).display(),
                 archive.len()
             )
@@ -584,10 +584,10 @@ fn aggregate_then_report_prints_the_golden_page() {
     assert_eq!(
         lines[..4],
         [
-            "Regular: 44 function names, 9 changes",
-            "Arch: 43 function names, 2 changes",
-            "Flavor: 43 function names, 1 changes",
-            "Revision: 43 function names, 0 changes",
+            "Regular: 44 function names, 9 changes, 34 type names, 18 type changes",
+            "Arch: 43 function names, 2 changes, 33 type names, 7 type changes",
+            "Flavor: 43 function names, 1 changes, 32 type names, 2 type changes",
+            "Revision: 43 function names, 0 changes, 32 type names, 0 type changes",
         ]
     );
     assert!(
@@ -662,7 +662,9 @@ fn aggregate_reports_a_bad_config_and_a_missing_group_image() {
         "ksurf: error: group Arch: baseline mini/5.4.0-30-mini/s390x is not in the dataset"
     );
     assert!(stdout(&o)
-        .starts_with("Revision: 43 function names, 0 changes\n1 of 2 groups aggregated, "));
+        .starts_with(
+            "Revision: 43 function names, 0 changes, 32 type names, 0 type changes\n1 of 2 groups aggregated, "
+        ));
 
     std::fs::write(
         &config,

@@ -197,9 +197,9 @@ fn a_run_writes_every_image_and_the_next_run_only_what_is_new() {
     ];
     want.extend(IMAGES.iter().map(|i| format!("{i}: extracted")));
     want.extend([
-        "group Regular: 44 function names, 9 changes".to_owned(),
-        "group Arch: 43 function names, 1 changes".to_owned(),
-        "group Flavor: 43 function names, 1 changes".to_owned(),
+        "group Regular: 44 function names, 9 changes, 34 type names, 18 type changes".to_owned(),
+        "group Arch: 43 function names, 1 changes, 33 type names, 7 type changes".to_owned(),
+        "group Flavor: 43 function names, 1 changes, 32 type names, 2 type changes".to_owned(),
     ]);
     let summary = untimed_lines(&first).pop().unwrap();
     assert!(
@@ -280,7 +280,10 @@ fn a_run_writes_every_image_and_the_next_run_only_what_is_new() {
             "debian/5.4.0-30-mini-cloud/amd64: extracted".to_owned()
         ]
     );
-    assert_eq!(lines[4], "group Flavor: 43 function names, 1 changes");
+    assert_eq!(
+        lines[4],
+        "group Flavor: 43 function names, 1 changes, 32 type names, 2 type changes"
+    );
     let third_mtimes = mtimes(&s.path("ds"));
     assert_eq!(third_mtimes.len(), 6);
     for (path, t) in &first_mtimes {

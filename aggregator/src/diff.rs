@@ -38,12 +38,6 @@ pub fn compare(old: Option<&Presence>, new: Option<&Presence>) -> Vec<Change> {
 /// declaration file and compile unit, the same declaration file, the same
 /// compile unit; then the last one left on each side.
 pub fn match_instances(old: &[Instance], new: &[Instance]) -> Vec<(usize, usize)> {
-    if old.len() == 1 && new.len() == 1 {
-        return vec![(0, 0)];
-    }
-    let mut old_free: Vec<bool> = vec![true; old.len()];
-    let mut new_free: Vec<bool> = vec![true; new.len()];
-    let mut pairs = Vec::new();
     type Same = fn(&Instance, &Instance) -> bool;
     let passes: [Same; 4] = [
         |a, b| a.external && b.external,
@@ -51,6 +45,25 @@ pub fn match_instances(old: &[Instance], new: &[Instance]) -> Vec<(usize, usize)
         |a, b| !a.external && !b.external && a.decl_file.is_some() && a.decl_file == b.decl_file,
         |a, b| !a.external && !b.external && a.cu_path.is_some() && a.cu_path == b.cu_path,
     ];
+    match_in_passes(old, new, &passes)
+}
+
+/// Pairs of (old, new) indexes, in old order, of the things of one name
+/// on the two sides of a pair (function instances, type definitions): the
+/// two only ones; else, pass by pass, each free old one with the first
+/// free new one the pass calls the same; then the last one left on each
+/// side. Unmatched ones are left out.
+pub fn match_in_passes<T>(
+    old: &[T],
+    new: &[T],
+    passes: &[fn(&T, &T) -> bool],
+) -> Vec<(usize, usize)> {
+    if old.len() == 1 && new.len() == 1 {
+        return vec![(0, 0)];
+    }
+    let mut old_free: Vec<bool> = vec![true; old.len()];
+    let mut new_free: Vec<bool> = vec![true; new.len()];
+    let mut pairs = Vec::new();
     for same in passes {
         for (i, a) in old.iter().enumerate() {
             if !old_free[i] {

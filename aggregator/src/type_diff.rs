@@ -13,6 +13,7 @@
 
 use ksurf_dataset::{Dataset, ImageId, TableName};
 
+use crate::diff::match_in_passes;
 use crate::stream::{RowCursor, BATCH_ROWS};
 use crate::Result;
 
@@ -276,38 +277,16 @@ fn whole(d: &TypeDefinition, change: TypeChangeKind) -> TypeChange {
 
 /// (old, new) index pairs: the two only definitions; else same
 /// declaration file, then identical layout, then the last one left.
-fn match_definitions(old: &[&TypeDefinition], new: &[&TypeDefinition]) -> Vec<(usize, usize)> {
-    if old.len() == 1 && new.len() == 1 {
-        return vec![(0, 0)];
-    }
-    let mut old_free = vec![true; old.len()];
-    let mut new_free = vec![true; new.len()];
-    let mut pairs = Vec::new();
-    type Same = fn(&TypeDefinition, &TypeDefinition) -> bool;
-    let passes: [Same; 3] = [
+fn match_definitions<'a>(
+    old: &[&'a TypeDefinition],
+    new: &[&'a TypeDefinition],
+) -> Vec<(usize, usize)> {
+    let passes: [fn(&&'a TypeDefinition, &&'a TypeDefinition) -> bool; 3] = [
         |a, b| a.decl_file.is_some() && a.decl_file == b.decl_file && a.hash == b.hash,
         |a, b| a.decl_file.is_some() && a.decl_file == b.decl_file,
         |a, b| a.hash == b.hash,
     ];
-    for same in passes {
-        for (i, a) in old.iter().enumerate() {
-            if !old_free[i] {
-                continue;
-            }
-            if let Some(j) = (0..new.len()).find(|&j| new_free[j] && same(a, new[j])) {
-                old_free[i] = false;
-                new_free[j] = false;
-                pairs.push((i, j));
-            }
-        }
-    }
-    let left_old: Vec<usize> = (0..old.len()).filter(|&i| old_free[i]).collect();
-    let left_new: Vec<usize> = (0..new.len()).filter(|&j| new_free[j]).collect();
-    if let ([i], [j]) = (left_old.as_slice(), left_new.as_slice()) {
-        pairs.push((*i, *j));
-    }
-    pairs.sort();
-    pairs
+    match_in_passes(old, new, &passes)
 }
 
 /// The changes between two matched definitions of one kind.

@@ -38,7 +38,7 @@ use gimli::{constants, AttributeValue};
 use rayon::prelude::*;
 
 use crate::dwarf::types::TypeRenderer;
-use crate::dwarf::walk::{reference, skip_subtree};
+use crate::dwarf::walk::{read_sibling, reference, skip_subtree};
 use crate::dwarf::{CompileUnit, DieOffset, Reader};
 use crate::limits::{text, MAX_NAME};
 use crate::UnitError;
@@ -422,17 +422,7 @@ fn read_dies<'d>(
                 finish_shape(out, &mut building);
                 if !is_type_tag(tag) {
                     // Functions, variables: only their sibling matters.
-                    let mut sibling = None;
-                    for spec in abbrev.attributes() {
-                        if spec.name() == constants::DW_AT_sibling {
-                            let attr = entries.read_attribute(*spec).map_err(at(offset))?;
-                            sibling = reference(cu, attr.value());
-                        } else {
-                            entries
-                                .skip_attributes(std::slice::from_ref(spec))
-                                .map_err(at(offset))?;
-                        }
-                    }
+                    let sibling = read_sibling(cu, &mut entries, abbrev).map_err(at(offset))?;
                     if has_children {
                         skip_subtree(cu, &mut entries, &mut base_depth, depth, sibling)
                             .map_err(at(offset))?;
@@ -672,16 +662,7 @@ fn read_dies<'d>(
                         out.enumerators.push((name, value));
                     }
                     _ => {
-                        for spec in abbrev.attributes() {
-                            if spec.name() == constants::DW_AT_sibling {
-                                let attr = entries.read_attribute(*spec).map_err(at(offset))?;
-                                sibling = reference(cu, attr.value());
-                            } else {
-                                entries
-                                    .skip_attributes(std::slice::from_ref(spec))
-                                    .map_err(at(offset))?;
-                            }
-                        }
+                        sibling = read_sibling(cu, &mut entries, abbrev).map_err(at(offset))?;
                     }
                 }
                 if has_children {

@@ -250,17 +250,7 @@ pub fn walk_unit<'d>(
                     out.local_types.push(cu.global(offset));
                 }
                 if has_children {
-                    let mut sibling = None;
-                    for spec in abbrev.attributes() {
-                        if spec.name() == constants::DW_AT_sibling {
-                            let attr = entries.read_attribute(*spec).map_err(at(offset))?;
-                            sibling = reference(cu, attr.value());
-                        } else {
-                            entries
-                                .skip_attributes(std::slice::from_ref(spec))
-                                .map_err(at(offset))?;
-                        }
-                    }
+                    let sibling = read_sibling(cu, &mut entries, abbrev).map_err(at(offset))?;
                     skip_subtree(cu, &mut entries, &mut base_depth, depth, sibling)
                         .map_err(at(offset))?;
                 } else {
@@ -272,6 +262,24 @@ pub fn walk_unit<'d>(
         }
     }
     Ok(out)
+}
+
+/// Reads the attributes of the DIE whose abbreviation was just read,
+/// keeping only `DW_AT_sibling` (as a section-global offset).
+pub(crate) fn read_sibling<'d>(
+    cu: &CompileUnit<'d>,
+    entries: &mut gimli::EntriesRaw<'_, Reader<'d>>,
+    abbrev: &gimli::Abbreviation,
+) -> gimli::Result<Option<DieOffset>> {
+    let mut sibling = None;
+    for spec in abbrev.attributes() {
+        if spec.name() == constants::DW_AT_sibling {
+            sibling = reference(cu, entries.read_attribute(*spec)?.value());
+        } else {
+            entries.skip_attributes(std::slice::from_ref(spec))?;
+        }
+    }
+    Ok(sibling)
 }
 
 /// Skips the children of the DIE just read (at absolute `depth`): by jumping
