@@ -80,10 +80,13 @@ fn extract_writes_every_table_and_prints_a_summary() {
         .collect();
     let partition = "distro=debian/release=6.1.0-99-mini-amd64/arch=amd64/part-0.parquet";
     let want: Vec<String> = [
+        "enum_values",
         "function_instances",
         "functions",
         "images",
         "symbols",
+        "type_members",
+        "types",
         "unit_errors",
     ]
     .iter()
@@ -402,7 +405,7 @@ fn manifest_lists_the_tables_and_verify_checks_them() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        format!("{ds} matches its manifest: snapshot {id}, 10 files\n")
+        format!("{ds} matches its manifest: snapshot {id}, 16 files\n")
     );
 
     let symbols = "symbols/distro=debian/release=6.1.0-99-mini-arm64/arch=arm64/part-0.parquet";

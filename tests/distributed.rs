@@ -329,6 +329,7 @@ fn assert_same_dataset(got: &Path, want: &Path) {
         tables.into_iter().collect::<Vec<_>>(),
         [
             "comparison_groups",
+            "enum_values",
             "fetches",
             "function_changes",
             "function_instances",
@@ -336,6 +337,9 @@ fn assert_same_dataset(got: &Path, want: &Path) {
             "functions",
             "images",
             "symbols",
+            "type_changes",
+            "type_members",
+            "types",
             "unit_errors"
         ]
     );

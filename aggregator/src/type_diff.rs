@@ -589,17 +589,17 @@ mod tests {
                 ),
                 (
                     "enum".to_owned(),
-                    TypeChangeKind::ValueRemoved,
-                    s("C"),
-                    s("2"),
-                    None
-                ),
-                (
-                    "enum".to_owned(),
                     TypeChangeKind::ValueChanged,
                     s("B"),
                     s("1"),
                     s("-1")
+                ),
+                (
+                    "enum".to_owned(),
+                    TypeChangeKind::ValueRemoved,
+                    s("C"),
+                    s("2"),
+                    None
                 ),
                 (
                     "typedef".to_owned(),

@@ -389,10 +389,13 @@ mod tests {
         assert_eq!(
             paths,
             [
+                format!("enum_values/{p}"),
                 format!("function_instances/{p}"),
                 format!("functions/{p}"),
                 format!("images/{p}"),
                 format!("symbols/{p}"),
+                format!("type_members/{p}"),
+                format!("types/{p}"),
                 format!("unit_errors/{p}"),
             ]
         );
@@ -479,12 +482,15 @@ mod tests {
             err.to_string(),
             format!(
                 "dataset {} does not match its manifest: \
+                 enum_values/{q}: not in the manifest; \
                  function_instances/{q}: not in the manifest; \
                  functions/{p}: {} bytes, the manifest says {listed_size}; \
                  functions/{q}: not in the manifest; \
                  images/{q}: not in the manifest; \
                  symbols/{p}: SHA-256 {flipped}, the manifest says {listed_hash}; \
                  symbols/{q}: not in the manifest; \
+                 type_members/{q}: not in the manifest; \
+                 types/{q}: not in the manifest; \
                  unit_errors/{p}: missing; \
                  unit_errors/{q}: not in the manifest",
                 dir.path().display(),

@@ -340,9 +340,9 @@ pub fn extract_types<'d>(
         })
         .collect();
     defs.sort_by(|a, b| {
-        (&a.name, a.kind, &a.decl_file, a.decl_line, a.hash).cmp(&(
+        (&a.name, a.kind.as_str(), &a.decl_file, a.decl_line, a.hash).cmp(&(
             &b.name,
-            b.kind,
+            b.kind.as_str(),
             &b.decl_file,
             b.decl_line,
             b.hash,
