@@ -468,12 +468,7 @@ mod tests {
             ],
             24,
         );
-        let got: Vec<(
-            TypeChangeKind,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        )> = compare(&[old], &[new])
+        let got: Vec<_> = compare(&[old], &[new])
             .into_iter()
             .map(|c| (c.change, c.member, c.old, c.new))
             .collect();

@@ -63,9 +63,12 @@ impl TypeHistory {
     }
 }
 
-/// The images of a group row in status order (the baseline first), with
-/// their labels, and the compared pairs as indexes into that list.
-pub fn group_images(group: &GroupRow) -> (Vec<(String, String)>, Vec<(usize, usize)>) {
+/// (image, label) of each image of a group in status order (the baseline
+/// first), and the compared pairs as (old, new) indexes into that list.
+pub type GroupImages = (Vec<(String, String)>, Vec<(usize, usize)>);
+
+/// The images and pairs of a group row.
+pub fn group_images(group: &GroupRow) -> GroupImages {
     let mut images = Vec::new();
     if let Some(b) = &group.baseline {
         images.push((b.clone(), group.baseline_label.clone().unwrap_or(b.clone())));
