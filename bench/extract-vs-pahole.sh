@@ -6,7 +6,8 @@
 #   bench/extract-vs-pahole.sh [VMLINUX] [RUNS]
 #
 # Without VMLINUX it uses the current Debian cloud-amd64 kernel (needs root
-# for apt). The bar (issue 2): wall ratio < 1.0 and ksurf peak RSS < 1 GiB;
+# for apt). The bar (issue 11, with the type tables): wall ratio <= 0.75
+# and ksurf peak RSS < 1 GiB;
 # the exit status is 1 when the bar is missed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,4 +38,4 @@ for i in $(seq "$runs"); do
 	measure pahole pahole -j --btf_encode_detached="$tmp/out.btf" "$vmlinux"
 done
 
-compare ksurf pahole "wall < 1.0 and ours_rss_max < 1024"
+compare ksurf pahole "wall <= 0.75 and ours_rss_max < 1024"

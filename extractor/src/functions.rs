@@ -4,7 +4,7 @@
 //! unit) for static functions; then each name gets its collision, inline
 //! and transformation status against the symbol table.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use crate::dwarf::types::Signature;
@@ -252,7 +252,7 @@ struct EntryKey<'d> {
 /// into the image's function entries, sorted by (name, file, line, unit).
 pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Vec<FunctionEntry> {
     let mut entries: Vec<FunctionEntry> = Vec::new();
-    let mut index: HashMap<EntryKey<'d>, usize> = HashMap::new();
+    let mut index: HashMap<EntryKey<'d>, usize> = HashMap::default();
 
     let mut entry_for = |id: &Identity<'d>, entries: &mut Vec<FunctionEntry>| -> usize {
         let location = (!id.external).then(|| {
@@ -291,7 +291,7 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
         let Some(walk) = walk else { continue };
         let cu = &units[unit_index];
         let cu_path = cu.path.as_deref().unwrap_or("");
-        let mut caller_names: HashMap<u32, Option<Arc<str>>> = HashMap::new();
+        let mut caller_names: HashMap<u32, Option<Arc<str>>> = HashMap::default();
         let mut caller_of = |caller: Option<u32>| -> Option<Arc<str>> {
             let caller = caller?;
             caller_names
@@ -385,7 +385,7 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
 
 /// Per-name status of `entries` (sorted by name) against `symbols` (sorted by stem).
 pub fn statuses(entries: &[FunctionEntry], symbols: &[SymbolRow]) -> Vec<FunctionStatus> {
-    let mut by_stem: HashMap<&str, Vec<&SymbolRow>> = HashMap::new();
+    let mut by_stem: HashMap<&str, Vec<&SymbolRow>> = HashMap::default();
     for sym in symbols {
         by_stem.entry(sym.stem.as_str()).or_default().push(sym);
     }

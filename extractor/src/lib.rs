@@ -243,15 +243,22 @@ fn extract_functions(path: &Path, parsed: &elf::ParsedElf<'_>) -> Result<Functio
     unit_errors.sort_by_key(|e| e.unit_offset);
     tracing::debug!(elapsed = ?started.elapsed(), "units walked");
 
-    let mut entries = functions::build_entries(&units, &walks);
-    tracing::debug!(elapsed = ?started.elapsed(), entries = entries.len(), "entries merged");
-    render_signatures(&dwarf, &units, &mut entries);
-    tracing::debug!(elapsed = ?started.elapsed(), "prototypes rendered");
     let local_types: Vec<&[dwarf::DieOffset]> = walks
         .iter()
         .map(|w| w.as_ref().map_or(&[][..], |w| w.local_types.as_slice()))
         .collect();
-    let (types, type_errors) = types::extract_types(path, &dwarf, &units, &local_types);
+    // Merging the instances into entries is serial; the type pass runs
+    // beside it and the prototype rendering on the other cores.
+    let (entries, (types, type_errors)) = rayon::join(
+        || {
+            let mut entries = functions::build_entries(&units, &walks);
+            tracing::debug!(elapsed = ?started.elapsed(), entries = entries.len(), "entries merged");
+            render_signatures(&dwarf, &units, &mut entries);
+            tracing::debug!(elapsed = ?started.elapsed(), "prototypes rendered");
+            entries
+        },
+        || types::extract_types(path, &dwarf, &units, &local_types),
+    );
     unit_errors.extend(type_errors);
     unit_errors.sort_by_key(|e| e.unit_offset);
     tracing::debug!(elapsed = ?started.elapsed(), types = types.len(), "types read");

@@ -28,7 +28,7 @@
 //! not rows: their members are listed under the enclosing named type with
 //! their path, as CO-RE sees them (`task_struct` reaches `__state`).
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
@@ -266,7 +266,7 @@ pub fn extract_types<'d>(
                 .and_then(|raw| definitions(dwarf, units, cu, &raw, big_endian, &cache));
             match result {
                 Ok(found) => {
-                    let mut seen = HashSet::new();
+                    let mut seen = HashSet::default();
                     for found in found {
                         let (hash, decl_file, decl_line, def, key) = match found {
                             Found::Known {
@@ -710,6 +710,17 @@ fn is_type_tag(tag: constants::DwTag) -> bool {
 
 /// Marks a type being hashed (a reference cycle hashes as this).
 const CYCLE: u64 = 0x6379_636c_6521;
+/// Heads of array and subroutine shapes (beyond any DWARF tag value).
+const ARRAY: u64 = 0x5b5d << 32;
+const FUNCTION: u64 = 0x2829 << 32;
+
+/// One 64-bit hash of two: what [`shape_hash`] chains a shape's parts with.
+fn mix(a: u64, b: u64) -> u64 {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_le_bytes());
+    bytes[8..].copy_from_slice(&b.to_le_bytes());
+    twox_hash::XxHash3_64::oneshot(&bytes)
+}
 
 /// A hash of the name [`TypeRenderer`] gives the type at `ty`, computed from
 /// the raw pass alone (tags, names, dimensions, parameters), memoised;
@@ -731,33 +742,32 @@ fn shape_hash(
         return Some(CYCLE);
     }
     memo.insert(offset, Some(CYCLE));
-    let mut buf: Vec<u8> = Vec::new();
     let result = (|| {
-        match raw.shapes.get(&offset)? {
-            RawShape::Named(tag, name) => {
-                buf.extend_from_slice(&tag.0.to_le_bytes());
-                buf.extend_from_slice(name.unwrap_or(b"\0"));
-            }
-            RawShape::Wrapped(tag, inner) => {
-                buf.extend_from_slice(&tag.0.to_le_bytes());
-                buf.extend_from_slice(&shape_hash(raw, memo, *inner, depth + 1)?.to_le_bytes());
-            }
+        Some(match raw.shapes.get(&offset)? {
+            RawShape::Named(tag, name) => mix(
+                u64::from(tag.0),
+                twox_hash::XxHash3_64::oneshot(name.unwrap_or(b"\0")),
+            ),
+            RawShape::Wrapped(tag, inner) => mix(
+                u64::from(tag.0),
+                shape_hash(raw, memo, *inner, depth + 1)?,
+            ),
             RawShape::Array(elem, dims) => {
-                buf.extend_from_slice(b"[]");
-                buf.extend_from_slice(&shape_hash(raw, memo, *elem, depth + 1)?.to_le_bytes());
+                let mut h = mix(ARRAY, shape_hash(raw, memo, *elem, depth + 1)?);
                 for d in &raw.dims[dims.clone()] {
-                    buf.extend_from_slice(&d.map_or(u64::MAX, |d| d).to_le_bytes());
+                    h = mix(h, d.unwrap_or(u64::MAX));
                 }
+                h
             }
             RawShape::Function(ret, params, variadic, prototyped) => {
-                buf.extend_from_slice(&[b'(', u8::from(*variadic), u8::from(*prototyped)]);
-                buf.extend_from_slice(&shape_hash(raw, memo, *ret, depth + 1)?.to_le_bytes());
+                let head = FUNCTION | u64::from(*variadic) | u64::from(*prototyped) << 1;
+                let mut h = mix(head, shape_hash(raw, memo, *ret, depth + 1)?);
                 for p in &raw.params[params.clone()] {
-                    buf.extend_from_slice(&shape_hash(raw, memo, *p, depth + 1)?.to_le_bytes());
+                    h = mix(h, shape_hash(raw, memo, *p, depth + 1)?);
                 }
+                h
             }
-        }
-        Some(twox_hash::XxHash3_128::oneshot(&buf) as u64)
+        })
     })();
     memo.insert(offset, result);
     result
@@ -806,6 +816,7 @@ struct LayoutCache<'a> {
 #[allow(clippy::too_many_arguments)]
 fn raw_layout_key(
     buf: &mut Vec<u8>,
+    member_types: &mut Vec<u64>,
     memo: &mut HashMap<DieOffset, Option<u64>>,
     raw: &UnitTypes<'_>,
     t: &RawType<'_>,
@@ -818,7 +829,7 @@ fn raw_layout_key(
         TypeKind::Typedef => shape_hash(raw, memo, t.target, 0)?,
         _ => 0,
     };
-    let mut member_types = Vec::with_capacity(flat.len());
+    member_types.clear();
     for m in flat {
         member_types.push(shape_hash(raw, memo, m.raw.ty, 0)?);
     }
@@ -831,7 +842,7 @@ fn raw_layout_key(
     put(name);
     put(&size.unwrap_or(u64::MAX).to_le_bytes());
     put(&target.to_le_bytes());
-    for (m, ty) in flat.iter().zip(member_types) {
+    for (m, ty) in flat.iter().zip(member_types.iter()) {
         put(m.raw.name.unwrap_or(b""));
         put(&m.depth.to_le_bytes());
         put(&ty.to_le_bytes());
@@ -897,6 +908,7 @@ fn definitions<'d>(
     let mut renderer = TypeRenderer::new(dwarf, units);
     let mut buf = Vec::new();
     let mut shape_memo: HashMap<DieOffset, Option<u64>> = HashMap::default();
+    let mut member_types = Vec::new();
     let mut flat: Vec<FlatMember<'_, 'd>> = Vec::new();
     let mut out = Vec::new();
     for t in &raw.types {
@@ -935,6 +947,7 @@ fn definitions<'d>(
         // including the same header, and need no type name rendered.
         let prekey = raw_layout_key(
             &mut buf,
+            &mut member_types,
             &mut shape_memo,
             raw,
             t,

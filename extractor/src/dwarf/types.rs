@@ -5,7 +5,7 @@
 //! Types are read on demand by section offset and memoised per renderer;
 //! a renderer is used by one thread over the prototypes of one unit.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use gimli::{constants, AttributeValue};
@@ -80,9 +80,9 @@ impl<'a, 'd> TypeRenderer<'a, 'd> {
         TypeRenderer {
             dwarf,
             units,
-            shapes: HashMap::new(),
-            names: HashMap::new(),
-            parts: HashMap::new(),
+            shapes: HashMap::default(),
+            names: HashMap::default(),
+            parts: HashMap::default(),
         }
     }
 
