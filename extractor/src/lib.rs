@@ -15,10 +15,13 @@ pub mod elf;
 pub mod error;
 pub mod functions;
 pub mod identity;
+pub mod image_data;
 pub mod limits;
 pub mod paths;
 pub mod symbols;
+pub mod syscalls;
 pub mod tables;
+pub mod tracepoints;
 pub mod types;
 
 use std::collections::BTreeMap;
