@@ -27,7 +27,11 @@ fn kfunc_rows() {
             )
         })
         .collect();
-    assert_eq!(got, ["TODO",]);
+    assert_eq!(got, [
+            "demo_sleepable | int demo_sleepable(int x); | [\"demo_kfunc_ids\", \"other_kfunc_ids\"] | Some([\"acquire\", \"sleepable\", \"0x40000\"]) | Some(262177)",
+            "demo_task_acquire | struct task_struct *demo_task_acquire(struct task_struct *p); | [\"demo_kfunc_ids\"] | Some([\"acquire\", \"ret_null\"]) | Some(5)",
+            "demo_task_release | void demo_task_release(struct task_struct *p); | [\"demo_kfunc_ids\"] | Some([\"release\"]) | Some(2)",
+        ]);
 }
 
 #[test]
@@ -49,5 +53,9 @@ fn lsm_hook_rows() {
             )
         })
         .collect();
-    assert_eq!(got, ["TODO",]);
+    assert_eq!(got, [
+            "file_open | int file_open(struct file *file); | Some(\"bpf_lsm\") | true | Some([(Some(\"file\"), \"struct file *\")])",
+            "path_rename | int path_rename(const struct path *old_dir, struct dentry *old_dentry, const struct path *new_dir, struct dentry *new_dentry, unsigned int flags); | Some(\"bpf_lsm\") | true | Some([(Some(\"old_dir\"), \"const struct path *\"), (Some(\"old_dentry\"), \"struct dentry *\"), (Some(\"new_dir\"), \"const struct path *\"), (Some(\"new_dentry\"), \"struct dentry *\"), (Some(\"flags\"), \"unsigned int\")])",
+            "task_alloc | int task_alloc(struct task_struct *, long unsigned int); | Some(\"security_list_options\") | false | Some([(None, \"struct task_struct *\"), (None, \"long unsigned int\")])",
+        ]);
 }
