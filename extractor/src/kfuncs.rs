@@ -67,7 +67,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use object::{Endianness, Object, ObjectSection, ObjectSymbol, SectionIndex};
+use object::{Endianness, Object, ObjectSection, ObjectSymbol};
 
 use crate::dwarf::types::Signature;
 use crate::functions::FunctionEntry;
@@ -342,7 +342,10 @@ pub fn read_sets(path: &Path, data: &[u8]) -> Result<Vec<IdSet>, String> {
                     None => {
                         let slot = off + (a - addr) + 4;
                         if slot + 4 <= off + span {
-                            Some(read_u32(slot, &format!("the flags of {func} in set {name}"))?)
+                            Some(read_u32(
+                                slot,
+                                &format!("the flags of {func} in set {name}"),
+                            )?)
                         } else {
                             None
                         }
@@ -420,7 +423,11 @@ impl Btf {
             return Err("bad magic (expected 0xeb9f)".to_owned());
         }
         let hdr_len = u32_at(4).ok_or_else(|| short("the header", 4))? as usize;
-        let field = |o: usize| u32_at(o).map(|v| v as usize).ok_or_else(|| short("the header", o));
+        let field = |o: usize| {
+            u32_at(o)
+                .map(|v| v as usize)
+                .ok_or_else(|| short("the header", o))
+        };
         let (type_off, type_len) = (field(8)?, field(12)?);
         let (str_off, str_len) = (field(16)?, field(20)?);
         let types_start = hdr_len.saturating_add(type_off);
@@ -493,8 +500,7 @@ mod tests {
     /// A relocatable ELF with a `.BTF_ids` section holding `ids` and the
     /// symbols `(name, offset, size)`, and a `.BTF` section when given.
     fn elf(ids: &[u32], symbols: &[(&str, u64, u64)], btf: Option<Vec<u8>>) -> Vec<u8> {
-        let mut obj =
-            WriteObject::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+        let mut obj = WriteObject::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
         let section = obj.add_section(vec![], b".BTF_ids".to_vec(), SectionKind::ReadOnlyData);
         let bytes: Vec<u8> = ids.iter().flat_map(|w| w.to_le_bytes()).collect();
         obj.append_section_data(section, &bytes, 4);
@@ -503,11 +509,7 @@ mod tests {
                 name: name.as_bytes().to_vec(),
                 value: *value,
                 size: *size,
-                kind: if name.contains("__set") {
-                    SymbolKind::Unknown
-                } else {
-                    SymbolKind::Data
-                },
+                kind: SymbolKind::Data,
                 scope: SymbolScope::Compilation,
                 weak: false,
                 section: SymbolSection::Section(section),
@@ -535,7 +537,13 @@ mod tests {
         let mut out = Vec::new();
         out.extend(0xeb9fu16.to_le_bytes());
         out.extend([1, 0]);
-        for w in [24u32, 0, types.len() as u32, types.len() as u32, strings.len() as u32] {
+        for w in [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            strings.len() as u32,
+        ] {
             out.extend(w.to_le_bytes());
         }
         out.extend(types);
@@ -585,8 +593,18 @@ mod tests {
         assert_eq!(
             rows,
             [
-                row("foo_acquire", &["demo_kfunc_ids"], Some(&["acquire", "ret_null"]), Some(5)),
-                row("foo_release", &["demo_kfunc_ids"], Some(&["release"]), Some(2)),
+                row(
+                    "foo_acquire",
+                    &["demo_kfunc_ids"],
+                    Some(&["acquire", "ret_null"]),
+                    Some(5)
+                ),
+                row(
+                    "foo_release",
+                    &["demo_kfunc_ids"],
+                    Some(&["release"]),
+                    Some(2)
+                ),
             ]
         );
     }
@@ -604,8 +622,18 @@ mod tests {
         assert_eq!(
             rows,
             [
-                row("foo_acquire", &["demo_kfunc_ids"], Some(&["acquire", "ret_null"]), Some(5)),
-                row("foo_release", &["demo_kfunc_ids"], Some(&["release"]), Some(2)),
+                row(
+                    "foo_acquire",
+                    &["demo_kfunc_ids"],
+                    Some(&["acquire", "ret_null"]),
+                    Some(5)
+                ),
+                row(
+                    "foo_release",
+                    &["demo_kfunc_ids"],
+                    Some(&["release"]),
+                    Some(2)
+                ),
             ]
         );
     }
@@ -640,7 +668,10 @@ mod tests {
         ];
         let data = elf(&[1, SET8_KFUNCS, 0, 1 << 13, 1, 0, 0, 0], &symbols, None);
         let rows = extract(Path::new("t.elf"), &data, &[]).unwrap();
-        assert_eq!(rows, [row("fa", &["a_ids"], Some(&["0x2000"]), Some(1 << 13))]);
+        assert_eq!(
+            rows,
+            [row("fa", &["a_ids"], Some(&["0x2000"]), Some(1 << 13))]
+        );
     }
 
     #[test]

@@ -108,7 +108,7 @@ pub fn rows(
         .map(|u| {
             u.members
                 .iter()
-                .filter(|m| m.depth == 1)
+                .filter(|m| m.depth == 0)
                 .filter_map(|m| Some((m.name.as_deref()?, m.ty.as_str())))
                 .collect()
         })
@@ -156,7 +156,7 @@ pub fn hook_names(types: &[TypeDef]) -> Option<Vec<&str>> {
         Some(
             t.members
                 .iter()
-                .filter(|m| m.depth == 1)
+                .filter(|m| m.depth == 0)
                 .filter_map(|m| m.name.as_deref())
                 .collect(),
         )
@@ -258,8 +258,11 @@ mod tests {
         let s = parse_fn_pointer("void (*)(void)", "y").unwrap();
         assert_eq!(s.prototype, "void y(void);");
         assert!(s.params.is_empty());
-        let s = parse_fn_pointer("struct dentry *(*)(int (*)(void *, int), char [16], ...)", "z")
-            .unwrap();
+        let s = parse_fn_pointer(
+            "struct dentry *(*)(int (*)(void *, int), char [16], ...)",
+            "z",
+        )
+        .unwrap();
         assert_eq!(s.return_type, "struct dentry *");
         assert_eq!(
             s.params,

@@ -748,10 +748,9 @@ fn shape_hash(
                 u64::from(tag.0),
                 twox_hash::XxHash3_64::oneshot(name.unwrap_or(b"\0")),
             ),
-            RawShape::Wrapped(tag, inner) => mix(
-                u64::from(tag.0),
-                shape_hash(raw, memo, *inner, depth + 1)?,
-            ),
+            RawShape::Wrapped(tag, inner) => {
+                mix(u64::from(tag.0), shape_hash(raw, memo, *inner, depth + 1)?)
+            }
             RawShape::Array(elem, dims) => {
                 let mut h = mix(ARRAY, shape_hash(raw, memo, *elem, depth + 1)?);
                 for d in &raw.dims[dims.clone()] {
