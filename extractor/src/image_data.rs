@@ -350,7 +350,7 @@ impl<'d> ImageData<'d> {
             ));
         };
         let available = section.size - (address - section.address);
-        let len = available.min(max_len as u64 + 1);
+        let len = available.min((max_len as u64).saturating_add(1));
         let bytes = self.bytes_at(address, len)?;
         let Some(end) = bytes.iter().position(|&b| b == 0) else {
             return Err(format!(
