@@ -350,7 +350,7 @@ impl<'d> ImageData<'d> {
             ));
         };
         let available = section.size - (address - section.address);
-        let len = available.min(max_len as u64 + 1);
+        let len = available.min((max_len as u64).saturating_add(1));
         let bytes = self.bytes_at(address, len)?;
         let Some(end) = bytes.iter().position(|&b| b == 0) else {
             return Err(format!(
@@ -536,7 +536,7 @@ fn parse_class<'d, Elf: FileHeader<Endian = Endianness>>(
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
         let sh_type: u32 = section.sh_type(endian).0;
-        let flags: u64 = section.sh_flags(endian).0.into();
+        let flags: u64 = section.sh_flags(endian).0;
         let offset: u64 = section.sh_offset(endian).into();
         let size: u64 = section.sh_size(endian).into();
         let entsize: u64 = section.sh_entsize(endian).into();

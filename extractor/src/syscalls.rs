@@ -7,14 +7,16 @@
 //! | symbol                  | ABI      | where                                       |
 //! |-------------------------|----------|---------------------------------------------|
 //! | `sys_call_table`        | `native` | every architecture                          |
-//! | `ia32_sys_call_table`   | `ia32`   | x86_64 with `IA32_EMULATION`, up to 6.6     |
-//! | `x32_sys_call_table`    | `x32`    | x86_64 with `X86_X32_ABI`, up to 6.6        |
+//! | `ia32_sys_call_table`   | `ia32`   | x86_64 with `IA32_EMULATION`, before 6.9    |
+//! | `x32_sys_call_table`    | `x32`    | x86_64 with `X86_X32_ABI`, before 6.9       |
 //! | `compat_sys_call_table` | `compat` | arm64 (AArch32 tasks), ppc64, riscv64       |
 //! | `sys_call_table_emu`    | `compat` | s390x (31-bit tasks)                        |
 //!
-//! Since 6.9 x86 dispatches through switch statements (`x64_sys_call`,
-//! `ia32_sys_call`); `sys_call_table` stays (for tracing) but the compat
-//! tables are gone, so such images have `native` rows only.
+//! Since 6.9, and in the stable kernels the branch-history mitigation was
+//! backported to (Debian's 6.1.0-57 has it), x86 dispatches through switch
+//! statements (`x64_sys_call`, `ia32_sys_call`); `sys_call_table` stays
+//! (for tracing) but `ia32_sys_call_table` is gone, so such images have
+//! `native` rows only: the ia32 numbering lives in code, not data.
 //!
 //! Table length: the symbol's `st_size` when non-zero (C arrays). s390x
 //! defines its tables in assembler (`arch/s390/kernel/entry.S`, labels of

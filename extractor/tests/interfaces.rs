@@ -309,3 +309,27 @@ fn tracepoint_rows() {
         assert_eq!(rows, expected, "{arch}");
     }
 }
+
+#[test]
+fn tracepoint_event_pointer_outside_the_image_is_an_error() {
+    let (path, mut data) = fixture("x86_64");
+    let overrides = IdentityOverrides {
+        distro: Some("debian".into()),
+        release: Some("6.1.999-interfaces".into()),
+        flavor: Some("interfaces".into()),
+        arch: Some("x86_64".into()),
+    };
+    let extraction = ksurf_extractor::extract_bytes(&path, &data, &overrides).unwrap();
+    let image = ImageData::parse(&path, &data).unwrap();
+    let start = image.symbol("__start_ftrace_events").unwrap().address;
+    let section = image.section_at(start).unwrap().clone();
+    drop(image);
+    let at = (section.file_offset + start - section.address) as usize;
+    data[at..at + 8].copy_from_slice(&0x10u64.to_le_bytes());
+    let image = ImageData::parse(&path, &data).unwrap();
+    let err = tracepoints::extract(&image, &extraction.entries, &extraction.types).unwrap_err();
+    assert!(
+        err.contains("x86_64.elf") && err.contains("is outside every allocated section"),
+        "{err}"
+    );
+}
