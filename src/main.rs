@@ -198,19 +198,26 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
     for e in &extraction.unit_errors {
         eprintln!("ksurf: unit error: {}", e.message);
     }
+    for e in &extraction.kind_errors {
+        eprintln!("ksurf: {} error: {}", e.kind.as_str(), e.message);
+    }
     println!(
-        "{}: {} functions, {} instances, {} symbols, {} types, {} units ({} failed, {} skipped), {:.2}s",
+        "{}: {} functions, {} instances, {} symbols, {} types, {} tracepoints, {} syscalls, {} kfuncs, {} LSM hooks, {} units ({} failed, {} skipped), {:.2}s",
         extraction.info.id,
         extraction.statuses.len(),
         extraction.entries.len(),
         extraction.symbols.len(),
         extraction.types.len(),
+        extraction.tracepoints.len(),
+        extraction.syscalls.len(),
+        extraction.kfuncs.len(),
+        extraction.lsm_hooks.len(),
         extraction.compile_units,
         extraction.unit_errors.len(),
         extraction.units_skipped,
         started.elapsed().as_secs_f64()
     );
-    let code = if extraction.unit_errors.is_empty() {
+    let code = if extraction.unit_errors.is_empty() && extraction.kind_errors.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_UNIT_ERRORS)

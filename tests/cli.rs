@@ -70,7 +70,7 @@ fn extract_writes_every_table_and_prints_a_summary() {
     let summary = stdout(&o);
     assert!(
         summary.starts_with(
-            "debian/6.1.0-99-mini-amd64/amd64: 42 functions, 47 instances, 45 symbols, 37 types, 11 units (0 failed, 0 skipped), "
+            "debian/6.1.0-99-mini-amd64/amd64: 42 functions, 47 instances, 45 symbols, 37 types, 0 tracepoints, 0 syscalls, 0 kfuncs, 0 LSM hooks, 11 units (0 failed, 0 skipped), "
         ),
         "{summary}"
     );
@@ -84,7 +84,11 @@ fn extract_writes_every_table_and_prints_a_summary() {
         "function_instances",
         "functions",
         "images",
+        "kfuncs",
+        "lsm_hooks",
         "symbols",
+        "syscalls",
+        "tracepoints",
         "type_members",
         "types",
         "unit_errors",

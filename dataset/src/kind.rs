@@ -1,12 +1,13 @@
 //! The kinds of kernel dependency ksurf maps, and which tables hold each.
 //!
 //! A kind is what an eBPF program can depend on: a function (kprobe,
-//! fentry), a type (CO-RE reads of struct members, enum values), and in
-//! time tracepoints, syscalls, kfuncs, LSM hooks and config options. Each
-//! kind has its per-image tables (written by one extractor module), one
-//! table that lists its names (the key the aggregator merges images by)
-//! and one aggregated table of changes per compared pair (written by one
-//! diff module of the aggregator). The shared machinery — groups, pairs,
+//! fentry), a type (CO-RE reads of struct members, enum values), a
+//! tracepoint (`tracepoint/`, `raw_tp/`, `tp_btf/`), a syscall, a kfunc, an
+//! LSM hook (`lsm/`), and in time config options. Each kind has its
+//! per-image tables (written by one extractor module), one table that
+//! lists its names (the key the aggregator merges images by) and one
+//! aggregated table of changes per compared pair (written by one diff
+//! module of the aggregator; the kinds added last have none yet). The shared machinery — groups, pairs,
 //! per-name lookups, pages, the site — asks this module which tables to
 //! read instead of naming a kind's tables itself.
 
@@ -20,17 +21,37 @@ pub enum DependencyKind {
     /// Structs, unions, enums and typedefs: `types`, `type_members`,
     /// `enum_values`.
     Type,
+    /// Tracepoints: `tracepoints`.
+    Tracepoint,
+    /// Syscalls per ABI: `syscalls`.
+    Syscall,
+    /// Functions exported to BPF programs: `kfuncs`.
+    Kfunc,
+    /// LSM hooks: `lsm_hooks`.
+    LsmHook,
 }
 
 impl DependencyKind {
     /// Every kind, in the order reports and the site list them.
-    pub const ALL: [DependencyKind; 2] = [DependencyKind::Function, DependencyKind::Type];
+    pub const ALL: [DependencyKind; 6] = [
+        DependencyKind::Function,
+        DependencyKind::Type,
+        DependencyKind::Tracepoint,
+        DependencyKind::Syscall,
+        DependencyKind::Kfunc,
+        DependencyKind::LsmHook,
+    ];
 
-    /// The kind's name in tables, URLs and the CLI (`function`, `type`).
+    /// The kind's name in tables, URLs and the CLI (`function`, `type`,
+    /// `tracepoint`, `syscall`, `kfunc`, `lsm`).
     pub fn as_str(self) -> &'static str {
         match self {
             DependencyKind::Function => "function",
             DependencyKind::Type => "type",
+            DependencyKind::Tracepoint => "tracepoint",
+            DependencyKind::Syscall => "syscall",
+            DependencyKind::Kfunc => "kfunc",
+            DependencyKind::LsmHook => "lsm",
         }
     }
 
@@ -47,24 +68,37 @@ impl DependencyKind {
                 TableName::TypeMembers,
                 TableName::EnumValues,
             ],
+            DependencyKind::Tracepoint => &[TableName::Tracepoints],
+            DependencyKind::Syscall => &[TableName::Syscalls],
+            DependencyKind::Kfunc => &[TableName::Kfuncs],
+            DependencyKind::LsmHook => &[TableName::LsmHooks],
         }
     }
 
     /// The per-image table with one row per name (several for a name with
-    /// distinct definitions), sorted by its `name` column: the list the
-    /// aggregator merges images by.
+    /// distinct definitions or, for syscalls, ABIs), sorted by its `name`
+    /// column: the list the aggregator merges images by.
     pub fn names_table(self) -> TableName {
         match self {
             DependencyKind::Function => TableName::Functions,
             DependencyKind::Type => TableName::Types,
+            DependencyKind::Tracepoint => TableName::Tracepoints,
+            DependencyKind::Syscall => TableName::Syscalls,
+            DependencyKind::Kfunc => TableName::Kfuncs,
+            DependencyKind::LsmHook => TableName::LsmHooks,
         }
     }
 
-    /// The aggregated table of changes per compared pair.
-    pub fn changes_table(self) -> TableName {
+    /// The aggregated table of changes per compared pair; `None` for the
+    /// kinds whose diff module is not written yet.
+    pub fn changes_table(self) -> Option<TableName> {
         match self {
-            DependencyKind::Function => TableName::FunctionChanges,
-            DependencyKind::Type => TableName::TypeChanges,
+            DependencyKind::Function => Some(TableName::FunctionChanges),
+            DependencyKind::Type => Some(TableName::TypeChanges),
+            DependencyKind::Tracepoint
+            | DependencyKind::Syscall
+            | DependencyKind::Kfunc
+            | DependencyKind::LsmHook => None,
         }
     }
 }
@@ -80,7 +114,9 @@ mod tests {
                 assert!(TableName::ALL.contains(table), "{table:?}");
             }
             assert!(kind.image_tables().contains(&kind.names_table()));
-            assert!(TableName::AGGREGATED.contains(&kind.changes_table()));
+            if let Some(changes) = kind.changes_table() {
+                assert!(TableName::AGGREGATED.contains(&changes));
+            }
         }
     }
 }

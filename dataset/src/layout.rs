@@ -23,6 +23,14 @@ pub enum TableName {
     TypeMembers,
     /// Enumerators of the enums of `Types`.
     EnumValues,
+    /// Tracepoints with their arguments and event records.
+    Tracepoints,
+    /// Syscall table slots per ABI.
+    Syscalls,
+    /// Kernel functions exported to BPF programs (kfunc sets).
+    Kfuncs,
+    /// LSM hooks and their BPF LSM attach targets.
+    LsmHooks,
     UnitErrors,
     Images,
     FunctionStatus,
@@ -40,13 +48,17 @@ pub enum TableName {
 
 impl TableName {
     /// Every table, in the order the extractor writes them (`Images` last).
-    pub const ALL: [TableName; 8] = [
+    pub const ALL: [TableName; 12] = [
         TableName::FunctionInstances,
         TableName::Functions,
         TableName::Symbols,
         TableName::Types,
         TableName::TypeMembers,
         TableName::EnumValues,
+        TableName::Tracepoints,
+        TableName::Syscalls,
+        TableName::Kfuncs,
+        TableName::LsmHooks,
         TableName::UnitErrors,
         TableName::Images,
     ];
@@ -61,13 +73,17 @@ impl TableName {
     ];
 
     /// Every table name, whoever writes it.
-    pub const EVERY: [TableName; 14] = [
+    pub const EVERY: [TableName; 18] = [
         TableName::FunctionInstances,
         TableName::Functions,
         TableName::Symbols,
         TableName::Types,
         TableName::TypeMembers,
         TableName::EnumValues,
+        TableName::Tracepoints,
+        TableName::Syscalls,
+        TableName::Kfuncs,
+        TableName::LsmHooks,
         TableName::UnitErrors,
         TableName::Images,
         TableName::FunctionStatus,
@@ -89,6 +105,10 @@ impl TableName {
             TableName::Types => "types",
             TableName::TypeMembers => "type_members",
             TableName::EnumValues => "enum_values",
+            TableName::Tracepoints => "tracepoints",
+            TableName::Syscalls => "syscalls",
+            TableName::Kfuncs => "kfuncs",
+            TableName::LsmHooks => "lsm_hooks",
             TableName::TypeChanges => "type_changes",
             TableName::UnitErrors => "unit_errors",
             TableName::Images => "images",

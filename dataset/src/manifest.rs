@@ -393,7 +393,11 @@ mod tests {
                 format!("function_instances/{p}"),
                 format!("functions/{p}"),
                 format!("images/{p}"),
+                format!("kfuncs/{p}"),
+                format!("lsm_hooks/{p}"),
                 format!("symbols/{p}"),
+                format!("syscalls/{p}"),
+                format!("tracepoints/{p}"),
                 format!("type_members/{p}"),
                 format!("types/{p}"),
                 format!("unit_errors/{p}"),
@@ -487,8 +491,12 @@ mod tests {
                  functions/{p}: {} bytes, the manifest says {listed_size}; \
                  functions/{q}: not in the manifest; \
                  images/{q}: not in the manifest; \
+                 kfuncs/{q}: not in the manifest; \
+                 lsm_hooks/{q}: not in the manifest; \
                  symbols/{p}: SHA-256 {flipped}, the manifest says {listed_hash}; \
                  symbols/{q}: not in the manifest; \
+                 syscalls/{q}: not in the manifest; \
+                 tracepoints/{q}: not in the manifest; \
                  type_members/{q}: not in the manifest; \
                  types/{q}: not in the manifest; \
                  unit_errors/{p}: missing; \

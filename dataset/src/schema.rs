@@ -67,6 +67,22 @@ pub fn status_symbol_fields() -> Fields {
     ])
 }
 
+/// A structured prototype: `prototype`, `return_type`, `params` (list of
+/// [`param_fields`]), `varargs`, as in `function_instances`.
+fn prototype_fields() -> Vec<Field> {
+    vec![
+        utf8("prototype", true),
+        utf8("return_type", true),
+        list_of("params", DataType::Struct(param_fields()), true),
+        Field::new("varargs", DataType::Boolean, false),
+    ]
+}
+
+/// The struct type of one element of `images.kind_errors`.
+pub fn kind_error_fields() -> Fields {
+    Fields::from(vec![utf8("kind", false), utf8("message", false)])
+}
+
 /// The arrow schema of `table`.
 pub fn schema(table: TableName) -> SchemaRef {
     let fields = match table {
@@ -144,6 +160,35 @@ pub fn schema(table: TableName) -> SchemaRef {
             Field::new("value", DataType::Int64, false),
             Field::new("enum_size", DataType::UInt64, true),
         ],
+        TableName::Tracepoints => vec![
+            utf8("name", false),
+            utf8("system", true),
+            utf8("class", true),
+            Field::new("has_event", DataType::Boolean, false),
+            list_of("args", DataType::Struct(param_fields()), true),
+            utf8("event_struct", true),
+        ],
+        TableName::Syscalls => vec![
+            utf8("abi", false),
+            Field::new("number", DataType::UInt32, false),
+            utf8("name", false),
+            utf8("entry", false),
+            Field::new("implemented", DataType::Boolean, false),
+        ],
+        TableName::Kfuncs => {
+            let mut fields = vec![utf8("name", false)];
+            fields.extend(prototype_fields());
+            fields.push(utf8_list("sets"));
+            fields.push(list_of("flags", DataType::Utf8, true));
+            fields
+        }
+        TableName::LsmHooks => {
+            let mut fields = vec![utf8("name", false)];
+            fields.extend(prototype_fields());
+            fields.push(utf8("signature_source", true));
+            fields.push(Field::new("bpf_lsm", DataType::Boolean, false));
+            fields
+        }
         TableName::TypeChanges => vec![
             utf8("name", false),
             utf8("kind", false),
@@ -180,6 +225,11 @@ pub fn schema(table: TableName) -> SchemaRef {
             Field::new("function_instances", DataType::UInt32, false),
             Field::new("symbols", DataType::UInt32, false),
             Field::new("types", DataType::UInt32, false),
+            Field::new("tracepoints", DataType::UInt32, false),
+            Field::new("syscalls", DataType::UInt32, false),
+            Field::new("kfuncs", DataType::UInt32, false),
+            Field::new("lsm_hooks", DataType::UInt32, false),
+            list_of("kind_errors", DataType::Struct(kind_error_fields()), false),
             utf8("extractor_version", false),
             Field::new("schema_version", DataType::UInt32, false),
         ],

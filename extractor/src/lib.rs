@@ -6,8 +6,11 @@
 //! parallel; [`functions`] resolves and merges the walk into function
 //! entries and per-name statuses; [`dwarf::types`] renders prototypes;
 //! [`types`] reads and deduplicates struct, union, enum and typedef
-//! definitions (the type kind); [`tables`] turns the result into Arrow
-//! batches for the dataset.
+//! definitions (the type kind); then the kernel interfaces, each from
+//! [`image_data`] (the loaded image read by address, relocations applied)
+//! and the rows above: [`tracepoints`], [`syscalls`], [`kfuncs`],
+//! [`lsm_hooks`]; [`tables`] turns the result into Arrow batches for the
+//! dataset.
 
 pub mod depsurf;
 pub mod dwarf;
@@ -29,7 +32,7 @@ pub mod types;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use ksurf_dataset::ImageInfo;
+use ksurf_dataset::{DependencyKind, ImageInfo};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -50,6 +53,17 @@ pub struct UnitError {
     pub message: String,
 }
 
+/// A kind of dependency whose rows could not be read from this image (a
+/// malformed table, a pointer outside every section, an unknown
+/// relocation): its table is empty, every other table of the image is
+/// whole, and the image says so in `images.kind_errors`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KindError {
+    pub kind: DependencyKind,
+    /// What failed, naming the file and the symbol, section or address.
+    pub message: String,
+}
+
 /// Everything extracted from one image.
 #[derive(Debug)]
 pub struct Extraction {
@@ -59,6 +73,16 @@ pub struct Extraction {
     pub symbols: Vec<SymbolRow>,
     /// Struct, union, enum and typedef definitions, deduplicated.
     pub types: Vec<types::TypeDef>,
+    /// Tracepoints, sorted by name.
+    pub tracepoints: Vec<tracepoints::TracepointRow>,
+    /// Syscall table slots, sorted by (name, ABI, number).
+    pub syscalls: Vec<syscalls::SyscallRow>,
+    /// kfuncs, sorted by name.
+    pub kfuncs: Vec<kfuncs::KfuncRow>,
+    /// LSM hooks, sorted by name.
+    pub lsm_hooks: Vec<lsm_hooks::LsmHookRow>,
+    /// The interface kinds that could not be read, in kind order.
+    pub kind_errors: Vec<KindError>,
     pub unit_errors: Vec<UnitError>,
     pub compile_units: u32,
     /// Units not walked on purpose (Rust).
@@ -109,16 +133,88 @@ fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Re
         big_endian: parsed.big_endian,
     };
     let statuses = functions::statuses(&model.entries, &parsed.symbols);
+    let started = std::time::Instant::now();
+    let interfaces = extract_interfaces(path, bytes, &model.entries, &model.types);
+    tracing::debug!(elapsed = ?started.elapsed(), "interfaces read");
     Ok(Extraction {
         info,
         entries: model.entries,
         statuses,
         symbols: parsed.symbols,
         types: model.types,
+        tracepoints: interfaces.tracepoints,
+        syscalls: interfaces.syscalls,
+        kfuncs: interfaces.kfuncs,
+        lsm_hooks: interfaces.lsm_hooks,
+        kind_errors: interfaces.errors,
         unit_errors: model.unit_errors,
         compile_units: model.compile_units,
         units_skipped: model.units_skipped,
     })
+}
+
+/// The rows of the interface kinds, and the kinds that failed.
+struct Interfaces {
+    tracepoints: Vec<tracepoints::TracepointRow>,
+    syscalls: Vec<syscalls::SyscallRow>,
+    kfuncs: Vec<kfuncs::KfuncRow>,
+    lsm_hooks: Vec<lsm_hooks::LsmHookRow>,
+    errors: Vec<KindError>,
+}
+
+/// Reads the tracepoints, syscalls, kfuncs and LSM hooks of the image. A
+/// kind that fails is recorded and left empty; the others are still read.
+fn extract_interfaces(
+    path: &Path,
+    bytes: &[u8],
+    entries: &[FunctionEntry],
+    types: &[types::TypeDef],
+) -> Interfaces {
+    let mut errors = Vec::new();
+    // Independent readers of the same bytes: one thread each.
+    let ((tracepoints, syscalls), (kfuncs, lsm_hooks)) = rayon::join(
+        || match image_data::ImageData::parse(path, bytes) {
+            Ok(image) => rayon::join(
+                || tracepoints::extract(&image, entries, types),
+                || {
+                    syscalls::extract(&image).map(|mut rows| {
+                        rows.sort_by(|a, b| {
+                            (&a.name, a.abi, a.number).cmp(&(&b.name, b.abi, b.number))
+                        });
+                        rows
+                    })
+                },
+            ),
+            Err(e) => (Err(e.clone()), Err(e)),
+        },
+        || {
+            rayon::join(
+                || kfuncs::extract(path, bytes, entries),
+                || lsm_hooks::extract(path, bytes, entries, types),
+            )
+        },
+    );
+    fn rows_of<T>(
+        errors: &mut Vec<KindError>,
+        kind: DependencyKind,
+        rows: std::result::Result<Vec<T>, String>,
+    ) -> Vec<T> {
+        rows.unwrap_or_else(|message| {
+            errors.push(KindError { kind, message });
+            Vec::new()
+        })
+    }
+    let tracepoints = rows_of(&mut errors, DependencyKind::Tracepoint, tracepoints);
+    let syscalls = rows_of(&mut errors, DependencyKind::Syscall, syscalls);
+    let kfuncs = rows_of(&mut errors, DependencyKind::Kfunc, kfuncs);
+    let lsm_hooks = rows_of(&mut errors, DependencyKind::LsmHook, lsm_hooks);
+    Interfaces {
+        tracepoints,
+        syscalls,
+        kfuncs,
+        lsm_hooks,
+        errors,
+    }
 }
 
 /// Lowercase hex of `bytes`.

@@ -8,9 +8,10 @@ use arrow::array::{
     UInt32Builder, UInt64Builder, UInt8Builder,
 };
 use arrow::datatypes::{DataType, Field};
-use ksurf_dataset::schema::{param_fields, schema};
+use ksurf_dataset::schema::{kind_error_fields, param_fields, schema};
 use ksurf_dataset::{TableName, SCHEMA_VERSION};
 
+use crate::dwarf::types::Signature;
 use crate::types::TypeKind;
 use crate::{Error, Extraction, Result};
 
@@ -25,6 +26,107 @@ fn batch(table: TableName, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
     })
 }
 
+/// A list of `{name, type}` parameters (`function_instances.params` and
+/// the columns built like it); a missing list is null.
+struct ParamList(ListBuilder<StructBuilder>);
+
+impl Default for ParamList {
+    fn default() -> Self {
+        ParamList(
+            ListBuilder::new(StructBuilder::from_fields(param_fields(), 0)).with_field(Field::new(
+                "item",
+                DataType::Struct(param_fields()),
+                false,
+            )),
+        )
+    }
+}
+
+impl ParamList {
+    fn push(&mut self, params: Option<&[(Option<String>, String)]>) {
+        let Some(params) = params else {
+            self.0.append(false);
+            return;
+        };
+        let items = self.0.values();
+        for (name, ty) in params {
+            items
+                .field_builder::<StringBuilder>(0)
+                .expect("name column")
+                .append_option(name.as_deref());
+            items
+                .field_builder::<StringBuilder>(1)
+                .expect("type column")
+                .append_value(ty);
+            items.append(true);
+        }
+        self.0.append(true);
+    }
+
+    fn finish(mut self) -> ArrayRef {
+        Arc::new(self.0.finish())
+    }
+}
+
+/// The four columns of a structured prototype (`prototype`,
+/// `return_type`, `params`, `varargs`), as `function_instances` has them.
+#[derive(Default)]
+struct PrototypeColumns {
+    prototype: StringBuilder,
+    return_type: StringBuilder,
+    params: ParamList,
+    varargs: BooleanBuilder,
+}
+
+impl PrototypeColumns {
+    fn push(&mut self, signature: Option<&Signature>) {
+        match signature {
+            Some(sig) => {
+                self.prototype.append_value(&sig.prototype);
+                self.return_type.append_value(&sig.return_type);
+                self.params.push(Some(&sig.params));
+                self.varargs.append_value(sig.variadic);
+            }
+            None => {
+                self.prototype.append_null();
+                self.return_type.append_null();
+                self.params.push(None);
+                self.varargs.append_value(false);
+            }
+        }
+    }
+
+    fn finish(mut self) -> [ArrayRef; 4] {
+        [
+            Arc::new(self.prototype.finish()),
+            Arc::new(self.return_type.finish()),
+            self.params.finish(),
+            Arc::new(self.varargs.finish()),
+        ]
+    }
+}
+
+/// `images.kind_errors`: one `{kind, message}` per kind that failed.
+fn kind_errors(x: &Extraction) -> ArrayRef {
+    let fields = kind_error_fields();
+    let mut list = ListBuilder::new(StructBuilder::from_fields(fields.clone(), 0))
+        .with_field(Field::new("item", DataType::Struct(fields), false));
+    let items = list.values();
+    for e in &x.kind_errors {
+        items
+            .field_builder::<StringBuilder>(0)
+            .expect("kind column")
+            .append_value(e.kind.as_str());
+        items
+            .field_builder::<StringBuilder>(1)
+            .expect("message column")
+            .append_value(&e.message);
+        items.append(true);
+    }
+    list.append(true);
+    Arc::new(list.finish())
+}
+
 /// Every table of the image, in [`TableName::ALL`] order.
 pub fn image_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
     TableName::ALL
@@ -37,6 +139,10 @@ pub fn image_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
                 TableName::Types => types(x),
                 TableName::TypeMembers => type_members(x),
                 TableName::EnumValues => enum_values(x),
+                TableName::Tracepoints => tracepoints(x),
+                TableName::Syscalls => syscalls(x),
+                TableName::Kfuncs => kfuncs(x),
+                TableName::LsmHooks => lsm_hooks(x),
                 TableName::UnitErrors => unit_errors(x),
                 TableName::Images => images(x),
                 TableName::FunctionStatus
@@ -64,11 +170,7 @@ fn function_instances(x: &Extraction) -> Result<RecordBatch> {
     let mut addr = UInt64Builder::new();
     let mut inline_callers = string_list();
     let mut direct_callers = string_list();
-    let mut prototype = StringBuilder::new();
-    let mut return_type = StringBuilder::new();
-    let mut params = ListBuilder::new(StructBuilder::from_fields(param_fields(), 0))
-        .with_field(Field::new("item", DataType::Struct(param_fields()), false));
-    let mut variadic = BooleanBuilder::new();
+    let mut prototypes = PrototypeColumns::default();
     for e in &x.entries {
         name.append_value(&e.name);
         external.append_value(e.external);
@@ -86,33 +188,9 @@ fn function_instances(x: &Extraction) -> Result<RecordBatch> {
             direct_callers.values().append_value(c);
         }
         direct_callers.append(true);
-        match &e.signature {
-            Some(sig) => {
-                prototype.append_value(&sig.prototype);
-                return_type.append_value(&sig.return_type);
-                let items = params.values();
-                for (pname, ptype) in &sig.params {
-                    items
-                        .field_builder::<StringBuilder>(0)
-                        .expect("name column")
-                        .append_option(pname.as_deref());
-                    items
-                        .field_builder::<StringBuilder>(1)
-                        .expect("type column")
-                        .append_value(ptype);
-                    items.append(true);
-                }
-                params.append(true);
-                variadic.append_value(sig.variadic);
-            }
-            None => {
-                prototype.append_null();
-                return_type.append_null();
-                params.append(false);
-                variadic.append_value(false);
-            }
-        }
+        prototypes.push(e.signature.as_ref());
     }
+    let [prototype, return_type, params, varargs] = prototypes.finish();
     batch(
         TableName::FunctionInstances,
         vec![
@@ -126,10 +204,10 @@ fn function_instances(x: &Extraction) -> Result<RecordBatch> {
             Arc::new(addr.finish()),
             Arc::new(inline_callers.finish()),
             Arc::new(direct_callers.finish()),
-            Arc::new(prototype.finish()),
-            Arc::new(return_type.finish()),
-            Arc::new(params.finish()),
-            Arc::new(variadic.finish()),
+            prototype,
+            return_type,
+            params,
+            varargs,
         ],
     )
 }
@@ -335,6 +413,123 @@ fn unit_errors(x: &Extraction) -> Result<RecordBatch> {
     )
 }
 
+fn tracepoints(x: &Extraction) -> Result<RecordBatch> {
+    let mut name = StringBuilder::new();
+    let mut system = StringBuilder::new();
+    let mut class = StringBuilder::new();
+    let mut has_event = BooleanBuilder::new();
+    let mut args = ParamList::default();
+    let mut event_struct = StringBuilder::new();
+    for t in &x.tracepoints {
+        name.append_value(&t.name);
+        system.append_option(t.system.as_deref());
+        class.append_value(&t.class);
+        has_event.append_value(t.has_event);
+        let list: Option<Vec<(Option<String>, String)>> = t.args.as_ref().map(|args| {
+            args.iter()
+                .map(|a| (Some(a.name.clone()), a.ty.clone()))
+                .collect()
+        });
+        args.push(list.as_deref());
+        event_struct.append_option(t.event_struct.as_deref());
+    }
+    batch(
+        TableName::Tracepoints,
+        vec![
+            Arc::new(name.finish()),
+            Arc::new(system.finish()),
+            Arc::new(class.finish()),
+            Arc::new(has_event.finish()),
+            args.finish(),
+            Arc::new(event_struct.finish()),
+        ],
+    )
+}
+
+fn syscalls(x: &Extraction) -> Result<RecordBatch> {
+    let mut abi = StringBuilder::new();
+    let mut number = UInt32Builder::new();
+    let mut name = StringBuilder::new();
+    let mut entry = StringBuilder::new();
+    let mut implemented = BooleanBuilder::new();
+    for s in &x.syscalls {
+        abi.append_value(s.abi);
+        number.append_value(s.number);
+        name.append_value(&s.name);
+        entry.append_value(&s.entry);
+        implemented.append_value(s.implemented);
+    }
+    batch(
+        TableName::Syscalls,
+        vec![
+            Arc::new(abi.finish()),
+            Arc::new(number.finish()),
+            Arc::new(name.finish()),
+            Arc::new(entry.finish()),
+            Arc::new(implemented.finish()),
+        ],
+    )
+}
+
+fn kfuncs(x: &Extraction) -> Result<RecordBatch> {
+    let mut name = StringBuilder::new();
+    let mut prototypes = PrototypeColumns::default();
+    let mut sets = string_list();
+    let mut flags = string_list();
+    for k in &x.kfuncs {
+        name.append_value(&k.name);
+        prototypes.push(k.signature.as_ref());
+        for set in &k.sets {
+            sets.values().append_value(set);
+        }
+        sets.append(true);
+        for flag in k.flags.iter().flatten() {
+            flags.values().append_value(flag);
+        }
+        // Null: the image gives the set no flags (a plain set, before 6.0).
+        flags.append(k.flags.is_some());
+    }
+    let [prototype, return_type, params, varargs] = prototypes.finish();
+    batch(
+        TableName::Kfuncs,
+        vec![
+            Arc::new(name.finish()),
+            prototype,
+            return_type,
+            params,
+            varargs,
+            Arc::new(sets.finish()),
+            Arc::new(flags.finish()),
+        ],
+    )
+}
+
+fn lsm_hooks(x: &Extraction) -> Result<RecordBatch> {
+    let mut name = StringBuilder::new();
+    let mut prototypes = PrototypeColumns::default();
+    let mut source = StringBuilder::new();
+    let mut bpf_lsm = BooleanBuilder::new();
+    for h in &x.lsm_hooks {
+        name.append_value(&h.name);
+        prototypes.push(h.signature.as_ref());
+        source.append_option(h.signature_source.map(|s| s.as_str()));
+        bpf_lsm.append_value(h.bpf_lsm);
+    }
+    let [prototype, return_type, params, varargs] = prototypes.finish();
+    batch(
+        TableName::LsmHooks,
+        vec![
+            Arc::new(name.finish()),
+            prototype,
+            return_type,
+            params,
+            varargs,
+            Arc::new(source.finish()),
+            Arc::new(bpf_lsm.finish()),
+        ],
+    )
+}
+
 fn images(x: &Extraction) -> Result<RecordBatch> {
     let i = &x.info;
     let one_str = |v: &str| -> ArrayRef {
@@ -378,6 +573,11 @@ fn images(x: &Extraction) -> Result<RecordBatch> {
             u32_col(x.entries.len() as u32),
             u32_col(x.symbols.len() as u32),
             u32_col(x.types.len() as u32),
+            u32_col(x.tracepoints.len() as u32),
+            u32_col(x.syscalls.len() as u32),
+            u32_col(x.kfuncs.len() as u32),
+            u32_col(x.lsm_hooks.len() as u32),
+            kind_errors(x),
             one_str(env!("CARGO_PKG_VERSION")),
             u32_col(SCHEMA_VERSION),
         ],

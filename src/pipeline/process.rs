@@ -48,7 +48,7 @@ pub struct ProcessOptions {
 /// What [`process`] did.
 pub struct Processed {
     pub rows: Vec<LogRow>,
-    /// Images written with unit errors (still done).
+    /// Images written with unit or kind errors (still done).
     pub with_unit_errors: usize,
     pub failed: usize,
 }
@@ -204,10 +204,23 @@ pub fn process(
                 match result {
                     Ok(stored) => {
                         let message = match stored {
-                            Stored::Written { unit_errors: 0 } => None,
-                            Stored::Written { unit_errors } => {
+                            Stored::Written {
+                                unit_errors: 0,
+                                kind_errors: 0,
+                            } => None,
+                            Stored::Written {
+                                unit_errors,
+                                kind_errors,
+                            } => {
                                 processed.with_unit_errors += 1;
-                                Some(format!("{unit_errors} compile units failed"))
+                                let mut parts = Vec::new();
+                                if unit_errors > 0 {
+                                    parts.push(format!("{unit_errors} compile units failed"));
+                                }
+                                if kind_errors > 0 {
+                                    parts.push(format!("{kind_errors} kinds of dependency failed"));
+                                }
+                                Some(parts.join(", "))
                             }
                             Stored::Unchanged => None,
                         };
@@ -270,6 +283,8 @@ pub fn process(
 enum Stored {
     Written {
         unit_errors: usize,
+        /// Interface kinds that could not be read (`images.kind_errors`).
+        kind_errors: usize,
     },
     /// The dataset already had this image from this very package (found
     /// out only after fetching, when the plan had no SHA-256).
@@ -304,8 +319,17 @@ fn store_image(
     for e in &extraction.unit_errors {
         eprintln!("ksurf: unit error: {}: {}", package.image, e.message);
     }
+    for e in &extraction.kind_errors {
+        eprintln!(
+            "ksurf: {} error: {}: {}",
+            e.kind.as_str(),
+            package.image,
+            e.message
+        );
+    }
     Ok(Stored::Written {
         unit_errors: extraction.unit_errors.len(),
+        kind_errors: extraction.kind_errors.len(),
     })
 }
 
