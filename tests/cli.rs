@@ -118,7 +118,7 @@ fn output_is_byte_identical_whatever_the_thread_count() {
         }
         trees.push(tree(&out));
     }
-    assert_eq!(trees[0].len(), 24);
+    assert_eq!(trees[0].len(), 36);
     assert!(trees[0] == trees[1] && trees[1] == trees[2]);
 }
 
@@ -361,7 +361,7 @@ fn manifest_lists_the_tables_and_verify_checks_them() {
         stdout(&o),
         // 42 functions + 47 instances + 45 symbols + 1 image on amd64,
         // 42 + 47 + 44 + 1 on arm64; no unit errors.
-        format!("{ds}/_manifest.json: snapshot {id}, 16 files, 521 rows\n")
+        format!("{ds}/_manifest.json: snapshot {id}, 24 files, 521 rows\n")
     );
     assert_eq!(manifest["created_at"], "2025-01-14T00:00:00Z");
     let files = manifest["files"].as_array().unwrap();
@@ -473,7 +473,7 @@ fn publish_is_reproducible_matches_the_manifest_and_refuses_a_changed_file() {
         assert_eq!(
             stdout(&o),
             format!(
-                "{}: snapshot {id}, 16 table files, {} bytes, sha256 {hash}\n",
+                "{}: snapshot {id}, 24 table files, {} bytes, sha256 {hash}\n",
                 dist.join(&name).display(),
                 archive.len()
             )
