@@ -134,7 +134,7 @@ fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Re
     };
     let statuses = functions::statuses(&model.entries, &parsed.symbols);
     let started = std::time::Instant::now();
-    let interfaces = extract_interfaces(path, bytes, &model.entries, &model.types);
+    let interfaces = extract_interfaces(path, bytes, &parsed.symbols, &model.entries, &model.types);
     tracing::debug!(elapsed = ?started.elapsed(), "interfaces read");
     Ok(Extraction {
         info,
@@ -163,10 +163,13 @@ struct Interfaces {
 }
 
 /// Reads the tracepoints, syscalls, kfuncs and LSM hooks of the image. A
-/// kind that fails is recorded and left empty; the others are still read.
+/// kind that fails is recorded and left empty; the others are still read
+/// (LSM hooks are built from the symbol, function and type rows alone and
+/// cannot fail).
 fn extract_interfaces(
     path: &Path,
     bytes: &[u8],
+    symbols: &[SymbolRow],
     entries: &[FunctionEntry],
     types: &[types::TypeDef],
 ) -> Interfaces {
@@ -190,7 +193,7 @@ fn extract_interfaces(
         || {
             rayon::join(
                 || kfuncs::extract(path, bytes, entries),
-                || lsm_hooks::extract(path, bytes, entries, types),
+                || lsm_hooks::extract(symbols, entries, types),
             )
         },
     );
@@ -207,7 +210,7 @@ fn extract_interfaces(
     let tracepoints = rows_of(&mut errors, DependencyKind::Tracepoint, tracepoints);
     let syscalls = rows_of(&mut errors, DependencyKind::Syscall, syscalls);
     let kfuncs = rows_of(&mut errors, DependencyKind::Kfunc, kfuncs);
-    let lsm_hooks = rows_of(&mut errors, DependencyKind::LsmHook, lsm_hooks);
+    // LSM hooks come from rows already read: nothing to fail.
     Interfaces {
         tracepoints,
         syscalls,

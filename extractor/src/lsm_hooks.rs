@@ -30,13 +30,11 @@
 //! LSM BPF program is checked against.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
-
-use object::{Object, ObjectSymbol, SymbolKind};
 
 use crate::dwarf::types::Signature;
 use crate::functions::FunctionEntry;
 use crate::kfuncs::signatures_by_name;
+use crate::symbols::SymbolRow;
 use crate::types::{TypeDef, TypeKind};
 
 /// Where a hook's signature came from.
@@ -77,22 +75,20 @@ pub const HOOK_TYPES: [(&str, TypeKind); 3] = [
     ("security_list_options", TypeKind::Union),
 ];
 
-/// The hook rows of the image in `data` (read from `path`), sorted by name.
-/// An image without any of [`HOOK_TYPES`] has none.
+/// The hook rows of the image, sorted by name. `symbols` are the image's
+/// function symbols (`.symtab`, as [`crate::symbols::function_symbols`]
+/// read them for the function kind). An image without any of
+/// [`HOOK_TYPES`] has none.
 pub fn extract(
-    path: &Path,
-    data: &[u8],
+    symbols: &[SymbolRow],
     functions: &[FunctionEntry],
     types: &[TypeDef],
-) -> Result<Vec<LsmHookRow>, String> {
-    let file = object::File::parse(data)
-        .map_err(|e| format!("{}: not a readable ELF: {e}", path.display()))?;
-    let bpf_lsm: HashSet<&str> = file
-        .symbols()
-        .filter(|s| s.kind() == SymbolKind::Text)
-        .filter_map(|s| s.name().ok()?.strip_prefix("bpf_lsm_"))
+) -> Vec<LsmHookRow> {
+    let bpf_lsm: HashSet<&str> = symbols
+        .iter()
+        .filter_map(|s| s.name.strip_prefix("bpf_lsm_"))
         .collect();
-    Ok(rows(&bpf_lsm, functions, types))
+    rows(&bpf_lsm, functions, types)
 }
 
 /// Builds the rows given the hook names having a `bpf_lsm_` function.

@@ -38,8 +38,7 @@ fn kfunc_rows() {
 fn lsm_hook_rows() {
     let path = fixture();
     let x = extract(&path, &IdentityOverrides::default()).unwrap();
-    let data = std::fs::read(&path).unwrap();
-    let rows = lsm_hooks::extract(&path, &data, &x.entries, &x.types).unwrap();
+    let rows = lsm_hooks::extract(&x.symbols, &x.entries, &x.types);
     let got: Vec<String> = rows
         .iter()
         .map(|r| {

@@ -88,7 +88,7 @@ fn real_kernel_kfuncs_and_lsm_hooks() {
     let kfunc_rows = kfuncs::rows_from_sets(&sets, &x.entries);
     let kfunc_time = t.elapsed();
     let t = Instant::now();
-    let hooks = lsm_hooks::extract(path, data, &x.entries, &x.types).unwrap();
+    let hooks = lsm_hooks::extract(&x.symbols, &x.entries, &x.types);
     let hook_time = t.elapsed();
     println!(
         "{name}: extract {:.2} s; kfuncs +{:.1} ms; lsm hooks +{:.1} ms",
