@@ -6,13 +6,21 @@
 //!   cargo test -p ksurf-extractor --release --test real_interfaces -- --ignored --nocapture
 //! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ksurf_extractor::image_data::ImageData;
 use ksurf_extractor::syscalls;
 
+/// The vmlinux `KSURF_REAL_VMLINUX` names. `cargo test` runs in the
+/// package's directory, so a relative path is taken from the workspace root
+/// (where the README's commands run), not from `extractor/`.
 fn vmlinux() -> Option<PathBuf> {
-    std::env::var_os("KSURF_REAL_VMLINUX").map(PathBuf::from)
+    let path = PathBuf::from(std::env::var_os("KSURF_REAL_VMLINUX")?);
+    Some(if path.is_relative() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+    } else {
+        path
+    })
 }
 
 #[test]
