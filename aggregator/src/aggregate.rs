@@ -9,17 +9,26 @@
 
 use std::collections::BTreeSet;
 
+use arrow::array::RecordBatch;
 use ksurf_dataset::layout::{group_image_table_file, group_table_file};
 use ksurf_dataset::{Dataset, DependencyKind, ImageId, TableName, TableWriter};
 
 use crate::config::Group;
 use crate::diff::compare;
 use crate::groups::{resolve, ImageMeta, ResolvedGroup};
+use crate::interface_diff::{
+    changes_batch as interface_changes_batch, InterfaceChangeRow, InterfaceCursor, InterfaceDiff,
+    PairFacts,
+};
+use crate::kfunc_diff::KfuncDiff;
+use crate::lsm_diff::LsmDiff;
 use crate::model::{ChangeRow, Presence, StatusRow};
 use crate::stream::{ImageCursor, BATCH_ROWS};
+use crate::syscall_diff::SyscallDiff;
 use crate::tables::{
     changes_batch, group_batch, status_batch, type_changes_batch, Columns, GroupRow,
 };
+use crate::tracepoint_diff::TracepointDiff;
 use crate::type_diff::{TypeChangeRow, TypeCursor};
 use crate::{Error, Result};
 
@@ -36,6 +45,8 @@ pub trait Sink {
     fn status(&mut self, row: StatusRow) -> Result<()>;
     fn change(&mut self, row: ChangeRow) -> Result<()>;
     fn type_change(&mut self, row: TypeChangeRow) -> Result<()>;
+    /// A change of an interface kind (tracepoint, syscall, kfunc, LSM hook).
+    fn interface_change(&mut self, kind: DependencyKind, row: InterfaceChangeRow) -> Result<()>;
     fn end(&mut self) -> Result<()>;
 }
 
@@ -65,13 +76,54 @@ pub fn plan(dataset: &Dataset, groups: &[Group]) -> Result<Plan> {
     })
 }
 
-/// What one run produced per group.
+/// What one run produced per group: the function and type figures (the
+/// columns `comparison_groups` has had from the start) and, per kind
+/// aggregated, its names and changes (`comparison_groups.kinds`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GroupCounts {
     pub function_names: u32,
     pub changes: u32,
     pub type_names: u32,
     pub type_changes: u32,
+    /// In [`DependencyKind::ALL`] order, the kinds aggregated.
+    pub kinds: Vec<KindCount>,
+}
+
+/// One kind's names in a group and changes over its pairs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KindCount {
+    pub kind: DependencyKind,
+    pub names: u32,
+    pub changes: u32,
+}
+
+impl GroupCounts {
+    /// The count of `kind`, if aggregated.
+    pub fn of(&self, kind: DependencyKind) -> Option<&KindCount> {
+        self.kinds.iter().find(|k| k.kind == kind)
+    }
+
+    /// Fills the function and type fields from `kinds`.
+    fn settle(&mut self) {
+        let of = |counts: &Self, kind| counts.of(kind).map_or((0, 0), |k| (k.names, k.changes));
+        (self.function_names, self.changes) = of(self, DependencyKind::Function);
+        (self.type_names, self.type_changes) = of(self, DependencyKind::Type);
+    }
+
+    /// `44 function names, 9 changes, 34 type names, 18 type changes`,
+    /// then the changes of each interface kind aggregated
+    /// (`, 3 tracepoint changes, 0 syscall changes, …`): the line the CLI
+    /// prints per group.
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "{} function names, {} changes, {} type names, {} type changes",
+            self.function_names, self.changes, self.type_names, self.type_changes
+        );
+        for k in self.kinds.iter().filter(|k| k.kind.is_interface()) {
+            out.push_str(&format!(", {} {} changes", k.changes, k.kind.as_str()));
+        }
+        out
+    }
 }
 
 /// One image visit of a group: the image whose status rows are produced
@@ -181,13 +233,241 @@ pub fn presence_of<C: NameCursor>(cursor: &mut C, name: &str) -> Result<Option<C
     Ok(None)
 }
 
+/// One visit of one image of a group, as every kind's pass sees it.
+pub struct Visit<'a> {
+    pub dataset: &'a Dataset,
+    /// Just this name (reports), reading only the row groups that may hold it.
+    pub only: Option<&'a str>,
+    pub image: &'a ImageId,
+    pub label: String,
+    /// The image's place in the group; `None` for the baseline.
+    pub position: Option<u32>,
+    /// The older image of the pair whose newer image this is, with its
+    /// label and the pair's index.
+    pub old: Option<(&'a ImageId, String, u32)>,
+}
+
+/// One kind of dependency's part of an aggregation: [`run`] visits each
+/// image of a group once and hands the visit to every kind's pass in
+/// [`DependencyKind::ALL`] order, so the shared machinery (groups, pairs,
+/// names, sinks, counts) is written once and a kind brings only its
+/// cursor and its comparison.
+pub trait KindPass {
+    fn kind(&self) -> DependencyKind;
+    /// Opens (and closes) the kind's tables of `image`, so that a group
+    /// with an unreadable image is left out before anything is written.
+    fn check(&self, dataset: &Dataset, image: &ImageId, only: Option<&str>) -> Result<()>;
+    /// Streams the visited image (and the older image of its pair) against
+    /// the group's sorted `names` of the kind, feeding `sink`; `facts`
+    /// carries what earlier passes learnt of the pair to later ones.
+    /// Returns the number of changes fed.
+    fn visit(
+        &self,
+        visit: &Visit<'_>,
+        names: &[String],
+        facts: &mut PairFacts,
+        sink: &mut dyn Sink,
+    ) -> Result<u32>;
+}
+
+/// Functions: a status row per name and image, and the pair's changes.
+struct FunctionPass;
+
+impl KindPass for FunctionPass {
+    fn kind(&self) -> DependencyKind {
+        DependencyKind::Function
+    }
+
+    fn check(&self, dataset: &Dataset, image: &ImageId, only: Option<&str>) -> Result<()> {
+        ImageCursor::open(dataset, image, only).map(drop)
+    }
+
+    fn visit(
+        &self,
+        v: &Visit<'_>,
+        names: &[String],
+        _facts: &mut PairFacts,
+        sink: &mut dyn Sink,
+    ) -> Result<u32> {
+        let image = v.image.to_string();
+        let mut changes = 0;
+        let mut cursor = ImageCursor::open(v.dataset, v.image, v.only)?;
+        let mut old = match &v.old {
+            Some((o, label, p)) => Some((
+                ImageCursor::open(v.dataset, o, v.only)?,
+                *p,
+                o.to_string(),
+                label.clone(),
+            )),
+            None => None,
+        };
+        for name in names {
+            let presence = presence_of(&mut cursor, name)?;
+            if let Some((old_cursor, pair, old_image, old_label)) = &mut old {
+                let old_presence = presence_of(old_cursor, name)?;
+                for change in compare(old_presence.as_ref(), presence.as_ref()) {
+                    changes += 1;
+                    sink.change(ChangeRow {
+                        name: name.clone(),
+                        pair: *pair,
+                        old_image: old_image.clone(),
+                        new_image: image.clone(),
+                        old_label: old_label.clone(),
+                        new_label: v.label.clone(),
+                        change,
+                    })?;
+                }
+            }
+            sink.status(StatusRow {
+                name: name.clone(),
+                image: image.clone(),
+                label: v.label.clone(),
+                baseline: v.position.is_none(),
+                position: v.position,
+                presence,
+            })?;
+        }
+        Ok(changes)
+    }
+}
+
+/// Types: the pair's changes; it tells the tracepoint pass which event
+/// record structs (`trace_event_raw_*`) changed.
+struct TypePass;
+
+impl KindPass for TypePass {
+    fn kind(&self) -> DependencyKind {
+        DependencyKind::Type
+    }
+
+    fn check(&self, dataset: &Dataset, image: &ImageId, only: Option<&str>) -> Result<()> {
+        TypeCursor::open(dataset, image, only).map(drop)
+    }
+
+    fn visit(
+        &self,
+        v: &Visit<'_>,
+        names: &[String],
+        facts: &mut PairFacts,
+        sink: &mut dyn Sink,
+    ) -> Result<u32> {
+        let Some((o, old_label, pair)) = &v.old else {
+            return Ok(0);
+        };
+        let mut changes = 0;
+        let image = v.image.to_string();
+        let mut new = TypeCursor::open(v.dataset, v.image, v.only)?;
+        let mut old = TypeCursor::open(v.dataset, o, v.only)?;
+        let old_image = o.to_string();
+        for name in names {
+            let new_defs = presence_of(&mut new, name)?.unwrap_or_default();
+            let old_defs = presence_of(&mut old, name)?.unwrap_or_default();
+            for change in crate::type_diff::compare(&old_defs, &new_defs) {
+                changes += 1;
+                if name.starts_with(EVENT_STRUCT_PREFIX) {
+                    facts.changed_event_structs.insert(name.clone());
+                }
+                sink.type_change(TypeChangeRow {
+                    name: name.clone(),
+                    pair: *pair,
+                    old_image: old_image.clone(),
+                    new_image: image.clone(),
+                    old_label: old_label.clone(),
+                    new_label: v.label.clone(),
+                    change,
+                })?;
+            }
+        }
+        Ok(changes)
+    }
+}
+
+/// The prefix of the event record structs of tracepoints.
+const EVENT_STRUCT_PREFIX: &str = "trace_event_raw_";
+
+/// An interface kind (tracepoints, syscalls, kfuncs, LSM hooks): the
+/// pair's changes, by the kind's [`InterfaceDiff`].
+struct InterfacePass<D>(std::marker::PhantomData<D>);
+
+impl<D: InterfaceDiff> NameCursor for InterfaceCursor<D> {
+    type Presence = Vec<D::Record>;
+    fn peek(&mut self) -> Result<Option<String>> {
+        InterfaceCursor::peek(self)
+    }
+    fn take(&mut self, name: &str) -> Result<Self::Presence> {
+        InterfaceCursor::take(self, name)
+    }
+}
+
+impl<D: InterfaceDiff> KindPass for InterfacePass<D> {
+    fn kind(&self) -> DependencyKind {
+        D::KIND
+    }
+
+    fn check(&self, dataset: &Dataset, image: &ImageId, only: Option<&str>) -> Result<()> {
+        InterfaceCursor::<D>::open(dataset, image, only).map(drop)
+    }
+
+    fn visit(
+        &self,
+        v: &Visit<'_>,
+        names: &[String],
+        facts: &mut PairFacts,
+        sink: &mut dyn Sink,
+    ) -> Result<u32> {
+        let Some((o, old_label, pair)) = &v.old else {
+            return Ok(0);
+        };
+        D::prepare(v.dataset, o, v.image, facts)?;
+        let mut changes = 0;
+        let image = v.image.to_string();
+        let old_image = o.to_string();
+        let mut new = InterfaceCursor::<D>::open(v.dataset, v.image, v.only)?;
+        let mut old = InterfaceCursor::<D>::open(v.dataset, o, v.only)?;
+        for name in names.iter().filter(|n| D::is_compared(n)) {
+            let new_rows = presence_of(&mut new, name)?.unwrap_or_default();
+            let old_rows = presence_of(&mut old, name)?.unwrap_or_default();
+            for change in D::compare(&old_rows, &new_rows, facts) {
+                changes += 1;
+                sink.interface_change(
+                    D::KIND,
+                    InterfaceChangeRow {
+                        name: name.clone(),
+                        pair: *pair,
+                        old_image: old_image.clone(),
+                        new_image: image.clone(),
+                        old_label: old_label.clone(),
+                        new_label: v.label.clone(),
+                        change,
+                    },
+                )?;
+            }
+        }
+        Ok(changes)
+    }
+}
+
+/// The pass of `kind`.
+pub fn pass(kind: DependencyKind) -> Box<dyn KindPass> {
+    use std::marker::PhantomData;
+    match kind {
+        DependencyKind::Function => Box::new(FunctionPass),
+        DependencyKind::Type => Box::new(TypePass),
+        DependencyKind::Tracepoint => Box::new(InterfacePass::<TracepointDiff>(PhantomData)),
+        DependencyKind::Syscall => Box::new(InterfacePass::<SyscallDiff>(PhantomData)),
+        DependencyKind::Kfunc => Box::new(InterfacePass::<KfuncDiff>(PhantomData)),
+        DependencyKind::LsmHook => Box::new(InterfacePass::<LsmDiff>(PhantomData)),
+    }
+}
+
 /// Aggregates `plan`'s groups one after the other and feeds `sink`: each
 /// group's images are visited in order, at most two open at a time, and
-/// streamed against the group's sorted names, for each kind of `kinds`
-/// (functions give status rows and changes, types changes). With `only`,
-/// just that name (reading only the row groups that may hold it). A group
-/// with an image that cannot be opened is left out (`None` in the result)
-/// and reported in `plan.failures`.
+/// each visit goes to the pass of every kind of `kinds` (in
+/// [`DependencyKind::ALL`] order), which streams the images against the
+/// group's sorted names of its kind. With `only`, just that name (reading
+/// only the row groups that may hold it). A group with an image that
+/// cannot be opened is left out (`None` in the result) and reported in
+/// `plan.failures`.
 pub fn run(
     dataset: &Dataset,
     plan: &mut Plan,
@@ -195,18 +475,19 @@ pub fn run(
     only: Option<&str>,
     sink: &mut dyn Sink,
 ) -> Result<Vec<Option<GroupCounts>>> {
+    let passes: Vec<Box<dyn KindPass>> = DependencyKind::ALL
+        .into_iter()
+        .filter(|k| kinds.contains(k))
+        .map(pass)
+        .collect();
     let used: BTreeSet<usize> = plan.groups.iter().flat_map(|g| g.all_images()).collect();
     let mut broken: BTreeSet<usize> = BTreeSet::new();
-    let with_types = kinds.contains(&DependencyKind::Type);
     // Every image is opened once up front (and closed) so that a group with
     // an unreadable image is left out before anything is written.
     for &i in &used {
-        let opened = ImageCursor::open(dataset, &plan.images[i].id, only).and_then(|_| {
-            if with_types {
-                TypeCursor::open(dataset, &plan.images[i].id, only)?;
-            }
-            Ok(())
-        });
+        let opened = passes
+            .iter()
+            .try_for_each(|p| p.check(dataset, &plan.images[i].id, only));
         if let Err(e) = opened {
             plan.failures.push(Error::Table {
                 location: plan.images[i].id.to_string(),
@@ -233,79 +514,35 @@ pub fn run(
         if left_out[g] {
             continue;
         }
-        let names = group_names(dataset, &plan.images, group, DependencyKind::Function, only)?;
-        counts[g].function_names = names.len() as u32;
-        let type_names = if with_types {
-            group_names(dataset, &plan.images, group, DependencyKind::Type, only)?
-        } else {
-            Vec::new()
-        };
-        counts[g].type_names = type_names.len() as u32;
+        let mut names = Vec::new();
+        for p in &passes {
+            let n = group_names(dataset, &plan.images, group, p.kind(), only)?;
+            counts[g].kinds.push(KindCount {
+                kind: p.kind(),
+                names: n.len() as u32,
+                changes: 0,
+            });
+            names.push(n);
+        }
         let ids = |i: usize| &plan.images[i].id;
         let label = |i: usize| plan.images[i].label(group.label_kind);
         for step in steps(group) {
             sink.begin(g, ids(step.image), step.compared_with.map(|(_, p)| p))?;
-            let image = ids(step.image).to_string();
-            let image_label = label(step.image);
-            let mut cursor = ImageCursor::open(dataset, ids(step.image), only)?;
-            let mut old = match step.compared_with {
-                Some((o, p)) => Some((
-                    ImageCursor::open(dataset, ids(o), only)?,
-                    p,
-                    ids(o).to_string(),
-                    label(o),
-                )),
-                None => None,
+            let visit = Visit {
+                dataset,
+                only,
+                image: ids(step.image),
+                label: label(step.image),
+                position: step.position,
+                old: step.compared_with.map(|(o, p)| (ids(o), label(o), p)),
             };
-            for name in &names {
-                let presence = presence_of(&mut cursor, name)?;
-                if let Some((old_cursor, pair, old_image, old_label)) = &mut old {
-                    let old_presence = presence_of(old_cursor, name)?;
-                    for change in compare(old_presence.as_ref(), presence.as_ref()) {
-                        counts[g].changes += 1;
-                        sink.change(ChangeRow {
-                            name: name.clone(),
-                            pair: *pair,
-                            old_image: old_image.clone(),
-                            new_image: image.clone(),
-                            old_label: old_label.clone(),
-                            new_label: image_label.clone(),
-                            change,
-                        })?;
-                    }
-                }
-                sink.status(StatusRow {
-                    name: name.clone(),
-                    image: image.clone(),
-                    label: image_label.clone(),
-                    baseline: step.position.is_none(),
-                    position: step.position,
-                    presence,
-                })?;
-            }
-            if let Some((o, pair)) = step.compared_with.filter(|_| with_types) {
-                let mut new = TypeCursor::open(dataset, ids(step.image), only)?;
-                let mut old = TypeCursor::open(dataset, ids(o), only)?;
-                let (old_image, old_label) = (ids(o).to_string(), label(o));
-                for name in &type_names {
-                    let new_defs = presence_of(&mut new, name)?.unwrap_or_default();
-                    let old_defs = presence_of(&mut old, name)?.unwrap_or_default();
-                    for change in crate::type_diff::compare(&old_defs, &new_defs) {
-                        counts[g].type_changes += 1;
-                        sink.type_change(TypeChangeRow {
-                            name: name.clone(),
-                            pair,
-                            old_image: old_image.clone(),
-                            new_image: image.clone(),
-                            old_label: old_label.clone(),
-                            new_label: image_label.clone(),
-                            change,
-                        })?;
-                    }
-                }
+            let mut facts = PairFacts::default();
+            for (k, p) in passes.iter().enumerate() {
+                counts[g].kinds[k].changes += p.visit(&visit, &names[k], &mut facts, sink)?;
             }
             sink.end()?;
         }
+        counts[g].settle();
     }
     Ok(counts
         .into_iter()
@@ -320,6 +557,8 @@ pub struct MemorySink {
     pub status: Vec<Vec<StatusRow>>,
     pub changes: Vec<Vec<ChangeRow>>,
     pub type_changes: Vec<Vec<TypeChangeRow>>,
+    /// Per group, the interface kinds' changes with their kind.
+    pub interface_changes: Vec<Vec<(DependencyKind, InterfaceChangeRow)>>,
     group: usize,
 }
 
@@ -329,6 +568,7 @@ impl MemorySink {
             status: vec![Vec::new(); groups],
             changes: vec![Vec::new(); groups],
             type_changes: vec![Vec::new(); groups],
+            interface_changes: vec![Vec::new(); groups],
             group: 0,
         }
     }
@@ -355,52 +595,69 @@ impl Sink for MemorySink {
         Ok(())
     }
 
+    fn interface_change(&mut self, kind: DependencyKind, row: InterfaceChangeRow) -> Result<()> {
+        self.interface_changes[self.group].push((kind, row));
+        Ok(())
+    }
+
     fn end(&mut self) -> Result<()> {
         Ok(())
     }
 }
 
-/// The files of the image being written: its status rows and, when it is
-/// the newer image of a pair, the pair's changes.
-struct ImageWriters<'d> {
-    status: TableWriter<'d>,
-    changes: Option<TableWriter<'d>>,
-    type_changes: Option<TableWriter<'d>>,
-    status_rows: Vec<StatusRow>,
-    change_rows: Vec<ChangeRow>,
-    type_change_rows: Vec<TypeChangeRow>,
+/// One changes table of the image being written, with its pending rows.
+struct ChangeWriter<'d, R> {
+    writer: TableWriter<'d>,
+    rows: Vec<R>,
 }
 
-impl ImageWriters<'_> {
-    fn flush_status(&mut self) -> Result<()> {
-        if !self.status_rows.is_empty() {
-            self.status.write(&status_batch(&self.status_rows)?)?;
-            self.status_rows.clear();
+impl<'d, R> ChangeWriter<'d, R> {
+    fn open(dataset: &'d Dataset, group: &str, image: &ImageId, table: TableName) -> Result<Self> {
+        Ok(ChangeWriter {
+            writer: dataset.table_writer(&group_image_table_file(table, group, image), table)?,
+            rows: Vec::new(),
+        })
+    }
+
+    /// Adds `row`, writing a batch once [`ROWS_PER_BATCH`] are pending.
+    fn push(&mut self, row: R, encode: impl Fn(&[R]) -> Result<RecordBatch>) -> Result<()> {
+        self.rows.push(row);
+        if self.rows.len() >= ROWS_PER_BATCH {
+            self.flush(encode)?;
         }
         Ok(())
     }
 
-    fn flush_changes(&mut self) -> Result<()> {
-        if let Some(w) = &mut self.changes {
-            if !self.change_rows.is_empty() {
-                w.write(&changes_batch(&self.change_rows)?)?;
-                self.change_rows.clear();
-            }
-        }
-        if let Some(w) = &mut self.type_changes {
-            if !self.type_change_rows.is_empty() {
-                w.write(&type_changes_batch(&self.type_change_rows)?)?;
-                self.type_change_rows.clear();
-            }
+    fn flush(&mut self, encode: impl Fn(&[R]) -> Result<RecordBatch>) -> Result<()> {
+        if !self.rows.is_empty() {
+            self.writer.write(&encode(&self.rows)?)?;
+            self.rows.clear();
         }
         Ok(())
     }
+
+    fn finish(mut self, encode: impl Fn(&[R]) -> Result<RecordBatch>) -> Result<()> {
+        self.flush(encode)?;
+        self.writer.finish()?;
+        Ok(())
+    }
+}
+
+/// The files of the image being written: its status rows (when functions
+/// are aggregated) and, when it is the newer image of a pair, each kind's
+/// changes of the pair.
+struct ImageWriters<'d> {
+    status: Option<ChangeWriter<'d, StatusRow>>,
+    changes: Option<ChangeWriter<'d, ChangeRow>>,
+    type_changes: Option<ChangeWriter<'d, TypeChangeRow>>,
+    interface_changes: Vec<(DependencyKind, ChangeWriter<'d, InterfaceChangeRow>)>,
 }
 
 /// Streams rows into the files of one image of one group at a time.
 struct DatasetSink<'d> {
     dataset: &'d Dataset,
     groups: Vec<String>,
+    kinds: Vec<DependencyKind>,
     open: Option<ImageWriters<'d>>,
 }
 
@@ -413,70 +670,92 @@ impl<'d> DatasetSink<'d> {
 impl Sink for DatasetSink<'_> {
     fn begin(&mut self, group: usize, image: &ImageId, pair: Option<u32>) -> Result<()> {
         let group = &self.groups[group];
-        let file = |table| group_image_table_file(table, group, image);
+        let dataset = self.dataset;
+        let has = |kind| self.kinds.contains(&kind);
+        let paired = |kind: DependencyKind| pair.is_some() && has(kind);
+        let mut interface_changes = Vec::new();
+        for kind in self
+            .kinds
+            .iter()
+            .filter(|k| k.is_interface() && pair.is_some())
+        {
+            let table = kind.changes_table().expect("interface kinds have one");
+            interface_changes.push((*kind, ChangeWriter::open(dataset, group, image, table)?));
+        }
         self.open = Some(ImageWriters {
-            status: self
-                .dataset
-                .table_writer(&file(TableName::FunctionStatus), TableName::FunctionStatus)?,
-            changes: match pair {
-                Some(_) => Some(self.dataset.table_writer(
-                    &file(TableName::FunctionChanges),
+            status: match has(DependencyKind::Function) {
+                true => Some(ChangeWriter::open(
+                    dataset,
+                    group,
+                    image,
+                    TableName::FunctionStatus,
+                )?),
+                false => None,
+            },
+            changes: match paired(DependencyKind::Function) {
+                true => Some(ChangeWriter::open(
+                    dataset,
+                    group,
+                    image,
                     TableName::FunctionChanges,
                 )?),
-                None => None,
+                false => None,
             },
-            type_changes: match pair {
-                Some(_) => Some(
-                    self.dataset
-                        .table_writer(&file(TableName::TypeChanges), TableName::TypeChanges)?,
-                ),
-                None => None,
+            type_changes: match paired(DependencyKind::Type) {
+                true => Some(ChangeWriter::open(
+                    dataset,
+                    group,
+                    image,
+                    TableName::TypeChanges,
+                )?),
+                false => None,
             },
-            status_rows: Vec::new(),
-            change_rows: Vec::new(),
-            type_change_rows: Vec::new(),
+            interface_changes,
         });
         Ok(())
     }
 
     fn status(&mut self, row: StatusRow) -> Result<()> {
-        let w = self.open();
-        w.status_rows.push(row);
-        if w.status_rows.len() >= ROWS_PER_BATCH {
-            w.flush_status()?;
-        }
-        Ok(())
+        let w = self.open().status.as_mut().expect("functions aggregated");
+        w.push(row, status_batch)
     }
 
     fn change(&mut self, row: ChangeRow) -> Result<()> {
-        let w = self.open();
-        w.change_rows.push(row);
-        if w.change_rows.len() >= ROWS_PER_BATCH {
-            w.flush_changes()?;
-        }
-        Ok(())
+        let w = self.open().changes.as_mut().expect("a pair");
+        w.push(row, changes_batch)
     }
 
     fn type_change(&mut self, row: TypeChangeRow) -> Result<()> {
-        let w = self.open();
-        w.type_change_rows.push(row);
-        if w.type_change_rows.len() >= ROWS_PER_BATCH {
-            w.flush_changes()?;
-        }
-        Ok(())
+        let w = self.open().type_changes.as_mut().expect("a pair");
+        w.push(row, type_changes_batch)
+    }
+
+    fn interface_change(&mut self, kind: DependencyKind, row: InterfaceChangeRow) -> Result<()> {
+        let (_, w) = self
+            .open()
+            .interface_changes
+            .iter_mut()
+            .find(|(k, _)| *k == kind)
+            .expect("a pair and an aggregated kind");
+        w.push(row, |r| interface_changes_batch(kind, r))
     }
 
     fn end(&mut self) -> Result<()> {
-        let mut w = self.open.take().expect("end after begin");
-        w.flush_changes()?;
-        w.flush_status()?;
-        if let Some(changes) = w.changes {
-            changes.finish()?;
+        let w = self.open.take().expect("end after begin");
+        // Changes before status, as the tables are listed in
+        // `TableName::AGGREGATED`.
+        if let Some(c) = w.changes {
+            c.finish(changes_batch)?;
         }
-        if let Some(changes) = w.type_changes {
-            changes.finish()?;
+        if let Some(c) = w.type_changes {
+            c.finish(type_changes_batch)?;
         }
-        w.status.finish()?;
+        for (kind, c) in w.interface_changes {
+            c.finish(|r| interface_changes_batch(kind, r))?;
+        }
+        if let Some(s) = w.status {
+            s.finish(status_batch)?;
+        }
         Ok(())
     }
 }
@@ -509,6 +788,11 @@ pub fn group_row(images: &[ImageMeta], group: &ResolvedGroup, counts: &GroupCoun
         changes: counts.changes,
         type_names: counts.type_names,
         type_changes: counts.type_changes,
+        kinds: counts
+            .kinds
+            .iter()
+            .map(|k| (k.kind.as_str().to_owned(), k.names, k.changes))
+            .collect(),
     }
 }
 
@@ -531,6 +815,7 @@ pub fn write_dataset(dataset: &Dataset, groups: &[Group]) -> Result<Outcome> {
     let mut sink = DatasetSink {
         dataset,
         groups: plan.groups.iter().map(|g| g.name.clone()).collect(),
+        kinds: DependencyKind::ALL.to_vec(),
         open: None,
     };
     let counts = run(dataset, &mut plan, &DependencyKind::ALL, None, &mut sink)?;

@@ -114,15 +114,49 @@ pub fn compare_signatures(old: &Instance, new: &Instance) -> Vec<Change> {
     let (Some(old_params), Some(new_params)) = (&old.params, &new.params) else {
         return Vec::new();
     };
-    let (decl_file, cu_path) = (old.decl_file.clone(), old.cu_path.clone());
-    let change = |kind, param: Option<String>, o: Option<String>, n: Option<String>| Change {
-        kind,
-        decl_file: decl_file.clone(),
-        cu_path: cu_path.clone(),
-        param,
-        old: o,
-        new: n,
-    };
+    compare_prototypes(
+        (old.return_type.as_deref(), old_params),
+        (new.return_type.as_deref(), new_params),
+    )
+    .into_iter()
+    .map(|c| Change {
+        kind: c.kind,
+        decl_file: old.decl_file.clone(),
+        cu_path: old.cu_path.clone(),
+        param: c.param,
+        old: c.old,
+        new: c.new,
+    })
+    .collect()
+}
+
+/// One difference between two prototypes: a parameter added, removed or
+/// retyped, the parameters reordered, or the return type changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrototypeChange {
+    pub kind: ChangeKind,
+    /// The parameter (added, removed, type changed).
+    pub param: Option<String>,
+    /// Old and new value: a type or a comma-separated parameter list.
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// The differences between two prototypes, each a return type (`None`
+/// when unknown) and a parameter list: parameters are matched by name
+/// when every one on both sides has a distinct name, else by position.
+/// Shared by functions, kfuncs, LSM hooks and tracepoint arguments.
+pub fn compare_prototypes(
+    (old_return, old_params): (Option<&str>, &[Param]),
+    (new_return, new_params): (Option<&str>, &[Param]),
+) -> Vec<PrototypeChange> {
+    let change =
+        |kind, param: Option<String>, o: Option<String>, n: Option<String>| PrototypeChange {
+            kind,
+            param,
+            old: o,
+            new: n,
+        };
     let (old_keys, new_keys) = param_keys(old_params, new_params);
     let mut changes = Vec::new();
     for (j, key) in new_keys.iter().enumerate() {
@@ -177,12 +211,12 @@ pub fn compare_signatures(old: &Instance, new: &Instance) -> Vec<Change> {
             }
         }
     }
-    if old.return_type != new.return_type {
+    if old_return != new_return {
         changes.push(change(
             ChangeKind::ReturnTypeChanged,
             None,
-            old.return_type.clone(),
-            new.return_type.clone(),
+            old_return.map(str::to_owned),
+            new_return.map(str::to_owned),
         ));
     }
     changes

@@ -132,13 +132,17 @@ pub fn aggregated_groups(dataset: &Dataset) -> Result<Vec<GroupRow>> {
 
 /// The files of an aggregated group's rows of `table`, in order:
 /// `function_status`, one per image (the baseline first, then the
-/// members); `function_changes`, one per compared pair, in the partition
-/// of the pair's newer image.
+/// members); a changes table (`function_changes`, `type_changes`,
+/// `tracepoint_changes`, …), one per compared pair, in the partition of
+/// the pair's newer image.
 pub fn group_files(group: &GroupRow, table: TableName) -> Result<Vec<Path>> {
+    let changes = ksurf_dataset::DependencyKind::ALL
+        .iter()
+        .any(|k| k.changes_table() == Some(table));
     let images: Vec<&String> = match table {
         TableName::FunctionStatus => group.baseline.iter().chain(&group.images).collect(),
-        TableName::FunctionChanges if group.baseline.is_some() => group.images.iter().collect(),
-        TableName::FunctionChanges => group.images.iter().skip(1).collect(),
+        _ if changes && group.baseline.is_some() => group.images.iter().collect(),
+        _ if changes => group.images.iter().skip(1).collect(),
         other => panic!("{} is not partitioned by image", other.as_str()),
     };
     images
@@ -155,7 +159,7 @@ pub fn group_files(group: &GroupRow, table: TableName) -> Result<Vec<Path>> {
 
 /// The rows of `table` (group `group`) for `name`, reading only the row
 /// groups of each of the group's files that may hold it.
-fn rows_for<T>(
+pub(crate) fn rows_for<T>(
     dataset: &Dataset,
     table: TableName,
     group: &GroupRow,

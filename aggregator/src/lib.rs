@@ -6,7 +6,11 @@
 //! the per-function pages ([`history`], [`report`], [`html`], [`site`]).
 //! The type kind has its own model and diff ([`type_diff`], the
 //! `type_changes` table) and page ([`type_report`]) on the same groups,
-//! pairs, name-sorted streams and site.
+//! pairs, name-sorted streams and site. The interface kinds (tracepoints,
+//! syscalls, kfuncs, LSM hooks) share one change shape and cursor
+//! ([`interface_diff`]), each with its own comparison rules
+//! ([`tracepoint_diff`], [`syscall_diff`], [`kfunc_diff`], [`lsm_diff`]);
+//! [`aggregate`] runs every kind through one per-kind pass.
 
 pub mod aggregate;
 pub mod config;
@@ -23,5 +27,11 @@ pub mod type_report;
 pub use error::{Error, Result};
 pub mod history;
 pub mod html;
+pub mod interface_diff;
+pub mod interface_report;
+pub mod kfunc_diff;
+pub mod lsm_diff;
 pub mod report;
 pub mod site;
+pub mod syscall_diff;
+pub mod tracepoint_diff;

@@ -1,6 +1,7 @@
-//! The static website: one HTML page per function (the report) and per
-//! type (struct, union, enum, typedef), one index page per first letter
-//! for each with one column per group showing the issue symbols, and a search box over every function name that works from
+//! The static website: one HTML page per function (the report), per
+//! type (struct, union, enum, typedef) and per tracepoint, syscall, kfunc
+//! and LSM hook; one index page per first letter for functions and types
+//! and one per interface kind, each with one column per group showing the issue symbols, and a search box over every function name that works from
 //! `file://` (the names are a script file, not fetched). Pages are
 //! produced one name at a time from every file of every group (one per
 //! image, all sorted by name) streamed in step, a few rows buffered per
@@ -11,17 +12,28 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use ksurf_dataset::{Dataset, TableName, TableStream};
+use ksurf_dataset::{Dataset, DependencyKind, TableName, TableStream};
 
 use crate::aggregate::presence_of;
 use crate::history::{
     aggregated_groups, group_files, group_history, FunctionHistory, GroupHistory,
 };
 use crate::html;
+use crate::interface_diff::{
+    decode_changes as interface_decode_changes, InterfaceChangeRow, InterfaceCursor, InterfaceDiff,
+};
+use crate::interface_report::{
+    group_history as interface_group_history, render as interface_render, title as interface_title,
+    InterfaceGroupHistory, InterfaceHistory,
+};
+use crate::kfunc_diff::KfuncDiff;
+use crate::lsm_diff::LsmDiff;
 use crate::model::{ChangeRow, Issue, StatusRow};
 use crate::report::{escape, render};
+use crate::syscall_diff::SyscallDiff;
 use crate::tables::GroupRow;
 use crate::tables::{decode_changes, decode_status};
+use crate::tracepoint_diff::TracepointDiff;
 use crate::type_diff::{TypeChangeKind, TypeCursor};
 use crate::type_report::{
     group_images, render as type_render, type_group_history, TypeGroupHistory, TypeHistory,
@@ -37,6 +49,8 @@ const BATCH_ROWS: usize = 64;
 pub struct SiteSummary {
     pub function_pages: usize,
     pub type_pages: usize,
+    /// Pages of tracepoints, syscalls, kfuncs and LSM hooks.
+    pub interface_pages: usize,
     pub index_pages: usize,
 }
 
@@ -170,6 +184,174 @@ fn write_type_pages(
         }
     }
     Ok((pages, index))
+}
+
+/// The page of `name` of the interface kind `kind`, relative to the site
+/// root: `i/tracepoint/k/kfree_skb.html`.
+pub fn interface_page_path(kind: DependencyKind, name: &str) -> String {
+    format!(
+        "i/{}/{}/{}.html",
+        kind.as_str(),
+        letter(name),
+        file_stem(name)
+    )
+}
+
+/// The symbols of one group's column on an interface kind's index: `∅`
+/// when an image of the group lacks the name, `Δ` when a compared pair
+/// changed it.
+pub fn interface_group_symbols(group: &InterfaceGroupHistory) -> String {
+    let mut out = Vec::new();
+    if group.members.iter().any(|m| m.details.is_empty()) {
+        out.push("∅");
+    }
+    if group.pairs.iter().any(|p| !p.changes.is_empty()) {
+        out.push("Δ");
+    }
+    out.join(",")
+}
+
+/// Writes one page per name of the interface kind `D` into `staging`,
+/// streaming every image's names table of the kind and every pair's
+/// `<kind>_changes` file in name order; returns the index rows (name,
+/// per-group symbols) in name order.
+fn write_interface_pages<D: InterfaceDiff>(
+    dataset: &Dataset,
+    groups: &[GroupRow],
+    staging: &Path,
+) -> Result<Vec<(String, Vec<String>)>> {
+    let table = D::KIND.changes_table().expect("interface kinds have one");
+    let mut cursors: Vec<Vec<InterfaceCursor<D>>> = Vec::new();
+    let mut changes: Vec<Vec<RowsByName<InterfaceChangeRow>>> = Vec::new();
+    for g in groups {
+        let (images, _) = group_images(g);
+        let mut open = Vec::new();
+        for (image, _) in images {
+            let id: ksurf_dataset::ImageId = image.parse()?;
+            open.push(InterfaceCursor::<D>::open(dataset, &id, None)?);
+        }
+        cursors.push(open);
+        let mut files = Vec::new();
+        for path in group_files(g, table)? {
+            files.push(RowsByName {
+                stream: dataset.stream_file(&path, table, BATCH_ROWS, None)?,
+                buffered: VecDeque::new(),
+                decode: |b, _| Ok(interface_decode_changes(b)),
+                name_of: |r| &r.name,
+            });
+        }
+        changes.push(files);
+    }
+    let mut index = Vec::new();
+    loop {
+        let mut next: Option<String> = None;
+        for c in cursors.iter_mut().flatten() {
+            if let Some(n) = c.peek()? {
+                if next.as_deref().is_none_or(|m| n.as_str() < m) {
+                    next = Some(n);
+                }
+            }
+        }
+        let Some(name) = next else { break };
+        let mut histories = Vec::new();
+        for (g, group) in groups.iter().enumerate() {
+            let mut rows = Vec::new();
+            for c in cursors[g].iter_mut() {
+                rows.push(presence_of(c, &name)?.unwrap_or_default());
+            }
+            let mut pair_changes = Vec::new();
+            for file in changes[g].iter_mut() {
+                while file.peek()?.is_some_and(|n| n < name.as_str()) {
+                    let n = file.peek()?.expect("peeked").to_owned();
+                    file.take(&n)?;
+                }
+                pair_changes.extend(file.take(&name)?.into_iter().map(|r| (r.pair, r.change)));
+            }
+            histories.push(interface_group_history::<D>(
+                group,
+                &name,
+                &rows,
+                &pair_changes,
+            ));
+        }
+        let history = InterfaceHistory {
+            kind: D::KIND,
+            name: name.clone(),
+            groups: histories,
+        };
+        let nav = format!(
+            "<nav><a href=\"../../../index.html\">Home</a><a href=\"../../../i-{}.html\">{}</a></nav>\n",
+            D::KIND.as_str(),
+            escape(interface_title(D::KIND))
+        );
+        let page = html::page(
+            &format!("{} {name}", D::KIND.as_str()),
+            &interface_render(&history),
+            Some(&nav),
+        );
+        write_file(&staging.join(interface_page_path(D::KIND, &name)), &page)?;
+        let columns = history.groups.iter().map(interface_group_symbols).collect();
+        index.push((name, columns));
+    }
+    Ok(index)
+}
+
+/// Writes the pages and the index page of every interface kind; returns
+/// (kind, names) per kind, for the home page.
+fn write_interface_kinds(
+    dataset: &Dataset,
+    groups: &[GroupRow],
+    staging: &Path,
+    names_js: &mut String,
+    nav: &str,
+) -> Result<Vec<(DependencyKind, usize)>> {
+    let mut out = Vec::new();
+    for kind in DependencyKind::ALL.into_iter().filter(|k| k.is_interface()) {
+        let rows = match kind {
+            DependencyKind::Tracepoint => {
+                write_interface_pages::<TracepointDiff>(dataset, groups, staging)?
+            }
+            DependencyKind::Syscall => {
+                write_interface_pages::<SyscallDiff>(dataset, groups, staging)?
+            }
+            DependencyKind::Kfunc => write_interface_pages::<KfuncDiff>(dataset, groups, staging)?,
+            DependencyKind::LsmHook => write_interface_pages::<LsmDiff>(dataset, groups, staging)?,
+            DependencyKind::Function | DependencyKind::Type => unreachable!("not an interface"),
+        };
+        let title = interface_title(kind);
+        let mut md = format!("# {title}s\n\n| Name |");
+        for g in groups {
+            let _ = write!(md, " {} |", escape(&g.name));
+        }
+        md.push_str("\n| --- |");
+        for _ in groups {
+            md.push_str(" --- |");
+        }
+        md.push('\n');
+        for (name, columns) in &rows {
+            let path = interface_page_path(kind, name);
+            let _ = write!(
+                md,
+                "| <a href=\"{path}\"><code>{}</code></a> |",
+                escape(name)
+            );
+            for c in columns {
+                let _ = write!(md, " {c} |");
+            }
+            md.push('\n');
+            let _ = writeln!(
+                names_js,
+                "[{},{}],",
+                serde_json::Value::from(format!("{} {name}", kind.as_str())),
+                serde_json::Value::from(path)
+            );
+        }
+        md.push_str("\n∅ Absent from an image, Δ Changed\n");
+        let page = page_with_search(&format!("{title}s"), &md, nav, "");
+        write_file(&staging.join(format!("i-{}.html", kind.as_str())), &page)?;
+        out.push((kind, rows.len()));
+    }
+    Ok(out)
 }
 
 /// The symbols of the index columns, in the website's order.
@@ -473,6 +655,13 @@ pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
         );
         write_file(&staging.join(format!("{letter}.html")), &page)?;
     }
+    let interface_pages = write_interface_kinds(
+        dataset,
+        &groups,
+        &staging,
+        &mut names_js,
+        &letters_nav("", &letters),
+    )?;
     names_js.push_str("];\n");
     write_file(&staging.join("search-index.js"), &names_js)?;
     write_file(&staging.join("search.js"), SEARCH_JS)?;
@@ -496,6 +685,15 @@ pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
     for l in &type_letters {
         let _ = writeln!(home, "- [{l}](t-{l}.html) ({} types)", type_index[l].len());
     }
+    let _ = writeln!(home, "\n## Kernel interfaces\n");
+    for (kind, n) in &interface_pages {
+        let _ = writeln!(
+            home,
+            "- [{}s](i-{}.html) ({n})",
+            interface_title(*kind),
+            kind.as_str()
+        );
+    }
     write_file(
         &staging.join("index.html"),
         &page_with_search("ksurf", &home, &letters_nav("", &letters), ""),
@@ -504,7 +702,8 @@ pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
     Ok(SiteSummary {
         function_pages: pages,
         type_pages,
-        index_pages: letters.len() + type_letters.len() + 1,
+        interface_pages: interface_pages.iter().map(|(_, n)| n).sum(),
+        index_pages: letters.len() + type_letters.len() + interface_pages.len() + 1,
     })
 }
 

@@ -392,6 +392,35 @@ pub struct GroupRow {
     pub changes: u32,
     pub type_names: u32,
     pub type_changes: u32,
+    /// Per kind aggregated: (kind, names, changes).
+    pub kinds: Vec<(String, u32, u32)>,
+}
+
+/// The one-row list column `comparison_groups.kinds` of `kinds`.
+fn kind_count_lists(data_type: &DataType, kinds: &[(String, u32, u32)]) -> ArrayRef {
+    let item = item_field(data_type);
+    let fields = struct_fields(&item);
+    let values = StructArray::new(
+        fields,
+        vec![
+            Arc::new(StringArray::from(
+                kinds.iter().map(|k| k.0.as_str()).collect::<Vec<_>>(),
+            )) as ArrayRef,
+            Arc::new(UInt32Array::from(
+                kinds.iter().map(|k| k.1).collect::<Vec<_>>(),
+            )),
+            Arc::new(UInt32Array::from(
+                kinds.iter().map(|k| k.2).collect::<Vec<_>>(),
+            )),
+        ],
+        None,
+    );
+    Arc::new(ListArray::new(
+        item,
+        offsets([kinds.len()]),
+        Arc::new(values),
+        None,
+    ))
 }
 
 pub fn group_batch(g: &GroupRow) -> Result<RecordBatch> {
@@ -414,6 +443,7 @@ pub fn group_batch(g: &GroupRow) -> Result<RecordBatch> {
         Arc::new(UInt32Array::from(vec![g.changes])),
         Arc::new(UInt32Array::from(vec![g.type_names])),
         Arc::new(UInt32Array::from(vec![g.type_changes])),
+        kind_count_lists(&field_type(&schema, "kinds"), &g.kinds),
     ];
     RecordBatch::try_new(schema, columns).map_err(arrow_err("comparison_groups"))
 }
@@ -496,6 +526,12 @@ impl<'a> Columns<'a> {
         (0..values.len())
             .map(|i| values.value(i).to_owned())
             .collect()
+    }
+
+    /// The strings of the nullable list column `name` at `row`.
+    pub fn opt_strings(&self, name: &str, row: usize) -> Option<Vec<String>> {
+        let list = self.get(name).as_list::<i32>();
+        (!list.is_null(row)).then(|| self.strings(name, row))
     }
 
     /// The struct items of the list column `name` at `row`, or `None` when
@@ -633,6 +669,21 @@ pub fn decode_group(name: &str, batch: &RecordBatch) -> Option<GroupRow> {
         changes: c.u32("changes", 0),
         type_names: c.u32("type_names", 0),
         type_changes: c.u32("type_changes", 0),
+        kinds: c
+            .struct_list("kinds", 0)
+            .map(|ks| {
+                let kc = Columns::of_struct(&ks);
+                (0..ks.len())
+                    .map(|i| {
+                        (
+                            kc.str("kind", i).to_owned(),
+                            kc.u32("names", i),
+                            kc.u32("changes", i),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 

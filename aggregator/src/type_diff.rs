@@ -144,6 +144,20 @@ impl TypeCursor {
     }
 }
 
+/// `text` with zero-length arrays written as flexible ones (`char [0]` →
+/// `char []`): DWARF tells the two apart (GCC's zero-length array
+/// extension has a bound, the C99 flexible array member none), `.BTF`
+/// and CO-RE do not (both are 0 elements), and the kernel replaced one
+/// with the other wholesale in 5.x (`trace_event_raw_*.__data`), which is
+/// no change to a program.
+fn flexible_array(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains("[0]") {
+        std::borrow::Cow::Owned(text.replace("[0]", "[]"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// The kinds of change of a type between two images, in listing order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TypeChangeKind {
@@ -339,7 +353,7 @@ fn compare_definitions(o: &TypeDefinition, n: &TypeDefinition, out: &mut Vec<Typ
         let name = m.name.as_deref().expect("named");
         if let Some(j) = find(&nm, name) {
             let (a, b) = (m.type_text(), nm[j].type_text());
-            if a != b {
+            if flexible_array(&a) != flexible_array(&b) {
                 out.push(change(
                     TypeChangeKind::FieldTypeChanged,
                     Some(name),
@@ -503,6 +517,43 @@ mod tests {
                 ),
                 (TypeChangeKind::SizeChanged, None, s("16"), s("24")),
             ]
+        );
+    }
+
+    #[test]
+    fn zero_length_and_flexible_arrays_are_the_same_type() {
+        let old = def(
+            "struct",
+            "a.h",
+            "1",
+            vec![member("ent", "int", 0), member("__data", "char [0]", 32)],
+            4,
+        );
+        let new = def(
+            "struct",
+            "a.h",
+            "2",
+            vec![member("ent", "int", 0), member("__data", "char []", 32)],
+            4,
+        );
+        assert_eq!(compare(std::slice::from_ref(&old), &[new]), vec![]);
+        let sized = def(
+            "struct",
+            "a.h",
+            "3",
+            vec![member("ent", "int", 0), member("__data", "char [4]", 32)],
+            4,
+        );
+        assert_eq!(
+            compare(&[old], &[sized])
+                .into_iter()
+                .map(|c| (c.change, c.old, c.new))
+                .collect::<Vec<_>>(),
+            vec![(
+                TypeChangeKind::FieldTypeChanged,
+                Some("char [0]".to_owned()),
+                Some("char [4]".to_owned())
+            )]
         );
     }
 

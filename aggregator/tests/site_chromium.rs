@@ -21,7 +21,8 @@ fn site_pages_render_open_and_search_in_chromium() {
         site::SiteSummary {
             function_pages: 44,
             type_pages: 38,
-            index_pages: 31
+            interface_pages: 0,
+            index_pages: 35
         }
     );
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chromium_check.py");

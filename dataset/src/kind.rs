@@ -7,7 +7,7 @@
 //! per-image tables (written by one extractor module), one table that
 //! lists its names (the key the aggregator merges images by) and one
 //! aggregated table of changes per compared pair (written by one diff
-//! module of the aggregator; the kinds added last have none yet). The shared machinery — groups, pairs,
+//! module of the aggregator). The shared machinery — groups, pairs,
 //! per-name lookups, pages, the site — asks this module which tables to
 //! read instead of naming a kind's tables itself.
 
@@ -89,17 +89,29 @@ impl DependencyKind {
         }
     }
 
-    /// The aggregated table of changes per compared pair; `None` for the
-    /// kinds whose diff module is not written yet.
+    /// The aggregated table of changes per compared pair; `None` for a
+    /// kind whose diff module is not written yet.
     pub fn changes_table(self) -> Option<TableName> {
-        match self {
-            DependencyKind::Function => Some(TableName::FunctionChanges),
-            DependencyKind::Type => Some(TableName::TypeChanges),
-            DependencyKind::Tracepoint
-            | DependencyKind::Syscall
-            | DependencyKind::Kfunc
-            | DependencyKind::LsmHook => None,
-        }
+        Some(match self {
+            DependencyKind::Function => TableName::FunctionChanges,
+            DependencyKind::Type => TableName::TypeChanges,
+            DependencyKind::Tracepoint => TableName::TracepointChanges,
+            DependencyKind::Syscall => TableName::SyscallChanges,
+            DependencyKind::Kfunc => TableName::KfuncChanges,
+            DependencyKind::LsmHook => TableName::LsmHookChanges,
+        })
+    }
+
+    /// Whether the kind's changes are stored in the shared interface shape
+    /// ([`crate::schema::interface_change_fields`]): every kind but
+    /// functions and types, whose changes carry their own columns.
+    pub fn is_interface(self) -> bool {
+        !matches!(self, DependencyKind::Function | DependencyKind::Type)
+    }
+
+    /// The kind named `text` ([`DependencyKind::as_str`]).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 }
 

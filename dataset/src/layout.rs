@@ -37,6 +37,14 @@ pub enum TableName {
     FunctionChanges,
     /// Per compared pair: what changed in the types (the type kind's diff).
     TypeChanges,
+    /// Per compared pair: what changed in the tracepoints.
+    TracepointChanges,
+    /// Per compared pair: what changed in the syscalls, per ABI.
+    SyscallChanges,
+    /// Per compared pair: what changed in the kfuncs.
+    KfuncChanges,
+    /// Per compared pair: what changed in the LSM hooks.
+    LsmHookChanges,
     ComparisonGroups,
     /// The fetcher's manifest: which package each image's vmlinux came
     /// from. Not an extractor table, so not in [`TableName::ALL`].
@@ -65,15 +73,19 @@ impl TableName {
 
     /// The aggregator's per-group tables, in the order it writes them
     /// (`ComparisonGroups` last: it marks a group as complete).
-    pub const AGGREGATED: [TableName; 4] = [
+    pub const AGGREGATED: [TableName; 8] = [
         TableName::FunctionChanges,
         TableName::FunctionStatus,
         TableName::TypeChanges,
+        TableName::TracepointChanges,
+        TableName::SyscallChanges,
+        TableName::KfuncChanges,
+        TableName::LsmHookChanges,
         TableName::ComparisonGroups,
     ];
 
     /// Every table name, whoever writes it.
-    pub const EVERY: [TableName; 18] = [
+    pub const EVERY: [TableName; 22] = [
         TableName::FunctionInstances,
         TableName::Functions,
         TableName::Symbols,
@@ -89,6 +101,10 @@ impl TableName {
         TableName::FunctionStatus,
         TableName::FunctionChanges,
         TableName::TypeChanges,
+        TableName::TracepointChanges,
+        TableName::SyscallChanges,
+        TableName::KfuncChanges,
+        TableName::LsmHookChanges,
         TableName::ComparisonGroups,
         TableName::Fetches,
         TableName::RunLog,
@@ -110,6 +126,10 @@ impl TableName {
             TableName::Kfuncs => "kfuncs",
             TableName::LsmHooks => "lsm_hooks",
             TableName::TypeChanges => "type_changes",
+            TableName::TracepointChanges => "tracepoint_changes",
+            TableName::SyscallChanges => "syscall_changes",
+            TableName::KfuncChanges => "kfunc_changes",
+            TableName::LsmHookChanges => "lsm_hook_changes",
             TableName::UnitErrors => "unit_errors",
             TableName::Images => "images",
             TableName::FunctionStatus => "function_status",

@@ -83,6 +83,36 @@ pub fn kind_error_fields() -> Fields {
     Fields::from(vec![utf8("kind", false), utf8("message", false)])
 }
 
+/// The columns of the changes tables of the interface kinds
+/// (`tracepoint_changes`, `syscall_changes`, `kfunc_changes`,
+/// `lsm_hook_changes`): the pair's images and labels, the `change` label,
+/// its `subject` (an argument or parameter, an ABI, an event struct) and
+/// the old and new values as text.
+pub fn interface_change_fields() -> Vec<Field> {
+    vec![
+        utf8("name", false),
+        Field::new("pair", DataType::UInt32, false),
+        utf8("old_image", false),
+        utf8("new_image", false),
+        utf8("old_label", false),
+        utf8("new_label", false),
+        utf8("change", false),
+        utf8("subject", true),
+        utf8("old", true),
+        utf8("new", true),
+    ]
+}
+
+/// The struct type of one element of `comparison_groups.kinds`: per kind
+/// of dependency, its names in the group and its changes over the pairs.
+pub fn kind_count_fields() -> Fields {
+    Fields::from(vec![
+        utf8("kind", false),
+        Field::new("names", DataType::UInt32, false),
+        Field::new("changes", DataType::UInt32, false),
+    ])
+}
+
 /// The arrow schema of `table`.
 pub fn schema(table: TableName) -> SchemaRef {
     let fields = match table {
@@ -203,6 +233,10 @@ pub fn schema(table: TableName) -> SchemaRef {
             utf8("old", true),
             utf8("new", true),
         ],
+        TableName::TracepointChanges
+        | TableName::SyscallChanges
+        | TableName::KfuncChanges
+        | TableName::LsmHookChanges => interface_change_fields(),
         TableName::UnitErrors => vec![
             Field::new("unit_offset", DataType::UInt64, false),
             utf8("cu_path", true),
@@ -279,6 +313,7 @@ pub fn schema(table: TableName) -> SchemaRef {
             Field::new("changes", DataType::UInt32, false),
             Field::new("type_names", DataType::UInt32, false),
             Field::new("type_changes", DataType::UInt32, false),
+            list_of("kinds", DataType::Struct(kind_count_fields()), false),
         ],
         TableName::Fetches => vec![
             utf8("flavor", false),

@@ -207,6 +207,18 @@ fn table_description(table: &str) -> &'static str {
         "unit_errors" => "one row per compile unit that could not be read",
         "function_status" => "one row per function name per image and comparison group: status across the group's images",
         "function_changes" => "one row per function whose status or prototype changes between consecutive images of a group",
+        "types" => "one row per struct, union, enum and typedef definition per image: kind, size, declaration, definition hash",
+        "type_members" => "one row per struct/union member per definition: path, C type, bit offset and size",
+        "enum_values" => "one row per enumerator per enum definition: name, value",
+        "tracepoints" => "one row per tracepoint per image: system, class, trace event, arguments, event record struct",
+        "syscalls" => "one row per syscall table slot per ABI per image: number, name, entry symbol, implemented",
+        "kfuncs" => "one row per kfunc per image: prototype, kfunc sets, KF_* flags",
+        "lsm_hooks" => "one row per LSM hook per image: prototype, whether bpf_lsm_<hook> exists",
+        "type_changes" => "one row per type change between the two images of a compared pair",
+        "tracepoint_changes" | "syscall_changes" | "kfunc_changes" | "lsm_hook_changes" => {
+            "one row per change of that kind between the two images of a compared pair"
+        }
+        "comparison_groups" => "one row per aggregated comparison group: mode, images, labels, names and changes per kind",
         _ => "see docs/dataset.md in the ksurf sources",
     }
 }

@@ -148,6 +148,10 @@ pub fn image_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
                 TableName::FunctionStatus
                 | TableName::FunctionChanges
                 | TableName::TypeChanges
+                | TableName::TracepointChanges
+                | TableName::SyscallChanges
+                | TableName::KfuncChanges
+                | TableName::LsmHookChanges
                 | TableName::ComparisonGroups
                 | TableName::Fetches
                 | TableName::RunLog => {

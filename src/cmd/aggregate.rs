@@ -35,10 +35,7 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
     let dataset = args.dataset.open()?;
     let outcome = aggregate::write_dataset(&dataset, &groups)?;
     for (name, counts) in &outcome.written {
-        println!(
-            "{name}: {} function names, {} changes, {} type names, {} type changes",
-            counts.function_names, counts.changes, counts.type_names, counts.type_changes
-        );
+        println!("{name}: {}", counts.summary());
     }
     for failure in &outcome.failures {
         eprintln!("ksurf: error: {failure}");

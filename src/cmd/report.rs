@@ -1,7 +1,8 @@
 //! `ksurf report [KIND] NAME`: one dependency's page (Markdown, or
-//! standalone HTML) — a function (the default kind), or a struct, union,
-//! enum or typedef — from the aggregated tables, or computed from the
-//! per-image tables for the groups of `--config`.
+//! standalone HTML) — a function (the default kind), a struct, union,
+//! enum or typedef, a tracepoint, syscall, kfunc or LSM hook — from the
+//! aggregated tables, or computed from the per-image tables for the
+//! groups of `--config`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,7 +10,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use ksurf_aggregator::{config, history, html, report, type_report};
+use ksurf_aggregator::{config, history, html, interface_report, report, type_report};
+use ksurf_dataset::DependencyKind;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ReportFormat {
@@ -23,7 +25,7 @@ const TYPE_KINDS: [&str; 4] = ["struct", "union", "enum", "typedef"];
 #[derive(Args)]
 pub struct ReportArgs {
     /// `NAME` (a function), or `KIND NAME` with KIND one of function,
-    /// struct, union, enum, typedef.
+    /// struct, union, enum, typedef, tracepoint, syscall, kfunc, lsm.
     #[arg(num_args = 1..=2, value_names = ["KIND", "NAME"], required = true)]
     pub words: Vec<String>,
     #[command(flatten)]
@@ -37,14 +39,25 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
+    let interface = |kind: &str| DependencyKind::parse(kind).filter(|k| k.is_interface());
     let (kind, name) = match args.words.as_slice() {
         [name] => ("function", name.as_str()),
-        [kind, name] if kind == "function" || TYPE_KINDS.contains(&kind.as_str()) => {
+        [kind, name]
+            if kind == "function"
+                || TYPE_KINDS.contains(&kind.as_str())
+                || interface(kind).is_some() =>
+        {
             (kind.as_str(), name.as_str())
         }
         [kind, _] => bail!(
-            "unknown kind {kind:?}: expected function, {}",
-            TYPE_KINDS.join(", ")
+            "unknown kind {kind:?}: expected function, {}, {}",
+            TYPE_KINDS.join(", "),
+            DependencyKind::ALL
+                .iter()
+                .filter(|k| k.is_interface())
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         _ => bail!("expected NAME or KIND NAME"),
     };
@@ -56,6 +69,15 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
             None => history::from_dataset(&dataset, name)?,
         };
         (history.name.clone(), report::render(&history))
+    } else if let Some(kind) = interface(kind) {
+        let history = match &groups {
+            Some(groups) => interface_report::from_config(&dataset, groups, kind, name)?,
+            None => interface_report::from_dataset(&dataset, kind, name)?,
+        };
+        (
+            format!("{} {name}", kind.as_str()),
+            interface_report::render(&history),
+        )
     } else {
         let history = match &groups {
             Some(groups) => type_report::from_config(&dataset, groups, kind, name)?,

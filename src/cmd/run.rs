@@ -80,10 +80,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         let outcome = aggregate::write_dataset(&dataset, groups)
             .with_context(|| format!("aggregating {}", dataset.label()))?;
         for (name, counts) in &outcome.written {
-            println!(
-                "group {name}: {} function names, {} changes, {} type names, {} type changes",
-                counts.function_names, counts.changes, counts.type_names, counts.type_changes
-            );
+            println!("group {name}: {}", counts.summary());
         }
         for failure in &outcome.failures {
             eprintln!("ksurf: error: {failure}");

@@ -23,10 +23,11 @@ pub fn run(args: SiteArgs) -> Result<ExitCode> {
     let dataset = args.dataset.open()?;
     let summary = site::write_site(&dataset, &args.out)?;
     println!(
-        "{}: {} function pages, {} type pages, {} index pages, {:.2}s",
+        "{}: {} function pages, {} type pages, {} interface pages, {} index pages, {:.2}s",
         args.out.display(),
         summary.function_pages,
         summary.type_pages,
+        summary.interface_pages,
         summary.index_pages,
         started.elapsed().as_secs_f64()
     );
