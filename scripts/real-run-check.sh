@@ -29,6 +29,14 @@ grep -q ": 0 images extracted, $debs unchanged, 0 failed;" <<<"$second"
 
 "$ksurf" verify --dataset "$dataset"
 "$ksurf" report vfs_read --dataset "$dataset" | grep -q '^# Function: <code>vfs_read</code>$'
+# The interface kinds' pages, on the 6.1 facts of issue 12.
+"$ksurf" report tracepoint kfree_skb --dataset "$dataset" >"$dataset.kfree_skb.md"
+grep -q '^# Tracepoint: <code>kfree_skb</code>$' "$dataset.kfree_skb.md"
+grep -q 'struct sk_buff \*skb, void \*location, enum skb_drop_reason reason</code>' "$dataset.kfree_skb.md"
+"$ksurf" report syscall getpid --dataset "$dataset" | grep -q '^\*\*native\*\* #39: entry <code>__x64_sys_getpid</code>$'
+"$ksurf" report lsm path_rename --dataset "$dataset" | grep -q 'unsigned int flags'
+"$ksurf" report kfunc bpf_task_acquire --dataset "$dataset" | grep -q '^# Kfunc: <code>bpf_task_acquire</code>$'
+rm -f "$dataset.kfree_skb.md"
 python3 - "$dataset" "$debs" <<'PY'
 import sys
 import duckdb
