@@ -9,7 +9,7 @@ use ksurf_dataset::Dataset;
 use ksurf_extractor::{extract, tables, IdentityOverrides};
 
 /// (ELF, release, flavor, arch) of every fixture image (distro `mini`).
-pub const IMAGES: [(&str, &str, &str, &str); 8] = [
+pub const IMAGES: [(&str, &str, &str, &str); 13] = [
     (
         "extractor/tests/fixtures/bin/x86_64-dwarf5.elf",
         "4.4.0-10-mini",
@@ -56,6 +56,39 @@ pub const IMAGES: [(&str, &str, &str, &str); 8] = [
         "aggregator/tests/fixtures/bin/v3-x86_64.elf",
         "5.4.0-30-mini-cloud",
         "mini-cloud",
+        "amd64",
+    ),
+    // The interface kinds' images: a release and its next one (the
+    // fixtures' -DKSURF_V2 builds), each in a flavor of its own so that the
+    // function and type groups above do not select them.
+    (
+        "extractor/tests/fixtures/interfaces/bin/x86_64.elf",
+        "6.1.0-1-iface",
+        "iface",
+        "amd64",
+    ),
+    (
+        "extractor/tests/fixtures/interfaces/bin/v2-x86_64.elf",
+        "6.2.0-1-iface",
+        "iface",
+        "amd64",
+    ),
+    (
+        "extractor/tests/fixtures/interfaces/bin/v2-aarch64.elf",
+        "6.2.0-1-iface",
+        "iface",
+        "arm64",
+    ),
+    (
+        "extractor/tests/fixtures/kfuncs/kfuncs.elf",
+        "6.1.0-1-kf",
+        "kf",
+        "amd64",
+    ),
+    (
+        "extractor/tests/fixtures/kfuncs/v2-kfuncs.elf",
+        "6.2.0-1-kf",
+        "kf",
         "amd64",
     ),
 ];
