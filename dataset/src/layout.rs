@@ -31,6 +31,8 @@ pub enum TableName {
     Kfuncs,
     /// LSM hooks and their BPF LSM attach targets.
     LsmHooks,
+    /// The image's build configuration, one row per `CONFIG_` option.
+    Kconfig,
     UnitErrors,
     Images,
     FunctionStatus,
@@ -48,7 +50,7 @@ pub enum TableName {
 
 impl TableName {
     /// Every table, in the order the extractor writes them (`Images` last).
-    pub const ALL: [TableName; 12] = [
+    pub const ALL: [TableName; 13] = [
         TableName::FunctionInstances,
         TableName::Functions,
         TableName::Symbols,
@@ -59,6 +61,7 @@ impl TableName {
         TableName::Syscalls,
         TableName::Kfuncs,
         TableName::LsmHooks,
+        TableName::Kconfig,
         TableName::UnitErrors,
         TableName::Images,
     ];
@@ -73,7 +76,7 @@ impl TableName {
     ];
 
     /// Every table name, whoever writes it.
-    pub const EVERY: [TableName; 18] = [
+    pub const EVERY: [TableName; 19] = [
         TableName::FunctionInstances,
         TableName::Functions,
         TableName::Symbols,
@@ -84,6 +87,7 @@ impl TableName {
         TableName::Syscalls,
         TableName::Kfuncs,
         TableName::LsmHooks,
+        TableName::Kconfig,
         TableName::UnitErrors,
         TableName::Images,
         TableName::FunctionStatus,
@@ -109,6 +113,7 @@ impl TableName {
             TableName::Syscalls => "syscalls",
             TableName::Kfuncs => "kfuncs",
             TableName::LsmHooks => "lsm_hooks",
+            TableName::Kconfig => "kconfig",
             TableName::TypeChanges => "type_changes",
             TableName::UnitErrors => "unit_errors",
             TableName::Images => "images",

@@ -203,6 +203,7 @@ pub fn schema(table: TableName) -> SchemaRef {
             utf8("old", true),
             utf8("new", true),
         ],
+        TableName::Kconfig => vec![utf8("name", false), utf8("value", true)],
         TableName::UnitErrors => vec![
             Field::new("unit_offset", DataType::UInt64, false),
             utf8("cu_path", true),
@@ -229,6 +230,8 @@ pub fn schema(table: TableName) -> SchemaRef {
             Field::new("syscalls", DataType::UInt32, false),
             Field::new("kfuncs", DataType::UInt32, false),
             Field::new("lsm_hooks", DataType::UInt32, false),
+            Field::new("kconfig_options", DataType::UInt32, false),
+            utf8("config_source", true),
             list_of("kind_errors", DataType::Struct(kind_error_fields()), false),
             utf8("extractor_version", false),
             Field::new("schema_version", DataType::UInt32, false),
