@@ -336,6 +336,7 @@ fn assert_same_dataset(got: &Path, want: &Path) {
             "function_status",
             "functions",
             "images",
+            "kconfig",
             "kfuncs",
             "lsm_hooks",
             "symbols",
