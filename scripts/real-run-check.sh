@@ -20,7 +20,7 @@ first=$("$ksurf" run --config configs/debian-local.toml --dataset "$dataset" --w
 echo "$first"
 grep -qx "$debs images planned: $debs to do, 0 already in $dataset" <<<"$first"
 grep -q ": $debs images extracted, 0 unchanged, 0 failed;" <<<"$first"
-grep -q "^group Revision: [0-9]* function names, [0-9]* changes, [0-9]* type names, [0-9]* type changes, [0-9]* tracepoint changes, [0-9]* syscall changes, [0-9]* kfunc changes, [0-9]* lsm changes$" <<<"$first"
+grep -q "^group Revision: [0-9]* function names, [0-9]* changes, [0-9]* type names, [0-9]* type changes, [0-9]* tracepoint changes, [0-9]* syscall changes, [0-9]* kfunc changes, [0-9]* lsm changes, [0-9]* config changes$" <<<"$first"
 
 second=$("$ksurf" run --config configs/debian-local.toml --dataset "$dataset" --work work/run)
 echo "$second"

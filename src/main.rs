@@ -93,6 +93,8 @@ struct ExtractArgs {
     /// Distro architecture, e.g. amd64, arm64 (default: from the ELF header).
     #[arg(long, conflicts_with = "shard")]
     arch: Option<String>,
+    #[command(flatten)]
+    kconfig: cmd::KconfigArg,
 }
 
 #[derive(Args)]
@@ -188,9 +190,20 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
         flavor: args.flavor,
         arch: args.arch,
     };
-    // Open the dataset first: a bad --out fails before minutes of work.
+    // Open the dataset and read the config first: a bad --out or
+    // --kconfig fails before minutes of work.
     let dataset = Dataset::open(&args.out)?;
-    let extraction = extract(&vmlinux, &overrides)?;
+    let config = args.kconfig.read()?;
+    let mut extraction = extract(&vmlinux, &overrides)?;
+    if let Some(file) = config {
+        let source = ksurf_extractor::kconfig::ConfigSource::File(file.name);
+        let label = file.label;
+        if !ksurf_extractor::kconfig::attach(&mut extraction, source, &label, &file.bytes) {
+            eprintln!(
+                "ksurf: --kconfig {label} not used: the image carries its own config (CONFIG_IKCONFIG)"
+            );
+        }
+    }
     tracing::debug!(elapsed = ?started.elapsed(), "extracted");
     let batches = tables::image_tables(&extraction)?;
     dataset.write_image(&extraction.info.id, &batches)?;
@@ -202,7 +215,7 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
         eprintln!("ksurf: {} error: {}", e.kind.as_str(), e.message);
     }
     println!(
-        "{}: {} functions, {} instances, {} symbols, {} types, {} tracepoints, {} syscalls, {} kfuncs, {} LSM hooks, {} units ({} failed, {} skipped), {:.2}s",
+        "{}: {} functions, {} instances, {} symbols, {} types, {} tracepoints, {} syscalls, {} kfuncs, {} LSM hooks, {} config options, {} units ({} failed, {} skipped), {:.2}s",
         extraction.info.id,
         extraction.statuses.len(),
         extraction.entries.len(),
@@ -212,6 +225,7 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
         extraction.syscalls.len(),
         extraction.kfuncs.len(),
         extraction.lsm_hooks.len(),
+        extraction.kconfig.len(),
         extraction.compile_units,
         extraction.unit_errors.len(),
         extraction.units_skipped,

@@ -70,7 +70,7 @@ fn extract_writes_every_table_and_prints_a_summary() {
     let summary = stdout(&o);
     assert!(
         summary.starts_with(
-            "debian/6.1.0-99-mini-amd64/amd64: 42 functions, 47 instances, 45 symbols, 37 types, 0 tracepoints, 0 syscalls, 0 kfuncs, 0 LSM hooks, 11 units (0 failed, 0 skipped), "
+            "debian/6.1.0-99-mini-amd64/amd64: 42 functions, 47 instances, 45 symbols, 37 types, 0 tracepoints, 0 syscalls, 0 kfuncs, 0 LSM hooks, 0 config options, 11 units (0 failed, 0 skipped), "
         ),
         "{summary}"
     );
@@ -84,6 +84,7 @@ fn extract_writes_every_table_and_prints_a_summary() {
         "function_instances",
         "functions",
         "images",
+        "kconfig",
         "kfuncs",
         "lsm_hooks",
         "symbols",
@@ -118,7 +119,7 @@ fn output_is_byte_identical_whatever_the_thread_count() {
         }
         trees.push(tree(&out));
     }
-    assert_eq!(trees[0].len(), 36);
+    assert_eq!(trees[0].len(), 39);
     assert!(trees[0] == trees[1] && trees[1] == trees[2]);
 }
 
@@ -361,7 +362,7 @@ fn manifest_lists_the_tables_and_verify_checks_them() {
         stdout(&o),
         // 42 functions + 47 instances + 45 symbols + 1 image on amd64,
         // 42 + 47 + 44 + 1 on arm64; no unit errors.
-        format!("{ds}/_manifest.json: snapshot {id}, 24 files, 521 rows\n")
+        format!("{ds}/_manifest.json: snapshot {id}, 26 files, 521 rows\n")
     );
     assert_eq!(manifest["created_at"], "2025-01-14T00:00:00Z");
     let files = manifest["files"].as_array().unwrap();
@@ -409,7 +410,7 @@ fn manifest_lists_the_tables_and_verify_checks_them() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        format!("{ds} matches its manifest: snapshot {id}, 24 files\n")
+        format!("{ds} matches its manifest: snapshot {id}, 26 files\n")
     );
 
     let symbols = "symbols/distro=debian/release=6.1.0-99-mini-arm64/arch=arm64/part-0.parquet";
@@ -473,7 +474,7 @@ fn publish_is_reproducible_matches_the_manifest_and_refuses_a_changed_file() {
         assert_eq!(
             stdout(&o),
             format!(
-                "{}: snapshot {id}, 24 table files, {} bytes, sha256 {hash}\n",
+                "{}: snapshot {id}, 26 table files, {} bytes, sha256 {hash}\n",
                 dist.join(&name).display(),
                 archive.len()
             )
@@ -591,10 +592,10 @@ fn aggregate_then_report_prints_the_golden_page() {
     assert_eq!(
         lines[..4],
         [
-            "Regular: 44 function names, 9 changes, 34 type names, 18 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes",
-            "Arch: 43 function names, 2 changes, 33 type names, 7 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes",
-            "Flavor: 43 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes",
-            "Revision: 43 function names, 0 changes, 32 type names, 0 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes",
+            "Regular: 44 function names, 9 changes, 34 type names, 18 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
+            "Arch: 43 function names, 2 changes, 33 type names, 7 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
+            "Flavor: 43 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
+            "Revision: 43 function names, 0 changes, 32 type names, 0 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
         ]
     );
     assert!(
@@ -670,7 +671,7 @@ fn aggregate_reports_a_bad_config_and_a_missing_group_image() {
     );
     assert!(stdout(&o)
         .starts_with(
-            "Revision: 43 function names, 0 changes, 32 type names, 0 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes\n1 of 2 groups aggregated, "
+            "Revision: 43 function names, 0 changes, 32 type names, 0 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes\n1 of 2 groups aggregated, "
         ));
 
     std::fs::write(
@@ -699,4 +700,158 @@ fn aggregate_reports_a_bad_config_and_a_missing_group_image() {
         "{}",
         stderr(&o)
     );
+}
+
+/// `images.kconfig_options` and `config_source` and the `kconfig` rows of
+/// the one image in `ds`, as `name=value` (`<not set>` for NULL).
+fn kconfig_of(ds: &Path, image: &str) -> (u32, Option<String>, Vec<String>) {
+    use arrow::array::{Array, StringArray, UInt32Array};
+    let dataset = ksurf_dataset::Dataset::open_existing_local(ds).unwrap();
+    let id: ksurf_dataset::ImageId = image.parse().unwrap();
+    let images = dataset
+        .read_table(&id, ksurf_dataset::TableName::Images)
+        .unwrap();
+    let options = images
+        .column_by_name("kconfig_options")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<UInt32Array>()
+        .unwrap()
+        .value(0);
+    let source = images
+        .column_by_name("config_source")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap()
+        .clone();
+    let source = (!source.is_null(0)).then(|| source.value(0).to_owned());
+    let rows = dataset
+        .read_table(&id, ksurf_dataset::TableName::Kconfig)
+        .unwrap();
+    let col = |name: &str| {
+        rows.column_by_name(name)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .clone()
+    };
+    let (names, values) = (col("name"), col("value"));
+    let rows = (0..rows.num_rows())
+        .map(|i| {
+            let value = if values.is_null(i) {
+                "<not set>"
+            } else {
+                values.value(i)
+            };
+            format!("{}={value}", names.value(i))
+        })
+        .collect();
+    (options, source, rows)
+}
+
+#[test]
+fn extract_kconfig_reads_the_given_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ds");
+    let config = dir.path().join("config-6.1.0-99-mini-amd64");
+    std::fs::write(
+        &config,
+        "# Linux/x86 6.1.999 Kernel Configuration\nCONFIG_64BIT=y\n\n# CONFIG_DEBUG_INFO_BTF is not set\nCONFIG_HZ=250\nCONFIG_LOCALVERSION=\"-mini \\\"x\\\"\"\nCONFIG_HZ=1000\n",
+    )
+    .unwrap();
+    let image = "debian/6.1.0-99-mini-amd64/amd64";
+    let o = ksurf(&[
+        "extract",
+        &fixture("x86_64-dwarf5"),
+        "--out",
+        out.to_str().unwrap(),
+        "--kconfig",
+        config.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(", 0 LSM hooks, 4 config options, 11 units"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        kconfig_of(&out, image),
+        (
+            4,
+            Some("file:config-6.1.0-99-mini-amd64".to_owned()),
+            vec![
+                "CONFIG_64BIT=y".to_owned(),
+                "CONFIG_DEBUG_INFO_BTF=<not set>".to_owned(),
+                "CONFIG_HZ=1000".to_owned(),
+                "CONFIG_LOCALVERSION=\"-mini \\\"x\\\"\"".to_owned(),
+            ]
+        )
+    );
+
+    // Without --kconfig: no config found, an empty table, a NULL source.
+    let plain = dir.path().join("plain");
+    let o = ksurf(&[
+        "extract",
+        &fixture("x86_64-dwarf5"),
+        "--out",
+        plain.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(kconfig_of(&plain, image), (0, None, vec![]));
+
+    // A malformed config: a config error, exit code 3, the other tables
+    // written and the kind error in `images`.
+    std::fs::write(&config, "CONFIG_64BIT=y\nCONFIG_HZ\n").unwrap();
+    let bad = dir.path().join("bad");
+    let o = ksurf(&[
+        "extract",
+        &fixture("x86_64-dwarf5"),
+        "--out",
+        bad.to_str().unwrap(),
+        "--kconfig",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "ksurf: config error: {}: line 2: \"CONFIG_HZ\" is neither CONFIG_<NAME>=<value>, \"# CONFIG_<NAME> is not set\", a comment nor blank\n",
+            config.display()
+        )
+    );
+    assert!(stdout(&o).starts_with(
+        "debian/6.1.0-99-mini-amd64/amd64: 42 functions, 47 instances, 45 symbols, 37 types, 0 tracepoints, 0 syscalls, 0 kfuncs, 0 LSM hooks, 0 config options, 11 units"
+    ));
+    assert_eq!(
+        kconfig_of(&bad, image),
+        (
+            0,
+            Some("file:config-6.1.0-99-mini-amd64".to_owned()),
+            vec![]
+        )
+    );
+    assert_eq!(tree(&bad).len(), 13);
+
+    // A path that cannot be read fails before anything is written.
+    let missing = dir.path().join("missing");
+    let o = ksurf(&[
+        "extract",
+        &fixture("x86_64-dwarf5"),
+        "--out",
+        missing.to_str().unwrap(),
+        "--kconfig",
+        dir.path().join("nope").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "reading --kconfig {}",
+            dir.path().join("nope").display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!missing.join("images").exists());
 }

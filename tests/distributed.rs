@@ -336,6 +336,8 @@ fn assert_same_dataset(got: &Path, want: &Path) {
             "function_status",
             "functions",
             "images",
+            "kconfig",
+            "kconfig_changes",
             "kfunc_changes",
             "kfuncs",
             "lsm_hook_changes",

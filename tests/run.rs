@@ -197,9 +197,9 @@ fn a_run_writes_every_image_and_the_next_run_only_what_is_new() {
     ];
     want.extend(IMAGES.iter().map(|i| format!("{i}: extracted")));
     want.extend([
-        "group Regular: 44 function names, 9 changes, 34 type names, 18 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes".to_owned(),
-        "group Arch: 43 function names, 1 changes, 33 type names, 4 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes".to_owned(),
-        "group Flavor: 43 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes".to_owned(),
+        "group Regular: 44 function names, 9 changes, 34 type names, 18 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes".to_owned(),
+        "group Arch: 43 function names, 1 changes, 33 type names, 4 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes".to_owned(),
+        "group Flavor: 43 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes".to_owned(),
     ]);
     let summary = untimed_lines(&first).pop().unwrap();
     assert!(
@@ -282,7 +282,7 @@ fn a_run_writes_every_image_and_the_next_run_only_what_is_new() {
     );
     assert_eq!(
         lines[4],
-        "group Flavor: 43 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes"
+        "group Flavor: 43 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes"
     );
     let third_mtimes = mtimes(&s.path("ds"));
     assert_eq!(third_mtimes.len(), 6);
@@ -490,4 +490,149 @@ fn a_config_with_an_unknown_top_level_table_is_refused() {
         )
     );
     assert!(!s.path("ds").exists());
+}
+
+/// `images.config_source`, `images.kconfig_options` and the `kconfig` rows
+/// (`name=value`, `<not set>` for NULL) of `image`.
+fn kconfig_of(dataset: &Path, image: &str) -> (Option<String>, u32, Vec<String>) {
+    use arrow::array::UInt32Array;
+    let ds = ksurf_dataset::Dataset::open_existing_local(dataset).unwrap();
+    let id: ksurf_dataset::ImageId = image.parse().unwrap();
+    let images = ds
+        .read_table(&id, ksurf_dataset::TableName::Images)
+        .unwrap();
+    let strings = |b: &arrow::array::RecordBatch, c: &str| {
+        b.column_by_name(c)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .clone()
+    };
+    let source = strings(&images, "config_source");
+    let source = (!source.is_null(0)).then(|| source.value(0).to_owned());
+    let count = images
+        .column_by_name("kconfig_options")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<UInt32Array>()
+        .unwrap()
+        .value(0);
+    let rows = ds
+        .read_table(&id, ksurf_dataset::TableName::Kconfig)
+        .unwrap();
+    let (names, values) = (strings(&rows, "name"), strings(&rows, "value"));
+    let rows = (0..rows.num_rows())
+        .map(|i| {
+            let v = if values.is_null(i) {
+                "<not set>"
+            } else {
+                values.value(i)
+            };
+            format!("{}={v}", names.value(i))
+        })
+        .collect();
+    (source, count, rows)
+}
+
+#[test]
+fn a_run_takes_each_kernels_config_from_beside_its_package() {
+    let s = Setup::new();
+    let debs_dir = s.path("debs");
+    // A companion image package for 4.4.0-10-mini; a config file and a
+    // companion package for 5.4.0-30-mini-rt (the file wins); a companion
+    // package cut short for 4.10.0-20-mini; a companion of the other
+    // architecture for 5.4.0-30-mini (amd64 and arm64 share the release).
+    debs::build_image_deb(
+        &debs_dir,
+        "4.4.0-10-mini",
+        "amd64",
+        b"# Linux/x86 4.4.0 Kernel Configuration\nCONFIG_X86_64=y\n# CONFIG_DEBUG_INFO_BTF is not set\n",
+    );
+    std::fs::write(
+        debs_dir.join("config-5.4.0-30-mini-rt"),
+        "CONFIG_PREEMPT_RT=y\nCONFIG_HZ=1000\n",
+    )
+    .unwrap();
+    debs::build_image_deb(&debs_dir, "5.4.0-30-mini-rt", "amd64", b"CONFIG_WRONG=y\n");
+    let cut = debs::build_image_deb(&debs_dir, "4.10.0-20-mini", "amd64", b"CONFIG_A=y\n");
+    let whole = std::fs::read(&cut).unwrap();
+    std::fs::write(&cut, &whole[..whole.len() - 200]).unwrap();
+    debs::build_image_deb(&debs_dir, "5.4.0-30-mini", "arm64", b"CONFIG_ARM64=y\n");
+
+    let o = s.run("ds", &[]);
+    let stderr = text(&o.stderr);
+    // The cut package is a config error of its image: exit code 3, every
+    // image written.
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(
+        untimed_lines(&o)
+            .last()
+            .unwrap()
+            .ends_with(": 5 images extracted, 0 unchanged, 0 failed"),
+        "{}",
+        text(&o.stdout)
+    );
+    let config_errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("ksurf: config error: "))
+        .collect();
+    assert_eq!(config_errors.len(), 1, "{stderr}");
+    assert!(
+        config_errors[0].starts_with(&format!(
+            "ksurf: config error: debian/4.10.0-20-mini/amd64: {}: data.tar.",
+            cut.display()
+        )),
+        "{stderr}"
+    );
+
+    let ds = s.path("ds");
+    assert_eq!(
+        kconfig_of(&ds, "debian/4.4.0-10-mini/amd64"),
+        (
+            Some("package:linux-image-4.4.0-10-mini_6.1.1-1_amd64.deb".to_owned()),
+            2,
+            vec![
+                "CONFIG_DEBUG_INFO_BTF=<not set>".to_owned(),
+                "CONFIG_X86_64=y".to_owned()
+            ]
+        )
+    );
+    assert_eq!(
+        kconfig_of(&ds, "debian/5.4.0-30-mini-rt/amd64"),
+        (
+            Some("file:config-5.4.0-30-mini-rt".to_owned()),
+            2,
+            vec![
+                "CONFIG_HZ=1000".to_owned(),
+                "CONFIG_PREEMPT_RT=y".to_owned()
+            ]
+        )
+    );
+    assert_eq!(
+        kconfig_of(&ds, "debian/4.10.0-20-mini/amd64"),
+        (
+            Some("package:linux-image-4.10.0-20-mini_6.1.1-1_amd64.deb".to_owned()),
+            0,
+            vec![]
+        )
+    );
+    assert_eq!(
+        kconfig_of(&ds, "debian/5.4.0-30-mini/arm64"),
+        (
+            Some("package:linux-image-5.4.0-30-mini_6.1.1-1_arm64.deb".to_owned()),
+            1,
+            vec!["CONFIG_ARM64=y".to_owned()]
+        )
+    );
+    assert_eq!(
+        kconfig_of(&ds, "debian/5.4.0-30-mini/amd64"),
+        (None, 0, vec![])
+    );
+    // The companion packages were not planned as kernels, and the
+    // temporary config directory is gone.
+    assert_eq!(
+        debs::files(&s.path("work-ds/config")),
+        Vec::<PathBuf>::new()
+    );
 }

@@ -20,6 +20,7 @@ use crate::interface_diff::{
     changes_batch as interface_changes_batch, InterfaceChangeRow, InterfaceCursor, InterfaceDiff,
     PairFacts,
 };
+use crate::kconfig_diff::ConfigDiff;
 use crate::kfunc_diff::KfuncDiff;
 use crate::lsm_diff::LsmDiff;
 use crate::model::{ChangeRow, Presence, StatusRow};
@@ -457,6 +458,7 @@ pub fn pass(kind: DependencyKind) -> Box<dyn KindPass> {
         DependencyKind::Syscall => Box::new(InterfacePass::<SyscallDiff>(PhantomData)),
         DependencyKind::Kfunc => Box::new(InterfacePass::<KfuncDiff>(PhantomData)),
         DependencyKind::LsmHook => Box::new(InterfacePass::<LsmDiff>(PhantomData)),
+        DependencyKind::Config => Box::new(InterfacePass::<ConfigDiff>(PhantomData)),
     }
 }
 

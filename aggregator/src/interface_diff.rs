@@ -75,6 +75,8 @@ pub struct PairFacts {
     /// does not call the arch's own ABIs added or removed.
     pub old_abis: BTreeSet<String>,
     pub new_abis: BTreeSet<String>,
+    /// One image of the pair has no build configuration (config kind).
+    pub configs_missing: bool,
 }
 
 /// A kind compared by its names table, row by row.

@@ -15,6 +15,7 @@ use crate::aggregate::{group_row, plan, presence_of, GroupCounts};
 use crate::config::Group;
 use crate::history::aggregated_groups;
 use crate::interface_diff::{InterfaceChange, InterfaceCursor, InterfaceDiff, PairFacts};
+use crate::kconfig_diff::ConfigDiff;
 use crate::kfunc_diff::KfuncDiff;
 use crate::lsm_diff::LsmDiff;
 use crate::report::{code, escape};
@@ -201,6 +202,7 @@ fn history(
         DependencyKind::Syscall => history_of::<SyscallDiff>(dataset, groups, name, source),
         DependencyKind::Kfunc => history_of::<KfuncDiff>(dataset, groups, name, source),
         DependencyKind::LsmHook => history_of::<LsmDiff>(dataset, groups, name, source),
+        DependencyKind::Config => history_of::<ConfigDiff>(dataset, groups, name, source),
         DependencyKind::Function | DependencyKind::Type => {
             unreachable!("{} is not an interface kind", kind.as_str())
         }
@@ -240,13 +242,15 @@ pub fn from_config(
     history(dataset, &rows, kind, name, Changes::Computed)
 }
 
-/// The page title's kind: `Tracepoint`, `Syscall`, `Kfunc`, `LSM hook`.
+/// The page title's kind: `Tracepoint`, `Syscall`, `Kfunc`, `LSM hook`,
+/// `Config option`.
 pub fn title(kind: DependencyKind) -> &'static str {
     match kind {
         DependencyKind::Tracepoint => "Tracepoint",
         DependencyKind::Syscall => "Syscall",
         DependencyKind::Kfunc => "Kfunc",
         DependencyKind::LsmHook => "LSM hook",
+        DependencyKind::Config => "Config option",
         DependencyKind::Function => "Function",
         DependencyKind::Type => "Type",
     }

@@ -7,9 +7,10 @@
 //! The type kind has its own model and diff ([`type_diff`], the
 //! `type_changes` table) and page ([`type_report`]) on the same groups,
 //! pairs, name-sorted streams and site. The interface kinds (tracepoints,
-//! syscalls, kfuncs, LSM hooks) share one change shape and cursor
+//! syscalls, kfuncs, LSM hooks) and the config kind share one change shape and cursor
 //! ([`interface_diff`]), each with its own comparison rules
-//! ([`tracepoint_diff`], [`syscall_diff`], [`kfunc_diff`], [`lsm_diff`]);
+//! ([`tracepoint_diff`], [`syscall_diff`], [`kfunc_diff`], [`lsm_diff`],
+//! [`kconfig_diff`]);
 //! [`aggregate`] runs every kind through one per-kind pass.
 
 pub mod aggregate;
@@ -29,6 +30,7 @@ pub mod history;
 pub mod html;
 pub mod interface_diff;
 pub mod interface_report;
+pub mod kconfig_diff;
 pub mod kfunc_diff;
 pub mod lsm_diff;
 pub mod report;

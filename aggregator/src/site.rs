@@ -26,6 +26,7 @@ use crate::interface_report::{
     group_history as interface_group_history, render as interface_render, title as interface_title,
     InterfaceGroupHistory, InterfaceHistory,
 };
+use crate::kconfig_diff::ConfigDiff;
 use crate::kfunc_diff::KfuncDiff;
 use crate::lsm_diff::LsmDiff;
 use crate::model::{ChangeRow, Issue, StatusRow};
@@ -316,6 +317,9 @@ fn write_interface_kinds(
             }
             DependencyKind::Kfunc => write_interface_pages::<KfuncDiff>(dataset, groups, staging)?,
             DependencyKind::LsmHook => write_interface_pages::<LsmDiff>(dataset, groups, staging)?,
+            DependencyKind::Config => {
+                write_interface_pages::<ConfigDiff>(dataset, groups, staging)?
+            }
             DependencyKind::Function | DependencyKind::Type => unreachable!("not an interface"),
         };
         let title = interface_title(kind);

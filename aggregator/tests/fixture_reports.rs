@@ -320,6 +320,8 @@ fn aggregation_is_deterministic_and_replaces_groups_of_an_older_config() {
             "function_status/group=Arch/distro=mini/release=5.4.0-30-mini/arch=amd64/part-0.parquet",
             "function_status/group=Arch/distro=mini/release=5.4.0-30-mini/arch=arm64/part-0.parquet",
             "function_status/group=Arch/distro=mini/release=5.4.0-30-mini/arch=riscv64/part-0.parquet",
+            "kconfig_changes/group=Arch/distro=mini/release=5.4.0-30-mini/arch=arm64/part-0.parquet",
+            "kconfig_changes/group=Arch/distro=mini/release=5.4.0-30-mini/arch=riscv64/part-0.parquet",
             "kfunc_changes/group=Arch/distro=mini/release=5.4.0-30-mini/arch=arm64/part-0.parquet",
             "kfunc_changes/group=Arch/distro=mini/release=5.4.0-30-mini/arch=riscv64/part-0.parquet",
             "lsm_hook_changes/group=Arch/distro=mini/release=5.4.0-30-mini/arch=arm64/part-0.parquet",

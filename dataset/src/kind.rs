@@ -3,13 +3,14 @@
 //! A kind is what an eBPF program can depend on: a function (kprobe,
 //! fentry), a type (CO-RE reads of struct members, enum values), a
 //! tracepoint (`tracepoint/`, `raw_tp/`, `tp_btf/`), a syscall, a kfunc, an
-//! LSM hook (`lsm/`), and in time config options. Each kind has its
-//! per-image tables (written by one extractor module), one table that
-//! lists its names (the key the aggregator merges images by) and one
-//! aggregated table of changes per compared pair (written by one diff
-//! module of the aggregator). The shared machinery — groups, pairs,
-//! per-name lookups, pages, the site — asks this module which tables to
-//! read instead of naming a kind's tables itself.
+//! LSM hook (`lsm/`), a build configuration option (`CONFIG_*`, as
+//! libbpf's `__kconfig` externs read them). Each kind has its per-image
+//! tables (written by one extractor module), one table that lists its
+//! names (the key the aggregator merges images by) and one aggregated
+//! table of changes per compared pair (written by one diff module of the
+//! aggregator). The shared machinery —
+//! groups, pairs, per-name lookups, pages, the site — asks this module
+//! which tables to read instead of naming a kind's tables itself.
 
 use crate::layout::TableName;
 
@@ -29,21 +30,24 @@ pub enum DependencyKind {
     Kfunc,
     /// LSM hooks: `lsm_hooks`.
     LsmHook,
+    /// Build configuration options: `kconfig`.
+    Config,
 }
 
 impl DependencyKind {
     /// Every kind, in the order reports and the site list them.
-    pub const ALL: [DependencyKind; 6] = [
+    pub const ALL: [DependencyKind; 7] = [
         DependencyKind::Function,
         DependencyKind::Type,
         DependencyKind::Tracepoint,
         DependencyKind::Syscall,
         DependencyKind::Kfunc,
         DependencyKind::LsmHook,
+        DependencyKind::Config,
     ];
 
     /// The kind's name in tables, URLs and the CLI (`function`, `type`,
-    /// `tracepoint`, `syscall`, `kfunc`, `lsm`).
+    /// `tracepoint`, `syscall`, `kfunc`, `lsm`, `config`).
     pub fn as_str(self) -> &'static str {
         match self {
             DependencyKind::Function => "function",
@@ -52,6 +56,7 @@ impl DependencyKind {
             DependencyKind::Syscall => "syscall",
             DependencyKind::Kfunc => "kfunc",
             DependencyKind::LsmHook => "lsm",
+            DependencyKind::Config => "config",
         }
     }
 
@@ -72,6 +77,7 @@ impl DependencyKind {
             DependencyKind::Syscall => &[TableName::Syscalls],
             DependencyKind::Kfunc => &[TableName::Kfuncs],
             DependencyKind::LsmHook => &[TableName::LsmHooks],
+            DependencyKind::Config => &[TableName::Kconfig],
         }
     }
 
@@ -86,6 +92,7 @@ impl DependencyKind {
             DependencyKind::Syscall => TableName::Syscalls,
             DependencyKind::Kfunc => TableName::Kfuncs,
             DependencyKind::LsmHook => TableName::LsmHooks,
+            DependencyKind::Config => TableName::Kconfig,
         }
     }
 
@@ -99,6 +106,7 @@ impl DependencyKind {
             DependencyKind::Syscall => TableName::SyscallChanges,
             DependencyKind::Kfunc => TableName::KfuncChanges,
             DependencyKind::LsmHook => TableName::LsmHookChanges,
+            DependencyKind::Config => TableName::KconfigChanges,
         })
     }
 

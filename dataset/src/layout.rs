@@ -31,6 +31,8 @@ pub enum TableName {
     Kfuncs,
     /// LSM hooks and their BPF LSM attach targets.
     LsmHooks,
+    /// The image's build configuration, one row per `CONFIG_` option.
+    Kconfig,
     UnitErrors,
     Images,
     FunctionStatus,
@@ -45,6 +47,8 @@ pub enum TableName {
     KfuncChanges,
     /// Per compared pair: what changed in the LSM hooks.
     LsmHookChanges,
+    /// Per compared pair: what changed in the build configuration.
+    KconfigChanges,
     ComparisonGroups,
     /// The fetcher's manifest: which package each image's vmlinux came
     /// from. Not an extractor table, so not in [`TableName::ALL`].
@@ -56,7 +60,7 @@ pub enum TableName {
 
 impl TableName {
     /// Every table, in the order the extractor writes them (`Images` last).
-    pub const ALL: [TableName; 12] = [
+    pub const ALL: [TableName; 13] = [
         TableName::FunctionInstances,
         TableName::Functions,
         TableName::Symbols,
@@ -67,13 +71,14 @@ impl TableName {
         TableName::Syscalls,
         TableName::Kfuncs,
         TableName::LsmHooks,
+        TableName::Kconfig,
         TableName::UnitErrors,
         TableName::Images,
     ];
 
     /// The aggregator's per-group tables, in the order it writes them
     /// (`ComparisonGroups` last: it marks a group as complete).
-    pub const AGGREGATED: [TableName; 8] = [
+    pub const AGGREGATED: [TableName; 9] = [
         TableName::FunctionChanges,
         TableName::FunctionStatus,
         TableName::TypeChanges,
@@ -81,11 +86,12 @@ impl TableName {
         TableName::SyscallChanges,
         TableName::KfuncChanges,
         TableName::LsmHookChanges,
+        TableName::KconfigChanges,
         TableName::ComparisonGroups,
     ];
 
     /// Every table name, whoever writes it.
-    pub const EVERY: [TableName; 22] = [
+    pub const EVERY: [TableName; 24] = [
         TableName::FunctionInstances,
         TableName::Functions,
         TableName::Symbols,
@@ -96,6 +102,7 @@ impl TableName {
         TableName::Syscalls,
         TableName::Kfuncs,
         TableName::LsmHooks,
+        TableName::Kconfig,
         TableName::UnitErrors,
         TableName::Images,
         TableName::FunctionStatus,
@@ -105,6 +112,7 @@ impl TableName {
         TableName::SyscallChanges,
         TableName::KfuncChanges,
         TableName::LsmHookChanges,
+        TableName::KconfigChanges,
         TableName::ComparisonGroups,
         TableName::Fetches,
         TableName::RunLog,
@@ -125,11 +133,13 @@ impl TableName {
             TableName::Syscalls => "syscalls",
             TableName::Kfuncs => "kfuncs",
             TableName::LsmHooks => "lsm_hooks",
+            TableName::Kconfig => "kconfig",
             TableName::TypeChanges => "type_changes",
             TableName::TracepointChanges => "tracepoint_changes",
             TableName::SyscallChanges => "syscall_changes",
             TableName::KfuncChanges => "kfunc_changes",
             TableName::LsmHookChanges => "lsm_hook_changes",
+            TableName::KconfigChanges => "kconfig_changes",
             TableName::UnitErrors => "unit_errors",
             TableName::Images => "images",
             TableName::FunctionStatus => "function_status",

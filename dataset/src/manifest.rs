@@ -393,6 +393,7 @@ mod tests {
                 format!("function_instances/{p}"),
                 format!("functions/{p}"),
                 format!("images/{p}"),
+                format!("kconfig/{p}"),
                 format!("kfuncs/{p}"),
                 format!("lsm_hooks/{p}"),
                 format!("symbols/{p}"),
@@ -491,6 +492,7 @@ mod tests {
                  functions/{p}: {} bytes, the manifest says {listed_size}; \
                  functions/{q}: not in the manifest; \
                  images/{q}: not in the manifest; \
+                 kconfig/{q}: not in the manifest; \
                  kfuncs/{q}: not in the manifest; \
                  lsm_hooks/{q}: not in the manifest; \
                  symbols/{p}: SHA-256 {flipped}, the manifest says {listed_hash}; \

@@ -85,7 +85,7 @@ pub fn kind_error_fields() -> Fields {
 
 /// The columns of the changes tables of the interface kinds
 /// (`tracepoint_changes`, `syscall_changes`, `kfunc_changes`,
-/// `lsm_hook_changes`): the pair's images and labels, the `change` label,
+/// `lsm_hook_changes`, `kconfig_changes`): the pair's images and labels, the `change` label,
 /// its `subject` (an argument or parameter, an ABI, an event struct) and
 /// the old and new values as text.
 pub fn interface_change_fields() -> Vec<Field> {
@@ -236,7 +236,9 @@ pub fn schema(table: TableName) -> SchemaRef {
         TableName::TracepointChanges
         | TableName::SyscallChanges
         | TableName::KfuncChanges
-        | TableName::LsmHookChanges => interface_change_fields(),
+        | TableName::LsmHookChanges
+        | TableName::KconfigChanges => interface_change_fields(),
+        TableName::Kconfig => vec![utf8("name", false), utf8("value", true)],
         TableName::UnitErrors => vec![
             Field::new("unit_offset", DataType::UInt64, false),
             utf8("cu_path", true),
@@ -263,6 +265,8 @@ pub fn schema(table: TableName) -> SchemaRef {
             Field::new("syscalls", DataType::UInt32, false),
             Field::new("kfuncs", DataType::UInt32, false),
             Field::new("lsm_hooks", DataType::UInt32, false),
+            Field::new("kconfig_options", DataType::UInt32, false),
+            utf8("config_source", true),
             list_of("kind_errors", DataType::Struct(kind_error_fields()), false),
             utf8("extractor_version", false),
             Field::new("schema_version", DataType::UInt32, false),

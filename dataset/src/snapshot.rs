@@ -215,7 +215,9 @@ fn table_description(table: &str) -> &'static str {
         "kfuncs" => "one row per kfunc per image: prototype, kfunc sets, KF_* flags",
         "lsm_hooks" => "one row per LSM hook per image: prototype, whether bpf_lsm_<hook> exists",
         "type_changes" => "one row per type change between the two images of a compared pair",
-        "tracepoint_changes" | "syscall_changes" | "kfunc_changes" | "lsm_hook_changes" => {
+        "kconfig" => "one row per build configuration option per image: name, value (NULL: is not set)",
+        "tracepoint_changes" | "syscall_changes" | "kfunc_changes" | "lsm_hook_changes"
+        | "kconfig_changes" => {
             "one row per change of that kind between the two images of a compared pair"
         }
         "comparison_groups" => "one row per aggregated comparison group: mode, images, labels, names and changes per kind",
@@ -353,7 +355,7 @@ mod tests {
             published.archive,
             out.join(format!("ksurf-dataset-{id}.tar.zst"))
         );
-        assert_eq!(published.files, 12);
+        assert_eq!(published.files, 13);
         let bytes = std::fs::read(&published.archive).unwrap();
         assert_eq!(published.size, bytes.len() as u64);
         assert_eq!(published.sha256, sha256_hex(&bytes));

@@ -9,8 +9,10 @@
 //! definitions (the type kind); then the kernel interfaces, each from
 //! [`image_data`] (the loaded image read by address, relocations applied)
 //! and the rows above: [`tracepoints`], [`syscalls`], [`kfuncs`],
-//! [`lsm_hooks`]; [`tables`] turns the result into Arrow batches for the
-//! dataset.
+//! [`lsm_hooks`]; the build configuration, [`kconfig`], from the image's
+//! own copy (`CONFIG_IKCONFIG`) or, after [`extract`], from a file the
+//! caller found ([`kconfig::attach`]); [`tables`] turns the result into
+//! Arrow batches for the dataset.
 
 pub mod depsurf;
 pub mod dwarf;
@@ -19,6 +21,7 @@ pub mod error;
 pub mod functions;
 pub mod identity;
 pub mod image_data;
+pub mod kconfig;
 pub mod kfuncs;
 pub mod limits;
 pub mod lsm_hooks;
@@ -81,6 +84,10 @@ pub struct Extraction {
     pub kfuncs: Vec<kfuncs::KfuncRow>,
     /// LSM hooks, sorted by name.
     pub lsm_hooks: Vec<lsm_hooks::LsmHookRow>,
+    /// Build configuration options, sorted by name.
+    pub kconfig: Vec<kconfig::KconfigRow>,
+    /// Where the configuration was read from; `None` when none was found.
+    pub config_source: Option<kconfig::ConfigSource>,
     /// The interface kinds that could not be read, in kind order.
     pub kind_errors: Vec<KindError>,
     pub unit_errors: Vec<UnitError>,
@@ -146,6 +153,8 @@ fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Re
         syscalls: interfaces.syscalls,
         kfuncs: interfaces.kfuncs,
         lsm_hooks: interfaces.lsm_hooks,
+        kconfig: interfaces.kconfig,
+        config_source: interfaces.config_source,
         kind_errors: interfaces.errors,
         unit_errors: model.unit_errors,
         compile_units: model.compile_units,
@@ -159,10 +168,13 @@ struct Interfaces {
     syscalls: Vec<syscalls::SyscallRow>,
     kfuncs: Vec<kfuncs::KfuncRow>,
     lsm_hooks: Vec<lsm_hooks::LsmHookRow>,
+    kconfig: Vec<kconfig::KconfigRow>,
+    config_source: Option<kconfig::ConfigSource>,
     errors: Vec<KindError>,
 }
 
-/// Reads the tracepoints, syscalls, kfuncs and LSM hooks of the image. A
+/// Reads the tracepoints, syscalls, kfuncs, LSM hooks and own config
+/// (`CONFIG_IKCONFIG`) of the image. A
 /// kind that fails is recorded and left empty; the others are still read
 /// (LSM hooks are built from the symbol, function and type rows alone and
 /// cannot fail).
@@ -175,7 +187,7 @@ fn extract_interfaces(
 ) -> Interfaces {
     let mut errors = Vec::new();
     // Independent readers of the same bytes: one thread each.
-    let ((tracepoints, syscalls), (kfuncs, lsm_hooks)) = rayon::join(
+    let ((tracepoints, syscalls), (kfuncs, (lsm_hooks, (config_source, kconfig)))) = rayon::join(
         || match image_data::ImageData::parse(path, bytes) {
             Ok(image) => rayon::join(
                 || tracepoints::extract(&image, entries, types),
@@ -193,7 +205,12 @@ fn extract_interfaces(
         || {
             rayon::join(
                 || kfuncs::extract(path, bytes, entries),
-                || lsm_hooks::extract(symbols, entries, types),
+                || {
+                    (
+                        lsm_hooks::extract(symbols, entries, types),
+                        kconfig::from_image(path, bytes),
+                    )
+                },
             )
         },
     );
@@ -211,11 +228,14 @@ fn extract_interfaces(
     let syscalls = rows_of(&mut errors, DependencyKind::Syscall, syscalls);
     let kfuncs = rows_of(&mut errors, DependencyKind::Kfunc, kfuncs);
     // LSM hooks come from rows already read: nothing to fail.
+    let kconfig = rows_of(&mut errors, DependencyKind::Config, kconfig);
     Interfaces {
         tracepoints,
         syscalls,
         kfuncs,
         lsm_hooks,
+        kconfig,
+        config_source,
         errors,
     }
 }

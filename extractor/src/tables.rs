@@ -143,6 +143,7 @@ pub fn image_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
                 TableName::Syscalls => syscalls(x),
                 TableName::Kfuncs => kfuncs(x),
                 TableName::LsmHooks => lsm_hooks(x),
+                TableName::Kconfig => kconfig(x),
                 TableName::UnitErrors => unit_errors(x),
                 TableName::Images => images(x),
                 TableName::FunctionStatus
@@ -152,6 +153,7 @@ pub fn image_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
                 | TableName::SyscallChanges
                 | TableName::KfuncChanges
                 | TableName::LsmHookChanges
+                | TableName::KconfigChanges
                 | TableName::ComparisonGroups
                 | TableName::Fetches
                 | TableName::RunLog => {
@@ -534,6 +536,19 @@ fn lsm_hooks(x: &Extraction) -> Result<RecordBatch> {
     )
 }
 
+fn kconfig(x: &Extraction) -> Result<RecordBatch> {
+    let mut name = StringBuilder::new();
+    let mut value = StringBuilder::new();
+    for o in &x.kconfig {
+        name.append_value(&o.name);
+        value.append_option(o.value.as_deref());
+    }
+    batch(
+        TableName::Kconfig,
+        vec![Arc::new(name.finish()), Arc::new(value.finish())],
+    )
+}
+
 fn images(x: &Extraction) -> Result<RecordBatch> {
     let i = &x.info;
     let one_str = |v: &str| -> ArrayRef {
@@ -581,6 +596,8 @@ fn images(x: &Extraction) -> Result<RecordBatch> {
             u32_col(x.syscalls.len() as u32),
             u32_col(x.kfuncs.len() as u32),
             u32_col(x.lsm_hooks.len() as u32),
+            u32_col(x.kconfig.len() as u32),
+            opt_str(x.config_source.as_ref().map(|s| s.column()).as_deref()),
             kind_errors(x),
             one_str(env!("CARGO_PKG_VERSION")),
             u32_col(SCHEMA_VERSION),

@@ -95,6 +95,8 @@ pub enum Error {
     },
     #[error("{label}: {member}: no regular file usr/lib/debug/boot/vmlinux-* (is this a kernel -dbg/-dbgsym package?)")]
     NoVmlinux { label: String, member: String },
+    #[error("{label}: {member}: no regular file boot/config-* (is this a kernel image package: linux-image, linux-modules?)")]
+    NoConfig { label: String, member: String },
     /// A config file is unreadable, not TOML, or says something invalid.
     /// `message` names the `[[source]]` and key at fault.
     #[error("{file}: {message}")]
@@ -175,6 +177,13 @@ pub enum Error {
     /// The package holds a vmlinux for another release than planned.
     #[error("{label}: holds {found}, not the planned vmlinux-{expected}")]
     WrongRelease {
+        label: String,
+        expected: String,
+        found: String,
+    },
+    /// A companion package holds the config of another release only.
+    #[error("{label}: holds {found}, not boot/config-{expected}")]
+    ConfigRelease {
         label: String,
         expected: String,
         found: String,

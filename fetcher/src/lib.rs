@@ -19,7 +19,9 @@
 //!   implementation that does the network side.
 //! - [`unpack`] streams the vmlinux out of a Debian-format package
 //!   (.deb/.ddeb), with [`compression`] recognising and decoding the data
-//!   member.
+//!   member; [`companion`] finds a kernel's build configuration beside its
+//!   debug package (a `config-<release>` file or the kernel's image
+//!   package, read with [`unpack`]).
 //!
 //! Getting it (all network I/O and trust):
 //! - [`http`]: the HTTP client (per-host limits, timeouts, retries, Range
@@ -41,6 +43,7 @@ pub mod apt;
 pub mod archive;
 pub mod cache;
 pub mod candidate;
+pub mod companion;
 pub mod compression;
 pub mod config;
 pub mod control;
@@ -68,7 +71,8 @@ pub use discovery::{discover_and_plan, Outcome, Retrieve};
 pub use error::{Error, Result};
 pub use plan::{PackageLocation, Plan, PlannedPackage};
 pub use unpack::{
-    unpack_vmlinux, unpack_vmlinux_checked, unpack_vmlinux_file, UnpackOptions, Unpacked, Vmlinux,
+    unpack_config_file, unpack_vmlinux, unpack_vmlinux_checked, unpack_vmlinux_file, Target,
+    UnpackOptions, Unpacked, Vmlinux,
 };
 
 /// Lower-case hex of `bytes`.

@@ -2,7 +2,10 @@
 //! (.deb/.ddeb): `ar` archive → `data.tar.*` member → decoder chosen by
 //! magic bytes → tar → the regular files `usr/lib/debug/boot/vmlinux-*`,
 //! hashed (SHA-256) while written. Reads its input once, front to back, so
-//! it can be fed from a download as it arrives.
+//! it can be fed from a download as it arrives. The same reader takes the
+//! build configuration `boot/config-<release>` out of a kernel's image
+//! package ([`Target::Config`], [`unpack_config_file`]), with the same
+//! checks.
 //!
 //! Safety: every entry's path is checked (absolute or `..` refuses the
 //! package); a vmlinux name on anything but a regular file, an entry over
@@ -34,6 +37,31 @@ use crate::error::{Error, Result};
 pub const VMLINUX_DIR: [&str; 4] = ["usr", "lib", "debug", "boot"];
 /// The file-name prefix of the vmlinux in [`VMLINUX_DIR`]; the rest is the release.
 pub const VMLINUX_PREFIX: &str = "vmlinux-";
+/// Where kernel image packages (Debian's `linux-image-<release>`, Ubuntu's
+/// `linux-modules-<release>`) keep the build configuration.
+pub const CONFIG_DIR: [&str; 1] = ["boot"];
+/// The file-name prefix of the config in [`CONFIG_DIR`]; the rest is the release.
+pub const CONFIG_PREFIX: &str = "config-";
+
+/// Which regular files an unpack writes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Target {
+    /// `usr/lib/debug/boot/vmlinux-<release>`, of a kernel debug package.
+    #[default]
+    Vmlinux,
+    /// `boot/config-<release>`, of a kernel image package.
+    Config,
+}
+
+impl Target {
+    /// The directory (path components) and file-name prefix of the files.
+    fn place(self) -> (&'static [&'static str], &'static str) {
+        match self {
+            Target::Vmlinux => (&VMLINUX_DIR, VMLINUX_PREFIX),
+            Target::Config => (&CONFIG_DIR, CONFIG_PREFIX),
+        }
+    }
+}
 
 /// Names of the temp files a vmlinux is written to before it is published:
 /// `.vmlinux-<random>.part`, locked while written (see [`crate::partial`]).
@@ -76,6 +104,8 @@ pub struct UnpackOptions {
     /// Debian kernel -dbg package keeps its vmlinux in its first third
     /// (cloud-amd64) or first 6% (arm64) of decompressed bytes.
     pub stop_after_vmlinux: bool,
+    /// Which files to write out (default: the vmlinux).
+    pub target: Target,
 }
 
 impl Default for UnpackOptions {
@@ -85,18 +115,20 @@ impl Default for UnpackOptions {
             max_total_size: 16 << 30,
             xz_threads: 0,
             stop_after_vmlinux: false,
+            target: Target::Vmlinux,
         }
     }
 }
 
-/// One vmlinux written out.
+/// One vmlinux written out (with [`Target::Config`], one config file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vmlinux {
-    /// `<out_dir>/vmlinux-<release>`.
+    /// `<out_dir>/vmlinux-<release>` (`<out_dir>/config-<release>`).
     pub path: PathBuf,
     /// The tar entry's path as the package spells it.
     pub entry: String,
-    /// The kernel release, from the file name (`vmlinux-<release>`).
+    /// The kernel release, from the file name (`vmlinux-<release>`,
+    /// `config-<release>`).
     pub release: String,
     pub size: u64,
     /// Lower-case hex.
@@ -130,6 +162,18 @@ pub fn unpack_vmlinux_file(
         source,
     })?;
     unpack_vmlinux(file, &label, out_dir, options)
+}
+
+/// Writes the build configuration of a kernel image package
+/// (`linux-image-<release>_*.deb` and the like), each regular file
+/// `boot/config-<release>` in it, to `<out_dir>/config-<release>`, with
+/// every check [`unpack_vmlinux`] makes of the package.
+pub fn unpack_config_file(package: &Path, out_dir: &Path) -> Result<Unpacked> {
+    let options = UnpackOptions {
+        target: Target::Config,
+        ..UnpackOptions::default()
+    };
+    unpack_vmlinux_file(package, out_dir, &options)
 }
 
 /// Reads a Debian-format binary package from `input` to its data member's
@@ -416,9 +460,10 @@ fn extract_data<R: Read>(
         return Err(ctx.truncated(message));
     }
     if pending.is_empty() {
-        return Err(Error::NoVmlinux {
-            label: ctx.label.to_owned(),
-            member: ctx.member.to_owned(),
+        let (label, member) = (ctx.label.to_owned(), ctx.member.to_owned());
+        return Err(match options.target {
+            Target::Vmlinux => Error::NoVmlinux { label, member },
+            Target::Config => Error::NoConfig { label, member },
         });
     }
 
@@ -517,7 +562,9 @@ fn scan<D: Read>(
             });
             if !ascending {
                 in_path_order = false;
-            } else if options.stop_after_vmlinux && !pending.is_empty() && past_vmlinux_dir(&parts)
+            } else if options.stop_after_vmlinux
+                && !pending.is_empty()
+                && past_target_dir(options.target, &parts)
             {
                 return Ok(Scanned {
                     pending,
@@ -536,7 +583,7 @@ fn scan<D: Read>(
                 limit: options.max_entry_size,
             });
         }
-        let Some(name) = vmlinux_name(&parts) else {
+        let Some(name) = target_name(options.target, &parts) else {
             continue;
         };
         let kind = entry.header().entry_type();
@@ -555,7 +602,7 @@ fn scan<D: Read>(
                 message: format!("entry {shown:?}: file name is not UTF-8"),
             });
         };
-        let release = name[VMLINUX_PREFIX.len()..].to_owned();
+        let release = name[options.target.place().1.len()..].to_owned();
         if pending.iter().any(|(_, v)| v.release == release) {
             return Err(Error::Duplicate {
                 label: ctx.label.to_owned(),
@@ -610,10 +657,10 @@ fn scan<D: Read>(
     })
 }
 
-/// Whether `parts` sorts after every path in `usr/lib/debug/boot/`
-/// (component by component).
-fn past_vmlinux_dir(parts: &[&[u8]]) -> bool {
-    let dir: Vec<&[u8]> = VMLINUX_DIR.iter().map(|d| d.as_bytes()).collect();
+/// Whether `parts` sorts after every path in the target's directory
+/// (`usr/lib/debug/boot/` for the vmlinux), component by component.
+fn past_target_dir(target: Target, parts: &[&[u8]]) -> bool {
+    let dir: Vec<&[u8]> = target.place().0.iter().map(|d| d.as_bytes()).collect();
     !parts.starts_with(&dir) && parts > dir.as_slice()
 }
 
@@ -634,14 +681,15 @@ fn normalise(raw: &[u8]) -> Option<Vec<&[u8]>> {
     Some(parts)
 }
 
-/// The file name if `parts` is `usr/lib/debug/boot/vmlinux-<release>` with a
-/// non-empty release.
-fn vmlinux_name<'a>(parts: &[&'a [u8]]) -> Option<&'a [u8]> {
+/// The file name if `parts` is `usr/lib/debug/boot/vmlinux-<release>`
+/// (for [`Target::Config`], `boot/config-<release>`) with a non-empty
+/// release.
+fn target_name<'a>(target: Target, parts: &[&'a [u8]]) -> Option<&'a [u8]> {
+    let (want_dir, prefix) = target.place();
     let (name, dir) = parts.split_last()?;
-    let in_dir = dir.len() == VMLINUX_DIR.len()
-        && dir.iter().zip(VMLINUX_DIR).all(|(a, b)| *a == b.as_bytes());
-    (in_dir && name.len() > VMLINUX_PREFIX.len() && name.starts_with(VMLINUX_PREFIX.as_bytes()))
-        .then_some(*name)
+    let in_dir =
+        dir.len() == want_dir.len() && dir.iter().zip(want_dir).all(|(a, b)| *a == b.as_bytes());
+    (in_dir && name.len() > prefix.len() && name.starts_with(prefix.as_bytes())).then_some(*name)
 }
 
 fn describe(kind: tar::EntryType) -> String {
@@ -788,7 +836,7 @@ mod tests {
     fn vmlinux_names() {
         let n = |s: &str| {
             let parts = normalise(s.as_bytes()).unwrap();
-            vmlinux_name(&parts).map(|n| n.to_vec())
+            target_name(Target::Vmlinux, &parts).map(|n| n.to_vec())
         };
         assert_eq!(
             n("./usr/lib/debug/boot/vmlinux-6.1.0-47-cloud-amd64"),
@@ -798,5 +846,22 @@ mod tests {
         assert_eq!(n("./usr/lib/debug/boot/vmlinux-"), None);
         assert_eq!(n("./usr/lib/debug/boot/System.map-6.1"), None);
         assert_eq!(n("./usr/lib/debug/boot/x/vmlinux-6.1"), None);
+    }
+
+    #[test]
+    fn config_names() {
+        let n = |s: &str| {
+            let parts = normalise(s.as_bytes()).unwrap();
+            target_name(Target::Config, &parts).map(|n| n.to_vec())
+        };
+        assert_eq!(
+            n("./boot/config-6.1.0-57-cloud-amd64"),
+            Some(b"config-6.1.0-57-cloud-amd64".to_vec())
+        );
+        assert_eq!(n("./boot/config-"), None);
+        assert_eq!(n("./boot/System.map-6.1"), None);
+        assert_eq!(n("./usr/lib/debug/boot/config-6.1"), None);
+        assert_eq!(n("./config-6.1"), None);
+        assert_eq!(n("./usr/lib/debug/boot/vmlinux-6.1"), None);
     }
 }

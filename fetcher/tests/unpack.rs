@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use ksurf_fetcher::{unpack_vmlinux, Compression, Error, UnpackOptions, Unpacked};
+use ksurf_fetcher::{unpack_vmlinux, Compression, Error, Target, UnpackOptions, Unpacked};
 use tar::EntryType;
 
 const RELEASE: &str = "6.1.0-47-cloud-amd64";
@@ -800,4 +800,134 @@ fn reads_to_the_end_when_the_entries_are_not_in_path_order() {
     .unwrap();
     assert!(!got.stopped_early);
     assert_eq!(got.data_size, tar.len() as u64);
+}
+
+/// The layout of Debian's linux-image-<release> package, in miniature.
+fn image_package_tar(config: &[u8]) -> Vec<u8> {
+    tar_of(&[
+        dir("./"),
+        dir("./boot/"),
+        file(
+            "./boot/System.map-6.1.0-47-cloud-amd64",
+            b"ffffffff81000000 T _text\n".repeat(40),
+        ),
+        file("./boot/config-6.1.0-47-cloud-amd64", config.to_vec()),
+        file("./boot/vmlinuz-6.1.0-47-cloud-amd64", fake_vmlinux(3000, 9)),
+        dir("./lib/modules/6.1.0-47-cloud-amd64/kernel/fs/"),
+        file(
+            "./lib/modules/6.1.0-47-cloud-amd64/kernel/fs/ext4.ko",
+            fake_vmlinux(1500, 7),
+        ),
+        // A debug package's vmlinux path is not a config.
+        file(VMLINUX_PATH, fake_vmlinux(100, 3)),
+    ])
+}
+
+fn config_options() -> UnpackOptions {
+    UnpackOptions {
+        target: Target::Config,
+        ..UnpackOptions::default()
+    }
+}
+
+#[test]
+fn takes_the_config_out_of_an_image_package() {
+    let config = b"CONFIG_64BIT=y\n# CONFIG_DEBUG_INFO_BTF is not set\n".to_vec();
+    for c in [Comp::Xz, Comp::Zstd, Comp::Gzip, Comp::Plain] {
+        let out = tempfile::tempdir().unwrap();
+        let got = run(
+            &deb_with(c, &image_package_tar(&config)),
+            out.path(),
+            &config_options(),
+        )
+        .unwrap();
+        assert_eq!(got.vmlinux.len(), 1, "{c:?}");
+        let v = &got.vmlinux[0];
+        assert_eq!(v.release, RELEASE);
+        assert_eq!(v.entry, "./boot/config-6.1.0-47-cloud-amd64");
+        assert_eq!(v.path, out.path().join("config-6.1.0-47-cloud-amd64"));
+        assert_eq!(std::fs::read(&v.path).unwrap(), config);
+        assert_eq!(listing(out.path()), ["config-6.1.0-47-cloud-amd64"]);
+    }
+    // The same package asked for a vmlinux gives the debug path's file only.
+    let out = tempfile::tempdir().unwrap();
+    let got = run(
+        &deb_with(Comp::Xz, &image_package_tar(&config)),
+        out.path(),
+        &UnpackOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(listing(out.path()), ["vmlinux-6.1.0-47-cloud-amd64"]);
+    assert_eq!(got.vmlinux[0].size, 100);
+}
+
+#[test]
+fn a_config_unpack_refuses_what_a_vmlinux_unpack_refuses() {
+    // A debug package has no boot/config-*.
+    let err = refused(&deb_with(Comp::Xz, &debian_like_tar()), &config_options());
+    assert!(
+        matches!(&err, Error::NoConfig { member, .. } if member == "data.tar.xz"),
+        "{err}"
+    );
+    // Hostile paths and links named like the config.
+    let escape = tar_of(&[
+        file(
+            "./boot/config-6.1.0-47-cloud-amd64",
+            b"CONFIG_A=y\n".to_vec(),
+        ),
+        file("./boot/../../etc/passwd", vec![b'x'; 10]),
+    ]);
+    let err = refused(&deb_with(Comp::Xz, &escape), &config_options());
+    assert!(matches!(&err, Error::UnsafePath { .. }), "{err}");
+    let symlink = tar_of(&[link(
+        "./boot/config-6.1.0-47-cloud-amd64",
+        EntryType::Symlink,
+        "/etc/shadow",
+    )]);
+    let err = refused(&deb_with(Comp::Xz, &symlink), &config_options());
+    assert!(matches!(&err, Error::NotRegularFile { .. }), "{err}");
+    // A package cut short.
+    let whole = deb_with(Comp::Xz, &image_package_tar(b"CONFIG_A=y\n"));
+    let err = refused(&whole[..whole.len() / 2], &config_options());
+    assert!(matches!(&err, Error::Truncated { .. }), "{err}");
+}
+
+#[test]
+fn companion_read_takes_the_config_of_the_release_and_leaves_nothing_behind() {
+    use ksurf_fetcher::companion::{find, read, LocalConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    let config = b"CONFIG_64BIT=y\n".to_vec();
+    let name = "linux-image-6.1.0-47-cloud-amd64_6.1.170-1_amd64.deb";
+    std::fs::write(
+        dir.path().join(name),
+        deb_with(Comp::Xz, &image_package_tar(&config)),
+    )
+    .unwrap();
+    let found = find(dir.path(), RELEASE, "amd64", "6.1.170-1").unwrap();
+    assert_eq!(found, Some(LocalConfig::Package(dir.path().join(name))));
+    let found = found.unwrap();
+    assert_eq!(found.file_name(), name);
+    assert_eq!(read(&found, RELEASE, &work).unwrap(), config);
+    assert_eq!(listing(&work), Vec::<String>::new());
+
+    // The package of another release, under this release's name.
+    let err = read(&found, "6.1.0-48-cloud-amd64", &work).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: holds ./boot/config-6.1.0-47-cloud-amd64, not boot/config-6.1.0-48-cloud-amd64",
+            dir.path().join(name).display()
+        )
+    );
+    assert_eq!(listing(&work), Vec::<String>::new());
+    // A debug package under a companion's name: no config in it.
+    std::fs::write(
+        dir.path().join(name),
+        deb_with(Comp::Xz, &debian_like_tar()),
+    )
+    .unwrap();
+    let err = read(&found, RELEASE, &work).unwrap_err();
+    assert!(matches!(err, Error::NoConfig { .. }), "{err}");
+    assert_eq!(listing(&work), Vec::<String>::new());
 }

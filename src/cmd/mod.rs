@@ -27,6 +27,49 @@ impl ExistingDataset {
     }
 }
 
+/// The `--kconfig` flag of `ksurf extract`, defined once: the build
+/// configuration of the image, used when the image carries none of its
+/// own (`CONFIG_IKCONFIG`).
+#[derive(clap::Args)]
+pub struct KconfigArg {
+    /// The image's build configuration (a `.config`, e.g. `/boot/config-<release>`),
+    /// used when the image carries none of its own (CONFIG_IKCONFIG). Its
+    /// options go to the kconfig table; a malformed file is a config error
+    /// (exit code 3), the other tables are written.
+    #[arg(long = "kconfig", value_name = "PATH", conflicts_with = "shard")]
+    pub path: Option<std::path::PathBuf>,
+}
+
+/// A config file read for `--kconfig`.
+pub struct KconfigFile {
+    /// The file name (`images.config_source` is `file:<name>`).
+    pub name: String,
+    /// The path as given, for messages.
+    pub label: String,
+    pub bytes: Vec<u8>,
+}
+
+impl KconfigArg {
+    /// The file, read now so that a bad path fails before the extraction.
+    pub fn read(&self) -> anyhow::Result<Option<KconfigFile>> {
+        use anyhow::Context;
+        let Some(path) = &self.path else {
+            return Ok(None);
+        };
+        let bytes =
+            std::fs::read(path).with_context(|| format!("reading --kconfig {}", path.display()))?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Ok(Some(KconfigFile {
+            name,
+            label: path.display().to_string(),
+            bytes,
+        }))
+    }
+}
+
 /// The flags of the commands that fetch and extract planned packages
 /// (`ksurf run`, `ksurf extract --shard`), defined once.
 #[derive(clap::Args)]

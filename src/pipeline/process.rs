@@ -196,7 +196,7 @@ pub fn process(
             }
             Ok(fetched) => {
                 let started = Instant::now();
-                let result = store_image(dataset, &package, &fetched);
+                let result = store_image(dataset, &package, &fetched, &options.work_dir);
                 let seconds = fetch_seconds + started.elapsed().as_secs_f64();
                 if !options.keep {
                     remove_work_files(&package, &fetched, kept_cache.as_deref());
@@ -296,6 +296,7 @@ fn store_image(
     dataset: &Dataset,
     package: &PlannedPackage,
     fetched: &Fetched,
+    work_dir: &std::path::Path,
 ) -> anyhow::Result<Stored> {
     if dataset.image_state(&package.image)?
         == (ImageState::Complete {
@@ -312,6 +313,9 @@ fn store_image(
     };
     let mut extraction = extract(&fetched.vmlinux.path, &overrides)?;
     extraction.info.package_sha256 = Some(fetched.package_sha256.clone());
+    if extraction.config_source.is_none() {
+        local_config(&mut extraction, package, work_dir);
+    }
     let batches = tables::image_tables(&extraction)?;
     manifest::record(dataset, package, fetched)?;
     fail::fail_point!("pipeline::after-fetches-row", |_| std::process::abort());
@@ -331,6 +335,54 @@ fn store_image(
         unit_errors: extraction.unit_errors.len(),
         kind_errors: extraction.kind_errors.len(),
     })
+}
+
+/// Gives an image without a config of its own the one beside its package
+/// in a local directory (`ksurf_fetcher::companion`: a `config-<release>`
+/// file, else a companion image package). A config found but not
+/// readable is a config kind error; none found leaves the image without
+/// one. Downloaded packages have no directory to look in.
+fn local_config(
+    extraction: &mut ksurf_extractor::Extraction,
+    package: &PlannedPackage,
+    work_dir: &std::path::Path,
+) {
+    use ksurf_extractor::kconfig::{attach, attach_error, ConfigSource};
+    use ksurf_fetcher::companion::{self, LocalConfig};
+    let PackageLocation::File(path) = &package.location else {
+        return;
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let release = &package.image.release;
+    let found = match companion::find(dir, release, &package.image.arch, &package.version) {
+        Ok(Some(found)) => found,
+        Ok(None) => return,
+        Err(e) => {
+            // The directory the package was just read from cannot be
+            // listed: no config, said once.
+            eprintln!("ksurf: config: {}: {e}", package.image);
+            return;
+        }
+    };
+    let source = match &found {
+        LocalConfig::File(_) => ConfigSource::File(found.file_name()),
+        LocalConfig::Package(_) => ConfigSource::Package(found.file_name()),
+    };
+    match companion::read(&found, release, &work_dir.join("config")) {
+        Ok(text) => {
+            let label = match &found {
+                LocalConfig::File(p) => p.display().to_string(),
+                LocalConfig::Package(p) => format!("{}: boot/config-{release}", p.display()),
+            };
+            attach(extraction, source, &label, &text);
+        }
+        Err(e) => {
+            attach_error(extraction, source, e.to_string());
+        }
+    }
 }
 
 /// Deletes the image's vmlinux and, for a downloaded package, the cached

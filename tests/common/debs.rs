@@ -114,6 +114,37 @@ pub fn build_deb(debs: &Path, release: &str, arch: &str, vmlinux: &[u8]) -> Path
     deb
 }
 
+/// Builds the image package `linux-image-<release>_6.1.1-1_<arch>.deb` in
+/// `debs`, holding `config` as `boot/config-<release>` (a companion of the
+/// debug package: where `ksurf run` finds the kernel's build config).
+pub fn build_image_deb(debs: &Path, release: &str, arch: &str, config: &[u8]) -> PathBuf {
+    let root = tempfile::tempdir().unwrap();
+    let boot = root.path().join("boot");
+    std::fs::create_dir_all(&boot).unwrap();
+    std::fs::write(boot.join(format!("config-{release}")), config).unwrap();
+    std::fs::write(boot.join(format!("System.map-{release}")), b"0 T _text\n").unwrap();
+    std::fs::create_dir_all(root.path().join("DEBIAN")).unwrap();
+    std::fs::write(
+        root.path().join("DEBIAN/control"),
+        format!(
+            "Package: linux-image-{release}\nVersion: 6.1.1-1\nArchitecture: {arch}\n\
+             Source: linux\nMaintainer: ksurf tests <tests@ksurf.invalid>\n\
+             Description: Linux {release}\n"
+        ),
+    )
+    .unwrap();
+    let deb = debs.join(format!("linux-image-{release}_6.1.1-1_{arch}.deb"));
+    let o = Command::new("dpkg-deb")
+        .args(["-Zxz", "--root-owner-group", "--build"])
+        .arg(root.path())
+        .arg(&deb)
+        .env("SOURCE_DATE_EPOCH", "1736812800")
+        .output()
+        .expect("running dpkg-deb");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    deb
+}
+
 /// Builds every package of [`PACKAGES`] in `debs`.
 pub fn build_all(debs: &Path) -> Vec<PathBuf> {
     std::fs::create_dir_all(debs).unwrap();
