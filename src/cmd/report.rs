@@ -1,8 +1,8 @@
 //! `ksurf report [KIND] NAME`: one dependency's page (Markdown, or
 //! standalone HTML) — a function (the default kind), a struct, union,
-//! enum or typedef, a tracepoint, syscall, kfunc or LSM hook — from the
-//! aggregated tables, or computed from the per-image tables for the
-//! groups of `--config`.
+//! enum or typedef, a tracepoint, syscall, kfunc, LSM hook or config
+//! option — from the aggregated tables, or computed from the per-image
+//! tables for the groups of `--config`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -25,7 +25,7 @@ const TYPE_KINDS: [&str; 4] = ["struct", "union", "enum", "typedef"];
 #[derive(Args)]
 pub struct ReportArgs {
     /// `NAME` (a function), or `KIND NAME` with KIND one of function,
-    /// struct, union, enum, typedef, tracepoint, syscall, kfunc, lsm.
+    /// struct, union, enum, typedef, tracepoint, syscall, kfunc, lsm, config.
     #[arg(num_args = 1..=2, value_names = ["KIND", "NAME"], required = true)]
     pub words: Vec<String>,
     #[command(flatten)]

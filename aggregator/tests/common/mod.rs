@@ -9,7 +9,7 @@ use ksurf_dataset::Dataset;
 use ksurf_extractor::{extract, tables, IdentityOverrides};
 
 /// (ELF, release, flavor, arch) of every fixture image (distro `mini`).
-pub const IMAGES: [(&str, &str, &str, &str); 13] = [
+pub const IMAGES: [(&str, &str, &str, &str); 15] = [
     (
         "extractor/tests/fixtures/bin/x86_64-dwarf5.elf",
         "4.4.0-10-mini",
@@ -89,6 +89,20 @@ pub const IMAGES: [(&str, &str, &str, &str); 13] = [
         "extractor/tests/fixtures/kfuncs/v2-kfuncs.elf",
         "6.2.0-1-kf",
         "kf",
+        "amd64",
+    ),
+    // The config kind's images: one release in two flavors, each carrying
+    // its build configuration (CONFIG_IKCONFIG).
+    (
+        "extractor/tests/fixtures/kconfig/ikconfig.elf",
+        "6.1.0-1-cfg",
+        "cfg",
+        "amd64",
+    ),
+    (
+        "extractor/tests/fixtures/kconfig/ikconfig-rt.elf",
+        "6.1.0-1-cfg-rt",
+        "cfg-rt",
         "amd64",
     ),
 ];
