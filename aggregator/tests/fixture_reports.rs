@@ -132,22 +132,6 @@ fn groups_resolve_to_the_expected_images_and_labels() {
                 1
             ),
             ("Revision".to_owned(), None, s(&["30", "31"]), 43, 0),
-            ("Interfaces".to_owned(), None, s(&["6.1", "6.2"]), 15, 6),
-            (
-                "InterfacesArch".to_owned(),
-                Some("amd64".to_owned()),
-                s(&["arm64"]),
-                19,
-                13
-            ),
-            ("Kfuncs".to_owned(), None, s(&["6.1", "6.2"]), 10, 2),
-            (
-                "ConfigFlavor".to_owned(),
-                Some("cfg".to_owned()),
-                s(&["cfg-rt"]),
-                2,
-                0
-            ),
         ]
     );
 }

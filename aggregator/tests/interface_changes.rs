@@ -40,7 +40,7 @@ fn rows(dataset: &Dataset, kind: DependencyKind) -> Vec<String> {
 fn interface_changes_of_the_fixture_groups_are_exact() {
     let dir = tempfile::tempdir().unwrap();
     let dataset = common::fixture_dataset(dir.path());
-    let groups = config::load(&common::config_path()).unwrap();
+    let groups = config::load(&common::interface_config_path()).unwrap();
     let outcome = aggregate::write_dataset(&dataset, &groups).unwrap();
     assert!(outcome.failures.is_empty());
 

@@ -19,10 +19,10 @@ fn site_pages_render_open_and_search_in_chromium() {
     assert_eq!(
         summary,
         site::SiteSummary {
-            function_pages: 74,
-            type_pages: 51,
-            interface_pages: 28,
-            index_pages: 39
+            function_pages: 44,
+            type_pages: 38,
+            interface_pages: 0,
+            index_pages: 36
         }
     );
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chromium_check.py");

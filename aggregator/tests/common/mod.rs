@@ -115,6 +115,11 @@ pub fn config_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/groups.toml")
 }
 
+/// The groups of the interface and config kinds' images.
+pub fn interface_config_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/interface-groups.toml")
+}
+
 /// Extracts the fixture images listed by index into a dataset at `dir`.
 pub fn extract_images(dir: &Path, which: &[usize]) -> Dataset {
     let dataset = Dataset::open_local(dir).unwrap();
