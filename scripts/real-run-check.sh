@@ -35,8 +35,10 @@ grep -q '^# Tracepoint: <code>kfree_skb</code>$' "$dataset.kfree_skb.md"
 grep -q 'struct sk_buff \*skb, void \*location, enum skb_drop_reason reason</code>' "$dataset.kfree_skb.md"
 "$ksurf" report syscall getpid --dataset "$dataset" | grep -q '^\*\*native\*\* #39: entry <code>__x64_sys_getpid</code>$'
 "$ksurf" report lsm path_rename --dataset "$dataset" | grep -q 'unsigned int flags'
-"$ksurf" report kfunc bpf_task_acquire --dataset "$dataset" | grep -q '^# Kfunc: <code>bpf_task_acquire</code>$'
-rm -f "$dataset.kfree_skb.md"
+"$ksurf" report kfunc bpf_lookup_user_key --dataset "$dataset" >"$dataset.kfunc.md"
+grep -q '^# Kfunc: <code>bpf_lookup_user_key</code>$' "$dataset.kfunc.md"
+grep -q 'u32 serial, u64 flags' "$dataset.kfunc.md"
+rm -f "$dataset.kfree_skb.md" "$dataset.kfunc.md"
 python3 - "$dataset" "$debs" <<'PY'
 import sys
 import duckdb
