@@ -25,7 +25,7 @@ rm -rf "$work/dataset-1thread"
 "$ksurf" --threads 1 extract "$vmlinux" --out "$work/dataset-1thread" >/dev/null
 "$ksurf" extract "$vmlinux" --out "$work/dataset"
 part="distro=debian/release=$release/arch=$arch"
-for table in function_instances functions symbols types type_members enum_values unit_errors images; do
+for table in function_instances functions symbols function_attach types type_members enum_values unit_errors images; do
 	cmp "$work/dataset-1thread/$table/$part/part-0.parquet" "$work/dataset/$table/$part/part-0.parquet"
 done
 rm -rf "$work/dataset-1thread"

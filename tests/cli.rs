@@ -360,9 +360,9 @@ fn manifest_lists_the_tables_and_verify_checks_them() {
     let id = format!("20250114-{}", &content[..12]);
     assert_eq!(
         stdout(&o),
-        // 42 functions + 47 instances + 45 symbols + 1 image on amd64,
-        // 42 + 47 + 44 + 1 on arm64; no unit errors.
-        format!("{ds}/_manifest.json: snapshot {id}, 26 files, 521 rows\n")
+        // 42 functions + 42 attach verdicts + 47 instances + 45 symbols +
+        // 1 image on amd64, 42 + 42 + 47 + 44 + 1 on arm64; no unit errors.
+        format!("{ds}/_manifest.json: snapshot {id}, 28 files, 605 rows\n")
     );
     assert_eq!(manifest["created_at"], "2025-01-14T00:00:00Z");
     let files = manifest["files"].as_array().unwrap();
@@ -410,7 +410,7 @@ fn manifest_lists_the_tables_and_verify_checks_them() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        format!("{ds} matches its manifest: snapshot {id}, 26 files\n")
+        format!("{ds} matches its manifest: snapshot {id}, 28 files\n")
     );
 
     let symbols = "symbols/distro=debian/release=6.1.0-99-mini-arm64/arch=arm64/part-0.parquet";

@@ -67,6 +67,7 @@ impl DependencyKind {
                 TableName::FunctionInstances,
                 TableName::Functions,
                 TableName::Symbols,
+                TableName::FunctionAttach,
             ],
             DependencyKind::Type => &[
                 TableName::Types,

@@ -17,6 +17,8 @@ pub enum TableName {
     FunctionInstances,
     Functions,
     Symbols,
+    /// Per function name: kprobe and fentry verdicts with their reasons.
+    FunctionAttach,
     /// Struct, union, enum and typedef definitions (the type kind).
     Types,
     /// Members of the structs and unions of `Types`.
@@ -60,10 +62,11 @@ pub enum TableName {
 
 impl TableName {
     /// Every table, in the order the extractor writes them (`Images` last).
-    pub const ALL: [TableName; 13] = [
+    pub const ALL: [TableName; 14] = [
         TableName::FunctionInstances,
         TableName::Functions,
         TableName::Symbols,
+        TableName::FunctionAttach,
         TableName::Types,
         TableName::TypeMembers,
         TableName::EnumValues,
@@ -91,10 +94,11 @@ impl TableName {
     ];
 
     /// Every table name, whoever writes it.
-    pub const EVERY: [TableName; 24] = [
+    pub const EVERY: [TableName; 25] = [
         TableName::FunctionInstances,
         TableName::Functions,
         TableName::Symbols,
+        TableName::FunctionAttach,
         TableName::Types,
         TableName::TypeMembers,
         TableName::EnumValues,
@@ -126,6 +130,7 @@ impl TableName {
             TableName::FunctionInstances => "function_instances",
             TableName::Functions => "functions",
             TableName::Symbols => "symbols",
+            TableName::FunctionAttach => "function_attach",
             TableName::Types => "types",
             TableName::TypeMembers => "type_members",
             TableName::EnumValues => "enum_values",

@@ -391,6 +391,7 @@ mod tests {
             [
                 format!("enum_values/{p}"),
                 format!("function_instances/{p}"),
+                format!("function_attach/{p}"),
                 format!("functions/{p}"),
                 format!("images/{p}"),
                 format!("kconfig/{p}"),
@@ -488,6 +489,7 @@ mod tests {
             format!(
                 "dataset {} does not match its manifest: \
                  enum_values/{q}: not in the manifest; \
+                 function_attach/{q}: not in the manifest; \
                  function_instances/{q}: not in the manifest; \
                  functions/{p}: {} bytes, the manifest says {listed_size}; \
                  functions/{q}: not in the manifest; \

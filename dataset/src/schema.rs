@@ -149,6 +149,17 @@ pub fn schema(table: TableName) -> SchemaRef {
             Field::new("instance_count", DataType::UInt32, false),
             Field::new("symbol_count", DataType::UInt32, false),
         ],
+        TableName::FunctionAttach => vec![
+            utf8("name", false),
+            utf8("kprobe", false),
+            utf8_list("kprobe_symbols"),
+            utf8("kprobe_reason", false),
+            Field::new("fentry", DataType::Boolean, false),
+            utf8("fentry_reason", false),
+            Field::new("in_btf", DataType::Boolean, true),
+            Field::new("ftrace", DataType::Boolean, true),
+            Field::new("inlined_sites", DataType::UInt32, false),
+        ],
         TableName::Symbols => vec![
             utf8("name", false),
             utf8("stem", false),

@@ -204,6 +204,7 @@ fn table_description(table: &str) -> &'static str {
         "functions" => "one row per function name per image: collision type, inline type (Full/Selective/No), GCC clone suffixes",
         "function_instances" => "one row per function instance (DWARF definition) per image: declaration, inline status, callers, prototype, parameters",
         "symbols" => "one row per STT_FUNC symbol per image: name, stem, clone suffixes, address, size, binding, section",
+        "function_attach" => "one row per function name per image: kprobe verdict (yes/ambiguous/no) and symbols, fentry verdict, in .BTF, ftrace call site, reasons, inlined call sites",
         "unit_errors" => "one row per compile unit that could not be read",
         "function_status" => "one row per function name per image and comparison group: status across the group's images",
         "function_changes" => "one row per function whose status or prototype changes between consecutive images of a group",

@@ -388,6 +388,31 @@ fn classify(sets: &mut [IdSet]) {
     }
 }
 
+/// The names of the `BTF_KIND_FUNC` types of the image's `.BTF`; `None`
+/// when the image has no `.BTF` section. Errors name the file.
+pub fn btf_function_names(
+    path: &Path,
+    data: &[u8],
+) -> Result<Option<std::collections::HashSet<String>>, String> {
+    let p = path.display();
+    let file = object::File::parse(data).map_err(|e| format!("{p}: not a readable ELF: {e}"))?;
+    let Some(section) = file.section_by_name(".BTF") else {
+        return Ok(None);
+    };
+    let bytes = section
+        .data()
+        .map_err(|e| format!("{p}: reading section .BTF: {e}"))?;
+    let btf =
+        Btf::parse(bytes, file.endianness()).map_err(|e| format!("{p}: section .BTF: {e}"))?;
+    Ok(Some(
+        btf.types
+            .into_iter()
+            .filter(|(kind, _)| *kind == BTF_KIND_FUNC)
+            .map(|(_, name)| name)
+            .collect(),
+    ))
+}
+
 /// What this module reads of `.BTF`: each type's kind and name.
 pub struct Btf {
     /// (kind, name) per type id; id 0 (`void`) is the first.

@@ -14,6 +14,7 @@
 //! caller found ([`kconfig::attach`]); [`tables`] turns the result into
 //! Arrow batches for the dataset.
 
+pub mod attach;
 pub mod depsurf;
 pub mod dwarf;
 pub mod elf;
@@ -74,6 +75,8 @@ pub struct Extraction {
     pub entries: Vec<FunctionEntry>,
     pub statuses: Vec<FunctionStatus>,
     pub symbols: Vec<SymbolRow>,
+    /// kprobe and fentry verdicts, one per function name (like `statuses`).
+    pub attach: Vec<attach::AttachRow>,
     /// Struct, union, enum and typedef definitions, deduplicated.
     pub types: Vec<types::TypeDef>,
     /// Tracepoints, sorted by name.
@@ -141,13 +144,49 @@ fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Re
     };
     let statuses = functions::statuses(&model.entries, &parsed.symbols);
     let started = std::time::Instant::now();
-    let interfaces = extract_interfaces(path, bytes, &parsed.symbols, &model.entries, &model.types);
-    tracing::debug!(elapsed = ?started.elapsed(), "interfaces read");
+    let image = image_data::ImageData::parse(path, bytes);
+    let sets = kfuncs::read_sets(path, bytes);
+    let (mut interfaces, attach) = rayon::join(
+        || {
+            extract_interfaces(
+                path,
+                bytes,
+                image.as_ref(),
+                sets.as_ref(),
+                &parsed.symbols,
+                &model.entries,
+                &model.types,
+            )
+        },
+        || {
+            attach_rows(
+                path,
+                bytes,
+                image.as_ref(),
+                sets.as_ref(),
+                &statuses,
+                &model.entries,
+                &parsed.symbols,
+            )
+        },
+    );
+    let attach = attach.unwrap_or_else(|message| {
+        interfaces.errors.insert(
+            0,
+            KindError {
+                kind: DependencyKind::Function,
+                message: format!("attach verdicts (function_attach): {message}"),
+            },
+        );
+        Vec::new()
+    });
+    tracing::debug!(elapsed = ?started.elapsed(), "interfaces and attach verdicts read");
     Ok(Extraction {
         info,
         entries: model.entries,
         statuses,
         symbols: parsed.symbols,
+        attach,
         types: model.types,
         tracepoints: interfaces.tracepoints,
         syscalls: interfaces.syscalls,
@@ -181,6 +220,8 @@ struct Interfaces {
 fn extract_interfaces(
     path: &Path,
     bytes: &[u8],
+    image: std::result::Result<&image_data::ImageData<'_>, &String>,
+    sets: std::result::Result<&Vec<kfuncs::IdSet>, &String>,
     symbols: &[SymbolRow],
     entries: &[FunctionEntry],
     types: &[types::TypeDef],
@@ -188,11 +229,11 @@ fn extract_interfaces(
     let mut errors = Vec::new();
     // Independent readers of the same bytes: one thread each.
     let ((tracepoints, syscalls), (kfuncs, (lsm_hooks, (config_source, kconfig)))) = rayon::join(
-        || match image_data::ImageData::parse(path, bytes) {
+        || match image {
             Ok(image) => rayon::join(
-                || tracepoints::extract(&image, entries, types),
+                || tracepoints::extract(image, entries, types),
                 || {
-                    syscalls::extract(&image).map(|mut rows| {
+                    syscalls::extract(image).map(|mut rows| {
                         rows.sort_by(|a, b| {
                             (&a.name, a.abi, a.number).cmp(&(&b.name, b.abi, b.number))
                         });
@@ -200,11 +241,14 @@ fn extract_interfaces(
                     })
                 },
             ),
-            Err(e) => (Err(e.clone()), Err(e)),
+            Err(e) => (Err(e.clone()), Err(e.clone())),
         },
         || {
             rayon::join(
-                || kfuncs::extract(path, bytes, entries),
+                || {
+                    sets.map(|sets| kfuncs::rows_from_sets(sets, entries))
+                        .map_err(Clone::clone)
+                },
                 || {
                     (
                         lsm_hooks::extract(symbols, entries, types),
@@ -238,6 +282,24 @@ fn extract_interfaces(
         config_source,
         errors,
     }
+}
+
+/// The attach verdicts of every function name: needs the image's data
+/// view, its `.BTF` function names and its `.BTF_ids` sets.
+fn attach_rows(
+    path: &Path,
+    bytes: &[u8],
+    image: std::result::Result<&image_data::ImageData<'_>, &String>,
+    sets: std::result::Result<&Vec<kfuncs::IdSet>, &String>,
+    statuses: &[FunctionStatus],
+    entries: &[FunctionEntry],
+    symbols: &[SymbolRow],
+) -> std::result::Result<Vec<attach::AttachRow>, String> {
+    let image = image.map_err(Clone::clone)?;
+    let sets = sets.map_err(Clone::clone)?;
+    let btf = kfuncs::btf_function_names(path, bytes)?;
+    let facts = attach::ImageFacts::read(image, btf, sets)?;
+    Ok(attach::rows(&facts, statuses, entries, symbols))
 }
 
 /// Lowercase hex of `bytes`.

@@ -136,6 +136,7 @@ pub fn image_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
                 TableName::FunctionInstances => function_instances(x),
                 TableName::Functions => functions(x),
                 TableName::Symbols => symbols(x),
+                TableName::FunctionAttach => function_attach(x),
                 TableName::Types => types(x),
                 TableName::TypeMembers => type_members(x),
                 TableName::EnumValues => enum_values(x),
@@ -248,6 +249,46 @@ fn functions(x: &Extraction) -> Result<RecordBatch> {
             Arc::new(suffixes.finish()),
             Arc::new(instances.finish()),
             Arc::new(symbol_count.finish()),
+        ],
+    )
+}
+
+fn function_attach(x: &Extraction) -> Result<RecordBatch> {
+    let mut name = StringBuilder::new();
+    let mut kprobe = StringBuilder::new();
+    let mut kprobe_symbols = string_list();
+    let mut kprobe_reason = StringBuilder::new();
+    let mut fentry = BooleanBuilder::new();
+    let mut fentry_reason = StringBuilder::new();
+    let mut in_btf = BooleanBuilder::new();
+    let mut ftrace = BooleanBuilder::new();
+    let mut inlined_sites = UInt32Builder::new();
+    for a in &x.attach {
+        name.append_value(&a.name);
+        kprobe.append_value(a.kprobe.as_str());
+        for s in &a.kprobe_symbols {
+            kprobe_symbols.values().append_value(s);
+        }
+        kprobe_symbols.append(true);
+        kprobe_reason.append_value(&a.kprobe_reason);
+        fentry.append_value(a.fentry);
+        fentry_reason.append_value(&a.fentry_reason);
+        in_btf.append_option(a.in_btf);
+        ftrace.append_option(a.ftrace);
+        inlined_sites.append_value(a.inlined_sites);
+    }
+    batch(
+        TableName::FunctionAttach,
+        vec![
+            Arc::new(name.finish()),
+            Arc::new(kprobe.finish()),
+            Arc::new(kprobe_symbols.finish()),
+            Arc::new(kprobe_reason.finish()),
+            Arc::new(fentry.finish()),
+            Arc::new(fentry_reason.finish()),
+            Arc::new(in_btf.finish()),
+            Arc::new(ftrace.finish()),
+            Arc::new(inlined_sites.finish()),
         ],
     )
 }
