@@ -26,11 +26,70 @@ pub fn compare(old: Option<&Presence>, new: Option<&Presence>) -> Vec<Change> {
             old: o.prototypes().into_iter().next(),
             new: None,
         }],
-        (Some(o), Some(n)) => match_instances(&o.instances, &n.instances)
-            .into_iter()
-            .flat_map(|(i, j)| compare_signatures(&o.instances[i], &n.instances[j]))
-            .collect(),
+        (Some(o), Some(n)) => {
+            let mut changes: Vec<Change> = match_instances(&o.instances, &n.instances)
+                .into_iter()
+                .flat_map(|(i, j)| compare_signatures(&o.instances[i], &n.instances[j]))
+                .collect();
+            changes.extend(compare_attach(o, n));
+            changes
+        }
     }
+}
+
+/// The changes of how a name present on both sides is compiled and
+/// attached: inline type, collision type, entry symbol names, kprobe and
+/// fentry verdicts (the last two only when both sides have verdicts).
+pub fn compare_attach(old: &Presence, new: &Presence) -> Vec<Change> {
+    let whole = |kind, o: String, n: String| Change {
+        kind,
+        decl_file: None,
+        cu_path: None,
+        param: None,
+        old: Some(o),
+        new: Some(n),
+    };
+    let mut changes = Vec::new();
+    if old.inline_type != new.inline_type {
+        changes.push(whole(
+            ChangeKind::InlineTypeChanged,
+            old.inline_type.clone(),
+            new.inline_type.clone(),
+        ));
+    }
+    if old.collision_type != new.collision_type {
+        changes.push(whole(
+            ChangeKind::CollisionTypeChanged,
+            old.collision_type.clone(),
+            new.collision_type.clone(),
+        ));
+    }
+    let (mut old_entries, mut new_entries) = (old.entry_symbols(), new.entry_symbols());
+    if !old_entries.is_empty() && !new_entries.is_empty() {
+        let (shown_old, shown_new) = (old_entries.join(", "), new_entries.join(", "));
+        old_entries.sort_unstable();
+        new_entries.sort_unstable();
+        if old_entries != new_entries {
+            changes.push(whole(ChangeKind::SymbolRenamed, shown_old, shown_new));
+        }
+    }
+    if let (Some(o), Some(n)) = (&old.attach, &new.attach) {
+        if o.kprobe != n.kprobe || o.kprobe_symbols != n.kprobe_symbols {
+            changes.push(whole(
+                ChangeKind::KprobeChanged,
+                o.kprobe_text(),
+                n.kprobe_text(),
+            ));
+        }
+        if o.fentry != n.fentry {
+            changes.push(whole(
+                ChangeKind::FentryChanged,
+                o.fentry_text(),
+                n.fentry_text(),
+            ));
+        }
+    }
+    changes
 }
 
 /// Pairs of (old, new) instance indexes, in old order: the two only
@@ -114,20 +173,48 @@ pub fn compare_signatures(old: &Instance, new: &Instance) -> Vec<Change> {
     let (Some(old_params), Some(new_params)) = (&old.params, &new.params) else {
         return Vec::new();
     };
-    compare_prototypes(
+    let mut changes = compare_prototypes(
         (old.return_type.as_deref(), old_params),
         (new.return_type.as_deref(), new_params),
-    )
-    .into_iter()
-    .map(|c| Change {
-        kind: c.kind,
-        decl_file: old.decl_file.clone(),
-        cu_path: old.cu_path.clone(),
-        param: c.param,
-        old: c.old,
-        new: c.new,
-    })
-    .collect()
+    );
+    changes.extend(moved_params(old_params, new_params));
+    changes
+        .into_iter()
+        .map(|c| Change {
+            kind: c.kind,
+            decl_file: old.decl_file.clone(),
+            cu_path: old.cu_path.clone(),
+            param: c.param,
+            old: c.old,
+            new: c.new,
+        })
+        .collect()
+}
+
+/// `Param moved` for each parameter both sides have (matched like
+/// [`compare_prototypes`] does) whose 1-based position differs while the
+/// common parameters keep their relative order (a reorder is reported as
+/// such instead): `old`/`new` are `arg 2` / `arg 3`.
+fn moved_params(old: &[Param], new: &[Param]) -> Vec<PrototypeChange> {
+    let (old_keys, new_keys) = param_keys(old, new);
+    let common_old: Vec<&String> = old_keys.iter().filter(|k| new_keys.contains(k)).collect();
+    let common_new: Vec<&String> = new_keys.iter().filter(|k| old_keys.contains(k)).collect();
+    if common_old != common_new {
+        return Vec::new();
+    }
+    old_keys
+        .iter()
+        .enumerate()
+        .filter_map(|(i, key)| {
+            let j = new_keys.iter().position(|k| k == key)?;
+            (i != j).then(|| PrototypeChange {
+                kind: ChangeKind::ParamMoved,
+                param: old[i].name.clone().or_else(|| new[j].name.clone()),
+                old: Some(format!("arg {}", i + 1)),
+                new: Some(format!("arg {}", j + 1)),
+            })
+        })
+        .collect()
 }
 
 /// One difference between two prototypes: a parameter added, removed or
@@ -339,6 +426,7 @@ mod tests {
             transform_suffixes: vec![],
             instances,
             symbols: vec![],
+            attach: None,
         };
         // The first-instance comparison would report "Param added y" here.
         assert_eq!(
@@ -362,6 +450,7 @@ mod tests {
                 transform_suffixes: vec![],
                 instances: vec![a.clone(), b],
                 symbols: vec![],
+                attach: None,
             }),
             Some(&Presence {
                 collision_type: String::new(),
@@ -369,6 +458,7 @@ mod tests {
                 transform_suffixes: vec![],
                 instances: vec![a, b2],
                 symbols: vec![],
+                attach: None,
             }),
         );
         assert_eq!(
@@ -381,5 +471,131 @@ mod tests {
             )]
         );
         assert_eq!(changes[0].cu_path.as_deref(), Some("b.c"));
+    }
+
+    /// `vfs_unlink` from 5.10 to 6.1: `mnt_userns` in front moves every
+    /// other parameter one place.
+    #[test]
+    fn a_parameter_in_front_moves_the_others() {
+        let old = instance(
+            "fs/namei.c",
+            "fs/namei.c",
+            true,
+            "int",
+            &[
+                ("dir", "struct inode *"),
+                ("dentry", "struct dentry *"),
+                ("delegated_inode", "struct inode **"),
+            ],
+        );
+        let new = instance(
+            "fs/namei.c",
+            "fs/namei.c",
+            true,
+            "int",
+            &[
+                ("mnt_userns", "struct user_namespace *"),
+                ("dir", "struct inode *"),
+                ("dentry", "struct dentry *"),
+                ("delegated_inode", "struct inode **"),
+            ],
+        );
+        assert_eq!(
+            kinds(&compare_signatures(&old, &new)),
+            [
+                (
+                    "Param added",
+                    Some("mnt_userns"),
+                    None,
+                    Some("struct user_namespace *")
+                ),
+                ("Param moved", Some("dir"), Some("arg 1"), Some("arg 2")),
+                ("Param moved", Some("dentry"), Some("arg 2"), Some("arg 3")),
+                (
+                    "Param moved",
+                    Some("delegated_inode"),
+                    Some("arg 3"),
+                    Some("arg 4")
+                ),
+            ]
+        );
+        // A reorder is reported as such, not as moves.
+        let swapped = instance("a.c", "a.c", true, "int", &[("b", "int"), ("a", "int")]);
+        let plain = instance("a.c", "a.c", true, "int", &[("a", "int"), ("b", "int")]);
+        assert_eq!(
+            kinds(&compare_signatures(&plain, &swapped)),
+            [("Param reordered", None, Some("a, b"), Some("b, a"))]
+        );
+    }
+
+    /// `finish_task_switch` from 5.10 to 6.1: the symbol becomes an ISRA
+    /// clone, the kprobe moves to it and fentry is lost.
+    #[test]
+    fn attach_changes_of_a_renamed_symbol() {
+        use crate::model::{Attach, Symbol};
+        let symbol = |name: &str| Symbol {
+            name: name.to_owned(),
+            addr: 0x1000,
+            size: 0x10,
+            binding: "STB_LOCAL".to_owned(),
+            section: ".text".to_owned(),
+        };
+        let presence = |inline: &str, symbols: Vec<Symbol>, attach: Attach| Presence {
+            collision_type: "Unique Static".to_owned(),
+            inline_type: inline.to_owned(),
+            transform_suffixes: vec![],
+            instances: vec![],
+            symbols,
+            attach: Some(attach),
+        };
+        let old = presence(
+            "No",
+            vec![symbol("finish_task_switch")],
+            Attach {
+                kprobe: "yes".into(),
+                kprobe_symbols: vec!["finish_task_switch".into()],
+                kprobe_reason: "symbol finish_task_switch".into(),
+                fentry: true,
+                fentry_reason: "in .BTF with an ftrace call site".into(),
+            },
+        );
+        let new = presence(
+            "Selective",
+            vec![symbol("finish_task_switch.isra.0"), symbol("finish_task_switch.isra.0.cold")],
+            Attach {
+                kprobe: "yes".into(),
+                kprobe_symbols: vec!["finish_task_switch.isra.0".into()],
+                kprobe_reason: "clone finish_task_switch.isra.0: the source name has no usable symbol".into(),
+                fentry: false,
+                fentry_reason: "not in .BTF: no symbol named finish_task_switch, only finish_task_switch.isra.0".into(),
+            },
+        );
+        assert_eq!(
+            kinds(&compare(Some(&old), Some(&new))),
+            [
+                ("Inline type changed", None, Some("No"), Some("Selective")),
+                ("Symbol renamed", None, Some("finish_task_switch"), Some("finish_task_switch.isra.0")),
+                (
+                    "Kprobe changed",
+                    None,
+                    Some("yes: symbol finish_task_switch"),
+                    Some("yes: clone finish_task_switch.isra.0: the source name has no usable symbol")
+                ),
+                (
+                    "Fentry changed",
+                    None,
+                    Some("yes: in .BTF with an ftrace call site"),
+                    Some("no: not in .BTF: no symbol named finish_task_switch, only finish_task_switch.isra.0")
+                ),
+            ]
+        );
+        // Nothing changed: nothing reported; no verdicts on one side: no
+        // verdict changes.
+        assert!(compare(Some(&old), Some(&old)).is_empty());
+        let bare = Presence {
+            attach: None,
+            ..old.clone()
+        };
+        assert!(compare(Some(&bare), Some(&old)).is_empty());
     }
 }

@@ -13,6 +13,7 @@ code{font-family:ui-monospace,monospace}\
 summary{cursor:pointer}\
 details{margin:.2rem 0}\
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem}\
+.matrix .ok{background:#e3f6e3}.matrix .warn{background:#fff3cd}.matrix .bad{background:#f8d7da}\
 nav a{margin-right:.4rem}";
 
 /// The HTML body of `markdown`.

@@ -246,9 +246,7 @@ pub fn prototype_changes(
                 ChangeKind::ParamReordered => labels.reordered,
                 ChangeKind::ParamTypeChanged => labels.retyped,
                 ChangeKind::ReturnTypeChanged => "Return type changed",
-                ChangeKind::FunctionAdded | ChangeKind::FunctionRemoved => {
-                    unreachable!("not a prototype change")
-                }
+                other => unreachable!("{} is not a prototype change", other.as_str()),
             };
             InterfaceChange::new(label, c.param, c.old, c.new)
         })

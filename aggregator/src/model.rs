@@ -59,6 +59,32 @@ pub struct Symbol {
     pub section: String,
 }
 
+/// The attach verdicts of a function in one image (a row of
+/// `function_attach`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attach {
+    /// `yes`, `ambiguous` or `no`.
+    pub kprobe: String,
+    /// The symbol names a kprobe can use, in address order.
+    pub kprobe_symbols: Vec<String>,
+    pub kprobe_reason: String,
+    pub fentry: bool,
+    pub fentry_reason: String,
+}
+
+impl Attach {
+    /// `yes: symbol vfs_read`: the kprobe verdict with its reason.
+    pub fn kprobe_text(&self) -> String {
+        format!("{}: {}", self.kprobe, self.kprobe_reason)
+    }
+
+    /// `no: the image has no .BTF …`: the fentry verdict with its reason.
+    pub fn fentry_text(&self) -> String {
+        let verdict = if self.fentry { "yes" } else { "no" };
+        format!("{verdict}: {}", self.fentry_reason)
+    }
+}
+
 /// A function name as it is in one image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Presence {
@@ -67,6 +93,9 @@ pub struct Presence {
     pub transform_suffixes: Vec<String>,
     pub instances: Vec<Instance>,
     pub symbols: Vec<Symbol>,
+    /// `None` when the image has no verdicts for it (a DepSurf page read
+    /// back, or an image whose `function_attach` could not be read).
+    pub attach: Option<Attach>,
 }
 
 impl Presence {
@@ -92,6 +121,19 @@ impl Presence {
             issues.push(Issue::Transformation);
         }
         issues
+    }
+
+    /// The distinct names of the symbols a call can enter by: every
+    /// symbol of the stem but `.cold` parts, in symbol order.
+    pub fn entry_symbols(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for s in &self.symbols {
+            let cold = s.name.split('.').skip(1).any(|part| part == "cold");
+            if !cold && !out.contains(&s.name.as_str()) {
+                out.push(&s.name);
+            }
+        }
+        out
     }
 
     /// The distinct prototypes of the instances, in instance order.
@@ -177,10 +219,24 @@ pub enum ChangeKind {
     ParamReordered,
     ParamTypeChanged,
     ReturnTypeChanged,
+    /// A parameter kept its place among the common parameters but not its
+    /// position (one was added or removed before it): positional readers
+    /// (`PT_REGS_PARMn`) read another argument.
+    ParamMoved,
+    /// `inline_type` changed (`No` → `Full`, …).
+    InlineTypeChanged,
+    /// `collision_type` changed (a name becomes duplicated, static ↔ global).
+    CollisionTypeChanged,
+    /// The symbols a call enters by changed names (`f` → `f.isra.0`).
+    SymbolRenamed,
+    /// The kprobe verdict changed (`yes` → `ambiguous`, …).
+    KprobeChanged,
+    /// The fentry verdict changed.
+    FentryChanged,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 7] = [
+    pub const ALL: [ChangeKind; 13] = [
         ChangeKind::FunctionAdded,
         ChangeKind::FunctionRemoved,
         ChangeKind::ParamAdded,
@@ -188,6 +244,12 @@ impl ChangeKind {
         ChangeKind::ParamReordered,
         ChangeKind::ParamTypeChanged,
         ChangeKind::ReturnTypeChanged,
+        ChangeKind::ParamMoved,
+        ChangeKind::InlineTypeChanged,
+        ChangeKind::CollisionTypeChanged,
+        ChangeKind::SymbolRenamed,
+        ChangeKind::KprobeChanged,
+        ChangeKind::FentryChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -199,6 +261,12 @@ impl ChangeKind {
             ChangeKind::ParamReordered => "Param reordered",
             ChangeKind::ParamTypeChanged => "Param type changed",
             ChangeKind::ReturnTypeChanged => "Return type changed",
+            ChangeKind::ParamMoved => "Param moved",
+            ChangeKind::InlineTypeChanged => "Inline type changed",
+            ChangeKind::CollisionTypeChanged => "Collision type changed",
+            ChangeKind::SymbolRenamed => "Symbol renamed",
+            ChangeKind::KprobeChanged => "Kprobe changed",
+            ChangeKind::FentryChanged => "Fentry changed",
         }
     }
 
@@ -206,11 +274,25 @@ impl ChangeKind {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    /// A change of the signature of a function present on both sides.
+    /// A change of a function present on both sides (its signature, or
+    /// how it is compiled and attached): listed under a pair's differences.
     pub fn is_signature_change(self) -> bool {
         !matches!(
             self,
             ChangeKind::FunctionAdded | ChangeKind::FunctionRemoved
+        )
+    }
+
+    /// A change of how the function is compiled or attached rather than of
+    /// its prototype.
+    pub fn is_attach_change(self) -> bool {
+        matches!(
+            self,
+            ChangeKind::InlineTypeChanged
+                | ChangeKind::CollisionTypeChanged
+                | ChangeKind::SymbolRenamed
+                | ChangeKind::KprobeChanged
+                | ChangeKind::FentryChanged
         )
     }
 }

@@ -2,12 +2,16 @@
 //! DepSurf website's pages: `## Status` with one list per group (issues or
 //! ✅ per image, details with prototype, collision, inline,
 //! transformation, instances and symbols), then `## Differences` with one
-//! list per group of the compared pairs' signature changes.
+//! list per group of the compared pairs' signature changes. Where the
+//! images have attach verdicts (`function_attach`), the page opens with an
+//! attach matrix (images × DepSurf letters, kprobe and fentry verdicts) and
+//! each image's details give the two verdicts with their reasons; a page
+//! without verdicts (a DepSurf page read back) is DepSurf's, line for line.
 
 use std::fmt::Write;
 
 use crate::history::{FunctionHistory, GroupHistory, PairHistory};
-use crate::model::{Change, ChangeKind, Presence, StatusRow};
+use crate::model::{Change, ChangeKind, Issue, Presence, StatusRow};
 
 /// Escapes text for HTML (labels and types inside `<code>`).
 pub fn escape(text: &str) -> String {
@@ -64,6 +68,7 @@ pub fn declaration(ty: &str, name: Option<&str>) -> String {
 pub fn render(history: &FunctionHistory) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Function: {}\n", code(&history.name));
+    matrix(&mut out, history);
     out.push_str("## Status\n");
     for group in &history.groups {
         let _ = writeln!(out, "<b>{}</b>", escape(&group.name));
@@ -81,6 +86,116 @@ pub fn render(history: &FunctionHistory) -> String {
         differences(&mut out, group);
     }
     out
+}
+
+/// The DepSurf letters of one image of a group: ∅ absent, Δ changed since
+/// the image it is compared with, then D duplicated, C collision, F full
+/// inline, S selective inline, T transformed; empty when nothing is wrong.
+pub fn letters(row: &StatusRow, changed: bool) -> String {
+    let mut out = String::new();
+    for issue in row.issues() {
+        out.push(match issue {
+            Issue::Absent => '∅',
+            Issue::Duplicate => 'D',
+            Issue::Collision => 'C',
+            Issue::FullInline => 'F',
+            Issue::SelectiveInline => 'S',
+            Issue::Transformation => 'T',
+        });
+    }
+    if changed {
+        out.insert(0, 'Δ');
+    }
+    out
+}
+
+/// Whether the pair that ends at member `position` of `group` changed
+/// anything of a name present on both sides.
+fn changed_at(group: &GroupHistory, position: usize) -> bool {
+    let pair = if group.pairs.len() == group.members.len() {
+        // Baseline mode: pair i compares the baseline with member i.
+        group.pairs.get(position)
+    } else {
+        position.checked_sub(1).and_then(|p| group.pairs.get(p))
+    };
+    pair.is_some_and(|p| {
+        p.old_present && p.new_present && p.changes.iter().any(|c| c.kind.is_signature_change())
+    })
+}
+
+/// The attach matrix: one row per image of each group, with its letters and
+/// its kprobe and fentry verdicts (the reason in the cell's title). Left
+/// out when no image has verdicts.
+fn matrix(out: &mut String, history: &FunctionHistory) {
+    let any = history.groups.iter().any(|g| {
+        g.members
+            .iter()
+            .any(|m| m.presence.as_ref().is_some_and(|p| p.attach.is_some()))
+    });
+    if !any {
+        return;
+    }
+    out.push_str("## Attach matrix\n\n");
+    out.push_str("<table class=\"matrix\">\n");
+    out.push_str(
+        "<tr><th>Group</th><th>Image</th><th>Status</th><th>kprobe</th><th>fentry</th></tr>\n",
+    );
+    for group in &history.groups {
+        for (position, row) in group.members.iter().enumerate() {
+            let status = letters(row, changed_at(group, position));
+            let status_class = if status.is_empty() {
+                "ok"
+            } else if status.contains('∅') || status.contains('F') {
+                "bad"
+            } else {
+                "warn"
+            };
+            let shown = if status.is_empty() {
+                "✓"
+            } else {
+                status.as_str()
+            };
+            let (kprobe, fentry) = match row.presence.as_ref().and_then(|p| p.attach.as_ref()) {
+                None => ("<td>–</td>".to_owned(), "<td>–</td>".to_owned()),
+                Some(a) => {
+                    let (class, mark) = match a.kprobe.as_str() {
+                        "yes" => ("ok", "✓"),
+                        "ambiguous" => ("warn", "ambiguous"),
+                        _ => ("bad", "✗"),
+                    };
+                    let names = if a.kprobe_symbols.len() == 1 && a.kprobe_symbols[0] == row.name {
+                        String::new()
+                    } else {
+                        a.kprobe_symbols
+                            .iter()
+                            .map(|s| format!(" {}", code(s)))
+                            .collect()
+                    };
+                    let kprobe = format!(
+                        "<td class=\"{class}\" title=\"{}\">{mark}{names}</td>",
+                        escape(&a.kprobe_reason)
+                    );
+                    let (class, mark) = if a.fentry {
+                        ("ok", "✓")
+                    } else {
+                        ("bad", "✗")
+                    };
+                    let fentry = format!(
+                        "<td class=\"{class}\" title=\"{}\">{mark}</td>",
+                        escape(&a.fentry_reason)
+                    );
+                    (kprobe, fentry)
+                }
+            };
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td class=\"{status_class}\">{shown}</td>{kprobe}{fentry}</tr>",
+                escape(&group.name),
+                code(&row.label)
+            );
+        }
+    }
+    out.push_str("</table>\n\n");
 }
 
 fn summary(row: &StatusRow) -> String {
@@ -120,6 +235,10 @@ fn presence(out: &mut String, p: &Presence) {
     let _ = writeln!(out, "**Collision:** {}\n", p.collision_type);
     let _ = writeln!(out, "**Inline:** {}\n", p.inline_type);
     let _ = writeln!(out, "**Transformation:** {}\n", py_bool(p.transformed()));
+    if let Some(a) = &p.attach {
+        let _ = writeln!(out, "**kprobe:** {}\n", escape(&a.kprobe_text()));
+        let _ = writeln!(out, "**fentry:** {}\n", escape(&a.fentry_text()));
+    }
     out.push_str("**Instances:**\n\n");
     for i in &p.instances {
         out.push_str("```\n");
@@ -195,8 +314,10 @@ fn delta(out: &mut String, pair: &PairHistory) {
         return;
     }
     // Name the instance only when the changes are about several.
+    // Whole-function changes (inline, symbols, verdicts) name none.
     let mut instances: Vec<(Option<&str>, Option<&str>)> = changes
         .iter()
+        .filter(|c| !c.kind.is_attach_change())
         .map(|c| (c.decl_file.as_deref(), c.cu_path.as_deref()))
         .collect();
     instances.sort();
@@ -237,6 +358,17 @@ fn change_text(c: &Change) -> String {
         }
         ChangeKind::FunctionAdded => code(new),
         ChangeKind::FunctionRemoved => code(old),
+        ChangeKind::ParamMoved => format!(
+            "{}: {} ➡️ {}",
+            code(param.unwrap_or("")),
+            escape(old),
+            escape(new)
+        ),
+        ChangeKind::SymbolRenamed => format!("{} ➡️ {}", code(old), code(new)),
+        ChangeKind::InlineTypeChanged
+        | ChangeKind::CollisionTypeChanged
+        | ChangeKind::KprobeChanged
+        | ChangeKind::FentryChanged => format!("{} ➡️ {}", escape(old), escape(new)),
     }
 }
 

@@ -1,5 +1,5 @@
-//! Streaming one image's `functions`, `function_instances` and `symbols`
-//! tables merged by function name: each table is read a batch at a time in
+//! Streaming one image's `functions`, `function_instances`, `symbols` and
+//! `function_attach` tables merged by function name: each table is read a batch at a time in
 //! its stored order (sorted by name, or by stem for symbols) and
 //! [`ImageCursor`] hands out one name's rows at a time, so memory holds a
 //! few batches per image whatever the image's size.
@@ -7,7 +7,7 @@
 use arrow::array::RecordBatch;
 use ksurf_dataset::{Dataset, ImageId, TableName, TableStream};
 
-use crate::model::{Instance, Presence, Symbol};
+use crate::model::{Attach, Instance, Presence, Symbol};
 use crate::tables::{decode_instance, decode_symbol, Columns};
 use crate::{Error, Result};
 
@@ -121,10 +121,11 @@ pub struct ImageCursor {
     functions: RowCursor,
     instances: RowCursor,
     symbols: RowCursor,
+    attach: RowCursor,
 }
 
 impl ImageCursor {
-    /// Opens the three tables of `image`. With `only`, reads just the row
+    /// Opens the four tables of `image`. With `only`, reads just the row
     /// groups that may hold that name.
     pub fn open(dataset: &Dataset, image: &ImageId, only: Option<&str>) -> Result<Self> {
         let open = |table: TableName, key: &'static str| -> Result<RowCursor> {
@@ -137,6 +138,7 @@ impl ImageCursor {
             functions: open(TableName::Functions, "name")?,
             instances: open(TableName::FunctionInstances, "name")?,
             symbols: open(TableName::Symbols, "stem")?,
+            attach: open(TableName::FunctionAttach, "name")?,
         })
     }
 
@@ -161,12 +163,26 @@ impl ImageCursor {
         let function = function.pop().expect("one row");
         let instances: Vec<Instance> = self.instances.take(name, decode_instance)?;
         let symbols: Vec<Symbol> = self.symbols.take(name, decode_symbol)?;
+        let mut attach = self.attach.take(name, |c, row| Attach {
+            kprobe: c.str("kprobe", row).to_owned(),
+            kprobe_symbols: c.strings("kprobe_symbols", row),
+            kprobe_reason: c.str("kprobe_reason", row).to_owned(),
+            fentry: c.bool("fentry", row),
+            fentry_reason: c.str("fentry_reason", row).to_owned(),
+        })?;
+        if attach.len() > 1 {
+            return Err(Error::Table {
+                location: self.attach.stream.location().to_owned(),
+                message: format!("{} rows for function {name:?}", attach.len()),
+            });
+        }
         Ok(Presence {
             collision_type: function.collision_type,
             inline_type: function.inline_type,
             transform_suffixes: function.transform_suffixes,
             instances,
             symbols,
+            attach: attach.pop(),
         })
     }
 }

@@ -14,7 +14,9 @@ use arrow::datatypes::{DataType, FieldRef, Int64Type, SchemaRef, UInt32Type, UIn
 use ksurf_dataset::schema::schema;
 use ksurf_dataset::TableName;
 
-use crate::model::{Change, ChangeKind, ChangeRow, Instance, Param, Presence, StatusRow, Symbol};
+use crate::model::{
+    Attach, Change, ChangeKind, ChangeRow, Instance, Param, Presence, StatusRow, Symbol,
+};
 use crate::type_diff::{TypeChange, TypeChangeKind, TypeChangeRow};
 use crate::{Error, Result};
 
@@ -220,6 +222,9 @@ pub fn status_batch(rows: &[StatusRow]) -> Result<RecordBatch> {
     fn presence(r: &StatusRow) -> Option<&Presence> {
         r.presence.as_ref()
     }
+    fn attach(r: &StatusRow) -> Option<&Attach> {
+        r.presence.as_ref().and_then(|p| p.attach.as_ref())
+    }
     let issues: Vec<Vec<String>> = rows
         .iter()
         .map(|r| r.issues().iter().map(|i| i.as_str().to_owned()).collect())
@@ -287,6 +292,31 @@ pub fn status_batch(rows: &[StatusRow]) -> Result<RecordBatch> {
             rows.iter()
                 .map(|r| presence(r).map_or(&[][..], |p| p.symbols.as_slice())),
         ),
+        Arc::new(StringArray::from(
+            rows.iter()
+                .map(|r| attach(r).map(|a| a.kprobe.as_str()))
+                .collect::<Vec<_>>(),
+        )),
+        string_lists(
+            &field_type(&schema, "kprobe_symbols"),
+            rows.iter()
+                .map(|r| attach(r).map_or(&[][..], |a| a.kprobe_symbols.as_slice())),
+        ),
+        Arc::new(StringArray::from(
+            rows.iter()
+                .map(|r| attach(r).map(|a| a.kprobe_reason.as_str()))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(BooleanArray::from(
+            rows.iter()
+                .map(|r| attach(r).map(|a| a.fentry))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            rows.iter()
+                .map(|r| attach(r).map(|a| a.fentry_reason.as_str()))
+                .collect::<Vec<_>>(),
+        )),
     ];
     RecordBatch::try_new(schema, columns).map_err(arrow_err("function_status"))
 }
@@ -498,6 +528,11 @@ impl<'a> Columns<'a> {
         self.get(name).as_boolean().value(row)
     }
 
+    pub fn opt_bool(&self, name: &str, row: usize) -> Option<bool> {
+        let a = self.get(name).as_boolean();
+        (!a.is_null(row)).then(|| a.value(row))
+    }
+
     pub fn opt_u32(&self, name: &str, row: usize) -> Option<u32> {
         let a = self.get(name).as_primitive::<UInt32Type>();
         (!a.is_null(row)).then(|| a.value(row))
@@ -604,6 +639,19 @@ pub fn decode_status(batch: &RecordBatch) -> Vec<StatusRow> {
                         .map(|i| decode_instance(&ic, i))
                         .collect(),
                     symbols: (0..symbols.len()).map(|i| decode_symbol(&sc, i)).collect(),
+                    attach: c.opt_str("kprobe", row).map(|kprobe| Attach {
+                        kprobe: kprobe.to_owned(),
+                        kprobe_symbols: c.strings("kprobe_symbols", row),
+                        kprobe_reason: c
+                            .opt_str("kprobe_reason", row)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        fentry: c.opt_bool("fentry", row).unwrap_or(false),
+                        fentry_reason: c
+                            .opt_str("fentry_reason", row)
+                            .unwrap_or_default()
+                            .to_owned(),
+                    }),
                 }
             });
             StatusRow {
@@ -736,6 +784,14 @@ mod tests {
                         binding: "STB_LOCAL".into(),
                         section: ".text".into(),
                     }],
+                    attach: Some(Attach {
+                        kprobe: "yes".into(),
+                        kprobe_symbols: vec!["f.isra.0".into()],
+                        kprobe_reason: "clone f.isra.0: the source name has no usable symbol"
+                            .into(),
+                        fentry: false,
+                        fentry_reason: "not in .BTF: no symbol named f, only f.isra.0".into(),
+                    }),
                 }),
             },
             StatusRow {

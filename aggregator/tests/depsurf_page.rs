@@ -79,6 +79,7 @@ fn parse(page: &str) -> FunctionHistory {
                     transform_suffixes: vec![],
                     instances: vec![],
                     symbols: vec![],
+                    attach: None,
                 };
                 let mut prototype = None;
                 i += 1;

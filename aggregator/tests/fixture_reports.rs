@@ -115,7 +115,7 @@ fn groups_resolve_to_the_expected_images_and_labels() {
                 None,
                 s(&["4.4", "4.10", "5.4"]),
                 44,
-                9
+                15
             ),
             (
                 "Arch".to_owned(),
@@ -166,6 +166,15 @@ fn function_changes_rows_are_exact() {
         "Regular | bool_param | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Return type changed | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | None | Some(\"_Bool\") -> Some(\"int\")",
         // Only the kernel/sched.c instance changed; kernel/core.c's is matched to itself.
         "Regular | collide_static_static | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Param added | Some(\"kernel/sched.c\") Some(\"kernel/sched.c\") | Some(\"y\") | None -> Some(\"int\")",
+        // The attach changes: one of the two colliding statics becomes a
+        // .constprop clone in 4.10 (the name is no longer ambiguous for
+        // kprobes), and the other is gone in 5.4.
+        "Regular | collide_static_static | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Inline type changed | None None | None | Some(\"No\") -> Some(\"Selective\")",
+        "Regular | collide_static_static | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Symbol renamed | None None | None | Some(\"collide_static_static\") -> Some(\"collide_static_static, collide_static_static.constprop.0\")",
+        "Regular | collide_static_static | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Kprobe changed | None None | None | Some(\"ambiguous: 2 symbols named collide_static_static (0x401130, 0x401210): a probe by this name is refused (EADDRNOTAVAIL since 6.7 and stable backports); probe by address\") -> Some(\"yes: 2 symbols (collide_static_static, collide_static_static.constprop.0): attach to each to see every call\")",
+        "Regular | collide_static_static | 1 | mini/4.10.0-20-mini/amd64 -> mini/5.4.0-30-mini/amd64 | 4.10 -> 5.4 | Collision type changed | None None | None | Some(\"Static-Static Collision\") -> Some(\"Unique Static\")",
+        "Regular | collide_static_static | 1 | mini/4.10.0-20-mini/amd64 -> mini/5.4.0-30-mini/amd64 | 4.10 -> 5.4 | Symbol renamed | None None | None | Some(\"collide_static_static, collide_static_static.constprop.0\") -> Some(\"collide_static_static.constprop.0\")",
+        "Regular | collide_static_static | 1 | mini/4.10.0-20-mini/amd64 -> mini/5.4.0-30-mini/amd64 | 4.10 -> 5.4 | Kprobe changed | None None | None | Some(\"yes: 2 symbols (collide_static_static, collide_static_static.constprop.0): attach to each to see every call\") -> Some(\"yes: clone collide_static_static.constprop.0: the source name has no usable symbol\")",
         "Regular | read_reg | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Param reordered | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | None | Some(\"name, reg\") -> Some(\"reg, name\")",
         "Regular | sum_grid | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Param added | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | Some(\"cols\") | None -> Some(\"int\")",
         "Regular | union_param | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Param removed | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | Some(\"v\") | Some(\"union pte_val\") -> None",

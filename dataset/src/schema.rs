@@ -301,6 +301,11 @@ pub fn schema(table: TableName) -> SchemaRef {
                 false,
             ),
             list_of("symbols", DataType::Struct(status_symbol_fields()), false),
+            utf8("kprobe", true),
+            utf8_list("kprobe_symbols"),
+            utf8("kprobe_reason", true),
+            Field::new("fentry", DataType::Boolean, true),
+            utf8("fentry_reason", true),
         ],
         TableName::FunctionChanges => vec![
             utf8("name", false),
