@@ -5,7 +5,10 @@
 # s390x from WORKDIR/kernels (vmlinux-<release> files, e.g. unpacked with
 # scripts/lib/debian-kernel.sh), aggregates a Regular and an Arch group and
 # asserts issue 12's facts in tracepoint_changes, syscall_changes and
-# lsm_hook_changes, then prints the change counts per group and kind.
+# lsm_hook_changes and issue 13's attach changes in function_changes
+# (finish_task_switch renamed to its .isra clone, blk_account_io_start fully
+# inlined, vfs_unlink's parameters moved), then prints the change counts per
+# group and kind.
 #
 #   scripts/real-interfaces-aggregate-check.sh [WORKDIR]   # default: work/
 #
@@ -79,6 +82,32 @@ check("getpid: no syscall change (Arch)", rows("syscall_changes", "\"group\" = '
 check("path_rename gains flags (Regular)",
       [(l, c, s, n) for l, c, s, _, n in rows("lsm_hook_changes", "\"group\" = 'Regular' and name = 'path_rename'")],
       [("6.1", "Param added", "flags", "unsigned int")])
+def fchanges(name, kinds):
+    got = duckdb.sql(f"""select new_label, change, param, old, new
+        from read_parquet('{d}/function_changes/**/*.parquet', hive_partitioning = true)
+        where "group" = 'Regular' and name = '{name}' order by pair""").fetchall()
+    return [r for r in got if r[1] in kinds]
+check("finish_task_switch: 5.10 -> 6.1 renamed to its clone, fentry lost",
+      fchanges("finish_task_switch", ("Symbol renamed", "Kprobe changed", "Fentry changed")),
+      [("6.1", "Symbol renamed", None, "finish_task_switch", "finish_task_switch.isra.0"),
+       ("6.1", "Kprobe changed", None, "yes: symbol finish_task_switch",
+        "yes: clone finish_task_switch.isra.0: the source name has no usable symbol"),
+       ("6.1", "Fentry changed", None, "yes: in .BTF with an ftrace call site",
+        "no: not in .BTF: no symbol named finish_task_switch, only finish_task_switch.isra.0")])
+check("blk_account_io_start: fully inlined in 6.1",
+      [r[:2] + (r[3],) for r in fchanges("blk_account_io_start", ("Inline type changed",))],
+      [("6.1", "Inline type changed", "No")])
+check("blk_account_io_start: kprobe lost in 6.1",
+      [(r[0], r[3], r[4].split(" (")[0]) for r in fchanges("blk_account_io_start", ("Kprobe changed",))],
+      [("6.1", "yes: symbol blk_account_io_start", "no: no symbol: inlined at every call site")])
+check("vfs_unlink: parameters moved by mnt_userns in 6.1",
+      [(r[0], r[2], r[3], r[4]) for r in fchanges("vfs_unlink", ("Param moved",))],
+      [("6.1", "dir", "arg 1", "arg 2"), ("6.1", "dentry", "arg 2", "arg 3"),
+       ("6.1", "delegated_inode", "arg 3", "arg 4")])
+for row in duckdb.sql(f"""select "group", new_label, change, count(*)
+        from read_parquet('{d}/function_changes/**/*.parquet', hive_partitioning = true)
+        group by all order by all""").fetchall():
+    print("function_changes", *row)
 for table in ["tracepoint_changes", "syscall_changes", "kfunc_changes", "lsm_hook_changes"]:
     for row in duckdb.sql(f"""select "group", new_label, change, count(*)
             from read_parquet('{d}/{table}/**/*.parquet', hive_partitioning = true)

@@ -81,6 +81,7 @@ fn extract_writes_every_table_and_prints_a_summary() {
     let partition = "distro=debian/release=6.1.0-99-mini-amd64/arch=amd64/part-0.parquet";
     let want: Vec<String> = [
         "enum_values",
+        "function_attach",
         "function_instances",
         "functions",
         "images",
@@ -119,7 +120,7 @@ fn output_is_byte_identical_whatever_the_thread_count() {
         }
         trees.push(tree(&out));
     }
-    assert_eq!(trees[0].len(), 39);
+    assert_eq!(trees[0].len(), 42);
     assert!(trees[0] == trees[1] && trees[1] == trees[2]);
 }
 
@@ -474,7 +475,7 @@ fn publish_is_reproducible_matches_the_manifest_and_refuses_a_changed_file() {
         assert_eq!(
             stdout(&o),
             format!(
-                "{}: snapshot {id}, 26 table files, {} bytes, sha256 {hash}\n",
+                "{}: snapshot {id}, 28 table files, {} bytes, sha256 {hash}\n",
                 dist.join(&name).display(),
                 archive.len()
             )
@@ -592,7 +593,7 @@ fn aggregate_then_report_prints_the_golden_page() {
     assert_eq!(
         lines[..4],
         [
-            "Regular: 44 function names, 9 changes, 34 type names, 18 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
+            "Regular: 44 function names, 15 changes, 34 type names, 18 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
             "Arch: 43 function names, 2 changes, 33 type names, 7 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
             "Flavor: 43 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
             "Revision: 43 function names, 0 changes, 32 type names, 0 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
@@ -631,9 +632,16 @@ fn aggregate_then_report_prints_the_golden_page() {
     let html = stdout(&o);
     assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>sum_grid</title>\n"));
     assert!(
-        html.contains("<h1>Function: <code>sum_grid</code></h1>\n<h2>Status</h2>\n"),
+        html.contains("<h1>Function: <code>sum_grid</code></h1>\n<h2>Attach matrix</h2>\n<table class=\"matrix\">\n"),
         "{html}"
     );
+    // The matrix's first row: the 4.4 image, nothing wrong, a kprobe on
+    // the symbol, no fentry (the mini kernels have no .BTF).
+    assert!(
+        html.contains("<tr><td>Regular</td><td><code>4.4</code></td><td class=\"ok\">✓</td><td class=\"ok\" title=\"symbol sum_grid\">✓</td><td class=\"bad\" title=\"the image has no .BTF (CONFIG_DEBUG_INFO_BTF is not set)\">✗</td></tr>\n"),
+        "{html}"
+    );
+    assert!(html.contains("</table>\n<h2>Status</h2>\n"), "{html}");
     assert!(html.contains("<details>\n<summary>In <code>4.4</code>: ✅</summary>\n<pre><code class=\"language-c\">int sum_grid(int (*grid)[4], int rows);\n</code></pre>\n"), "{html}");
     assert!(html.ends_with("</ul>\n</body>\n</html>\n"), "{html}");
 
@@ -832,7 +840,7 @@ fn extract_kconfig_reads_the_given_config_file() {
             vec![]
         )
     );
-    assert_eq!(tree(&bad).len(), 13);
+    assert_eq!(tree(&bad).len(), 14);
 
     // A path that cannot be read fails before anything is written.
     let missing = dir.path().join("missing");

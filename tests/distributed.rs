@@ -331,6 +331,7 @@ fn assert_same_dataset(got: &Path, want: &Path) {
             "comparison_groups",
             "enum_values",
             "fetches",
+            "function_attach",
             "function_changes",
             "function_instances",
             "function_status",

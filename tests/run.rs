@@ -197,7 +197,7 @@ fn a_run_writes_every_image_and_the_next_run_only_what_is_new() {
     ];
     want.extend(IMAGES.iter().map(|i| format!("{i}: extracted")));
     want.extend([
-        "group Regular: 44 function names, 9 changes, 34 type names, 18 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes".to_owned(),
+        "group Regular: 44 function names, 15 changes, 34 type names, 18 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes".to_owned(),
         "group Arch: 43 function names, 1 changes, 33 type names, 4 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes".to_owned(),
         "group Flavor: 43 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes".to_owned(),
     ]);
