@@ -8,10 +8,16 @@ network), and prints what the pages show as JSON:
 - status: the group headings and the first status summaries of FUNCTION's page
 - details: whether the first <details> is closed, and open after a click on
   its summary (with the height of its prototype block)
+- matrix: the first rows of FUNCTION's attach matrix (cell texts), the
+  background colours of the second row's status, kprobe and fentry cells,
+  and a screenshot of the table (PNG signature, and its IHDR size equal to
+  the table's box; the image is left as SITE_DIR/matrix.png)
 - search: the result links of typing QUERY into the index page's search box
 """
+import base64
 import json
 import os
+import struct
 import shutil
 import subprocess
 import sys
@@ -131,6 +137,34 @@ try:
                     visible: pre.getBoundingClientRect().height > 0};
         })()""",
     )
+    matrix = evaluate(
+        page,
+        """(() => {
+            const t = document.querySelector('table.matrix');
+            const trs = [...t.querySelectorAll('tr')];
+            const r = t.getBoundingClientRect();
+            return {rows: trs.slice(0, 4).map(tr => [...tr.cells].map(c => c.textContent)),
+                    colours: [...trs[2].cells].slice(2).map(c => getComputedStyle(c).backgroundColor),
+                    box: [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height]};
+        })()""",
+    )
+    x, y, width, height = matrix.pop("box")
+    shot = send(
+        "Page.captureScreenshot",
+        {"format": "png", "captureBeyondViewport": True,
+         "clip": {"x": x, "y": y, "width": width, "height": height, "scale": 1}},
+        page,
+    )
+    png = base64.b64decode(shot["data"])
+    with open(os.path.join(site, "matrix.png"), "wb") as f:
+        f.write(png)
+    png_width, png_height = struct.unpack(">II", png[16:24])
+    matrix["screenshot"] = {
+        "png": png[:8] == b"\x89PNG\r\n\x1a\n",
+        "size_matches": (png_width, png_height) == (round(width), round(height)),
+        "nonempty": width > 100 and height > 50,
+    }
+    out["matrix"] = matrix
     index = open_page("index.html")
     out["search"] = evaluate(
         index,

@@ -1,7 +1,8 @@
 //! The generated site in a real browser: headless Chromium (Debian's
 //! `chromium`, installed by `.ci/run`) opens a function page from
-//! `file://`, the status list renders, a `<details>` opens on a click of
-//! its summary, and the index page's search box finds a function.
+//! `file://`, the attach matrix renders with its colours (and a screenshot
+//! of it is taken), the status list renders, a `<details>` opens on a click
+//! of its summary, and the index page's search box finds a function.
 //! `chromium_check.py` drives the browser over the DevTools protocol.
 
 mod common;
@@ -44,6 +45,15 @@ fn site_pages_render_open_and_search_in_chromium() {
             "after": true,
             "prototype": "int sum_grid(int (*grid)[4], int rows);",
             "visible": true
+        },
+        "matrix": {
+            "rows": [["Group", "Image", "Status", "kprobe", "fentry"],
+                     ["Regular", "4.4", "✓", "✓", "✗"],
+                     ["Regular", "4.10", "Δ", "✓", "✗"],
+                     ["Regular", "5.4", "✓", "✓", "✗"]],
+            // warn (the prototype changed), ok, bad (no .BTF).
+            "colours": ["rgb(255, 243, 205)", "rgb(227, 246, 227)", "rgb(248, 215, 218)"],
+            "screenshot": {"png": true, "size_matches": true, "nonempty": true}
         },
         "search": [["sum_grid", "f/s/sum_grid.html"]]
     });
