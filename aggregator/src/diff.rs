@@ -342,6 +342,7 @@ mod tests {
                     .collect(),
             ),
             varargs: false,
+            discarded: false,
         }
     }
 

@@ -27,6 +27,9 @@ pub struct Instance {
     pub return_type: Option<String>,
     pub params: Option<Vec<Param>>,
     pub varargs: bool,
+    /// A definition whose code the linker dropped (a `__weak` one
+    /// overridden by a strong one): no address.
+    pub discarded: bool,
 }
 
 impl Instance {

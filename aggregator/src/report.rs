@@ -254,6 +254,9 @@ fn presence(out: &mut String, p: &Presence) {
             i.location().as_deref().unwrap_or("None")
         );
         let _ = writeln!(out, "Inline: {}", py_bool(i.inlined()));
+        if i.discarded {
+            out.push_str("Discarded: True (the linker kept another definition)\n");
+        }
         if !i.inline_callers.is_empty() {
             out.push_str("Inline callers:\n");
             for c in &i.inline_callers {

@@ -173,6 +173,9 @@ fn instances_lists<'a>(
         Arc::new(BooleanArray::from(
             all.iter().map(|i| i.varargs).collect::<Vec<_>>(),
         )),
+        Arc::new(BooleanArray::from(
+            all.iter().map(|i| i.discarded).collect::<Vec<_>>(),
+        )),
     ];
     Arc::new(ListArray::new(
         item,
@@ -603,6 +606,7 @@ pub fn decode_instance(c: &Columns<'_>, row: usize) -> Instance {
         return_type: c.opt_str("return_type", row).map(str::to_owned),
         params,
         varargs: c.bool("varargs", row),
+        discarded: c.bool("discarded", row),
     }
 }
 
@@ -758,6 +762,7 @@ mod tests {
                 ty: "int".into(),
             }]),
             varargs: true,
+            discarded: false,
         };
         let asm = Instance {
             prototype: None,

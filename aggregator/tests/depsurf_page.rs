@@ -123,6 +123,7 @@ fn parse(page: &str) -> FunctionHistory {
                             return_type: None,
                             params: None,
                             varargs: false,
+                            discarded: false,
                         };
                         i += 3;
                         let mut list: Option<&mut Vec<String>> = None;

@@ -53,6 +53,7 @@ pub fn status_instance_fields() -> Fields {
         utf8("return_type", true),
         list_of("params", DataType::Struct(param_fields()), true),
         Field::new("varargs", DataType::Boolean, false),
+        Field::new("discarded", DataType::Boolean, false),
     ])
 }
 
@@ -139,6 +140,7 @@ pub fn schema(table: TableName) -> SchemaRef {
                 true,
             ),
             Field::new("varargs", DataType::Boolean, false),
+            Field::new("discarded", DataType::Boolean, false),
         ],
         TableName::Functions => vec![
             utf8("name", false),

@@ -84,6 +84,13 @@ pub struct FunctionEntry {
     /// The DIE the prototype is rendered from, and how good a source it is.
     pub prototype_die: Option<(DieOffset, PrototypeSource)>,
     pub signature: Option<Signature>,
+    /// A definition of an external function whose code is not in the
+    /// image: no address (`DW_AT_low_pc` absent or 0) and no
+    /// `DW_AT_inline`, as a `__weak` definition the linker dropped for a
+    /// strong one (`kernel/sys_ni.c`'s `__x64_sys_mprotect` against
+    /// `mm/mprotect.c`'s). It is an instance of its own, at its own
+    /// location, never merged with the definition the linker kept.
+    pub discarded: bool,
 }
 
 impl FunctionEntry {
@@ -238,14 +245,19 @@ fn identify<'d>(
     })
 }
 
-/// Where a static function is declared: (decl file, decl line, compile unit).
-type StaticLocation = (Option<Arc<str>>, Option<u64>, Option<Arc<str>>);
+/// Where a static function is declared: (decl file, decl line, compile
+/// unit, which of the units with that normalised path). A source file
+/// compiled twice (arm64 builds `arch/arm64/kvm/hyp/vgic-v3-sr.c` for the
+/// `vhe/` and `nvhe/` objects, both reaching it through `../`) gives two
+/// units with one path; their statics are two instances, not one.
+type StaticLocation = (Option<Arc<str>>, Option<u64>, Option<Arc<str>>, u32);
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct EntryKey<'d> {
     name: &'d [u8],
-    /// `None` for external functions.
+    /// `None` for external functions (but their discarded definitions).
     location: Option<StaticLocation>,
+    discarded: bool,
 }
 
 /// Resolves every unit's events and merges them, in unit and DIE order,
@@ -253,39 +265,53 @@ struct EntryKey<'d> {
 pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Vec<FunctionEntry> {
     let mut entries: Vec<FunctionEntry> = Vec::new();
     let mut index: HashMap<EntryKey<'d>, usize> = HashMap::default();
-
-    let mut entry_for = |id: &Identity<'d>, entries: &mut Vec<FunctionEntry>| -> usize {
-        let location = (!id.external).then(|| {
-            (
-                id.decl_file.clone(),
-                id.decl_line,
-                units[id.unit].path.clone(),
-            )
-        });
-        let (decl_file, decl_line, cu_path) = location.clone().unwrap_or_default();
-        let key = EntryKey {
-            name: id.name,
-            location,
-        };
-        *index.entry(key).or_insert_with(|| {
-            entries.push(FunctionEntry {
-                name: text(id.name, MAX_NAME),
-                external: id.external,
-                decl_file,
-                decl_line: decl_line.and_then(|l| u32::try_from(l).ok()),
-                cu_path,
-                inline: InlineStatus::NotSeen,
-                defined: false,
-                addr: 0,
-                addr_is_inlined_copy: false,
-                inline_callers: Vec::new(),
-                direct_callers: Vec::new(),
-                prototype_die: Some(id.named_die),
-                signature: None,
-            });
-            entries.len() - 1
+    // The ordinal of each unit among the units sharing its normalised path.
+    let mut seen: HashMap<Option<Arc<str>>, u32> = HashMap::default();
+    let unit_copy: Vec<u32> = units
+        .iter()
+        .map(|u| {
+            let n = seen.entry(u.path.clone()).or_default();
+            *n += 1;
+            *n - 1
         })
-    };
+        .collect();
+
+    let mut entry_for =
+        |id: &Identity<'d>, discarded: bool, entries: &mut Vec<FunctionEntry>| -> usize {
+            let location = (!id.external || discarded).then(|| {
+                (
+                    id.decl_file.clone(),
+                    id.decl_line,
+                    units[id.unit].path.clone(),
+                    unit_copy[id.unit],
+                )
+            });
+            let (decl_file, decl_line, cu_path, _) = location.clone().unwrap_or_default();
+            let key = EntryKey {
+                name: id.name,
+                location,
+                discarded,
+            };
+            *index.entry(key).or_insert_with(|| {
+                entries.push(FunctionEntry {
+                    name: text(id.name, MAX_NAME),
+                    external: id.external,
+                    decl_file,
+                    decl_line: decl_line.and_then(|l| u32::try_from(l).ok()),
+                    cu_path,
+                    inline: InlineStatus::NotSeen,
+                    defined: false,
+                    addr: 0,
+                    addr_is_inlined_copy: false,
+                    inline_callers: Vec::new(),
+                    direct_callers: Vec::new(),
+                    prototype_die: Some(id.named_die),
+                    signature: None,
+                    discarded,
+                });
+                entries.len() - 1
+            })
+        };
 
     for (unit_index, walk) in walks.iter().enumerate() {
         let Some(walk) = walk else { continue };
@@ -310,9 +336,19 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
                     let Some(id) = identify(units, walks, die.offset) else {
                         continue;
                     };
-                    let e = entry_for(&id, &mut entries);
+                    let discarded = id.external
+                        && !die.declaration
+                        && die.abstract_origin.is_none()
+                        && die.inline.is_none()
+                        && die.pc.filter(|&pc| pc != 0).is_none();
+                    let e = entry_for(&id, discarded, &mut entries);
                     let entry = &mut entries[e];
                     entry.offer_prototype(id.named_die);
+                    if discarded {
+                        entry.defined = true;
+                        entry.inline = InlineStatus::SeenUnknown;
+                        continue;
+                    }
                     if die.abstract_origin.is_some() {
                         // A concrete out-of-line copy.
                         entry.defined = true;
@@ -344,7 +380,7 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
                         continue;
                     };
                     let caller = caller_of(event.caller);
-                    let e = entry_for(&id, &mut entries);
+                    let e = entry_for(&id, false, &mut entries);
                     let entry = &mut entries[e];
                     entry.defined = true;
                     if entry.addr == 0 {
@@ -362,7 +398,7 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
                         continue;
                     };
                     let caller = caller_of(event.caller);
-                    let e = entry_for(&id, &mut entries);
+                    let e = entry_for(&id, false, &mut entries);
                     if let Some(caller) = caller {
                         entries[e].direct_callers.push(caller);
                     }
@@ -400,9 +436,16 @@ pub fn statuses(entries: &[FunctionEntry], symbols: &[SymbolRow]) -> Vec<Functio
                 .collect();
             suffixes.sort();
             suffixes.dedup();
+            // The linker's choice decides the collision type: a discarded
+            // weak definition does not collide with the kept one.
+            let mut considered: Vec<&FunctionEntry> =
+                group.iter().filter(|e| !e.discarded).collect();
+            if considered.is_empty() {
+                considered = group.iter().collect();
+            }
             FunctionStatus {
                 name: name.clone(),
-                collision: collision_type(group),
+                collision: collision_type(&considered),
                 inline: if syms.is_empty() {
                     InlineType::Full
                 } else if group.iter().any(|e| e.inline.actually_inlined()) {
@@ -418,7 +461,7 @@ pub fn statuses(entries: &[FunctionEntry], symbols: &[SymbolRow]) -> Vec<Functio
         .collect()
 }
 
-fn collision_type(group: &[FunctionEntry]) -> CollisionType {
+fn collision_type(group: &[&FunctionEntry]) -> CollisionType {
     if let [only] = group {
         return if only.external {
             CollisionType::UniqueGlobal
@@ -432,7 +475,7 @@ fn collision_type(group: &[FunctionEntry]) -> CollisionType {
             e.decl_line,
         )
     };
-    let first = location(&group[0]);
+    let first = location(group[0]);
     if group.iter().all(|e| location(e) == first) {
         CollisionType::StaticDuplication
     } else if group.iter().all(|e| !e.external) {

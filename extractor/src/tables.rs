@@ -178,8 +178,10 @@ fn function_instances(x: &Extraction) -> Result<RecordBatch> {
     let mut inline_callers = string_list();
     let mut direct_callers = string_list();
     let mut prototypes = PrototypeColumns::default();
+    let mut discarded = BooleanBuilder::new();
     for e in &x.entries {
         name.append_value(&e.name);
+        discarded.append_value(e.discarded);
         external.append_value(e.external);
         decl_file.append_option(e.decl_file.as_deref());
         decl_line.append_option(e.decl_line);
@@ -215,6 +217,7 @@ fn function_instances(x: &Extraction) -> Result<RecordBatch> {
             return_type,
             params,
             varargs,
+            Arc::new(discarded.finish()),
         ],
     )
 }
