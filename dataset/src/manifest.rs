@@ -390,8 +390,8 @@ mod tests {
             paths,
             [
                 format!("enum_values/{p}"),
-                format!("function_instances/{p}"),
                 format!("function_attach/{p}"),
+                format!("function_instances/{p}"),
                 format!("functions/{p}"),
                 format!("images/{p}"),
                 format!("kconfig/{p}"),

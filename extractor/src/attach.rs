@@ -654,6 +654,12 @@ mod tests {
         assert_eq!(r.kprobe_reason, "boot: in .init.text (freed after boot)");
         assert_eq!(
             r.fentry_reason,
+            "in .init.text: ftrace drops its call sites once init memory is freed"
+        );
+        // Not in .BTF and no call site in [0x7000, 0x7020).
+        let r = verdict(&f, "untraced", &[sym("untraced", 0x7000, ".text")], 0);
+        assert_eq!(
+            r.fentry_reason,
             "not in .BTF: no ftrace call site (notrace)"
         );
         let r = verdict(&f, "plain", &[sym("plain", 0x1000, ".init.text")], 0);
