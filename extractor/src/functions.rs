@@ -441,7 +441,8 @@ pub fn statuses(entries: &[FunctionEntry], symbols: &[SymbolRow]) -> Vec<Functio
             let mut considered: Vec<&FunctionEntry> =
                 group.iter().filter(|e| !e.discarded).collect();
             if considered.is_empty() {
-                considered = group.iter().collect();
+                // Only discarded (external) definitions: one global name.
+                considered.push(&group[0]);
             }
             FunctionStatus {
                 name: name.clone(),

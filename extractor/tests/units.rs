@@ -179,4 +179,18 @@ fn a_discarded_weak_definition_is_an_instance_of_its_own() {
         (s.collision.as_str(), s.instance_count),
         ("Unique Global", 2)
     );
+
+    // Both definitions discarded (`__ia32_sys_fadvise64` on 6.1 amd64): two
+    // rows, still one global name.
+    let elf = elf_with_units(&[
+        ("kernel/sys_ni.c", &[("__ia32_sys_fadvise64", true, None)]),
+        ("mm/fadvise.c", &[("__ia32_sys_fadvise64", true, None)]),
+    ]);
+    let x = extract_bytes(std::path::Path::new("weak2.elf"), &elf, &overrides()).unwrap();
+    assert_eq!(x.entries.iter().filter(|e| e.discarded).count(), 2);
+    let s = &x.statuses[0];
+    assert_eq!(
+        (s.collision.as_str(), s.instance_count),
+        ("Unique Global", 2)
+    );
 }
