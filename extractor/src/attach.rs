@@ -286,6 +286,13 @@ fn read_mcount(image: &ImageData<'_>) -> Result<Option<Vec<u64>>, String> {
             "{p}: the __mcount_loc table {start:#x}..{end:#x} is not a whole number of {step}-byte entries"
         ));
     }
+    // The whole table must lie in one section with contents before any
+    // room is made for it (a hostile label pair could span gigabytes).
+    if end > start {
+        image
+            .bytes_at(start, end - start)
+            .map_err(|e| format!("the __mcount_loc table: {e}"))?;
+    }
     let mut out = Vec::with_capacity(((end - start) / step) as usize);
     let mut at = start;
     while at < end {
