@@ -323,14 +323,14 @@ pub fn rows(
         syms.sort_by(|a, b| (a.addr, &a.name).cmp(&(b.addr, &b.name)));
     }
     let mut inlined: HashMap<&str, u32> = HashMap::new();
-    let mut prototypes: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    let mut prototypes: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for e in entries {
         *inlined.entry(e.name.as_str()).or_default() += e.inline_callers.len() as u32;
         if let Some(sig) = &e.signature {
             prototypes
                 .entry(e.name.as_str())
                 .or_default()
-                .insert(format!("{sig:?}"));
+                .insert(sig.prototype.as_str());
         }
     }
     statuses

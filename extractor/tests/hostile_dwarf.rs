@@ -2,13 +2,13 @@
 //! origin chains must end in a bounded, deterministic result, never a hang
 //! or a stack overflow; Rust units are skipped and counted.
 
+mod common;
+
 use std::path::Path;
 
 use gimli::write::{Address, AttributeValue, DwarfUnit, EndianVec, Sections};
 use gimli::{constants, Encoding, Format, LittleEndian};
 use ksurf_extractor::{extract_bytes, IdentityOverrides};
-use object::write::Object;
-use object::{Architecture, BinaryFormat, Endianness, SectionKind};
 
 /// An ELF holding the unit `build` describes.
 fn elf_with_unit(build: impl FnOnce(&mut DwarfUnit)) -> Vec<u8> {
@@ -31,19 +31,7 @@ fn elf_with_unit(build: impl FnOnce(&mut DwarfUnit)) -> Vec<u8> {
     build(&mut dwarf);
     let mut sections = Sections::new(EndianVec::new(LittleEndian));
     dwarf.write(&mut sections).unwrap();
-
-    let mut elf = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
-    sections
-        .for_each(|id, data| -> Result<(), ()> {
-            if !data.slice().is_empty() {
-                let section =
-                    elf.add_section(vec![], id.name().as_bytes().to_vec(), SectionKind::Debug);
-                elf.append_section_data(section, data.slice(), 1);
-            }
-            Ok(())
-        })
-        .unwrap();
-    elf.write().unwrap()
+    common::elf_with_debug_sections(&sections)
 }
 
 fn overrides() -> IdentityOverrides {

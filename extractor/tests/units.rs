@@ -6,11 +6,11 @@
 //! address) and the strong one it kept are two instances, each with its
 //! own location, and the name is still Unique Global.
 
+mod common;
+
 use gimli::write::{Address, AttributeValue, Dwarf, EndianVec, LineProgram, Sections, Unit};
 use gimli::{constants, Encoding, Format, LittleEndian};
 use ksurf_extractor::{extract_bytes, IdentityOverrides};
-use object::write::Object;
-use object::{Architecture, BinaryFormat, Endianness, SectionKind};
 
 /// One function DIE: name, `DW_AT_external`, `DW_AT_low_pc` (none: a
 /// definition without code).
@@ -62,18 +62,7 @@ fn elf_with_units(units: &[(&str, &[Function])]) -> Vec<u8> {
     }
     let mut sections = Sections::new(EndianVec::new(LittleEndian));
     dwarf.write(&mut sections).unwrap();
-    let mut elf = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
-    sections
-        .for_each(|id, data| -> Result<(), ()> {
-            if !data.slice().is_empty() {
-                let section =
-                    elf.add_section(vec![], id.name().as_bytes().to_vec(), SectionKind::Debug);
-                elf.append_section_data(section, data.slice(), 1);
-            }
-            Ok(())
-        })
-        .unwrap();
-    elf.write().unwrap()
+    common::elf_with_debug_sections(&sections)
 }
 
 fn overrides() -> IdentityOverrides {

@@ -107,3 +107,24 @@ pub fn describe(x: &Extraction, with_addresses: bool) -> String {
     }
     out
 }
+
+/// An x86_64 ELF holding the non-empty DWARF sections gimli's writer
+/// produced (synthetic DWARF for hostile_dwarf.rs and units.rs).
+pub fn elf_with_debug_sections(
+    sections: &gimli::write::Sections<gimli::write::EndianVec<gimli::LittleEndian>>,
+) -> Vec<u8> {
+    use object::write::Object;
+    use object::{Architecture, BinaryFormat, Endianness, SectionKind};
+    let mut elf = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+    sections
+        .for_each(|id, data| -> Result<(), ()> {
+            if !data.slice().is_empty() {
+                let section =
+                    elf.add_section(vec![], id.name().as_bytes().to_vec(), SectionKind::Debug);
+                elf.append_section_data(section, data.slice(), 1);
+            }
+            Ok(())
+        })
+        .unwrap();
+    elf.write().unwrap()
+}
