@@ -28,6 +28,10 @@ pub struct PairHistory {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupHistory {
     pub name: String,
+    /// The baseline image of a group compared against a fixed image (not
+    /// in the status list, which follows DepSurf's; shown in the attach
+    /// matrix and the site's index); `None` for consecutive groups.
+    pub baseline: Option<StatusRow>,
     /// The status list, in order (absent images included).
     pub members: Vec<StatusRow>,
     pub pairs: Vec<PairHistory>,
@@ -109,6 +113,7 @@ pub fn group_history(
         .collect();
     GroupHistory {
         name: group.name.clone(),
+        baseline,
         members,
         pairs,
     }

@@ -14,7 +14,10 @@ summary{cursor:pointer}\
 details{margin:.2rem 0}\
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem}\
 .matrix .ok{background:#e3f6e3}.matrix .warn{background:#fff3cd}.matrix .bad{background:#f8d7da}\
-nav a{margin-right:.4rem}";
+nav a{margin-right:.4rem}\
+.wide{overflow-x:auto}.index td,.index th{font-size:.85rem;white-space:nowrap}\
+#filter button{min-width:2.2rem;margin:.1rem}#filter button[aria-pressed=true]{background:#333;color:#fff}\
+#shown{margin-left:.5rem;color:#555}";
 
 /// The HTML body of `markdown`.
 pub fn body(markdown: &str) -> String {
@@ -26,10 +29,14 @@ pub fn body(markdown: &str) -> String {
 /// A standalone HTML page titled `title` holding `markdown`; `nav` is
 /// extra HTML put before the content (links of a site).
 pub fn page(title: &str, markdown: &str, nav: Option<&str>) -> String {
+    page_html(title, &body(markdown), nav)
+}
+
+/// [`page`] of a body already in HTML.
+pub fn page_html(title: &str, body: &str, nav: Option<&str>) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{}{}</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{}{body}</body>\n</html>\n",
         escape(title),
         nav.unwrap_or(""),
-        body(markdown)
     )
 }

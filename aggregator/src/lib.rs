@@ -35,5 +35,6 @@ pub mod kfunc_diff;
 pub mod lsm_diff;
 pub mod report;
 pub mod site;
+pub mod site_index;
 pub mod syscall_diff;
 pub mod tracepoint_diff;

@@ -112,7 +112,7 @@ pub fn letters(row: &StatusRow, changed: bool) -> String {
 /// Whether the pair that ends at member `position` of `group` changed
 /// anything of a name present on both sides.
 fn changed_at(group: &GroupHistory, position: usize) -> bool {
-    let pair = if group.pairs.len() == group.members.len() {
+    let pair = if group.baseline.is_some() {
         // Baseline mode: pair i compares the baseline with member i.
         group.pairs.get(position)
     } else {
@@ -123,13 +123,40 @@ fn changed_at(group: &GroupHistory, position: usize) -> bool {
     })
 }
 
-/// The attach matrix: one row per image of each group, with its letters and
-/// its kprobe and fentry verdicts (the reason in the cell's title). Left
-/// out when no image has verdicts.
+/// Every image of `group` in order, the baseline first, with its
+/// [`letters`] (the baseline is never Δ: it is what the others are
+/// compared with).
+pub fn image_letters(group: &GroupHistory) -> Vec<(&StatusRow, String)> {
+    let mut out = Vec::with_capacity(group.members.len() + 1);
+    if let Some(b) = &group.baseline {
+        out.push((b, letters(b, false)));
+    }
+    for (position, row) in group.members.iter().enumerate() {
+        out.push((row, letters(row, changed_at(group, position))));
+    }
+    out
+}
+
+/// The colour class of a cell showing `letters`: `ok` when empty, `bad`
+/// when absent or fully inlined, `warn` otherwise.
+pub fn letters_class(letters: &str) -> &'static str {
+    if letters.is_empty() {
+        "ok"
+    } else if letters.contains('∅') || letters.contains('F') {
+        "bad"
+    } else {
+        "warn"
+    }
+}
+
+/// The attach matrix: one row per image of each group (its baseline
+/// first), with its letters and its kprobe and fentry verdicts (the reason
+/// in the cell's title). Left out when no image has verdicts.
 fn matrix(out: &mut String, history: &FunctionHistory) {
     let any = history.groups.iter().any(|g| {
-        g.members
+        g.baseline
             .iter()
+            .chain(&g.members)
             .any(|m| m.presence.as_ref().is_some_and(|p| p.attach.is_some()))
     });
     if !any {
@@ -141,15 +168,8 @@ fn matrix(out: &mut String, history: &FunctionHistory) {
         "<tr><th>Group</th><th>Image</th><th>Status</th><th>kprobe</th><th>fentry</th></tr>\n",
     );
     for group in &history.groups {
-        for (position, row) in group.members.iter().enumerate() {
-            let status = letters(row, changed_at(group, position));
-            let status_class = if status.is_empty() {
-                "ok"
-            } else if status.contains('∅') || status.contains('F') {
-                "bad"
-            } else {
-                "warn"
-            };
+        for (row, status) in image_letters(group) {
+            let status_class = letters_class(&status);
             let shown = if status.is_empty() {
                 "✓"
             } else {
@@ -187,9 +207,10 @@ fn matrix(out: &mut String, history: &FunctionHistory) {
                     (kprobe, fentry)
                 }
             };
+            let baseline = if row.baseline { " (baseline)" } else { "" };
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td class=\"{status_class}\">{shown}</td>{kprobe}{fentry}</tr>",
+                "<tr><td>{}</td><td>{}{baseline}</td><td class=\"{status_class}\">{shown}</td>{kprobe}{fentry}</tr>",
                 escape(&group.name),
                 code(&row.label)
             );

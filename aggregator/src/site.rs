@@ -1,7 +1,9 @@
 //! The static website: one HTML page per function (the report), per
 //! type (struct, union, enum, typedef) and per tracepoint, syscall, kfunc
-//! and LSM hook; one index page per first letter for functions and types
-//! and one per interface kind, each with one column per group showing the issue symbols, and a search box over every function name that works from
+//! and LSM hook; the function index ([`crate::site_index`]: a cell per
+//! image, paged, filterable by symbol); one index page per first letter for
+//! types and one per interface kind, with one column per group showing the
+//! issue symbols; and a search box over every name that works from
 //! `file://` (the names are a script file, not fetched). Pages are
 //! produced one name at a time from every file of every group (one per
 //! image, all sorted by name) streamed in step, a few rows buffered per
@@ -15,9 +17,7 @@ use std::path::{Path, PathBuf};
 use ksurf_dataset::{Dataset, DependencyKind, TableName, TableStream};
 
 use crate::aggregate::presence_of;
-use crate::history::{
-    aggregated_groups, group_files, group_history, FunctionHistory, GroupHistory,
-};
+use crate::history::{aggregated_groups, group_files, group_history, FunctionHistory};
 use crate::html;
 use crate::interface_diff::{
     decode_changes as interface_decode_changes, InterfaceChangeRow, InterfaceCursor, InterfaceDiff,
@@ -29,8 +29,9 @@ use crate::interface_report::{
 use crate::kconfig_diff::ConfigDiff;
 use crate::kfunc_diff::KfuncDiff;
 use crate::lsm_diff::LsmDiff;
-use crate::model::{ChangeRow, Issue, StatusRow};
+use crate::model::{ChangeRow, StatusRow};
 use crate::report::{escape, render};
+use crate::site_index::{page_file, FunctionIndex, FILTER_JS, PAGE_ROWS};
 use crate::syscall_diff::SyscallDiff;
 use crate::tables::GroupRow;
 use crate::tables::{decode_changes, decode_status};
@@ -358,44 +359,6 @@ fn write_interface_kinds(
     Ok(out)
 }
 
-/// The symbols of the index columns, in the website's order.
-fn issue_symbol(issue: Issue) -> &'static str {
-    match issue {
-        Issue::Absent => "∅",
-        Issue::SelectiveInline => "S",
-        Issue::FullInline => "F",
-        Issue::Duplicate => "D",
-        Issue::Collision => "C",
-        Issue::Transformation => "T",
-    }
-}
-
-const SYMBOL_ORDER: [&str; 7] = ["∅", "Δ", "S", "F", "D", "C", "T"];
-
-/// The symbols of one group's column: every issue of its images, and `Δ`
-/// when a compared pair has a signature change.
-pub fn group_symbols(group: &GroupHistory) -> String {
-    let mut present: Vec<&str> = group
-        .members
-        .iter()
-        .flat_map(StatusRow::issues)
-        .map(issue_symbol)
-        .collect();
-    if group
-        .pairs
-        .iter()
-        .any(|p| p.changes.iter().any(|c| c.kind.is_signature_change()))
-    {
-        present.push("Δ");
-    }
-    SYMBOL_ORDER
-        .iter()
-        .filter(|s| present.contains(s))
-        .copied()
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// Decoded rows of one group table, handed out one name at a time.
 struct RowsByName<T> {
     stream: TableStream,
@@ -484,15 +447,26 @@ fn letters_nav(root: &str, letters: &[String]) -> String {
 
 /// A page with the search box, which needs the `data-root` attribute.
 fn page_with_search(title: &str, markdown: &str, nav: &str, root: &str) -> String {
-    html::page(title, markdown, Some(&format!("{nav}{}", search_box(root)))).replacen(
+    search_page(title, &html::body(markdown), nav, root)
+}
+
+/// [`page_with_search`] of a body already in HTML.
+fn search_page(title: &str, body: &str, nav: &str, root: &str) -> String {
+    html::page_html(title, body, Some(&format!("{nav}{}", search_box(root)))).replacen(
         "<body>",
         &format!("<body data-root=\"{root}\">"),
         1,
     )
 }
 
-/// Writes the whole site for the aggregated groups of `dataset` to `out`.
+/// Writes the whole site for the aggregated groups of `dataset` to `out`,
+/// the function index in pages of [`PAGE_ROWS`] names.
 pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
+    write_site_paged(dataset, out, PAGE_ROWS)
+}
+
+/// [`write_site`] with `page_rows` names per function index page.
+pub fn write_site_paged(dataset: &Dataset, out: &Path, page_rows: usize) -> Result<SiteSummary> {
     let groups = aggregated_groups(dataset)?;
     if groups.is_empty() {
         return Err(Error::NotAggregated(dataset.label().to_owned()));
@@ -529,8 +503,15 @@ pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
         }
         changes.push(files);
     }
-    // (name, per-group symbols) per letter, for the index pages.
-    let mut index: BTreeMap<String, Vec<(String, Vec<String>)>> = BTreeMap::new();
+    // The function index's rows, spilled beside the staging directory.
+    let spill = sibling(out, "rows");
+    if spill.exists() {
+        std::fs::remove_dir_all(&spill).map_err(|source| Error::Output {
+            path: spill.clone(),
+            source,
+        })?;
+    }
+    let mut index = FunctionIndex::new(&spill, &groups, page_rows)?;
     let mut pages = 0;
     loop {
         let mut next: Option<String> = None;
@@ -571,12 +552,11 @@ pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
         let page = html::page(&name, &render(&history), Some(&nav));
         write_file(&staging.join(page_path(&name)), &page)?;
         pages += 1;
-        let columns = history.groups.iter().map(group_symbols).collect();
-        index.entry(letter).or_default().push((name, columns));
+        index.add(&history)?;
     }
     let (type_pages, type_index) = write_type_pages(dataset, &groups, &staging)?;
     let type_letters: Vec<String> = type_index.keys().cloned().collect();
-    let letters: Vec<String> = index.keys().cloned().collect();
+    let letters = index.letters();
     let mut names_js = String::from("var KSURF_NAMES = [\n");
     for (letter, rows) in &type_index {
         let mut md = format!("# Types: {letter}\n\n| Kind | Name |");
@@ -617,48 +597,16 @@ pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
         );
         write_file(&staging.join(format!("t-{letter}.html")), &page)?;
     }
-    for (letter, rows) in &index {
-        let mut md = format!("# Functions: {letter}\n\n| Name |");
-        for g in &groups {
-            let _ = write!(md, " {} |", escape(&g.name));
-        }
-        md.push_str("\n| --- |");
-        for _ in &groups {
-            md.push_str(" --- |");
-        }
-        md.push('\n');
-        let mut sorted: Vec<&(String, Vec<String>)> = rows.iter().collect();
-        sorted.sort_by(|a, b| {
-            (a.0.replace('_', "").to_lowercase(), &a.0)
-                .cmp(&(b.0.replace('_', "").to_lowercase(), &b.0))
-        });
-        for (name, columns) in sorted {
-            let _ = write!(
-                md,
-                "| <a href=\"{}\"><code>{}</code></a> |",
-                page_path(name),
-                escape(name)
-            );
-            for c in columns {
-                let _ = write!(md, " {c} |");
-            }
-            md.push('\n');
-            let _ = writeln!(
-                names_js,
-                "[{},{}],",
-                serde_json::Value::from(name.as_str()),
-                serde_json::Value::from(page_path(name))
-            );
-        }
-        md.push_str("\n∅ Absent, Δ Changed, S Selective Inline, F Full Inline, D Duplicate, C Collision, T Transformation\n");
-        let page = page_with_search(
-            &format!("Functions: {letter}"),
-            &md,
-            &letters_nav("", &letters),
-            "",
-        );
-        write_file(&staging.join(format!("{letter}.html")), &page)?;
-    }
+    let nav = letters_nav("", &letters);
+    let index = index.finish(
+        &staging,
+        &|title, body| search_page(title, body, &nav, ""),
+        &mut names_js,
+    )?;
+    std::fs::remove_dir_all(&spill).map_err(|source| Error::Output {
+        path: spill.clone(),
+        source,
+    })?;
     let interface_pages = write_interface_kinds(
         dataset,
         &groups,
@@ -669,6 +617,7 @@ pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
     names_js.push_str("];\n");
     write_file(&staging.join("search-index.js"), &names_js)?;
     write_file(&staging.join("search.js"), SEARCH_JS)?;
+    write_file(&staging.join("filter.js"), FILTER_JS)?;
     let mut home = String::from("# ksurf: kernel functions\n\n");
     let _ = writeln!(
         home,
@@ -679,8 +628,21 @@ pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    for l in &letters {
-        let _ = writeln!(home, "- [{l}]({l}.html) ({} functions)", index[l].len());
+    for (l, n) in &index.letters {
+        let _ = writeln!(home, "- [{l}]({l}.html) ({n} functions)");
+    }
+    let _ = writeln!(
+        home,
+        "\nThe functions that show a symbol on some image of some group:\n"
+    );
+    for (symbol, n) in &index.symbols {
+        let _ = writeln!(
+            home,
+            "- [{}]({}) {} ({n} functions)",
+            symbol.shown,
+            page_file(&format!("has-{}", symbol.code), 1),
+            symbol.meaning
+        );
     }
     let _ = writeln!(
         home,
@@ -707,7 +669,7 @@ pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
         function_pages: pages,
         type_pages,
         interface_pages: interface_pages.iter().map(|(_, n)| n).sum(),
-        index_pages: letters.len() + type_letters.len() + interface_pages.len() + 1,
+        index_pages: index.pages + type_letters.len() + interface_pages.len() + 1,
     })
 }
 

@@ -3,7 +3,7 @@
 the DevTools protocol on a pipe (--remote-debugging-pipe: no port, no
 network), and prints what the pages show as JSON:
 
-  chromium_check.py SITE_DIR FUNCTION QUERY
+  chromium_check.py SITE_DIR FUNCTION QUERY LISTED FIRST SECOND
 
 - status: the group headings and the first status summaries of FUNCTION's page
 - details: whether the first <details> is closed, and open after a click on
@@ -13,6 +13,15 @@ network), and prints what the pages show as JSON:
   and a screenshot of the table (PNG signature, and its IHDR size equal to
   the table's box; the image is left as SITE_DIR/matrix.png)
 - search: the result links of typing QUERY into the index page's search box
+- index: the page of LISTED's letter that lists it: the two head rows, the
+  row count, LISTED's row (cell texts and colours), the filter buttons; then
+  the rows left after pressing the FIRST symbol, the count line and the URL
+  fragment; after also pressing the SECOND;
+  the pager and its links (which carry the fragment); and a screenshot of the filtered
+  table (left as SITE_DIR/index.png)
+- other_page: another page of that letter opened with the fragment of its
+  link: the buttons pressed, the count line and the rows left
+- has_full: the names listed by the site-wide list of F (has-full.html)
 """
 import base64
 import json
@@ -24,7 +33,7 @@ import sys
 import tempfile
 import time
 
-site, function, query = sys.argv[1:4]
+site, function, query, listed, first, second = sys.argv[1:7]
 browser = shutil.which("chromium") or shutil.which("chromium-browser")
 if browser is None:
     sys.exit("chromium is not installed (Debian package `chromium`)")
@@ -174,6 +183,90 @@ try:
             box.dispatchEvent(new Event('input'));
             return [...document.querySelectorAll('#results a')].map(a => [a.textContent, a.getAttribute('href')]);
         }})()""",
+    )
+    # The letter page listing LISTED (the letter's pages in turn).
+    k = 1
+    while True:
+        stem = f"{listed[0]}.html" if k == 1 else f"{listed[0]}.{k}.html"
+        if not os.path.exists(os.path.join(site, stem)):
+            raise SystemExit(f"{listed} is on no page of its letter")
+        letter_page = open_page(stem)
+        if evaluate(letter_page, f"[...document.querySelectorAll('#index tbody td:first-child')]"
+                    f".some(c => c.textContent === {json.dumps(listed)})"):
+            break
+        k += 1
+    index = evaluate(
+        letter_page,
+        f"""(async () => {{
+            const t = document.getElementById('index');
+            const names = () => [...t.tBodies[0].rows].filter(r => !r.hidden)
+                .map(r => r.cells[0].textContent);
+            const press = async (s) => {{
+                document.querySelector(`#filter button[data-s="${{s}}"]`).click();
+                await new Promise(r => requestAnimationFrame(() => r()));
+            }};
+            const row = [...t.tBodies[0].rows].find(r => r.cells[0].textContent === {json.dumps(listed)});
+            const out = {{
+                head: [...t.tHead.rows].map(tr => [...tr.cells].map(c => c.textContent)),
+                rows: t.tBodies[0].rows.length,
+                row: [...row.cells].map(c => c.textContent),
+                row_colours: [...row.cells].slice(1, 4).map(c => getComputedStyle(c).backgroundColor),
+                buttons: [...document.querySelectorAll('#filter button')].map(b => b.textContent),
+            }};
+            await press({json.dumps(first)});
+            out.first = names();
+            out.shown = document.getElementById('shown').textContent;
+            out.hash = decodeURIComponent(location.hash);
+            await press({json.dumps(second)});
+            out.both = names();
+            out.hash_both = decodeURIComponent(location.hash);
+            out.pager = [...document.querySelectorAll('nav.pager')][0].textContent;
+            out.page_links = [...new Set([...document.querySelectorAll('a.page')]
+                .map(a => decodeURIComponent(a.getAttribute('href'))))];
+            const r = t.getBoundingClientRect();
+            out.box = [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height];
+            return out;
+        }})()""",
+    )
+    x, y, width, height = index.pop("box")
+    shot = send(
+        "Page.captureScreenshot",
+        {"format": "png", "captureBeyondViewport": True,
+         "clip": {"x": x, "y": y, "width": width, "height": height, "scale": 1}},
+        letter_page,
+    )
+    png = base64.b64decode(shot["data"])
+    with open(os.path.join(site, "index.png"), "wb") as f:
+        f.write(png)
+    png_width, png_height = struct.unpack(">II", png[16:24])
+    index["screenshot"] = {
+        "png": png[:8] == b"\x89PNG\r\n\x1a\n",
+        "size_matches": (png_width, png_height) == (round(width), round(height)),
+        "nonempty": width > 100 and height > 20,
+    }
+    out["index"] = index
+    # Another page of the letter, opened by its link with the fragment: the
+    # same filter is on there.
+    link = index["page_links"][0]
+    other = open_page(link.split("#")[0])
+    send("Runtime.evaluate", {"expression": f"location.hash = {json.dumps('#' + link.split('#')[1])}; location.reload()"}, other)
+    time.sleep(0.5)
+    deadline = time.time() + 20
+    while not evaluate(other, "document.readyState === 'complete' && !!document.getElementById('shown')"):
+        if time.time() > deadline:
+            raise SystemExit("the other page did not reload")
+        time.sleep(0.05)
+    out["other_page"] = evaluate(
+        other,
+        """({pressed: [...document.querySelectorAll('#filter button[aria-pressed=true]')].map(b => b.textContent),
+            shown: document.getElementById('shown').textContent,
+            visible: [...document.getElementById('index').tBodies[0].rows].filter(r => !r.hidden)
+                .map(r => r.cells[0].textContent)})""",
+    )
+    has_full = open_page("has-full.html")
+    out["has_full"] = evaluate(
+        has_full,
+        "[...document.getElementById('index').tBodies[0].rows].map(r => r.cells[0].textContent)",
     )
     print(json.dumps(out, ensure_ascii=False))
 finally:

@@ -51,6 +51,7 @@ fn parse(page: &str) -> FunctionHistory {
             } else {
                 groups.push(GroupHistory {
                     name: g.to_owned(),
+                    baseline: None,
                     members: vec![],
                     pairs: vec![],
                 });

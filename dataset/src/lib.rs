@@ -27,3 +27,8 @@ pub use store::{Dataset, ImageState, TableStream, TableWriter};
 /// Version of the table schemas. Bumped whenever a column is added, removed
 /// or changes meaning; readers refuse tables written with another version.
 pub const SCHEMA_VERSION: u32 = 6;
+
+/// `function_attach.fentry_reason` (and `function_status.fentry_reason`)
+/// of every function of an image without a `.BTF` section: no fentry,
+/// fexit or `tp_btf` program attaches anywhere on it.
+pub const FENTRY_REASON_NO_BTF: &str = "the image has no .BTF (CONFIG_DEBUG_INFO_BTF is not set)";
