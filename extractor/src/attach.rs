@@ -24,6 +24,8 @@
 //!   `__stop_mcount_loc`, i.e. the function would be listed in
 //!   `available_filter_functions`), and the name must not be in the
 //!   verifier's `btf_id_deny` set (kernel/bpf/verifier.c, a `.BTF_ids` set).
+//!   fexit alone is also refused for the `noreturn_deny` set (6.4+): the
+//!   verdict stays `yes` (fentry) and its reason says so.
 //! * coverage: copies of the function inlined into callers are call sites
 //!   a probe on the symbol never sees; their count is kept with the verdict.
 
@@ -99,6 +101,9 @@ pub struct ImageFacts {
     btf_functions: Option<HashSet<String>>,
     /// Members of the verifier's `btf_id_deny` set.
     fentry_deny: BTreeSet<String>,
+    /// Members of the verifier's `noreturn_deny` set (6.4+): functions
+    /// that never return, which fexit programs may not attach to.
+    fexit_deny: BTreeSet<String>,
     /// Symbol addresses carry the Thumb bit (32-bit Arm).
     thumb: bool,
 }
@@ -206,17 +211,21 @@ impl ImageFacts {
             });
         }
         let mcount = read_mcount(image)?;
-        let fentry_deny = sets
-            .iter()
-            .filter(|s| s.name == "btf_id_deny")
-            .flat_map(|s| s.members.iter().map(|m| m.function.clone()))
-            .collect();
+        let members = |set: &str| {
+            sets.iter()
+                .filter(|s| s.name == set)
+                .flat_map(|s| s.members.iter().map(|m| m.function.clone()))
+                .collect::<BTreeSet<String>>()
+        };
+        let fentry_deny = members("btf_id_deny");
+        let fexit_deny = members("noreturn_deny");
         Ok(ImageFacts {
             nokprobe,
             refused,
             mcount,
             btf_functions,
             fentry_deny,
+            fexit_deny,
             thumb: image.machine == "EM_ARM",
         })
     }
@@ -382,10 +391,7 @@ fn row(
             .join(", ")
     };
     let (fentry, mut fentry_reason) = match in_btf {
-        None => (
-            false,
-            "the image has no .BTF (CONFIG_DEBUG_INFO_BTF is not set)".to_owned(),
-        ),
+        None => (false, ksurf_dataset::FENTRY_REASON_NO_BTF.to_owned()),
         Some(_) if facts.fentry_deny.contains(name) => (
             false,
             "in the verifier's btf_id_deny set".to_owned(),
@@ -426,6 +432,9 @@ fn row(
     if fentry && inlined_sites > 0 {
         fentry_reason.push_str(&missed_sites(inlined_sites));
     }
+    if fentry && facts.fexit_deny.contains(name) {
+        fentry_reason.push_str(FEXIT_NORETURN);
+    }
     AttachRow {
         name: name.to_owned(),
         kprobe,
@@ -438,6 +447,11 @@ fn row(
         inlined_sites,
     }
 }
+
+/// Added to the reason of a fentry verdict `yes` for a function of the
+/// verifier's `noreturn_deny` set: fentry attaches, fexit does not.
+pub const FEXIT_NORETURN: &str =
+    "; fexit refused: in the verifier's noreturn_deny set (never returns)";
 
 /// `; misses N inlined call site(s)`.
 fn missed_sites(n: u32) -> String {
@@ -596,12 +610,14 @@ mod tests {
                     "twice",
                     "notraced",
                     "denied",
+                    "never_returns",
                 ]
                 .into_iter()
                 .map(str::to_owned)
                 .collect(),
             ),
             fentry_deny: ["denied".to_owned()].into_iter().collect(),
+            fexit_deny: ["never_returns".to_owned()].into_iter().collect(),
             thumb: false,
         }
     }
@@ -708,6 +724,18 @@ mod tests {
         );
         let r = verdict(&f, "denied", &[sym("denied", 0x1000, ".text")], 0);
         assert_eq!(r.fentry_reason, "in the verifier's btf_id_deny set");
+        // fentry attaches to a function of noreturn_deny; fexit does not.
+        let r = verdict(
+            &f,
+            "never_returns",
+            &[sym("never_returns", 0x2000, ".text")],
+            0,
+        );
+        assert!(r.fentry);
+        assert_eq!(
+            r.fentry_reason,
+            "in .BTF with an ftrace call site; fexit refused: in the verifier's noreturn_deny set (never returns)"
+        );
         let r = verdict(&f, "gone", &[], 3);
         assert_eq!(r.kprobe_reason, "no symbol: inlined at every call site (3)");
         assert_eq!(

@@ -148,7 +148,7 @@ fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Re
     let sets = kfuncs::read_sets(path, bytes);
     let (mut interfaces, attach) = rayon::join(
         || {
-            extract_interfaces(
+            let interfaces = extract_interfaces(
                 path,
                 bytes,
                 image.as_ref(),
@@ -156,7 +156,11 @@ fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Re
                 &parsed.symbols,
                 &model.entries,
                 &model.types,
-            )
+            );
+            // The interface kinds' own cost (with the shared image and
+            // .BTF_ids reading), which bench/extract-vs-pahole.sh reports.
+            tracing::debug!(elapsed = ?started.elapsed(), "interfaces read");
+            interfaces
         },
         || {
             attach_rows(
