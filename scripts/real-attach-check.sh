@@ -20,7 +20,9 @@ archdirs=("$dataset"/function_attach/distro=debian/release="$release"/arch=*)
 table=${archdirs[0]}/part-0.parquet
 funcs=$(mktemp)
 trap 'rm -f "$funcs"' EXIT
-if readelf -S "$vmlinux" | grep -q ' \.BTF '; then
+# grep reads the whole listing (-q would stop early and, with pipefail,
+# readelf's SIGPIPE would fail the test).
+if readelf -SW "$vmlinux" | grep ' \.BTF ' >/dev/null; then
 	bpftool btf dump file "$vmlinux" | sed -nE "s/^\[[0-9]+\] FUNC '([^']*)'.*/\1/p" | sort -u >"$funcs"
 	has_btf=1
 else
@@ -65,6 +67,10 @@ def fact(name, kprobe, symbols=None, reason_start=None, fentry=None, fentry_reas
     check(ok, f"{name}: kprobe {got_k} {got_syms} ({got_reason}); fentry {got_f} ({got_freason})")
 
 version = release.split("-")[0]
+# Before 6.4 no function carries the fexit refusal.
+if not version.startswith("6.12"):
+    fexit = [n for n, r in rows.items() if "fexit refused" in r[4]]
+    check(not fexit, f"no noreturn_deny set before 6.4: no fexit refusal ({fexit[:5]})")
 if version == "6.1.0":
     fact("finish_task_switch", "yes", ["finish_task_switch.isra.0"], "clone finish_task_switch.isra.0",
          False, "not in .BTF: no symbol named finish_task_switch, only finish_task_switch.isra.0" if has_btf else None)
@@ -74,6 +80,11 @@ if version == "6.1.0":
         fact("blk_account_io_start", "no", [], "no symbol: inlined at every call site")
         fact("do_syscall_64", "no", [], "do_syscall_64: in noinstr text")
         fact("migrate_disable", "yes", ["migrate_disable"], None, False, "in the verifier's btf_id_deny set")
+elif version.startswith("6.12"):
+    # 6.4+ has the verifier's noreturn_deny set: fentry attaches, fexit does not.
+    fact("do_exit", "yes", ["do_exit"], "symbol do_exit", True,
+         "in .BTF with an ftrace call site; fexit refused: in the verifier's noreturn_deny set")
+    fact("vfs_read", "yes", ["vfs_read"], "symbol vfs_read", True, "in .BTF with an ftrace call site")
 elif version == "5.10.0":
     fact("finish_task_switch", "yes", ["finish_task_switch"], "symbol finish_task_switch", True)
     fact("blk_account_io_start", "yes", ["blk_account_io_start"], "symbol blk_account_io_start", True)
