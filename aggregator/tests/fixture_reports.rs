@@ -15,7 +15,7 @@ use ksurf_aggregator::tables::{decode_changes, decode_status};
 use ksurf_aggregator::{aggregate, config, report};
 use ksurf_dataset::{Dataset, TableName};
 
-const GOLDEN: [&str; 16] = [
+const GOLDEN: [&str; 17] = [
     "alloc_pages_fixture",
     "asm_only_function",
     "added_in_v2",
@@ -25,6 +25,7 @@ const GOLDEN: [&str; 16] = [
     "collide_static_static",
     "dup_header_helper",
     "full_inline_helper",
+    "param_shifted",
     "read_reg",
     "selective_inline_target",
     "sum_grid",
@@ -114,24 +115,24 @@ fn groups_resolve_to_the_expected_images_and_labels() {
                 "Regular".to_owned(),
                 None,
                 s(&["4.4", "4.10", "5.4"]),
-                44,
-                15
+                45,
+                19
             ),
             (
                 "Arch".to_owned(),
                 Some("amd64".to_owned()),
                 s(&["arm64", "riscv64"]),
-                43,
+                44,
                 2
             ),
             (
                 "Flavor".to_owned(),
                 Some("mini".to_owned()),
                 s(&["mini-cloud", "mini-rt"]),
-                43,
+                44,
                 1
             ),
-            ("Revision".to_owned(), None, s(&["30", "31"]), 43, 0),
+            ("Revision".to_owned(), None, s(&["30", "31"]), 44, 0),
         ]
     );
 }
@@ -175,6 +176,11 @@ fn function_changes_rows_are_exact() {
         "Regular | collide_static_static | 1 | mini/4.10.0-20-mini/amd64 -> mini/5.4.0-30-mini/amd64 | 4.10 -> 5.4 | Collision type changed | None None | None | Some(\"Static-Static Collision\") -> Some(\"Unique Static\")",
         "Regular | collide_static_static | 1 | mini/4.10.0-20-mini/amd64 -> mini/5.4.0-30-mini/amd64 | 4.10 -> 5.4 | Symbol renamed | None None | None | Some(\"collide_static_static, collide_static_static.constprop.0\") -> Some(\"collide_static_static.constprop.0\")",
         "Regular | collide_static_static | 1 | mini/4.10.0-20-mini/amd64 -> mini/5.4.0-30-mini/amd64 | 4.10 -> 5.4 | Kprobe changed | None None | None | Some(\"yes: 2 symbols (collide_static_static, collide_static_static.constprop.0): attach to each to see every call\") -> Some(\"yes: clone collide_static_static.constprop.0: the source name has no usable symbol\")",
+        "Regular | param_shifted | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Function added | None None | None | None -> Some(\"int param_shifted(int first, long int second);\")",
+        // A parameter inserted in front: each later one moves a register.
+        "Regular | param_shifted | 1 | mini/4.10.0-20-mini/amd64 -> mini/5.4.0-30-mini/amd64 | 4.10 -> 5.4 | Param added | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | Some(\"ctx\") | None -> Some(\"void *\")",
+        "Regular | param_shifted | 1 | mini/4.10.0-20-mini/amd64 -> mini/5.4.0-30-mini/amd64 | 4.10 -> 5.4 | Param moved | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | Some(\"first\") | Some(\"arg 1\") -> Some(\"arg 2\")",
+        "Regular | param_shifted | 1 | mini/4.10.0-20-mini/amd64 -> mini/5.4.0-30-mini/amd64 | 4.10 -> 5.4 | Param moved | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | Some(\"second\") | Some(\"arg 2\") -> Some(\"arg 3\")",
         "Regular | read_reg | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Param reordered | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | None | Some(\"name, reg\") -> Some(\"reg, name\")",
         "Regular | sum_grid | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Param added | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | Some(\"cols\") | None -> Some(\"int\")",
         "Regular | union_param | 0 | mini/4.4.0-10-mini/amd64 -> mini/4.10.0-20-mini/amd64 | 4.4 -> 4.10 | Param removed | Some(\"lib/proto.c\") Some(\"lib/proto.c\") | Some(\"v\") | Some(\"union pte_val\") -> None",
@@ -277,7 +283,7 @@ fn reports_from_a_config_equal_reports_from_the_tables() {
             names.push(r.name);
         }
     }
-    assert_eq!(names.len(), 44);
+    assert_eq!(names.len(), 45);
     for name in &names {
         assert_eq!(
             from_config(&dataset, &groups, name).unwrap(),

@@ -25,7 +25,7 @@ fn site_pages_render_open_and_search_in_chromium() {
     assert_eq!(
         summary,
         site::SiteSummary {
-            function_pages: 44,
+            function_pages: 45,
             type_pages: 38,
             interface_pages: 0,
             index_pages: 53
