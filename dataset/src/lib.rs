@@ -26,4 +26,4 @@ pub use store::{Dataset, ImageState, TableStream, TableWriter};
 
 /// Version of the table schemas. Bumped whenever a column is added, removed
 /// or changes meaning; readers refuse tables written with another version.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
