@@ -20,9 +20,8 @@ use std::process::{Command, Output};
 use arrow::array::{Array, StringArray};
 use bytes::Bytes;
 use support::{
-    add_suite, append_entry, build_deb, build_package, control_member, sha256_hex,
-    DataCompression, Fault, Mirror, Signer, Signing, TestPackage, FIXTURE_BUILD_ID,
-    FIXTURE_SHA256,
+    add_suite, append_entry, build_deb, build_package, control_member, sha256_hex, DataCompression,
+    Fault, Mirror, Signer, Signing, TestPackage, FIXTURE_BUILD_ID, FIXTURE_SHA256,
 };
 
 /// A fixed clock for `fetches.fetched_at`.
@@ -450,8 +449,7 @@ fn a_companion_that_does_not_match_its_index_costs_the_config_only() {
 }
 
 const UBUNTU_RELEASE: &str = "5.4.0-26-generic";
-const UBUNTU_DBGSYM: &str =
-    "linux-image-unsigned-5.4.0-26-generic-dbgsym_5.4.0-26.30_amd64.ddeb";
+const UBUNTU_DBGSYM: &str = "linux-image-unsigned-5.4.0-26-generic-dbgsym_5.4.0-26.30_amd64.ddeb";
 const UBUNTU_MODULES: &str = "linux-modules-5.4.0-26-generic_5.4.0-26.30_amd64.deb";
 const UBUNTU_BUILDINFO: &str = "linux-buildinfo-5.4.0-26-generic_5.4.0-26.30_amd64.deb";
 
@@ -520,7 +518,10 @@ fn ubuntu_run_fetches_the_companion_from_the_main_archive() {
         Signing::Detached,
         None,
     );
-    files.extend(main.into_iter().map(|(k, v): (String, Bytes)| (format!("archive/{k}"), v)));
+    files.extend(
+        main.into_iter()
+            .map(|(k, v): (String, Bytes)| (format!("archive/{k}"), v)),
+    );
     let mirror = Mirror::start(files);
     let dir = tempfile::tempdir().unwrap();
     let keyring = dir.path().join("ddebs.gpg");
@@ -589,7 +590,8 @@ fn ubuntu_run_fetches_the_companion_from_the_main_archive() {
                 "linux-buildinfo-5.4.0-26-generic",
                 "5.4.0-26.30",
                 "ddebs",
-                &a.mirror.url(&format!("archive/{}", a.pool(UBUNTU_BUILDINFO))),
+                &a.mirror
+                    .url(&format!("archive/{}", a.pool(UBUNTU_BUILDINFO))),
                 a.bytes(UBUNTU_BUILDINFO),
                 (&sha256_hex(CONFIG.as_bytes()), CONFIG.len()),
                 "NULL",

@@ -431,10 +431,9 @@ fn validate(raw: RawSource) -> Result<SourceConfig, String> {
     };
 
     let companion_url = match (&raw.companion_url, kind) {
-        (Some(url), SourceKind::Ubuntu) => Some(
-            url_setting(url, kind)
-                .map_err(|m| format!("companion_{m}"))?,
-        ),
+        (Some(url), SourceKind::Ubuntu) => {
+            Some(url_setting(url, kind).map_err(|m| format!("companion_{m}"))?)
+        }
         (Some(_), _) => return Err(not_for("companion_url")),
         (None, _) => None,
     };

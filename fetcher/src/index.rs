@@ -211,9 +211,7 @@ impl CompanionIndex {
             .filter_map(|name| self.by_name.get(name))
             .flatten()
             .filter(|c| c.version == version)
-            .min_by(|a, b| {
-                (a.size, &a.package, &a.url).cmp(&(b.size, &b.package, &b.url))
-            })
+            .min_by(|a, b| (a.size, &a.package, &a.url).cmp(&(b.size, &b.package, &b.url)))
             .cloned()
     }
 
@@ -513,8 +511,14 @@ mod tests {
             found.map(|c| c.package),
             Some("linux-buildinfo-5.4.0-26-generic".to_owned())
         );
-        assert_eq!(index.find(Distro::Ubuntu, "5.4.0-26-generic", "5.4.0-26.31"), None);
-        assert_eq!(index.find(Distro::Debian, "5.4.0-26-generic", "5.4.0-26.30"), None);
+        assert_eq!(
+            index.find(Distro::Ubuntu, "5.4.0-26-generic", "5.4.0-26.31"),
+            None
+        );
+        assert_eq!(
+            index.find(Distro::Debian, "5.4.0-26-generic", "5.4.0-26.30"),
+            None
+        );
     }
 
     #[test]

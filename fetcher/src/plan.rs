@@ -345,8 +345,18 @@ mod tests {
         );
         let planned = companion.as_planned(&with);
         assert_eq!(
-            (planned.package.as_str(), planned.size, planned.image, planned.companion),
-            ("linux-image-6.1.0-47-cloud-amd64-unsigned", Some(12), with.image.clone(), None)
+            (
+                planned.package.as_str(),
+                planned.size,
+                planned.image,
+                planned.companion
+            ),
+            (
+                "linux-image-6.1.0-47-cloud-amd64-unsigned",
+                Some(12),
+                with.image.clone(),
+                None
+            )
         );
     }
 

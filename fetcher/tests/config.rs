@@ -138,7 +138,9 @@ fn companion_url_from_the_environment() {
         "c.toml: [[source]] \"u\": companion_url: environment variable ARCHIVE is not set"
     );
     assert_eq!(
-        resolve_companion_url("c.toml", s, &|v| (v == "ARCHIVE").then(|| "http://a.test/ubuntu/".into())).unwrap(),
+        resolve_companion_url("c.toml", s, &|v| (v == "ARCHIVE")
+            .then(|| "http://a.test/ubuntu/".into()))
+        .unwrap(),
         Some("http://a.test/ubuntu".into())
     );
     let plain = FetchConfig::parse(GOOD, "c.toml").unwrap();

@@ -225,8 +225,13 @@ pub fn process(
             }
             Ok(fetched) => {
                 let started = Instant::now();
-                let result =
-                    store_image(dataset, &package, &fetched, config.as_ref(), &options.work_dir);
+                let result = store_image(
+                    dataset,
+                    &package,
+                    &fetched,
+                    config.as_ref(),
+                    &options.work_dir,
+                );
                 let seconds = fetch_seconds + started.elapsed().as_secs_f64();
                 if !options.keep {
                     remove_work_files(&package, &fetched, config.as_ref(), kept_cache.as_deref());
@@ -386,11 +391,14 @@ fn companion_config(
 ) {
     use ksurf_extractor::kconfig::{attach, attach_error, ConfigSource};
     let source = ConfigSource::Package(companion.file_name().to_owned());
-    let read = config.as_ref().map_err(|e| e.to_string()).and_then(|fetched| {
-        std::fs::read(&fetched.vmlinux.path)
-            .map(|text| (fetched, text))
-            .map_err(|e| format!("{}: {e}", fetched.vmlinux.path.display()))
-    });
+    let read = config
+        .as_ref()
+        .map_err(|e| e.to_string())
+        .and_then(|fetched| {
+            std::fs::read(&fetched.vmlinux.path)
+                .map(|text| (fetched, text))
+                .map_err(|e| format!("{}: {e}", fetched.vmlinux.path.display()))
+        });
     match read {
         Ok((fetched, text)) => {
             let label = format!("{}: {}", fetched.location, fetched.vmlinux.entry);
