@@ -292,23 +292,35 @@ fn image_column(dataset: &Path, image: &str, column: &str) -> String {
         .to_owned()
 }
 
-fn fetch_row(
-    role: &str,
-    flavor: &str,
-    package: &str,
-    version: &str,
-    source: &str,
-    url: &str,
-    bytes: &[u8],
-    file: (&str, usize),
-    build_id: &str,
-) -> String {
+/// One expected `fetches` row.
+struct FetchRow<'a> {
+    role: &'a str,
+    flavor: &'a str,
+    package: &'a str,
+    version: &'a str,
+    source: &'a str,
+    url: &'a str,
+    /// The package's bytes.
+    bytes: &'a [u8],
+    /// SHA-256 and size of the file unpacked from it.
+    file: (&'a str, usize),
+    build_id: &'a str,
+}
+
+fn fetch_row(r: FetchRow) -> String {
     format!(
-        "role={role} flavor={flavor} package={package} version={version} source={source} url={url} package_size={} package_sha256={} file_sha256={} file_size={} build_id={build_id} fetched_at={FETCHED_AT}",
-        bytes.len(),
-        sha256_hex(bytes),
-        file.0,
-        file.1,
+        "role={} flavor={} package={} version={} source={} url={} package_size={} package_sha256={} file_sha256={} file_size={} build_id={} fetched_at={FETCHED_AT}",
+        r.role,
+        r.flavor,
+        r.package,
+        r.version,
+        r.source,
+        r.url,
+        r.bytes.len(),
+        sha256_hex(r.bytes),
+        r.file.0,
+        r.file.1,
+        r.build_id,
     )
 }
 
@@ -358,28 +370,28 @@ debian/6.1.0-47-cloud-amd64/amd64  linux-image-6.1.0-47-cloud-amd64-dbg         
     assert_eq!(
         rows(&ds, image, ksurf_dataset::TableName::Fetches),
         [
-            fetch_row(
-                "vmlinux",
-                "cloud-amd64",
-                "linux-image-6.1.0-47-cloud-amd64-dbg",
-                "6.1.170-3",
-                "debian",
-                &a.mirror.url(&a.pool(DEBIAN_DBG)),
-                a.bytes(DEBIAN_DBG),
-                (FIXTURE_SHA256, vmlinux_len()),
-                FIXTURE_BUILD_ID,
-            ),
-            fetch_row(
-                "config",
-                "cloud-amd64",
-                "linux-image-6.1.0-47-cloud-amd64-unsigned",
-                "6.1.170-3",
-                "debian",
-                &a.mirror.url(&a.pool(DEBIAN_UNSIGNED)),
-                a.bytes(DEBIAN_UNSIGNED),
-                (&sha256_hex(CONFIG.as_bytes()), CONFIG.len()),
-                "NULL",
-            ),
+            fetch_row(FetchRow {
+                role: "vmlinux",
+                flavor: "cloud-amd64",
+                package: "linux-image-6.1.0-47-cloud-amd64-dbg",
+                version: "6.1.170-3",
+                source: "debian",
+                url: &a.mirror.url(&a.pool(DEBIAN_DBG)),
+                bytes: a.bytes(DEBIAN_DBG),
+                file: (FIXTURE_SHA256, vmlinux_len()),
+                build_id: FIXTURE_BUILD_ID,
+            }),
+            fetch_row(FetchRow {
+                role: "config",
+                flavor: "cloud-amd64",
+                package: "linux-image-6.1.0-47-cloud-amd64-unsigned",
+                version: "6.1.170-3",
+                source: "debian",
+                url: &a.mirror.url(&a.pool(DEBIAN_UNSIGNED)),
+                bytes: a.bytes(DEBIAN_UNSIGNED),
+                file: (&sha256_hex(CONFIG.as_bytes()), CONFIG.len()),
+                build_id: "NULL",
+            }),
         ]
     );
     // Only the chosen companion was downloaded; the cache and the unpacked
@@ -573,29 +585,30 @@ fn ubuntu_run_fetches_the_companion_from_the_main_archive() {
     assert_eq!(
         rows(&ds, image, ksurf_dataset::TableName::Fetches),
         [
-            fetch_row(
-                "vmlinux",
-                "generic",
-                "linux-image-unsigned-5.4.0-26-generic-dbgsym",
-                "5.4.0-26.30",
-                "ddebs",
-                &a.mirror.url(&a.pool(UBUNTU_DBGSYM)),
-                a.bytes(UBUNTU_DBGSYM),
-                (FIXTURE_SHA256, vmlinux_len()),
-                FIXTURE_BUILD_ID,
-            ),
-            fetch_row(
-                "config",
-                "generic",
-                "linux-buildinfo-5.4.0-26-generic",
-                "5.4.0-26.30",
-                "ddebs",
-                &a.mirror
+            fetch_row(FetchRow {
+                role: "vmlinux",
+                flavor: "generic",
+                package: "linux-image-unsigned-5.4.0-26-generic-dbgsym",
+                version: "5.4.0-26.30",
+                source: "ddebs",
+                url: &a.mirror.url(&a.pool(UBUNTU_DBGSYM)),
+                bytes: a.bytes(UBUNTU_DBGSYM),
+                file: (FIXTURE_SHA256, vmlinux_len()),
+                build_id: FIXTURE_BUILD_ID,
+            }),
+            fetch_row(FetchRow {
+                role: "config",
+                flavor: "generic",
+                package: "linux-buildinfo-5.4.0-26-generic",
+                version: "5.4.0-26.30",
+                source: "ddebs",
+                url: &a
+                    .mirror
                     .url(&format!("archive/{}", a.pool(UBUNTU_BUILDINFO))),
-                a.bytes(UBUNTU_BUILDINFO),
-                (&sha256_hex(CONFIG.as_bytes()), CONFIG.len()),
-                "NULL",
-            ),
+                bytes: a.bytes(UBUNTU_BUILDINFO),
+                file: (&sha256_hex(CONFIG.as_bytes()), CONFIG.len()),
+                build_id: "NULL",
+            }),
         ]
     );
     // Both archives' signed chains were read: Release signature, then index.

@@ -28,43 +28,43 @@ pub fn fetch_rows(
     fetched: &Fetched,
     config: Option<&Fetched>,
 ) -> Result<RecordBatch> {
-    let mut rows = vec![(
-        ROLE_VMLINUX,
-        plan.package.as_str(),
-        plan.version.as_str(),
+    let mut rows = vec![Row {
+        role: ROLE_VMLINUX,
+        package: &plan.package,
+        version: &plan.version,
         fetched,
-    )];
+    }];
     if let (Some(companion), Some(config)) = (&plan.companion, config) {
-        rows.push((
-            ROLE_CONFIG,
-            companion.package.as_str(),
-            companion.version.as_str(),
-            config,
-        ));
+        rows.push(Row {
+            role: ROLE_CONFIG,
+            package: &companion.package,
+            version: &companion.version,
+            fetched: config,
+        });
     }
-    let s = |f: &dyn Fn(&(&str, &str, &str, &Fetched)) -> String| {
+    let s = |f: &dyn Fn(&Row) -> String| {
         Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>())) as ArrayRef
     };
-    let u = |f: &dyn Fn(&(&str, &str, &str, &Fetched)) -> u64| {
+    let u = |f: &dyn Fn(&Row) -> u64| {
         Arc::new(UInt64Array::from(rows.iter().map(f).collect::<Vec<_>>())) as ArrayRef
     };
     let columns: Vec<ArrayRef> = vec![
-        s(&|r| r.0.to_owned()),
+        s(&|r| r.role.to_owned()),
         s(&|_| plan.flavor.clone()),
-        s(&|r| r.1.to_owned()),
-        s(&|r| r.2.to_owned()),
+        s(&|r| r.package.to_owned()),
+        s(&|r| r.version.to_owned()),
         s(&|_| plan.source.clone()),
-        s(&|r| r.3.location.clone()),
-        u(&|r| r.3.package_size),
-        s(&|r| r.3.package_sha256.clone()),
-        s(&|r| r.3.vmlinux.sha256.clone()),
-        u(&|r| r.3.vmlinux.size),
+        s(&|r| r.fetched.location.clone()),
+        u(&|r| r.fetched.package_size),
+        s(&|r| r.fetched.package_sha256.clone()),
+        s(&|r| r.fetched.vmlinux.sha256.clone()),
+        u(&|r| r.fetched.vmlinux.size),
         Arc::new(StringArray::from(
             rows.iter()
-                .map(|r| r.3.build_id.clone())
+                .map(|r| r.fetched.build_id.clone())
                 .collect::<Vec<_>>(),
         )),
-        s(&|r| r.3.fetched_at_rfc3339()),
+        s(&|r| r.fetched.fetched_at_rfc3339()),
     ];
     RecordBatch::try_new(schema::schema(TableName::Fetches), columns).map_err(|e| Error::Manifest {
         image: plan.image.to_string(),
@@ -73,6 +73,14 @@ pub fn fetch_rows(
             source: e,
         },
     })
+}
+
+/// One `fetches` row before it is encoded.
+struct Row<'a> {
+    role: &'static str,
+    package: &'a str,
+    version: &'a str,
+    fetched: &'a Fetched,
 }
 
 /// The `fetches` row of one fetched debug package (no companion).
