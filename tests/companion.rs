@@ -423,6 +423,40 @@ debian/6.1.0-47-cloud-amd64/amd64  linux-image-6.1.0-47-cloud-amd64-dbg         
     ];
     expected.sort();
     assert_eq!(kept, expected);
+    std::fs::remove_dir_all(a.dir.path().join("work")).unwrap();
+
+    // The distributed form: the work list carries the companion, and a
+    // shard worker fetches it as `ksurf run` does.
+    let o = a.ksurf(&["plan", "--dataset", "ds-shard"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let list: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(a.dir.path().join("ds-shard/_plan/plan.json")).unwrap(),
+    )
+    .unwrap();
+    let companion = &list["packages"][0]["companion"];
+    assert_eq!(
+        companion["package"],
+        "linux-image-6.1.0-47-cloud-amd64-unsigned"
+    );
+    assert_eq!(companion["size"], a.bytes(DEBIAN_UNSIGNED).len());
+    assert_eq!(companion["sha256"], sha256_hex(a.bytes(DEBIAN_UNSIGNED)));
+    let o = a.ksurf(&[
+        "extract",
+        "--dataset",
+        "ds-shard",
+        "--shard",
+        "0/1",
+        "--work",
+        "work",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let shard = a.dir.path().join("ds-shard");
+    assert_eq!(kconfig(&shard, image), config_rows());
+    assert_eq!(
+        rows(&shard, image, ksurf_dataset::TableName::Fetches),
+        rows(&ds, image, ksurf_dataset::TableName::Fetches)
+    );
+    assert_eq!(work_files(a.dir.path()), Vec::<String>::new());
 }
 
 #[test]
