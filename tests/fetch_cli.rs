@@ -624,7 +624,7 @@ ubuntu/5.4.0-216-generic/amd64  linux-image-unsigned-5.4.0-216-generic-dbgsym  5
         let pkg = &u.packages[release];
         let vmlinux = vmlinux_of(variant);
         format!(
-            "flavor=generic package={package} version={version} source={source} url={url} package_size={} package_sha256={} vmlinux_sha256={} vmlinux_size={} build_id={FIXTURE_BUILD_ID}",
+            "role=vmlinux flavor=generic package={package} version={version} source={source} url={url} package_size={} package_sha256={} file_sha256={} file_size={} build_id={FIXTURE_BUILD_ID}",
             pkg.len(),
             sha256_hex(pkg),
             sha256_hex(&vmlinux),

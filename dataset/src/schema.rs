@@ -338,6 +338,7 @@ pub fn schema(table: TableName) -> SchemaRef {
             list_of("kinds", DataType::Struct(kind_count_fields()), false),
         ],
         TableName::Fetches => vec![
+            utf8("role", false),
             utf8("flavor", false),
             utf8("package", false),
             utf8("version", false),
@@ -345,8 +346,8 @@ pub fn schema(table: TableName) -> SchemaRef {
             utf8("url", false),
             Field::new("package_size", DataType::UInt64, false),
             utf8("package_sha256", false),
-            utf8("vmlinux_sha256", false),
-            Field::new("vmlinux_size", DataType::UInt64, false),
+            utf8("file_sha256", false),
+            Field::new("file_size", DataType::UInt64, false),
             utf8("build_id", true),
             utf8("fetched_at", false),
         ],

@@ -95,7 +95,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
     if let Some(dir) = opt.get("dataset") {
         let dataset = ksurf_dataset::Dataset::open_local(&PathBuf::from(dir))?;
-        ksurf_fetcher::manifest::record(&dataset, &plan, &fetched)?;
+        ksurf_fetcher::manifest::record(&dataset, &plan, &fetched, None)?;
     }
     Ok(())
 }
@@ -133,5 +133,6 @@ fn plan_of(
         location: PackageLocation::Url(archive.url_of(&field("Filename")?)),
         size: field("Size")?.parse().ok(),
         sha256: field("SHA256"),
+        companion: None,
     })
 }

@@ -29,6 +29,7 @@ fn main() {
         pocket: None,
         component: "main".into(),
         arch: "amd64".into(),
+        companion: false,
     };
     let paragraphs = ksurf_fetcher::control::parse(&text, &path).unwrap().len();
     let split = started.elapsed() - decoded;

@@ -3,7 +3,7 @@
 //! ([`RejectedPackage`]), in the order found.
 
 use crate::naming::{KernelName, Rejection};
-use crate::plan::PackageLocation;
+use crate::plan::{Companion, PackageLocation};
 
 /// A kernel debug package found in a source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,9 @@ pub struct Candidate {
     pub size: Option<u64>,
     /// Lowercase hex.
     pub sha256: Option<String>,
+    /// The package carrying its build configuration, when the archive
+    /// lists one (see [`crate::index::CompanionIndex`]).
+    pub companion: Option<Companion>,
 }
 
 /// A package that looked like a kernel debug package but is not one.
@@ -39,12 +42,16 @@ pub struct RejectedPackage {
 pub struct Discovery {
     pub candidates: Vec<Candidate>,
     pub rejected: Vec<RejectedPackage>,
+    /// What went wrong that costs only the kernels' configs (a companion
+    /// archive's index that could not be read): reported, not failures.
+    pub warnings: Vec<String>,
 }
 
 impl Discovery {
     pub fn extend(&mut self, other: Discovery) {
         self.candidates.extend(other.candidates);
         self.rejected.extend(other.rejected);
+        self.warnings.extend(other.warnings);
     }
 }
 

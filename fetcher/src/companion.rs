@@ -2,7 +2,10 @@
 //! local directory: this module owns which files count and in which order
 //! they are tried, and reads the chosen one (a companion package through
 //! [`crate::unpack`], never a second package reader). Parsing the text is
-//! the extractor's (`ksurf_extractor::kconfig`).
+//! the extractor's (`ksurf_extractor::kconfig`). It also names the
+//! companion packages an archive source looks for
+//! ([`remote_companion_names`]; chosen by [`crate::index::CompanionIndex`],
+//! fetched by [`crate::download::fetch_companion`]).
 //!
 //! In the debug package's directory, for release `R` and architecture `A`:
 //!
@@ -51,6 +54,26 @@ pub fn companion_names(release: &str) -> [String; 4] {
         format!("linux-modules-{release}"),
         format!("linux-buildinfo-{release}"),
     ]
+}
+
+/// The companion package names an archive source of `distro` looks for,
+/// for kernel `release`: Debian's image packages `linux-image-<release>`
+/// and `linux-image-<release>-unsigned` (both carry
+/// `boot/config-<release>`), Ubuntu's `linux-modules-<release>` (which
+/// carries `boot/config-<release>`) and `linux-buildinfo-<release>` (which
+/// carries the same text as `usr/lib/linux/<release>/config`). Which one
+/// is fetched is decided by size, not by this order.
+pub fn remote_companion_names(distro: crate::naming::Distro, release: &str) -> [String; 2] {
+    match distro {
+        crate::naming::Distro::Debian => [
+            format!("linux-image-{release}"),
+            format!("linux-image-{release}-unsigned"),
+        ],
+        crate::naming::Distro::Ubuntu => [
+            format!("linux-modules-{release}"),
+            format!("linux-buildinfo-{release}"),
+        ],
+    }
 }
 
 /// The config for kernel `release` on `arch` in `dir` (see the module

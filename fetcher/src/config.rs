@@ -158,6 +158,15 @@ pub struct SourceConfig {
     pub keyring: Option<PathBuf>,
     /// Launchpad source package names (`linux`, `linux-aws`, …).
     pub launchpad_sources: Vec<String>,
+    /// `ubuntu` sources only: the main archive (the one holding
+    /// `linux-modules-*` and `linux-buildinfo-*`), where the companion
+    /// packages carrying each kernel's build configuration are looked up
+    /// in the same suite, component and architecture. `None`: no config
+    /// is fetched for this source's kernels.
+    pub companion_url: Option<UrlSetting>,
+    /// The keyring that archive's `InRelease`/`Release.gpg` is verified
+    /// with (required with `companion_url`).
+    pub companion_keyring: Option<PathBuf>,
 }
 
 impl SourceConfig {
@@ -215,6 +224,8 @@ struct RawSource {
     revision: Option<RevisionPolicy>,
     keyring: Option<PathBuf>,
     launchpad_sources: Option<Vec<String>>,
+    companion_url: Option<String>,
+    companion_keyring: Option<PathBuf>,
 }
 
 const DEFAULT_POCKETS: [Pocket; 3] = [Pocket::Release, Pocket::Security, Pocket::Updates];
@@ -419,6 +430,25 @@ fn validate(raw: RawSource) -> Result<SourceConfig, String> {
         (None, _) => Vec::new(),
     };
 
+    let companion_url = match (&raw.companion_url, kind) {
+        (Some(url), SourceKind::Ubuntu) => {
+            Some(url_setting(url, kind).map_err(|m| format!("companion_{m}"))?)
+        }
+        (Some(_), _) => return Err(not_for("companion_url")),
+        (None, _) => None,
+    };
+    let companion_keyring = match (raw.companion_keyring, &companion_url) {
+        (Some(_), _) if kind != SourceKind::Ubuntu => return Err(not_for("companion_keyring")),
+        (Some(k), Some(_)) => Some(k),
+        (Some(_), None) => {
+            return Err("companion_keyring: given without companion_url".to_owned())
+        }
+        (None, Some(_)) => {
+            return Err("companion_keyring: missing (the keyring that verifies the companion archive's Release signature)".to_owned())
+        }
+        (None, None) => None,
+    };
+
     Ok(SourceConfig {
         name: raw.name,
         kind,
@@ -430,6 +460,8 @@ fn validate(raw: RawSource) -> Result<SourceConfig, String> {
         revision: raw.revision.unwrap_or_default(),
         keyring,
         launchpad_sources,
+        companion_url,
+        companion_keyring,
     })
 }
 
@@ -505,11 +537,38 @@ pub fn resolve_env_url(
     source: &SourceConfig,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<String>> {
+    resolve_setting(file, source, "url", source.url.as_ref(), env)
+}
+
+/// Resolves an `ubuntu` source's `companion_url` (`env:NAME` or a literal
+/// URL); `None` when the source has none. An unset variable is an error
+/// naming it (the caller decides whether that fails anything).
+pub fn resolve_companion_url(
+    file: &str,
+    source: &SourceConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>> {
+    resolve_setting(
+        file,
+        source,
+        "companion_url",
+        source.companion_url.as_ref(),
+        env,
+    )
+}
+
+fn resolve_setting(
+    file: &str,
+    source: &SourceConfig,
+    key: &str,
+    setting: Option<&UrlSetting>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>> {
     let fail = |message: String| Error::Config {
         file: file.to_owned(),
-        message: format!("[[source]] {:?}: url: {message}", source.name),
+        message: format!("[[source]] {:?}: {key}: {message}", source.name),
     };
-    match &source.url {
+    match setting {
         None | Some(UrlSetting::Apt) => Ok(None),
         Some(UrlSetting::Literal(url)) => Ok(Some(url.clone())),
         Some(UrlSetting::Env(var)) => match env(var) {

@@ -19,6 +19,8 @@
 //! [`fetch_all`] runs many packages at once (bounded); one failure does not
 //! stop the others. [`fetch_package_scheduled`] lets a caller order the
 //! downloads and the unpacking of many packages ([`Schedule`]).
+//! [`fetch_companion`] gets a planned package's companion the same way
+//! and unpacks its build configuration instead of a vmlinux.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -272,10 +274,15 @@ pub async fn fetch_package_scheduled<S, T: std::future::Future<Output = ()>>(
         }
     };
     let (vmlinux, size, sha256) = fetched;
-    let path = vmlinux.path.clone();
-    let build_id = tokio::task::spawn_blocking(move || read_build_id(&path))
-        .await
-        .expect("build-id reader panicked")?;
+    let build_id = match options.unpack.target {
+        crate::unpack::Target::Vmlinux => {
+            let path = vmlinux.path.clone();
+            tokio::task::spawn_blocking(move || read_build_id(&path))
+                .await
+                .expect("build-id reader panicked")?
+        }
+        crate::unpack::Target::Config => None,
+    };
     Ok(Fetched {
         location: label,
         package_size: size,
@@ -285,6 +292,30 @@ pub async fn fetch_package_scheduled<S, T: std::future::Future<Output = ()>>(
         fetched_at: fetch_time(),
         downloaded_bytes: downloaded,
     })
+}
+
+/// Fetches `debug`'s companion package ([`PlannedPackage::companion`]) the
+/// way [`fetch_package`] fetches a debug package — the cache (or a stream
+/// in stream mode), a resumable download checked against the signed
+/// index's size and SHA-256 — and unpacks its build configuration
+/// ([`crate::unpack::Target::Config`]) to `<out>/vmlinux/<distro>/<arch>/
+/// config-<release>`. In the result, `vmlinux` is that config file and
+/// `build_id` is `None`. `None` when the plan has no companion.
+///
+/// Errors: a download that fails or does not match ([`Error::Mismatch`]),
+/// a package the unpacker refuses, one without the config
+/// ([`Error::NoConfig`]) or with another release's ([`Error::WrongRelease`]).
+pub async fn fetch_companion(
+    client: &HttpClient,
+    cache: Option<&Cache>,
+    debug: &PlannedPackage,
+    options: &FetchOptions,
+    progress: &Progress,
+) -> Option<Result<Fetched>> {
+    let companion = debug.companion.as_ref()?.as_planned(debug);
+    let mut options = options.clone();
+    options.unpack.target = crate::unpack::Target::Config;
+    Some(fetch_package(client, cache, &companion, &options, progress).await)
 }
 
 /// The cached package for `plan`, downloading it first if needed. Returns
@@ -454,6 +485,11 @@ async fn unpack_blocking<R: Read + Send + 'static>(
     let expected_size = plan.size;
     let expected_sha = plan.sha256.clone();
     let release = plan.image.release.clone();
+    let target = unpack_options.target;
+    let prefix = match target {
+        crate::unpack::Target::Vmlinux => crate::unpack::VMLINUX_PREFIX,
+        crate::unpack::Target::Config => crate::unpack::CONFIG_PREFIX,
+    };
     tokio::task::spawn_blocking(move || {
         let mut hashed = HashingReader {
             inner: input,
@@ -495,14 +531,23 @@ async fn unpack_blocking<R: Read + Send + 'static>(
                 }
                 let planned = staged.iter().find(|v| v.release == release);
                 if planned.is_none() || staged.len() != 1 {
-                    return Err(Error::WrongRelease {
-                        label: label.clone(),
-                        expected: release.clone(),
-                        found: staged
-                            .iter()
-                            .map(|v| format!("vmlinux-{}", v.release))
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                    let found = staged
+                        .iter()
+                        .map(|v| format!("{prefix}{}", v.release))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let (label, expected) = (label.clone(), release.clone());
+                    return Err(match target {
+                        crate::unpack::Target::Vmlinux => Error::WrongRelease {
+                            label,
+                            expected,
+                            found,
+                        },
+                        crate::unpack::Target::Config => Error::ConfigRelease {
+                            label,
+                            expected,
+                            found,
+                        },
                     });
                 }
                 sums = Some((size, sha));

@@ -95,7 +95,7 @@ pub enum Error {
     },
     #[error("{label}: {member}: no regular file usr/lib/debug/boot/vmlinux-* (is this a kernel -dbg/-dbgsym package?)")]
     NoVmlinux { label: String, member: String },
-    #[error("{label}: {member}: no regular file boot/config-* (is this a kernel image package: linux-image, linux-modules?)")]
+    #[error("{label}: {member}: no regular file boot/config-* or usr/lib/linux/*/config (is this a kernel image package: linux-image, linux-modules, linux-buildinfo?)")]
     NoConfig { label: String, member: String },
     /// A config file is unreadable, not TOML, or says something invalid.
     /// `message` names the `[[source]]` and key at fault.

@@ -11,7 +11,7 @@ use crate::apt::AptSources;
 use crate::candidate::{is_sha256_hex, Candidate, Discovery, RejectedPackage};
 use crate::config::{resolve_env_url, Pocket, SourceConfig, SourceKind, UrlSetting};
 use crate::naming::{judge, source_name, Distro, PackageFacts};
-use crate::plan::PackageLocation;
+use crate::plan::{Companion, PackageLocation};
 use crate::{control, Compression, Error, Result};
 
 /// Largest decoded index accepted (Debian's amd64 `main` is ~50 MB).
@@ -29,9 +29,23 @@ pub struct IndexRequest {
     pub pocket: Option<Pocket>,
     pub component: String,
     pub arch: String,
+    /// Whether this is the index of a source's companion archive (an
+    /// `ubuntu` source's `companion_url`, verified with its
+    /// `companion_keyring`) rather than of its own archive.
+    pub companion: bool,
 }
 
 impl IndexRequest {
+    /// The same suite, component and architecture in the companion
+    /// archive at `base_url` (no trailing slash).
+    pub fn in_companion_archive(&self, base_url: &str) -> IndexRequest {
+        IndexRequest {
+            base_url: base_url.to_owned(),
+            companion: true,
+            ..self.clone()
+        }
+    }
+
     /// `<base>/dists/<suite>`: where `InRelease`/`Release` are.
     pub fn dists_url(&self) -> String {
         format!("{}/dists/{}", self.base_url, self.suite)
@@ -95,6 +109,7 @@ pub fn index_requests(
                     pocket: suite.pocket,
                     component: component.clone(),
                     arch: arch.clone(),
+                    companion: false,
                 });
             }
         }
@@ -148,9 +163,95 @@ pub fn decode_index(bytes: &[u8], label: &str) -> Result<String> {
 }
 
 /// The kernel debug packages (and rejected look-alikes) of one index.
+/// For a Debian index, each candidate also gets its companion package
+/// from the same index ([`CompanionIndex::attach`]); an Ubuntu ddebs index
+/// lists none (they are in the main archive: [`companions_in_index`]).
 pub fn discover_in_index(request: &IndexRequest, text: &str) -> Result<Discovery> {
+    let collect = request.distro == Distro::Debian;
+    let (mut found, companions) = scan_index(request, text, true, collect)?;
+    if collect {
+        companions.attach(request.distro, &mut found.candidates);
+    }
+    Ok(found)
+}
+
+/// The companion packages (see [`CompanionIndex`]) of one index: for an
+/// Ubuntu source, the main archive's index of the suite, component and
+/// architecture its debug packages were found in.
+pub fn companions_in_index(request: &IndexRequest, text: &str) -> Result<CompanionIndex> {
+    Ok(scan_index(request, text, false, true)?.1)
+}
+
+/// Packages that may carry a kernel's build configuration, listed in one
+/// `Packages` index with a path inside the archive, a `Size` and a
+/// `SHA256` (entries without them are not used: the download could not be
+/// checked). Keyed by package name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompanionIndex {
+    by_name: std::collections::HashMap<String, Vec<Companion>>,
+}
+
+impl CompanionIndex {
+    /// Whether a package of this name is kept: the name prefixes of
+    /// [`crate::companion::remote_companion_names`].
+    fn wanted(package: &str) -> bool {
+        ["linux-image-", "linux-modules-", "linux-buildinfo-"]
+            .iter()
+            .any(|p| package.starts_with(p))
+    }
+
+    /// The companion of kernel `release` built as package version
+    /// `version`: among the names [`crate::companion::remote_companion_names`]
+    /// gives for `distro`, the entries of that exact version, the smallest
+    /// by `Size`, ties broken by name (then URL), so the choice does not
+    /// depend on the index's order. `None` when the index lists none.
+    pub fn find(&self, distro: Distro, release: &str, version: &str) -> Option<Companion> {
+        crate::companion::remote_companion_names(distro, release)
+            .iter()
+            .filter_map(|name| self.by_name.get(name))
+            .flatten()
+            .filter(|c| c.version == version)
+            .min_by(|a, b| (a.size, &a.package, &a.url).cmp(&(b.size, &b.package, &b.url)))
+            .cloned()
+    }
+
+    /// Gives each candidate without one its companion from this index.
+    pub fn attach(&self, distro: Distro, candidates: &mut [Candidate]) {
+        for c in candidates.iter_mut().filter(|c| c.companion.is_none()) {
+            c.companion = self.find(distro, &c.kernel.release, &c.version);
+        }
+    }
+
+    /// Number of packages kept.
+    pub fn len(&self) -> usize {
+        self.by_name.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}
+
+/// Whether an index's `Filename` is a relative path inside the archive.
+fn inside_archive(filename: &str) -> bool {
+    !(filename.starts_with('/')
+        || filename.contains("://")
+        || filename
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == ".."))
+}
+
+/// One pass over an index: the debug packages (when `debug`) and the
+/// companion packages (when `companions`).
+fn scan_index(
+    request: &IndexRequest,
+    text: &str,
+    debug: bool,
+    companions: bool,
+) -> Result<(Discovery, CompanionIndex)> {
     let label = request.packages_url();
     let mut found = Discovery::default();
+    let mut kept = CompanionIndex::default();
     for p in control::parse(text, &label)? {
         let Some(package) = p.get("Package") else {
             return Err(Error::Index {
@@ -159,7 +260,30 @@ pub fn discover_in_index(request: &IndexRequest, text: &str) -> Result<Discovery
                 message: "paragraph without a Package field".to_owned(),
             });
         };
-        if !package.starts_with("linux-image-") {
+        if companions && CompanionIndex::wanted(package) {
+            let entry = (
+                p.get("Architecture"),
+                p.get("Version"),
+                p.get("Filename"),
+                p.get("Size").and_then(|s| s.parse::<u64>().ok()),
+                p.get("SHA256").filter(|h| is_sha256_hex(h)),
+            );
+            if let (Some(arch), Some(version), Some(filename), Some(size), Some(sha256)) = entry {
+                if arch == request.arch && !version.is_empty() && inside_archive(filename) {
+                    kept.by_name
+                        .entry(package.to_owned())
+                        .or_default()
+                        .push(Companion {
+                            package: package.to_owned(),
+                            version: version.to_owned(),
+                            url: format!("{}/{}", request.base_url, filename),
+                            size,
+                            sha256: sha256.to_ascii_lowercase(),
+                        });
+                }
+            }
+        }
+        if !debug || !package.starts_with("linux-image-") {
             continue;
         }
         let field = |name: &str| {
@@ -206,12 +330,7 @@ pub fn discover_in_index(request: &IndexRequest, text: &str) -> Result<Discovery
             }
         };
         let filename = field("Filename")?;
-        if filename.starts_with('/')
-            || filename.contains("://")
-            || filename
-                .split('/')
-                .any(|s| s.is_empty() || s == "." || s == "..")
-        {
+        if !inside_archive(filename) {
             return Err(Error::Index {
                 label,
                 line: p.line_of("Filename"),
@@ -241,9 +360,10 @@ pub fn discover_in_index(request: &IndexRequest, text: &str) -> Result<Discovery
             location: PackageLocation::Url(format!("{}/{}", request.base_url, filename)),
             size,
             sha256,
+            companion: None,
         });
     }
-    Ok(found)
+    Ok((found, kept))
 }
 
 #[cfg(test)]
@@ -259,6 +379,7 @@ mod tests {
             pocket: None,
             component: "main".into(),
             arch: "amd64".into(),
+            companion: false,
         }
     }
 
@@ -310,6 +431,94 @@ mod tests {
                 message
             );
         }
+    }
+
+    fn stanza(package: &str, version: &str, size: u64) -> String {
+        format!(
+            "Package: {package}\nSource: linux\nVersion: {version}\nArchitecture: amd64\nFilename: pool/main/l/linux/{package}_{version}_amd64.deb\nSize: {size}\nSHA256: {}\n\n",
+            "0".repeat(64)
+        )
+    }
+
+    /// Debian: the companion is the smallest image package of the debug
+    /// package's version in the same index; ties go to the name; other
+    /// versions, releases and look-alikes are not companions.
+    #[test]
+    fn companions_by_version_then_size_then_name() {
+        let r = "6.1.0-47-cloud-amd64";
+        let name = |n: &str| n.replace('R', r);
+        let text = [
+            STANZA.to_owned() + "\n",
+            stanza(&name("linux-image-R"), "6.1.170-3", 500),
+            stanza(&name("linux-image-R-unsigned"), "6.1.170-3", 400),
+            stanza(&name("linux-image-R"), "6.1.170-2", 10),
+            stanza("linux-image-6.1.0-48-cloud-amd64", "6.1.170-3", 5),
+            stanza(&name("linux-modules-R"), "6.1.170-3", 5),
+            stanza(&name("linux-headers-R"), "6.1.170-3", 5),
+        ]
+        .concat();
+        let d = discover_in_index(&request(), &text).unwrap();
+        assert_eq!(d.candidates.len(), 1);
+        let c = d.candidates[0].companion.clone().unwrap();
+        assert_eq!(
+            (c.package.as_str(), c.version.as_str(), c.size, c.url.as_str()),
+            (
+                "linux-image-6.1.0-47-cloud-amd64-unsigned",
+                "6.1.170-3",
+                400,
+                "http://m.test/debian/pool/main/l/linux/linux-image-6.1.0-47-cloud-amd64-unsigned_6.1.170-3_amd64.deb"
+            )
+        );
+        // A tie in size: the name decides, whatever the index's order.
+        for order in [[1, 2], [2, 1]] {
+            let sized = [
+                stanza(&name("linux-image-R"), "6.1.170-3", 400),
+                stanza(&name("linux-image-R-unsigned"), "6.1.170-3", 400),
+            ];
+            let text = STANZA.to_owned() + "\n" + &sized[order[0] - 1] + &sized[order[1] - 1];
+            let d = discover_in_index(&request(), &text).unwrap();
+            let c = d.candidates[0].companion.clone().unwrap();
+            assert_eq!(c.package, "linux-image-6.1.0-47-cloud-amd64");
+        }
+        // Without Size or SHA256 (nothing to check the download with), or
+        // with a path outside the archive, an entry is not used.
+        let broken = [
+            stanza(&name("linux-image-R"), "6.1.170-3", 1).replace("Size: 1\n", ""),
+            stanza(&name("linux-image-R"), "6.1.170-3", 1).replace(&"0".repeat(64), "xyz"),
+            stanza(&name("linux-image-R"), "6.1.170-3", 1).replace("pool/", "../"),
+        ];
+        for b in broken {
+            let d = discover_in_index(&request(), &(STANZA.to_owned() + "\n" + &b)).unwrap();
+            assert_eq!(d.candidates[0].companion, None, "{b}");
+        }
+        // Ubuntu's names, from another index of the same suite.
+        let ubuntu = IndexRequest {
+            distro: Distro::Ubuntu,
+            ..request()
+        };
+        let index = companions_in_index(
+            &ubuntu,
+            &[
+                stanza("linux-modules-5.4.0-26-generic", "5.4.0-26.30", 900),
+                stanza("linux-buildinfo-5.4.0-26-generic", "5.4.0-26.30", 90),
+            ]
+            .concat(),
+        )
+        .unwrap();
+        assert_eq!(index.len(), 2);
+        let found = index.find(Distro::Ubuntu, "5.4.0-26-generic", "5.4.0-26.30");
+        assert_eq!(
+            found.map(|c| c.package),
+            Some("linux-buildinfo-5.4.0-26-generic".to_owned())
+        );
+        assert_eq!(
+            index.find(Distro::Ubuntu, "5.4.0-26-generic", "5.4.0-26.31"),
+            None
+        );
+        assert_eq!(
+            index.find(Distro::Debian, "5.4.0-26-generic", "5.4.0-26.30"),
+            None
+        );
     }
 
     #[test]

@@ -242,6 +242,8 @@ pub fn discover(
                         location: PackageLocation::Url(file.url.clone()),
                         size: file.size,
                         sha256: file.sha256.clone(),
+                        // The walk reads no companion (docs/dataset.md).
+                        companion: None,
                     });
                 }
             }

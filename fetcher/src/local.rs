@@ -169,6 +169,7 @@ fn discover_file(source: &SourceConfig, path: &Path, name: &str, found_in: &str)
         location: PackageLocation::File(path.to_owned()),
         size: Some(size),
         sha256: Some(sha256),
+        companion: None,
     })))
 }
 

@@ -40,6 +40,60 @@ pub struct PlannedPackage {
     pub size: Option<u64>,
     /// Lowercase hex; from the index / Launchpad / file.
     pub sha256: Option<String>,
+    /// The smallest package of the same archive that carries the kernel's
+    /// build configuration (see [`Companion`]); `None` for local and
+    /// Launchpad packages, and when the archive lists none. Absent from
+    /// plans written before it existed (`serde(default)`), and left out of
+    /// the JSON when `None`, so those plans read and write unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub companion: Option<Companion>,
+}
+
+/// The companion package a kernel's build configuration is taken from:
+/// Debian's `linux-image-<release>` or `linux-image-<release>-unsigned`,
+/// Ubuntu's `linux-modules-<release>` or `linux-buildinfo-<release>`, of
+/// the debug package's version, listed in the same suite, component and
+/// architecture (Debian: the debug package's own `Packages` index; Ubuntu:
+/// that index of the main archive, `companion_url`). Its size and SHA-256
+/// come from that signed index; the download is checked against both.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Companion {
+    /// Binary package name: `linux-image-6.1.0-47-cloud-amd64`.
+    pub package: String,
+    /// Package version (the debug package's).
+    pub version: String,
+    /// Its URL: `<archive root>/<Filename>`.
+    pub url: String,
+    /// Bytes, from the index.
+    pub size: u64,
+    /// Lower-case hex, from the index.
+    pub sha256: String,
+}
+
+impl Companion {
+    /// The package's file name, the last segment of its URL
+    /// (`linux-image-6.1.0-47-cloud-amd64_6.1.170-3_amd64.deb`): what
+    /// `images.config_source` records after `package:`.
+    pub fn file_name(&self) -> &str {
+        self.url.rsplit('/').next().unwrap_or(&self.url)
+    }
+
+    /// The companion as a package to fetch for `debug`'s image: its own
+    /// name, version, URL, size and SHA-256, the image's identity and
+    /// source.
+    pub fn as_planned(&self, debug: &PlannedPackage) -> PlannedPackage {
+        PlannedPackage {
+            image: debug.image.clone(),
+            flavor: debug.flavor.clone(),
+            package: self.package.clone(),
+            version: self.version.clone(),
+            source: debug.source.clone(),
+            location: PackageLocation::Url(self.url.clone()),
+            size: Some(self.size),
+            sha256: Some(self.sha256.clone()),
+            companion: None,
+        }
+    }
 }
 
 /// Where a planned package is.
@@ -174,6 +228,7 @@ pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>
                 location: c.location,
                 size: c.size,
                 sha256: c.sha256,
+                companion: c.companion,
             })
             .collect(),
         rejected,
@@ -255,6 +310,54 @@ mod tests {
             ]
         );
         assert_eq!(natural_cmp("a007", "a7"), Ordering::Less);
+    }
+
+    /// A plan written before `companion` existed reads (without one); a
+    /// package without a companion writes no `companion` key, one with a
+    /// companion round-trips.
+    #[test]
+    fn companion_is_optional_in_plan_json() {
+        let old = r#"{"image":{"distro":"debian","release":"6.1.0-47-cloud-amd64","arch":"amd64"},"flavor":"cloud-amd64","package":"linux-image-6.1.0-47-cloud-amd64-dbg","version":"6.1.170-3","source":"debian","location":{"url":"http://m.test/pool/x.deb"},"size":281462948,"sha256":null}"#;
+        let image: serde_json::Value = serde_json::from_str(old).unwrap();
+        let image = serde_json::to_string(&image["image"]).unwrap();
+        let parsed: Result<ImageId, _> = serde_json::from_str(&image);
+        assert!(parsed.is_ok(), "{image}");
+        let p: PlannedPackage = serde_json::from_str(old).unwrap();
+        assert_eq!(p.companion, None);
+        assert_eq!(p.size, Some(281462948));
+        assert_eq!(serde_json::to_string(&p).unwrap(), old);
+        let with = PlannedPackage {
+            companion: Some(Companion {
+                package: "linux-image-6.1.0-47-cloud-amd64-unsigned".into(),
+                version: "6.1.170-3".into(),
+                url: "http://m.test/pool/linux-image-6.1.0-47-cloud-amd64-unsigned_6.1.170-3_amd64.deb".into(),
+                size: 12,
+                sha256: "ab".repeat(32),
+            }),
+            ..p
+        };
+        let json = serde_json::to_string(&with).unwrap();
+        assert_eq!(serde_json::from_str::<PlannedPackage>(&json).unwrap(), with);
+        let companion = with.companion.as_ref().unwrap();
+        assert_eq!(
+            companion.file_name(),
+            "linux-image-6.1.0-47-cloud-amd64-unsigned_6.1.170-3_amd64.deb"
+        );
+        let planned = companion.as_planned(&with);
+        assert_eq!(
+            (
+                planned.package.as_str(),
+                planned.size,
+                planned.image,
+                planned.companion
+            ),
+            (
+                "linux-image-6.1.0-47-cloud-amd64-unsigned",
+                Some(12),
+                with.image.clone(),
+                None
+            )
+        );
     }
 
     #[test]

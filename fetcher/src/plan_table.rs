@@ -1,6 +1,9 @@
 //! The plan as a person reads it: one row per package (image, package,
-//! version, size, source, status) and a totals line. Whether a package is
-//! done is the caller's knowledge (the cache, the dataset), passed in.
+//! version, size, source, status), each followed by a row for its
+//! companion package when it has one (`+ <package>`: the package its
+//! build configuration is fetched from), and a totals line (which counts
+//! the companions apart, when there are any). Whether a package is done is
+//! the caller's knowledge (the cache, the dataset), passed in.
 
 use crate::plan::{Plan, PlannedPackage};
 
@@ -25,6 +28,7 @@ pub fn render_plan(plan: &Plan, status: &dyn Fn(&PlannedPackage) -> PackageStatu
     const HEADER: [&str; 6] = ["IMAGE", "PACKAGE", "VERSION", "SIZE", "SOURCE", "STATUS"];
     let mut rows: Vec<[String; 6]> = Vec::new();
     let (mut done, mut pending) = (Tally::default(), Tally::default());
+    let mut companions = Tally::default();
     for p in &plan.packages {
         let s = status(p);
         match s {
@@ -39,6 +43,17 @@ pub fn render_plan(plan: &Plan, status: &dyn Fn(&PlannedPackage) -> PackageStatu
             p.source.clone(),
             s.as_str().to_owned(),
         ]);
+        if let Some(c) = &p.companion {
+            companions.add(Some(c.size));
+            rows.push([
+                String::new(),
+                format!("+ {}", c.package),
+                c.version.clone(),
+                human_size(c.size),
+                String::new(),
+                String::new(),
+            ]);
+        }
     }
     let mut widths = HEADER.map(str::len);
     for row in &rows {
@@ -73,12 +88,25 @@ pub fn render_plan(plan: &Plan, status: &dyn Fn(&PlannedPackage) -> PackageStatu
         unknown: done.unknown + pending.unknown,
     };
     out.push_str(&format!(
-        "{}; {} done, {} to fetch ({})\n",
+        "{}; {} done, {} to fetch ({})",
         all.describe(),
         done.count,
         pending.count,
         pending.size()
     ));
+    if companions.count > 0 {
+        out.push_str(&format!(
+            "; {} config {}, {}",
+            companions.count,
+            if companions.count == 1 {
+                "package"
+            } else {
+                "packages"
+            },
+            companions.size()
+        ));
+    }
+    out.push('\n');
     out
 }
 
@@ -150,6 +178,7 @@ mod tests {
             location: PackageLocation::Url("http://m.test/x.deb".into()),
             size,
             sha256: None,
+            companion: None,
         }
     }
 

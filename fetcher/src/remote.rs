@@ -24,8 +24,9 @@ pub struct NetworkRetriever<'a> {
     runtime: &'a tokio::runtime::Runtime,
     client: &'a HttpClient,
     config_file: String,
-    /// Keyring path per `[[source]]` name.
-    keyring_paths: HashMap<String, Option<PathBuf>>,
+    /// Keyring paths per `[[source]]` name: its archive's, its companion
+    /// archive's.
+    keyring_paths: HashMap<String, (Option<PathBuf>, Option<PathBuf>)>,
     keyrings: HashMap<PathBuf, Keyring>,
     /// Verified Release files by `<base>/dists/<suite>`.
     releases: HashMap<String, VerifiedRelease>,
@@ -46,7 +47,12 @@ impl<'a> NetworkRetriever<'a> {
             keyring_paths: config
                 .sources
                 .iter()
-                .map(|s| (s.name.clone(), s.keyring.clone()))
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        (s.keyring.clone(), s.companion_keyring.clone()),
+                    )
+                })
                 .collect(),
             keyrings: HashMap::new(),
             releases: HashMap::new(),
@@ -54,13 +60,20 @@ impl<'a> NetworkRetriever<'a> {
         }
     }
 
-    fn keyring_path(&self, source: &str) -> Result<PathBuf> {
-        match self.keyring_paths.get(source) {
-            Some(Some(path)) => Ok(path.clone()),
-            _ => Err(Error::Config {
+    fn keyring_path(&self, source: &str, companion: bool) -> Result<PathBuf> {
+        let paths = self.keyring_paths.get(source);
+        let path = if companion {
+            paths.and_then(|p| p.1.as_ref())
+        } else {
+            paths.and_then(|p| p.0.as_ref())
+        };
+        match path {
+            Some(path) => Ok(path.clone()),
+            None => Err(Error::Config {
                 file: self.config_file.clone(),
                 message: format!(
-                    "[[source]] {source:?}: keyring: required to verify the archive's Release signature"
+                    "[[source]] {source:?}: {}keyring: required to verify the archive's Release signature",
+                    if companion { "companion_" } else { "" }
                 ),
             }),
         }
@@ -69,7 +82,7 @@ impl<'a> NetworkRetriever<'a> {
 
 impl Retrieve for NetworkRetriever<'_> {
     fn packages_index(&mut self, request: &IndexRequest) -> Result<Option<String>> {
-        let path = self.keyring_path(&request.source)?;
+        let path = self.keyring_path(&request.source, request.companion)?;
         if !self.keyrings.contains_key(&path) {
             let keyring = Keyring::load(&path)?;
             self.keyrings.insert(path.clone(), keyring);

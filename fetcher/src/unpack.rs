@@ -4,8 +4,9 @@
 //! hashed (SHA-256) while written. Reads its input once, front to back, so
 //! it can be fed from a download as it arrives. The same reader takes the
 //! build configuration `boot/config-<release>` out of a kernel's image
-//! package ([`Target::Config`], [`unpack_config_file`]), with the same
-//! checks.
+//! package, or `usr/lib/linux/<release>/config` out of Ubuntu's
+//! `linux-buildinfo-<release>` ([`Target::Config`], [`unpack_config_file`]),
+//! with the same checks.
 //!
 //! Safety: every entry's path is checked (absolute or `..` refuses the
 //! package); a vmlinux name on anything but a regular file, an entry over
@@ -42,6 +43,12 @@ pub const VMLINUX_PREFIX: &str = "vmlinux-";
 pub const CONFIG_DIR: [&str; 1] = ["boot"];
 /// The file-name prefix of the config in [`CONFIG_DIR`]; the rest is the release.
 pub const CONFIG_PREFIX: &str = "config-";
+/// Where Ubuntu's `linux-buildinfo-<release>` keeps the same text:
+/// `usr/lib/linux/<release>/config` ([`BUILDINFO_CONFIG`] in the release's
+/// directory).
+pub const BUILDINFO_DIR: [&str; 3] = ["usr", "lib", "linux"];
+/// The config's file name in [`BUILDINFO_DIR`]`/<release>/`.
+pub const BUILDINFO_CONFIG: &str = "config";
 
 /// Which regular files an unpack writes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,7 +56,11 @@ pub enum Target {
     /// `usr/lib/debug/boot/vmlinux-<release>`, of a kernel debug package.
     #[default]
     Vmlinux,
-    /// `boot/config-<release>`, of a kernel image package.
+    /// `boot/config-<release>`, of a kernel image package (Debian's
+    /// `linux-image-*`, Ubuntu's `linux-modules-*`), or
+    /// `usr/lib/linux/<release>/config` (Ubuntu's `linux-buildinfo-*`);
+    /// written out as `config-<release>` either way. When a package holds
+    /// both for one release, the first in the package is taken.
     Config,
 }
 
@@ -516,6 +527,8 @@ fn scan<D: Read>(
 ) -> Result<Scanned> {
     let meter = ctx.meter;
     let mut pending: Vec<(tempfile::NamedTempFile, Vmlinux)> = Vec::new();
+    // Which layout each pending file came from (see `target_release`).
+    let mut layouts: Vec<u8> = Vec::new();
     // The previous entry's path, symbolic links aside, and whether every
     // such path so far has been greater than the one before it.
     let mut previous: Option<Vec<Vec<u8>>> = None;
@@ -583,7 +596,7 @@ fn scan<D: Read>(
                 limit: options.max_entry_size,
             });
         }
-        let Some(name) = target_name(options.target, &parts) else {
+        let Some((release, layout)) = target_release(options.target, &parts) else {
             continue;
         };
         let kind = entry.header().entry_type();
@@ -595,23 +608,29 @@ fn scan<D: Read>(
                 kind: describe(kind),
             });
         }
-        let Ok(name) = std::str::from_utf8(name) else {
+        let Ok(release) = std::str::from_utf8(release) else {
             return Err(Error::Corrupt {
                 label: ctx.label.to_owned(),
                 member: ctx.member.to_owned(),
                 message: format!("entry {shown:?}: file name is not UTF-8"),
             });
         };
-        let release = name[options.target.place().1.len()..].to_owned();
-        if pending.iter().any(|(_, v)| v.release == release) {
+        let release = release.to_owned();
+        if let Some(i) = pending.iter().position(|(_, v)| v.release == release) {
+            if layouts[i] != layout {
+                // A config under both of its names (`boot/` and the
+                // buildinfo directory): the first one is kept.
+                continue;
+            }
             return Err(Error::Duplicate {
                 label: ctx.label.to_owned(),
                 member: ctx.member.to_owned(),
                 entry: shown,
             });
         }
+        let name = format!("{}{release}", options.target.place().1);
 
-        let path = out_dir.join(name);
+        let path = out_dir.join(&name);
         let tmp = crate::partial::create_locked_temp(out_dir, PART_PREFIX, PART_SUFFIX, 0o644)
             .map_err(|e| ctx.output(out_dir, e))?;
         let mut hasher = Sha256::new();
@@ -640,6 +659,7 @@ fn scan<D: Read>(
             .sync_all()
             .map_err(|e| ctx.output(tmp.path(), e))?;
         tracing::debug!(package = ctx.label, entry = %shown, size, "vmlinux extracted");
+        layouts.push(layout);
         pending.push((
             tmp,
             Vmlinux {
@@ -681,15 +701,24 @@ fn normalise(raw: &[u8]) -> Option<Vec<&[u8]>> {
     Some(parts)
 }
 
-/// The file name if `parts` is `usr/lib/debug/boot/vmlinux-<release>`
-/// (for [`Target::Config`], `boot/config-<release>`) with a non-empty
-/// release.
-fn target_name<'a>(target: Target, parts: &[&'a [u8]]) -> Option<&'a [u8]> {
+/// The release if `parts` is `usr/lib/debug/boot/vmlinux-<release>` (for
+/// [`Target::Config`], `boot/config-<release>`, layout 0, or
+/// `usr/lib/linux/<release>/config`, layout 1) with a non-empty release,
+/// and which layout it is.
+fn target_release<'a>(target: Target, parts: &[&'a [u8]]) -> Option<(&'a [u8], u8)> {
+    let is = |dir: &[&[u8]], want: &[&str]| {
+        dir.len() == want.len() && dir.iter().zip(want).all(|(a, b)| *a == b.as_bytes())
+    };
     let (want_dir, prefix) = target.place();
     let (name, dir) = parts.split_last()?;
-    let in_dir =
-        dir.len() == want_dir.len() && dir.iter().zip(want_dir).all(|(a, b)| *a == b.as_bytes());
-    (in_dir && name.len() > prefix.len() && name.starts_with(prefix.as_bytes())).then_some(*name)
+    if is(dir, want_dir) && name.len() > prefix.len() && name.starts_with(prefix.as_bytes()) {
+        return Some((&name[prefix.len()..], 0));
+    }
+    if target == Target::Config && *name == BUILDINFO_CONFIG.as_bytes() {
+        let (release, dir) = dir.split_last()?;
+        return is(dir, &BUILDINFO_DIR).then_some((*release, 1));
+    }
+    None
 }
 
 fn describe(kind: tar::EntryType) -> String {
@@ -836,12 +865,13 @@ mod tests {
     fn vmlinux_names() {
         let n = |s: &str| {
             let parts = normalise(s.as_bytes()).unwrap();
-            target_name(Target::Vmlinux, &parts).map(|n| n.to_vec())
+            target_release(Target::Vmlinux, &parts).map(|(n, _)| n.to_vec())
         };
         assert_eq!(
             n("./usr/lib/debug/boot/vmlinux-6.1.0-47-cloud-amd64"),
-            Some(b"vmlinux-6.1.0-47-cloud-amd64".to_vec())
+            Some(b"6.1.0-47-cloud-amd64".to_vec())
         );
+        assert_eq!(n("./usr/lib/linux/6.1/config"), None);
         assert_eq!(n("./usr/lib/debug/vmlinux-6.1"), None);
         assert_eq!(n("./usr/lib/debug/boot/vmlinux-"), None);
         assert_eq!(n("./usr/lib/debug/boot/System.map-6.1"), None);
@@ -852,12 +882,19 @@ mod tests {
     fn config_names() {
         let n = |s: &str| {
             let parts = normalise(s.as_bytes()).unwrap();
-            target_name(Target::Config, &parts).map(|n| n.to_vec())
+            target_release(Target::Config, &parts).map(|(n, l)| (n.to_vec(), l))
         };
         assert_eq!(
             n("./boot/config-6.1.0-57-cloud-amd64"),
-            Some(b"config-6.1.0-57-cloud-amd64".to_vec())
+            Some((b"6.1.0-57-cloud-amd64".to_vec(), 0))
         );
+        assert_eq!(
+            n("./usr/lib/linux/5.4.0-26-generic/config"),
+            Some((b"5.4.0-26-generic".to_vec(), 1))
+        );
+        assert_eq!(n("./usr/lib/linux/config"), None);
+        assert_eq!(n("./usr/lib/linux/5.4.0-26-generic/abi"), None);
+        assert_eq!(n("./usr/lib/linux/a/b/config"), None);
         assert_eq!(n("./boot/config-"), None);
         assert_eq!(n("./boot/System.map-6.1"), None);
         assert_eq!(n("./usr/lib/debug/boot/config-6.1"), None);

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use ksurf_fetcher::config::{resolve_env_url, Pocket, RevisionPolicy, SourceKind, UrlSetting};
+use ksurf_fetcher::config::{
+    resolve_companion_url, resolve_env_url, Pocket, RevisionPolicy, SourceKind, UrlSetting,
+};
 use ksurf_fetcher::FetchConfig;
 
 const GOOD: &str = "[[source]]\nname = \"u\"\nkind = \"ubuntu\"\nurl = \"env:DDEBS\"\nseries = [\"focal\"]\narches = [\"amd64\"]\n";
@@ -52,7 +54,7 @@ fn every_mistake_has_its_message() {
     let cases: Vec<(String, &str)> = vec![
         ("[[source]\n".into(), "c.toml: line 1: unclosed array table, expected `]`"),
         ("run = 1\n".into(), "c.toml: no [[source]] table"),
-        (GOOD.replace("arches", "arch"), "c.toml: line 6: unknown field `arch`, expected one of `name`, `kind`, `url`, `path`, `series`, `pockets`, `suites`, `components`, `arches`, `flavors`, `versions`, `releases`, `revision`, `keyring`, `launchpad_sources`"),
+        (GOOD.replace("arches", "arch"), "c.toml: line 6: unknown field `arch`, expected one of `name`, `kind`, `url`, `path`, `series`, `pockets`, `suites`, `components`, `arches`, `flavors`, `versions`, `releases`, `revision`, `keyring`, `launchpad_sources`, `companion_url`, `companion_keyring`"),
         (GOOD.replace("kind = \"ubuntu\"\n", ""), "c.toml: line 1: missing field `kind`"),
         (GOOD.replace("\"ubuntu\"", "\"ubunt\""), "c.toml: line 3: unknown variant `ubunt`, expected one of `ubuntu`, `debian`, `launchpad`, `local`"),
         (GOOD.to_owned() + "revision = \"newest\"\n", "c.toml: line 7: unknown variant `newest`, expected one of `first`, `latest`, `all`"),
@@ -79,6 +81,12 @@ fn every_mistake_has_its_message() {
         ("[[source]]\nname = \"l\"\nkind = \"local\"\npath = \"d\"\nurl = \"apt\"\n".into(), "c.toml: [[source]] #1 (\"l\"): url: not a key of kind \"local\" sources"),
         ("[[source]]\nname = \"l\"\nkind = \"local\"\npath = \"d\"\nseries = [\"focal\"]\n".into(), "c.toml: [[source]] #1 (\"l\"): series: not a key of kind \"local\" sources"),
         (GOOD.replace("name = \"u\"", "name = \"\""), "c.toml: [[source]] #1 (\"\"): name: empty"),
+        (GOOD.to_owned() + "companion_url = \"apt\"\ncompanion_keyring = \"k.gpg\"\n", "c.toml: [[source]] #1 (\"u\"): companion_url: \"apt\" names the machine's Debian mirror, only for kind \"debian\" sources (kind is \"ubuntu\")"),
+        (GOOD.to_owned() + "companion_url = \"env:1X\"\n", "c.toml: [[source]] #1 (\"u\"): companion_url: \"env:1X\" does not name an environment variable (env:NAME, NAME of [A-Za-z0-9_])"),
+        (GOOD.to_owned() + "companion_url = \"env:ARCHIVE\"\n", "c.toml: [[source]] #1 (\"u\"): companion_keyring: missing (the keyring that verifies the companion archive's Release signature)"),
+        (GOOD.to_owned() + "companion_keyring = \"k.gpg\"\n", "c.toml: [[source]] #1 (\"u\"): companion_keyring: given without companion_url"),
+        ("[[source]]\nname = \"d\"\nkind = \"debian\"\nurl = \"apt\"\nsuites = [\"bookworm\"]\narches = [\"amd64\"]\ncompanion_url = \"https://a.test\"\n".into(), "c.toml: [[source]] #1 (\"d\"): companion_url: not a key of kind \"debian\" sources"),
+        (GOOD.replace("\"ubuntu\"", "\"launchpad\"") + "companion_keyring = \"k.gpg\"\n", "c.toml: [[source]] #1 (\"u\"): companion_keyring: not a key of kind \"launchpad\" sources"),
         (format!("{GOOD}{GOOD}"), "c.toml: [[source]] #2 (\"u\"): name: another [[source]] is already called \"u\""),
     ];
     for (text, message) in cases {
@@ -113,5 +121,31 @@ fn url_from_the_environment() {
     assert_eq!(
         resolve_env_url("c.toml", s, &|_| Some(" https://ddebs.test/ \n".into())).unwrap(),
         Some("https://ddebs.test".into())
+    );
+}
+
+#[test]
+fn companion_url_from_the_environment() {
+    let text = GOOD.to_owned() + "companion_url = \"env:ARCHIVE\"\ncompanion_keyring = \"a.gpg\"\n";
+    let c = FetchConfig::parse(&text, "c.toml").unwrap();
+    let s = &c.sources[0];
+    assert_eq!(s.companion_url, Some(UrlSetting::Env("ARCHIVE".into())));
+    assert_eq!(s.companion_keyring.as_deref(), Some(Path::new("a.gpg")));
+    assert_eq!(
+        resolve_companion_url("c.toml", s, &|_| None)
+            .unwrap_err()
+            .to_string(),
+        "c.toml: [[source]] \"u\": companion_url: environment variable ARCHIVE is not set"
+    );
+    assert_eq!(
+        resolve_companion_url("c.toml", s, &|v| (v == "ARCHIVE")
+            .then(|| "http://a.test/ubuntu/".into()))
+        .unwrap(),
+        Some("http://a.test/ubuntu".into())
+    );
+    let plain = FetchConfig::parse(GOOD, "c.toml").unwrap();
+    assert_eq!(
+        resolve_companion_url("c.toml", &plain.sources[0], &|_| None).unwrap(),
+        None
     );
 }

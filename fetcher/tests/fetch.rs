@@ -376,7 +376,7 @@ fn manifest_row_is_written_through_the_dataset() {
     let results = fx.fetch(plans, &fx.options());
     let (plan, fetched) = (&results[0].0, results[0].1.as_ref().unwrap());
     let dataset = ksurf_dataset::Dataset::open_local(&fx.dir.path().join("dataset")).unwrap();
-    ksurf_fetcher::manifest::record(&dataset, plan, fetched).unwrap();
+    ksurf_fetcher::manifest::record(&dataset, plan, fetched, None).unwrap();
     assert_eq!(
         files_under(&fx.dir.path().join("dataset")),
         ["fetches/distro=debian/release=6.1.0-47-cloud-amd64/arch=amd64/part-0.parquet"]
@@ -404,6 +404,8 @@ fn manifest_row_is_written_through_the_dataset() {
             .value(0)
     };
     let pkg = &fx.packages[DEBIAN_PKG];
+    assert_eq!(batch.num_rows(), 1);
+    assert_eq!(s("role").as_deref(), Some("vmlinux"));
     assert_eq!(s("flavor").as_deref(), Some("cloud-amd64"));
     assert_eq!(
         s("package").as_deref(),
@@ -414,8 +416,8 @@ fn manifest_row_is_written_through_the_dataset() {
     assert_eq!(s("url"), Some(fx.mirror.url(DEBIAN_PKG)));
     assert_eq!(u("package_size"), pkg.len() as u64);
     assert_eq!(s("package_sha256"), Some(sha256_hex(pkg)));
-    assert_eq!(s("vmlinux_sha256").as_deref(), Some(FIXTURE_SHA256));
-    assert_eq!(u("vmlinux_size"), fixture_vmlinux().len() as u64);
+    assert_eq!(s("file_sha256").as_deref(), Some(FIXTURE_SHA256));
+    assert_eq!(u("file_size"), fixture_vmlinux().len() as u64);
     assert_eq!(s("build_id").as_deref(), Some(FIXTURE_BUILD_ID));
     assert_eq!(s("fetched_at"), Some(fetched.fetched_at_rfc3339()));
     assert!(DateTime::parse_from_rfc3339(&s("fetched_at").unwrap()).is_ok());
@@ -799,6 +801,7 @@ fn plan_for_kill(url: &str, size: u64, sha: &str) -> PlannedPackage {
         location: ksurf_fetcher::plan::PackageLocation::Url(url.to_owned()),
         size: Some(size),
         sha256: Some(sha.to_owned()),
+        companion: None,
     }
 }
 

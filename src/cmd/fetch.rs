@@ -4,9 +4,12 @@
 //! dataset already has the image) and otherwise fetches every pending
 //! package: downloaded into the content-addressed cache (or streamed with
 //! `--stream`), checked against the index's size and SHA-256, and its
-//! vmlinux unpacked under `<out>/vmlinux/`; with `--dataset`, each image's
-//! `fetches` row is recorded. One failing source or package does not stop
-//! the others; the exit code is 1 if anything failed.
+//! vmlinux unpacked under `<out>/vmlinux/`; a planned companion package
+//! is fetched the same way and its `config-<release>` unpacked beside the
+//! vmlinux (one that fails is reported as `ksurf: config: …` and costs the
+//! config only); with `--dataset`, each image's `fetches` rows are
+//! recorded. One failing source or package does not stop the others; the
+//! exit code is 1 if anything failed.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -15,7 +18,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use ksurf_dataset::Dataset;
-use ksurf_fetcher::download::{fetch_all, FetchOptions};
+use ksurf_fetcher::cache::Cache;
+use ksurf_fetcher::download::{fetch_all, fetch_companion, FetchOptions};
 use ksurf_fetcher::http::{HttpClient, HttpOptions};
 use ksurf_fetcher::plan_table::{render_plan, PackageStatus};
 use ksurf_fetcher::progress::Progress;
@@ -91,11 +95,48 @@ pub fn run(args: FetchArgs) -> Result<ExitCode> {
         .into_iter()
         .filter(|p| !done.contains(&p.image))
         .collect();
-    let results = runtime.block_on(fetch_all(&client, pending, &options, &Progress::auto()));
+    let progress = Progress::auto();
+    let results = runtime.block_on(fetch_all(&client, pending, &options, &progress));
+    let cache = if options.stream {
+        None
+    } else {
+        Some(Cache::open(&options.cache_dir)?)
+    };
     for (plan, result) in results {
         let recorded = result.and_then(|fetched| {
+            // The companion carrying the kernel's config, when planned;
+            // one that cannot be fetched costs the config only.
+            let config = match &plan.companion {
+                Some(companion) => runtime
+                    .block_on(fetch_companion(
+                        &client,
+                        cache.as_ref(),
+                        &plan,
+                        &options,
+                        &progress,
+                    ))
+                    .and_then(|r| match r {
+                        Ok(config) => {
+                            println!(
+                                "{}: {} ({} bytes, sha256 {}) from {} {}",
+                                plan.image,
+                                config.vmlinux.path.display(),
+                                config.vmlinux.size,
+                                config.vmlinux.sha256,
+                                companion.package,
+                                companion.version
+                            );
+                            Some(config)
+                        }
+                        Err(e) => {
+                            eprintln!("ksurf: config: {}: {e}", plan.image);
+                            None
+                        }
+                    }),
+                None => None,
+            };
             if let Some(ds) = &dataset {
-                manifest::record(ds, &plan, &fetched)?;
+                manifest::record(ds, &plan, &fetched, config.as_ref())?;
             }
             Ok(fetched)
         });

@@ -1,7 +1,8 @@
 //! Discovery for the commands that plan: the config's sources → the fetch
 //! plan, with the network side (signed indices, Launchpad) done by the
-//! fetcher's [`NetworkRetriever`]. Rejected look-alikes and failed sources
-//! are reported on stderr; a failed source does not stop the others.
+//! fetcher's [`NetworkRetriever`]. Rejected look-alikes, failed sources and
+//! warnings (a companion archive's index that could not be read) are
+//! reported on stderr; a failed source does not stop the others.
 
 use anyhow::Result;
 use ksurf_fetcher::apt::AptSources;
@@ -40,6 +41,9 @@ pub fn discover(
     }
     for f in &outcome.failures {
         eprintln!("ksurf: error: {f}");
+    }
+    for w in &outcome.warnings {
+        eprintln!("ksurf: warning: {w}");
     }
     Ok(Discovered {
         plan: outcome.plan,

@@ -11,9 +11,18 @@
 //! waited for the extraction, and the extract + write time: where an
 //! overlapped run spends its time (bench/run-vs-stages.sh prints them).
 //!
-//! Per image, in this order: the `fetches` row, then the image's tables
+//! A package planned with a companion (an archive's package carrying the
+//! kernel's build configuration) has it fetched by the same task once its
+//! own package is unpacked (`ksurf_fetcher::download::fetch_companion`:
+//! the cache, the signed index's size and SHA-256, the one unpacker), so
+//! its download overlaps the next package's; an image without a config of
+//! its own gets that one, and a companion that cannot be fetched or read
+//! is a `config` kind error of the image, never a failure of it.
+//!
+//! Per image, in this order: the `fetches` rows, then the image's tables
 //! with its `images` marker last (naming the package's SHA-256), then —
-//! unless `keep` — its vmlinux and downloaded package are deleted. A crash
+//! unless `keep` — its vmlinux, its config file and the downloaded
+//! packages are deleted. A crash
 //! at any point leaves at most an image without a marker, which the next
 //! run does again from the start, writing the same bytes. One image that
 //! fails is logged and the others go on.
@@ -25,7 +34,9 @@ use std::time::Instant;
 use ksurf_dataset::{Dataset, ImageState};
 use ksurf_extractor::{extract, tables, IdentityOverrides};
 use ksurf_fetcher::cache::Cache;
-use ksurf_fetcher::download::{fetch_package_scheduled, FetchOptions, Fetched, Schedule};
+use ksurf_fetcher::download::{
+    fetch_companion, fetch_package_scheduled, FetchOptions, Fetched, Schedule,
+};
 use ksurf_fetcher::http::HttpClient;
 use ksurf_fetcher::progress::Progress;
 use ksurf_fetcher::{manifest, PackageLocation, PlannedPackage};
@@ -87,6 +98,9 @@ pub fn process(
     let images = progress.steps("images", packages.len() as u64);
     for p in &packages {
         progress.expect(p.size.unwrap_or(0));
+        if let Some(c) = &p.companion {
+            progress.expect(c.size);
+        }
     }
 
     // Packages in flight: downloading, unpacking or waiting to, or being
@@ -156,12 +170,27 @@ pub fn process(
                         )
                         .await;
                         drop(done);
+                        // The companion once the package is in: its
+                        // download overlaps the next package's.
+                        let config = match &fetched {
+                            Ok(_) => {
+                                fetch_companion(
+                                    &client,
+                                    cache.as_deref(),
+                                    &package,
+                                    &options,
+                                    &progress,
+                                )
+                                .await
+                            }
+                            Err(_) => None,
+                        };
                         if fetched.is_ok() {
                             fail::fail_point!("pipeline::after-fetch", |_| std::process::abort());
                         }
                         let seconds = started.elapsed().as_secs_f64();
                         tracing::debug!(image = %package.image, seconds, "fetched");
-                        (fetched, seconds)
+                        (fetched, config, seconds)
                     })
                 };
                 if tx.send((package, fetch, permit)).is_err() {
@@ -178,7 +207,7 @@ pub fn process(
     };
     let mut idle = Instant::now();
     while let Some((package, fetch, permit)) = rx.blocking_recv() {
-        let (fetched, fetch_seconds) = match runtime.block_on(fetch) {
+        let (fetched, config, fetch_seconds) = match runtime.block_on(fetch) {
             Ok(done) => done,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         };
@@ -196,10 +225,16 @@ pub fn process(
             }
             Ok(fetched) => {
                 let started = Instant::now();
-                let result = store_image(dataset, &package, &fetched, &options.work_dir);
+                let result = store_image(
+                    dataset,
+                    &package,
+                    &fetched,
+                    config.as_ref(),
+                    &options.work_dir,
+                );
                 let seconds = fetch_seconds + started.elapsed().as_secs_f64();
                 if !options.keep {
-                    remove_work_files(&package, &fetched, kept_cache.as_deref());
+                    remove_work_files(&package, &fetched, config.as_ref(), kept_cache.as_deref());
                 }
                 match result {
                     Ok(stored) => {
@@ -291,11 +326,14 @@ enum Stored {
     Unchanged,
 }
 
-/// Writes one fetched image: `fetches` row, tables, `images` marker last.
+/// Writes one fetched image: `fetches` rows, tables, `images` marker last.
+/// `config` is the outcome of fetching the package's companion, when it
+/// has one.
 fn store_image(
     dataset: &Dataset,
     package: &PlannedPackage,
     fetched: &Fetched,
+    config: Option<&ksurf_fetcher::Result<Fetched>>,
     work_dir: &std::path::Path,
 ) -> anyhow::Result<Stored> {
     if dataset.image_state(&package.image)?
@@ -314,10 +352,14 @@ fn store_image(
     let mut extraction = extract(&fetched.vmlinux.path, &overrides)?;
     extraction.info.package_sha256 = Some(fetched.package_sha256.clone());
     if extraction.config_source.is_none() {
-        local_config(&mut extraction, package, work_dir);
+        match (&package.companion, config) {
+            (Some(companion), Some(config)) => companion_config(&mut extraction, companion, config),
+            _ => local_config(&mut extraction, package, work_dir),
+        }
     }
     let batches = tables::image_tables(&extraction)?;
-    manifest::record(dataset, package, fetched)?;
+    let config = config.and_then(|c| c.as_ref().ok());
+    manifest::record(dataset, package, fetched, config)?;
     fail::fail_point!("pipeline::after-fetches-row", |_| std::process::abort());
     dataset.write_image(&extraction.info.id, &batches)?;
     for e in &extraction.unit_errors {
@@ -335,6 +377,37 @@ fn store_image(
         unit_errors: extraction.unit_errors.len(),
         kind_errors: extraction.kind_errors.len(),
     })
+}
+
+/// Gives an image without a config of its own the one its companion
+/// package carried (`package:<file name>`): the config file the fetch
+/// unpacked, or — when the companion could not be downloaded, did not
+/// match the signed index, or held no readable config — a `config` kind
+/// error naming it.
+fn companion_config(
+    extraction: &mut ksurf_extractor::Extraction,
+    companion: &ksurf_fetcher::plan::Companion,
+    config: &ksurf_fetcher::Result<Fetched>,
+) {
+    use ksurf_extractor::kconfig::{attach, attach_error, ConfigSource};
+    let source = ConfigSource::Package(companion.file_name().to_owned());
+    let read = config
+        .as_ref()
+        .map_err(|e| e.to_string())
+        .and_then(|fetched| {
+            std::fs::read(&fetched.vmlinux.path)
+                .map(|text| (fetched, text))
+                .map_err(|e| format!("{}: {e}", fetched.vmlinux.path.display()))
+        });
+    match read {
+        Ok((fetched, text)) => {
+            let label = format!("{}: {}", fetched.location, fetched.vmlinux.entry);
+            attach(extraction, source, &label, &text);
+        }
+        Err(message) => {
+            attach_error(extraction, source, message);
+        }
+    }
 }
 
 /// Gives an image without a config of its own the one beside its package
@@ -385,12 +458,27 @@ fn local_config(
     }
 }
 
-/// Deletes the image's vmlinux and, for a downloaded package, the cached
-/// package. A local source's package is the user's and stays.
-fn remove_work_files(package: &PlannedPackage, fetched: &Fetched, cache: Option<&Cache>) {
+/// Deletes the image's vmlinux and config file and, for downloaded
+/// packages, the cached debug and companion packages. A local source's
+/// package is the user's and stays.
+fn remove_work_files(
+    package: &PlannedPackage,
+    fetched: &Fetched,
+    config: Option<&ksurf_fetcher::Result<Fetched>>,
+    cache: Option<&Cache>,
+) {
     let _ = std::fs::remove_file(&fetched.vmlinux.path);
+    if let Some(Ok(config)) = config {
+        let _ = std::fs::remove_file(&config.vmlinux.path);
+    }
     if let (PackageLocation::Url(_), Some(cache)) = (&package.location, cache) {
         let _ = std::fs::remove_file(cache.path_of(&fetched.package_sha256));
+        // The companion's cached file, even when it did not unpack.
+        if let Some(companion) = &package.companion {
+            if ksurf_fetcher::cache::is_sha256(&companion.sha256) {
+                let _ = std::fs::remove_file(cache.path_of(&companion.sha256));
+            }
+        }
     }
 }
 

@@ -650,6 +650,7 @@ pub fn plan_from_index(
             location: PackageLocation::Url(format!("{base}{}", field("Filename").unwrap())),
             size: Some(field("Size").unwrap().parse().unwrap()),
             sha256: Some(field("SHA256").unwrap()),
+            companion: None,
         });
     }
     out
