@@ -593,10 +593,10 @@ fn aggregate_then_report_prints_the_golden_page() {
     assert_eq!(
         lines[..4],
         [
-            "Regular: 44 function names, 15 changes, 34 type names, 18 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
-            "Arch: 43 function names, 2 changes, 33 type names, 7 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
-            "Flavor: 43 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
-            "Revision: 43 function names, 0 changes, 32 type names, 0 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
+            "Regular: 45 function names, 19 changes, 34 type names, 18 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
+            "Arch: 44 function names, 2 changes, 33 type names, 7 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
+            "Flavor: 44 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
+            "Revision: 44 function names, 0 changes, 32 type names, 0 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
         ]
     );
     assert!(
@@ -679,7 +679,7 @@ fn aggregate_reports_a_bad_config_and_a_missing_group_image() {
     );
     assert!(stdout(&o)
         .starts_with(
-            "Revision: 43 function names, 0 changes, 32 type names, 0 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes\n1 of 2 groups aggregated, "
+            "Revision: 44 function names, 0 changes, 32 type names, 0 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes\n1 of 2 groups aggregated, "
         ));
 
     std::fs::write(
