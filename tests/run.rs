@@ -197,9 +197,9 @@ fn a_run_writes_every_image_and_the_next_run_only_what_is_new() {
     ];
     want.extend(IMAGES.iter().map(|i| format!("{i}: extracted")));
     want.extend([
-        "group Regular: 44 function names, 15 changes, 34 type names, 18 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes".to_owned(),
-        "group Arch: 43 function names, 1 changes, 33 type names, 4 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes".to_owned(),
-        "group Flavor: 43 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes".to_owned(),
+        "group Regular: 45 function names, 19 changes, 34 type names, 18 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes".to_owned(),
+        "group Arch: 44 function names, 1 changes, 33 type names, 4 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes".to_owned(),
+        "group Flavor: 44 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes".to_owned(),
     ]);
     let summary = untimed_lines(&first).pop().unwrap();
     assert!(
@@ -282,7 +282,7 @@ fn a_run_writes_every_image_and_the_next_run_only_what_is_new() {
     );
     assert_eq!(
         lines[4],
-        "group Flavor: 43 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes"
+        "group Flavor: 44 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes"
     );
     let third_mtimes = mtimes(&s.path("ds"));
     assert_eq!(third_mtimes.len(), 6);
@@ -331,7 +331,7 @@ fn a_corrupt_package_fails_alone_and_is_retried_next_run() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     let stderr = text(&o.stderr);
     let want = format!(
-        "ksurf: error: debian/5.4.0-31-mini/amd64: {}: data.tar.xz: truncated: the package ends 1199468 bytes into this 1584932-byte member",
+        "ksurf: error: debian/5.4.0-31-mini/amd64: {}: data.tar.xz: truncated: the package ends 1199468 bytes into this 1585032-byte member",
         bad.display()
     );
     assert!(stderr.lines().any(|l| l == want), "{stderr}");
