@@ -292,6 +292,27 @@ fn image_column(dataset: &Path, image: &str, column: &str) -> String {
         .to_owned()
 }
 
+/// Asserts that a run ended with exit code `code` (printing its output if not).
+fn assert_exit(o: &std::process::Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+}
+
+/// Asserts that `image` got the fixture config from the companion package
+/// file `package`: the exact `kconfig` rows and `images.config_source`.
+fn assert_config_from(dataset: &Path, image: &str, package: &str) {
+    assert_eq!(kconfig(dataset, image), config_rows());
+    assert_eq!(
+        image_column(dataset, image, "config_source"),
+        format!("package:{package}")
+    );
+}
+
 /// One expected `fetches` row.
 struct FetchRow<'a> {
     role: &'a str,
@@ -352,20 +373,10 @@ debian/6.1.0-47-cloud-amd64/amd64  linux-image-6.1.0-47-cloud-amd64-dbg         
     );
 
     let o = a.run("ds");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
+    assert_exit(&o, 0);
     let ds = a.dir.path().join("ds");
     let image = "debian/6.1.0-47-cloud-amd64/amd64";
-    assert_eq!(kconfig(&ds, image), config_rows());
-    assert_eq!(
-        image_column(&ds, image, "config_source"),
-        format!("package:{DEBIAN_UNSIGNED}")
-    );
+    assert_config_from(&ds, image, DEBIAN_UNSIGNED);
     assert_eq!(image_column(&ds, image, "kconfig_options"), "4");
     assert_eq!(
         rows(&ds, image, ksurf_dataset::TableName::Fetches),
@@ -465,13 +476,7 @@ fn a_companion_that_does_not_match_its_index_costs_the_config_only() {
     a.mirror.fault(&a.pool(DEBIAN_UNSIGNED), Fault::Corrupt);
     let o = a.run("ds");
     // The image is written; its config is a kind error: exit 3.
-    assert_eq!(
-        o.status.code(),
-        Some(3),
-        "{}\n{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
+    assert_exit(&o, 3);
     let url = a.mirror.url(&a.pool(DEBIAN_UNSIGNED));
     let stderr = text(&o.stderr);
     assert!(
@@ -602,20 +607,10 @@ fn ubuntu_run_fetches_the_companion_from_the_main_archive() {
         ]),
     };
     let o = a.run("ds");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
+    assert_exit(&o, 0);
     let ds = a.dir.path().join("ds");
     let image = "ubuntu/5.4.0-26-generic/amd64";
-    assert_eq!(kconfig(&ds, image), config_rows());
-    assert_eq!(
-        image_column(&ds, image, "config_source"),
-        format!("package:{UBUNTU_BUILDINFO}")
-    );
+    assert_config_from(&ds, image, UBUNTU_BUILDINFO);
     assert_eq!(
         rows(&ds, image, ksurf_dataset::TableName::Fetches),
         [

@@ -472,12 +472,7 @@ pub fn write_site_paged(dataset: &Dataset, out: &Path, page_rows: usize) -> Resu
         return Err(Error::NotAggregated(dataset.label().to_owned()));
     }
     let staging = sibling(out, "partial");
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(|source| Error::Output {
-            path: staging.clone(),
-            source,
-        })?;
-    }
+    remove_dir_if_exists(&staging)?;
     // Per group, one stream per file: status per image, changes per pair.
     let mut status: Vec<Vec<RowsByName<StatusRow>>> = Vec::new();
     let mut changes: Vec<Vec<RowsByName<ChangeRow>>> = Vec::new();
@@ -505,12 +500,7 @@ pub fn write_site_paged(dataset: &Dataset, out: &Path, page_rows: usize) -> Resu
     }
     // The function index's rows, spilled beside the staging directory.
     let spill = sibling(out, "rows");
-    if spill.exists() {
-        std::fs::remove_dir_all(&spill).map_err(|source| Error::Output {
-            path: spill.clone(),
-            source,
-        })?;
-    }
+    remove_dir_if_exists(&spill)?;
     let mut index = FunctionIndex::new(&spill, &groups, page_rows)?;
     let mut pages = 0;
     loop {
@@ -603,10 +593,7 @@ pub fn write_site_paged(dataset: &Dataset, out: &Path, page_rows: usize) -> Resu
         &|title, body| search_page(title, body, &nav, ""),
         &mut names_js,
     )?;
-    std::fs::remove_dir_all(&spill).map_err(|source| Error::Output {
-        path: spill.clone(),
-        source,
-    })?;
+    remove_dir_if_exists(&spill)?;
     let interface_pages = write_interface_kinds(
         dataset,
         &groups,
@@ -689,15 +676,21 @@ fn replace_dir(staging: &Path, out: &Path) -> Result<()> {
         move |source| Error::Output { path, source }
     };
     let old = sibling(out, "old");
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(io(&old))?;
-    }
+    remove_dir_if_exists(&old)?;
     if out.exists() {
         std::fs::rename(out, &old).map_err(io(out))?;
     }
     std::fs::rename(staging, out).map_err(io(out))?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    remove_dir_if_exists(&old)
+}
+
+/// Removes the directory `path` and everything in it, if it is there.
+fn remove_dir_if_exists(path: &Path) -> Result<()> {
+    if path.exists() {
+        std::fs::remove_dir_all(path).map_err(|source| Error::Output {
+            path: path.to_owned(),
+            source,
+        })?;
     }
     Ok(())
 }

@@ -126,6 +126,28 @@ def evaluate(session, expression):
     return result["result"].get("value")
 
 
+def screenshot(session, box, name, min_height):
+    """Captures the page area `box` ([x, y, width, height]) as SITE_DIR/name
+    and says whether it is a PNG of the box's size, at least 100 pixels wide
+    and `min_height` high."""
+    x, y, width, height = box
+    shot = send(
+        "Page.captureScreenshot",
+        {"format": "png", "captureBeyondViewport": True,
+         "clip": {"x": x, "y": y, "width": width, "height": height, "scale": 1}},
+        session,
+    )
+    png = base64.b64decode(shot["data"])
+    with open(os.path.join(site, name), "wb") as f:
+        f.write(png)
+    png_width, png_height = struct.unpack(">II", png[16:24])
+    return {
+        "png": png[:8] == b"\x89PNG\r\n\x1a\n",
+        "size_matches": (png_width, png_height) == (round(width), round(height)),
+        "nonempty": width > 100 and height > min_height,
+    }
+
+
 try:
     out = {}
     page = open_page(f"f/{function[0]}/{function}.html")
@@ -157,22 +179,7 @@ try:
                     box: [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height]};
         })()""",
     )
-    x, y, width, height = matrix.pop("box")
-    shot = send(
-        "Page.captureScreenshot",
-        {"format": "png", "captureBeyondViewport": True,
-         "clip": {"x": x, "y": y, "width": width, "height": height, "scale": 1}},
-        page,
-    )
-    png = base64.b64decode(shot["data"])
-    with open(os.path.join(site, "matrix.png"), "wb") as f:
-        f.write(png)
-    png_width, png_height = struct.unpack(">II", png[16:24])
-    matrix["screenshot"] = {
-        "png": png[:8] == b"\x89PNG\r\n\x1a\n",
-        "size_matches": (png_width, png_height) == (round(width), round(height)),
-        "nonempty": width > 100 and height > 50,
-    }
+    matrix["screenshot"] = screenshot(page, matrix.pop("box"), "matrix.png", 50)
     out["matrix"] = matrix
     index = open_page("index.html")
     out["search"] = evaluate(
@@ -228,22 +235,7 @@ try:
             return out;
         }})()""",
     )
-    x, y, width, height = index.pop("box")
-    shot = send(
-        "Page.captureScreenshot",
-        {"format": "png", "captureBeyondViewport": True,
-         "clip": {"x": x, "y": y, "width": width, "height": height, "scale": 1}},
-        letter_page,
-    )
-    png = base64.b64decode(shot["data"])
-    with open(os.path.join(site, "index.png"), "wb") as f:
-        f.write(png)
-    png_width, png_height = struct.unpack(">II", png[16:24])
-    index["screenshot"] = {
-        "png": png[:8] == b"\x89PNG\r\n\x1a\n",
-        "size_matches": (png_width, png_height) == (round(width), round(height)),
-        "nonempty": width > 100 and height > 20,
-    }
+    index["screenshot"] = screenshot(letter_page, index.pop("box"), "index.png", 20)
     out["index"] = index
     # Another page of the letter, opened by its link with the fragment: the
     # same filter is on there.
