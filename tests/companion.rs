@@ -7,8 +7,10 @@
 //! `fetches`, and deletes the cached package afterwards. Debian layout (the
 //! companions in the debug package's own index), Ubuntu layout (the
 //! companions in a second, separately signed archive: `companion_url`),
-//! and a companion whose bytes do not match its index (a `config` kind
-//! error, the image still written, exit 3).
+//! the Launchpad walk (the companions among the same upload's binaries,
+//! sized and hashed by `binaryFileUrls`), and a companion whose bytes do
+//! not match its index (a `config` kind error, the image still written,
+//! exit 3).
 
 #[path = "../fetcher/tests/support/mod.rs"]
 mod support;
@@ -19,6 +21,7 @@ use std::process::{Command, Output};
 
 use arrow::array::{Array, StringArray};
 use bytes::Bytes;
+use support::launchpad::{api_root, FakeBinary, FakeLaunchpad};
 use support::{
     add_suite, append_entry, build_deb, build_package, control_member, sha256_hex, DataCompression,
     Fault, Mirror, Signer, Signing, TestPackage, FIXTURE_BUILD_ID, FIXTURE_SHA256,
@@ -688,4 +691,149 @@ fn ubuntu_run_fetches_the_companion_from_the_main_archive() {
     let ds2 = a.dir.path().join("ds2");
     assert_eq!(kconfig(&ds2, image), []);
     assert_eq!(image_column(&ds2, image, "config_source"), "NULL");
+}
+
+/// A Launchpad history of two uploads of `linux` in bionic. The first has
+/// the debug package, `linux-modules` (50 KB of padding), `linux-buildinfo`
+/// (5 KB: the smallest of amd64) and an arm64 `linux-buildinfo` (the
+/// smallest of all, another architecture); the second has the debug
+/// package alone. `ksurf run` gives the first image the buildinfo's config
+/// and a `config` row in `fetches` with the file URL the API gave, the
+/// second no config; no warning, exit 0.
+#[test]
+fn launchpad_run_fetches_the_smallest_companion_of_the_upload() {
+    const FIRST: &str = "4.15.0-20-generic";
+    const SECOND: &str = "4.15.0-22-generic";
+    let mirror = Mirror::start(HashMap::new());
+    let dbgsym = |release: &str, variant: u8| {
+        let mut vmlinux = support::fixture_vmlinux();
+        if variant > 0 {
+            vmlinux.push(variant);
+        }
+        build_deb(release, &vmlinux, DataCompression::Zstd, 1_100_000)
+    };
+    let binary = |name: &str, arch: &str, bytes: Vec<u8>| FakeBinary {
+        name: name.into(),
+        arch: arch.into(),
+        bytes,
+    };
+    let first_dbgsym = dbgsym(FIRST, 0);
+    let modules = config_package(
+        &format!("linux-modules-{FIRST}"),
+        &format!("boot/config-{FIRST}"),
+        50_000,
+    );
+    let buildinfo = config_package(
+        &format!("linux-buildinfo-{FIRST}"),
+        &format!("usr/lib/linux/{FIRST}/config"),
+        5_000,
+    );
+    let mut lp = FakeLaunchpad::new(&mirror);
+    lp.upload(
+        "bionic",
+        "linux",
+        "4.15.0-20.21",
+        "Release",
+        vec![
+            binary(
+                &format!("linux-image-unsigned-{FIRST}-dbgsym"),
+                "amd64",
+                first_dbgsym.clone(),
+            ),
+            binary(&format!("linux-modules-{FIRST}"), "amd64", modules),
+            binary(
+                &format!("linux-buildinfo-{FIRST}"),
+                "amd64",
+                buildinfo.clone(),
+            ),
+            binary(
+                &format!("linux-buildinfo-{FIRST}"),
+                "arm64",
+                support::noise(100, 7),
+            ),
+        ],
+    );
+    lp.upload(
+        "bionic",
+        "linux",
+        "4.15.0-22.24",
+        "Release",
+        vec![binary(
+            &format!("linux-image-unsigned-{SECOND}-dbgsym"),
+            "amd64",
+            dbgsym(SECOND, 1),
+        )],
+    );
+    lp.install(&mirror, "Release");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("launchpad-test.toml");
+    std::fs::write(
+        &config,
+        "[[source]]\nname = \"history\"\nkind = \"launchpad\"\nurl = \"env:KSURF_LAUNCHPAD_API\"\nseries = [\"bionic\"]\npockets = [\"release\"]\nlaunchpad_sources = [\"linux\"]\narches = [\"amd64\"]\nflavors = [\"generic\"]\n",
+    )
+    .unwrap();
+    let buildinfo_url = lp.file_url(&format!("linux-buildinfo-{FIRST}"), "4.15.0-20.21", "amd64");
+    let modules_url = lp.file_url(&format!("linux-modules-{FIRST}"), "4.15.0-20.21", "amd64");
+    let a = Archive {
+        env: vec![("KSURF_LAUNCHPAD_API".into(), api_root(&mirror))],
+        mirror,
+        dir,
+        config,
+        packages: HashMap::new(),
+    };
+    let o = a.ksurf(&["fetch", "--plan"]);
+    assert_exit(&o, 0);
+    assert!(
+        text(&o.stdout).contains(&format!("+ linux-buildinfo-{FIRST}")),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = a.run("ds");
+    assert_exit(&o, 0);
+    assert_eq!(text(&o.stderr), "");
+    let ds = a.dir.path().join("ds");
+    let image = format!("ubuntu/{FIRST}/amd64");
+    assert_config_from(
+        &ds,
+        &image,
+        &format!("linux-buildinfo-{FIRST}_4.15.0-20.21_amd64.deb"),
+    );
+    assert_eq!(
+        rows(&ds, &image, ksurf_dataset::TableName::Fetches),
+        [
+            fetch_row(FetchRow {
+                role: "vmlinux",
+                flavor: "generic",
+                package: &format!("linux-image-unsigned-{FIRST}-dbgsym"),
+                version: "4.15.0-20.21",
+                source: "history",
+                url: &lp.file_url(
+                    &format!("linux-image-unsigned-{FIRST}-dbgsym"),
+                    "4.15.0-20.21",
+                    "amd64"
+                ),
+                bytes: &first_dbgsym,
+                file: (FIXTURE_SHA256, vmlinux_len()),
+                build_id: FIXTURE_BUILD_ID,
+            }),
+            fetch_row(FetchRow {
+                role: "config",
+                flavor: "generic",
+                package: &format!("linux-buildinfo-{FIRST}"),
+                version: "4.15.0-20.21",
+                source: "history",
+                url: &buildinfo_url,
+                bytes: &buildinfo,
+                file: (&sha256_hex(CONFIG.as_bytes()), CONFIG.len()),
+                build_id: "NULL",
+            }),
+        ]
+    );
+    // The larger companion was sized through the API, never downloaded.
+    let path_of = |url: &str| url.strip_prefix(&a.mirror.base).unwrap().to_owned();
+    assert_eq!(a.mirror.requests(&path_of(&modules_url)).len(), 0);
+    assert_eq!(a.mirror.requests(&path_of(&buildinfo_url)).len(), 1);
+    let second = format!("ubuntu/{SECOND}/amd64");
+    assert_eq!(kconfig(&ds, &second), []);
+    assert_eq!(image_column(&ds, &second, "config_source"), "NULL");
 }

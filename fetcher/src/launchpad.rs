@@ -9,7 +9,9 @@
 //!    (paged) → binary publications (`binary_package_name`,
 //!    `binary_package_version`, `distro_arch_series_link`, `self_link`);
 //! 3. per selected kernel debug binary `GET <self_link>?ws.op=binaryFileUrls&include_meta=true`
-//!    → `[{"url", "size", "sha1", "sha256"}]`.
+//!    → `[{"url", "size", "sha1", "sha256"}]`;
+//! 4. the same for the binaries of that upload that may carry the kernel's
+//!    build configuration ([`companion_of`]), to choose the smallest.
 //!
 //! `include_meta` on binary publications exists only in the API's `devel`
 //! version, so the configured API root must be the `devel` one. Every link
@@ -24,7 +26,7 @@ use serde::Deserialize;
 use crate::candidate::{is_sha256_hex, Candidate, Discovery, RejectedPackage};
 use crate::config::{Pocket, RevisionPolicy, SourceConfig};
 use crate::naming::{judge, Distro, PackageFacts};
-use crate::plan::{compare_versions, PackageLocation};
+use crate::plan::{compare_versions, Companion, PackageLocation};
 use crate::{Error, Result};
 
 /// Entries per page asked for (the API's maximum is 300).
@@ -180,7 +182,8 @@ pub fn discover(
                 check_link(base, &publication.self_link, &url)?;
                 let binaries: Vec<BinaryPublication> = collect(base, &url, get)?;
                 let mut seen = HashSet::new();
-                for binary in binaries {
+                let first_new = found.candidates.len();
+                for binary in &binaries {
                     let arch = last_segment(&binary.distro_arch_series_link).to_owned();
                     let facts = PackageFacts {
                         package: &binary.binary_package_name,
@@ -210,7 +213,7 @@ pub fn discover(
                     {
                         continue;
                     }
-                    let files_url = binary_files_url(&binary);
+                    let files_url = binary_files_url(binary);
                     check_link(base, &binary.self_link, &url)?;
                     let files = parse_binary_files(&get(&files_url)?, &files_url)?;
                     let file =
@@ -242,14 +245,79 @@ pub fn discover(
                         location: PackageLocation::Url(file.url.clone()),
                         size: file.size,
                         sha256: file.sha256.clone(),
-                        // The walk reads no companion (docs/dataset.md).
                         companion: None,
                     });
+                }
+                for candidate in &mut found.candidates[first_new..] {
+                    match companion_of(base, &binaries, candidate, get) {
+                        Ok(companion) => candidate.companion = companion,
+                        Err(e) => found.warnings.push(format!(
+                            "{} {} ({}): companion: {e}; its kernel gets no config",
+                            candidate.package, candidate.version, candidate.arch
+                        )),
+                    }
                 }
             }
         }
     }
     Ok(found)
+}
+
+/// The companion of a kernel debug package found in one upload: among the
+/// upload's binaries of the package's architecture and exact version,
+/// `linux-modules-<release>` and `linux-buildinfo-<release>`
+/// ([`crate::companion::remote_companion_names`]), else `linux-image-<release>`
+/// (which, before Ubuntu split signed kernels out of the `linux` source
+/// around 4.15, carried `boot/config-<release>`), the smallest by the size
+/// `binaryFileUrls` gives; ties go to the name, then the URL. Files without
+/// a size or SHA-256 are not used (the download could not be checked), as
+/// in an archive's index. `Ok(None)` when the upload has none; `Err` when a
+/// `binaryFileUrls` answer cannot be read.
+pub fn companion_of(
+    base: &str,
+    binaries: &[BinaryPublication],
+    candidate: &Candidate,
+    get: &mut dyn FnMut(&str) -> Result<String>,
+) -> Result<Option<Companion>> {
+    let release = &candidate.kernel.release;
+    let preferred = crate::companion::remote_companion_names(Distro::Ubuntu, release);
+    let fallback = [format!("linux-image-{release}")];
+    for names in [&preferred[..], &fallback[..]] {
+        let mut best: Option<Companion> = None;
+        for binary in binaries.iter().filter(|b| {
+            names.contains(&b.binary_package_name)
+                && b.binary_package_version == candidate.version
+                && last_segment(&b.distro_arch_series_link) == candidate.arch
+                && b.status != "Deleted"
+        }) {
+            let files_url = binary_files_url(binary);
+            check_link(base, &binary.self_link, &files_url)?;
+            let files = parse_binary_files(&get(&files_url)?, &files_url)?;
+            let Some(BinaryFile {
+                url,
+                size: Some(size),
+                sha256: Some(sha256),
+            }) = pick_file(&files, &binary.binary_package_name, &candidate.arch)
+            else {
+                continue;
+            };
+            let companion = Companion {
+                package: binary.binary_package_name.clone(),
+                version: binary.binary_package_version.clone(),
+                url: url.clone(),
+                size: *size,
+                sha256: sha256.clone(),
+            };
+            let key = |c: &Companion| (c.size, c.package.clone(), c.url.clone());
+            if best.as_ref().is_none_or(|b| key(&companion) < key(b)) {
+                best = Some(companion);
+            }
+        }
+        if best.is_some() {
+            return Ok(best);
+        }
+    }
+    Ok(None)
 }
 
 /// Keeps the publications discovery walks: the right source and series,
@@ -431,6 +499,113 @@ mod tests {
         assert_eq!(
             parse_binary_files("{}", "u").unwrap_err().to_string(),
             "u: not a list of binary file URLs: invalid type: map, expected a sequence at line 1 column 0"
+        );
+    }
+
+    fn binary(name: &str, version: &str, arch: &str, id: u32) -> BinaryPublication {
+        BinaryPublication {
+            self_link: format!("https://api.lp.test/devel/ubuntu/+archive/primary/+binarypub/{id}"),
+            binary_package_name: name.into(),
+            binary_package_version: version.into(),
+            distro_arch_series_link: format!("https://api.lp.test/devel/ubuntu/bionic/{arch}"),
+            status: "Published".into(),
+        }
+    }
+
+    /// `binaryFileUrls` answers keyed by binary publication id: (file name,
+    /// size, whether a sha256 is given).
+    fn answers<'a>(
+        files: &'a [(u32, &'a str, u64, bool)],
+    ) -> impl FnMut(&str) -> Result<String> + 'a {
+        move |url: &str| {
+            let id: u32 = url
+                .split("+binarypub/")
+                .nth(1)
+                .and_then(|rest| rest.split('?').next())
+                .and_then(|id| id.parse().ok())
+                .expect("a binary publication URL");
+            let (_, file, size, hashed) = files.iter().find(|f| f.0 == id).expect("asked once");
+            Ok(if *hashed {
+                format!(
+                    r#"[{{"url": "https://lp.test/+files/{file}", "size": {size}, "sha256": "{}"}}]"#,
+                    "a".repeat(64)
+                )
+            } else {
+                format!(r#"[{{"url": "https://lp.test/+files/{file}", "size": {size}}}]"#)
+            })
+        }
+    }
+
+    fn candidate(release: &str, version: &str) -> Candidate {
+        let package = format!("linux-image-unsigned-{release}-dbgsym");
+        let facts = PackageFacts {
+            package: &package,
+            source: Some("linux"),
+            size: None,
+            depends: None,
+        };
+        Candidate {
+            source: "history".into(),
+            kernel: judge(Distro::Ubuntu, &facts).unwrap().unwrap(),
+            arch: "amd64".into(),
+            package: package.clone(),
+            version: version.into(),
+            found_in: "bionic".into(),
+            location: PackageLocation::Url(format!("https://lp.test/+files/{package}")),
+            size: None,
+            sha256: None,
+            companion: None,
+        }
+    }
+
+    #[test]
+    fn companion_is_the_smallest_of_the_upload_with_size_and_hash() {
+        const BASE: &str = "https://api.lp.test/devel";
+        let r = "4.15.0-20-generic";
+        let v = "4.15.0-20.21";
+        let binaries = [
+            binary(&format!("linux-image-unsigned-{r}-dbgsym"), v, "amd64", 1),
+            binary(&format!("linux-modules-{r}"), v, "amd64", 2),
+            binary(&format!("linux-buildinfo-{r}"), v, "amd64", 3),
+            // Smaller, but another architecture, another version, no hash.
+            binary(&format!("linux-buildinfo-{r}"), v, "arm64", 4),
+            binary(&format!("linux-buildinfo-{r}"), "4.15.0-20.22", "amd64", 5),
+            binary(&format!("linux-image-{r}"), v, "amd64", 6),
+        ];
+        let modules = format!("linux-modules-{r}_{v}_amd64.deb");
+        let buildinfo = format!("linux-buildinfo-{r}_{v}_amd64.deb");
+        let image = format!("linux-image-{r}_{v}_amd64.deb");
+        let files = [
+            (2, modules.as_str(), 500, true),
+            (3, buildinfo.as_str(), 50, true),
+            (6, image.as_str(), 5, true),
+        ];
+        let found = companion_of(BASE, &binaries, &candidate(r, v), &mut answers(&files)).unwrap();
+        // linux-image is only the fallback: buildinfo wins although larger.
+        assert_eq!(
+            found,
+            Some(Companion {
+                package: format!("linux-buildinfo-{r}"),
+                version: v.into(),
+                url: format!("https://lp.test/+files/{buildinfo}"),
+                size: 50,
+                sha256: "a".repeat(64),
+            })
+        );
+        // Without modules or buildinfo, the upload's linux-image; a file
+        // without a hash is never taken.
+        let old = [binaries[0].clone(), binaries[5].clone()];
+        let found = companion_of(BASE, &old, &candidate(r, v), &mut answers(&files)).unwrap();
+        assert_eq!(found.map(|c| c.package), Some(format!("linux-image-{r}")));
+        let unhashed = [(6, image.as_str(), 5, false)];
+        let found = companion_of(BASE, &old, &candidate(r, v), &mut answers(&unhashed)).unwrap();
+        assert_eq!(found, None);
+        // An unreadable answer is an error naming the URL (the walk turns it
+        // into a warning: the kernel gets no config).
+        let err = companion_of(BASE, &old, &candidate(r, v), &mut |_| Ok("{".into())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "https://api.lp.test/devel/ubuntu/+archive/primary/+binarypub/6?ws.op=binaryFileUrls&include_meta=true: not a list of binary file URLs: invalid type: map, expected a sequence at line 1 column 0"
         );
     }
 }

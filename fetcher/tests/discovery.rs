@@ -16,6 +16,7 @@ use ksurf_fetcher::apt::{parse_deb822, AptSources};
 use ksurf_fetcher::discovery::{discover_and_plan, Outcome, Retrieve};
 use ksurf_fetcher::index::IndexRequest;
 use ksurf_fetcher::naming::{Distro, Rejection};
+use ksurf_fetcher::plan::Companion;
 use ksurf_fetcher::{Error, FetchConfig, PackageLocation, Result};
 
 mod support;
@@ -175,14 +176,36 @@ fn ubuntu_depsurf_plan_is_depsurfs_25_images() {
         first.sha256.as_deref(),
         Some("a217c1fe48aa95796465926e516e71006d9238f63508818f2ef4f1930bd2431b")
     );
+    // Its config comes from the same upload's linux-modules package, sized
+    // and hashed by its binaryFileUrls answer.
+    assert_eq!(
+        first.companion,
+        Some(Companion {
+            package: "linux-modules-4.4.0-21-generic".into(),
+            version: "4.4.0-21.37".into(),
+            url: "https://lp-files.test/ubuntu/+archive/primary/+files/linux-modules-4.4.0-21-generic_4.4.0-21.37_amd64.deb".into(),
+            size: 415_753_834,
+            sha256: "2fbca26e597018ac8dbeb8ba6501ca9da3200d388f9441b5a74298451c4b9997".into(),
+        })
+    );
+    let with_companion = outcome
+        .plan
+        .packages
+        .iter()
+        .filter(|p| p.companion.is_some())
+        .count();
+    // The 17 generic amd64 uploads and azure list a linux-modules package;
+    // the other uploads list none of their flavor and architecture.
+    assert_eq!(with_companion, 18);
     // Requests: 17 + 1 + 1 + 4 source queries (xenial's in two pages), as
     // many binary listings, and one file listing per planned image (aws's
-    // arm64 build and lowlatency's other arches are never asked for).
+    // arm64 build and lowlatency's other arches are never asked for) and
+    // per companion looked at (18 linux-modules packages).
     let requests = f.requests.borrow();
     let count = |op: &str| requests.iter().filter(|u| u.contains(op)).count();
     assert_eq!(count("getPublishedSources"), 24);
     assert_eq!(count("getPublishedBinaries"), 23);
-    assert_eq!(count("binaryFileUrls"), 25);
+    assert_eq!(count("binaryFileUrls"), 25 + 18);
 }
 
 const UBUNTU_PLAN: [&str; 17] = [

@@ -120,10 +120,16 @@ impl FakeLaunchpad {
         ));
     }
 
-    /// The file URL of a binary.
+    /// The file URL of a binary: `.ddeb` for a debug package (`…-dbgsym`),
+    /// `.deb` for any other (a companion package).
     pub fn file_url(&self, name: &str, version: &str, arch: &str) -> String {
+        let extension = if name.ends_with("-dbgsym") {
+            "ddeb"
+        } else {
+            "deb"
+        };
         format!(
-            "{}/ubuntu/+archive/primary/+files/{name}_{version}_{arch}.ddeb",
+            "{}/ubuntu/+archive/primary/+files/{name}_{version}_{arch}.{extension}",
             self.files
         )
     }
