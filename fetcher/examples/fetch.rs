@@ -134,5 +134,6 @@ fn plan_of(
         size: field("Size")?.parse().ok(),
         sha256: field("SHA256"),
         companion: None,
+        modules: false,
     })
 }

@@ -167,6 +167,10 @@ pub struct SourceConfig {
     /// The keyring that archive's `InRelease`/`Release.gpg` is verified
     /// with (required with `companion_url`).
     pub companion_keyring: Option<PathBuf>,
+    /// Whether this source's kernels are unpacked with their modules
+    /// (`modules = true|false`; `true` when the key is absent): carried
+    /// into [`crate::plan::PlannedPackage::modules`].
+    pub modules: bool,
 }
 
 impl SourceConfig {
@@ -226,6 +230,8 @@ struct RawSource {
     launchpad_sources: Option<Vec<String>>,
     companion_url: Option<String>,
     companion_keyring: Option<PathBuf>,
+    /// Any TOML value, so that a wrong type is reported with the key.
+    modules: Option<toml::Value>,
 }
 
 const DEFAULT_POCKETS: [Pocket; 3] = [Pocket::Release, Pocket::Security, Pocket::Updates];
@@ -449,6 +455,17 @@ fn validate(raw: RawSource) -> Result<SourceConfig, String> {
         (None, None) => None,
     };
 
+    let modules = match raw.modules {
+        None => true,
+        Some(toml::Value::Boolean(b)) => b,
+        Some(other) => {
+            return Err(format!(
+                "modules: expected true or false, not the {} {other}",
+                other.type_str()
+            ))
+        }
+    };
+
     Ok(SourceConfig {
         name: raw.name,
         kind,
@@ -462,6 +479,7 @@ fn validate(raw: RawSource) -> Result<SourceConfig, String> {
         launchpad_sources,
         companion_url,
         companion_keyring,
+        modules,
     })
 }
 

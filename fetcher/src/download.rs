@@ -20,7 +20,10 @@
 //! stop the others. [`fetch_package_scheduled`] lets a caller order the
 //! downloads and the unpacking of many packages ([`Schedule`]).
 //! [`fetch_companion`] gets a planned package's companion the same way
-//! and unpacks its build configuration instead of a vmlinux.
+//! and unpacks its build configuration instead of a vmlinux. A package
+//! planned with [`PlannedPackage::modules`] has its kernel modules
+//! unpacked in the same pass into `modules-<release>/` beside the vmlinux
+//! ([`crate::unpack::Modules`], on [`Fetched::vmlinux`]).
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -52,6 +55,8 @@ pub struct FetchOptions {
     pub concurrency: usize,
     /// Free space required beyond each download's size.
     pub free_margin: u64,
+    /// Limits and tuning of the unpacker; `stop_after_vmlinux` and
+    /// `modules` are set per package from its plan.
     pub unpack: UnpackOptions,
 }
 
@@ -482,6 +487,8 @@ async fn unpack_blocking<R: Read + Send + 'static>(
     // local file's hash is its own, so it is decompressed to its end.
     unpack_options.stop_after_vmlinux =
         matches!(plan.location, PackageLocation::Url(_)) && plan.sha256.is_some();
+    // Modules as the plan's source asks (never for a companion's config).
+    unpack_options.modules = plan.modules;
     let expected_size = plan.size;
     let expected_sha = plan.sha256.clone();
     let release = plan.image.release.clone();

@@ -93,6 +93,40 @@ pub enum Error {
         member: String,
         entry: String,
     },
+    /// A second module entry that would be written to the same path below
+    /// `modules-<release>/` (`x.ko` twice, or `x.ko` and `x.ko.xz`).
+    #[error("{label}: {member}: entry {entry:?} is a second module at {path:?}")]
+    DuplicateModule {
+        label: String,
+        member: String,
+        entry: String,
+        path: String,
+    },
+    /// More module entries than `UnpackOptions::max_modules`; `entry` is
+    /// the first one over.
+    #[error("{label}: {member}: entry {entry:?} is over the cap of {limit} modules per package")]
+    TooManyModules {
+        label: String,
+        member: String,
+        entry: String,
+        limit: u64,
+    },
+    /// The package's modules decompress to more than
+    /// `UnpackOptions::max_module_bytes`; `entry` is where the cap was hit.
+    #[error("{label}: {member}: entry {entry:?}: the modules decompress to over {limit} bytes (the cap per package)")]
+    ModulesTooLarge {
+        label: String,
+        member: String,
+        entry: String,
+        limit: u64,
+    },
+    /// Modules of a release the package has no vmlinux of.
+    #[error("{label}: {member}: has modules of release {release:?} but no usr/lib/debug/boot/vmlinux-{release}")]
+    ModulesWithoutVmlinux {
+        label: String,
+        member: String,
+        release: String,
+    },
     #[error("{label}: {member}: no regular file usr/lib/debug/boot/vmlinux-* (is this a kernel -dbg/-dbgsym package?)")]
     NoVmlinux { label: String, member: String },
     #[error("{label}: {member}: no regular file boot/config-* or usr/lib/linux/*/config (is this a kernel image package: linux-image, linux-modules, linux-buildinfo?)")]

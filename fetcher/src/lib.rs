@@ -17,8 +17,8 @@
 //!   (selectors, pocket dedupe, revision policy, order); [`plan_table`]: the
 //!   plan as a table; [`discovery`]: config → plan over a [`discovery::Retrieve`]
 //!   implementation that does the network side.
-//! - [`unpack`] streams the vmlinux out of a Debian-format package
-//!   (.deb/.ddeb), with [`compression`] recognising and decoding the data
+//! - [`unpack`] streams the vmlinux (and, when asked, the kernel modules)
+//!   out of a Debian-format package (.deb/.ddeb), with [`compression`] recognising and decoding the data
 //!   member; [`companion`] finds a kernel's build configuration beside its
 //!   debug package (a `config-<release>` file or the kernel's image
 //!   package, read with [`unpack`]).
@@ -71,8 +71,8 @@ pub use discovery::{discover_and_plan, Outcome, Retrieve};
 pub use error::{Error, Result};
 pub use plan::{PackageLocation, Plan, PlannedPackage};
 pub use unpack::{
-    unpack_config_file, unpack_vmlinux, unpack_vmlinux_checked, unpack_vmlinux_file, Target,
-    UnpackOptions, Unpacked, Vmlinux,
+    unpack_config_file, unpack_vmlinux, unpack_vmlinux_checked, unpack_vmlinux_file, FailedModule,
+    Modules, Target, UnpackOptions, Unpacked, Vmlinux,
 };
 
 /// Lower-case hex of `bytes`.

@@ -1,11 +1,15 @@
-//! In-progress files — a vmlinux being unpacked, a package being
-//! downloaded into the cache — and telling the ones a killed run abandoned
-//! from the ones another run is still writing, without guessing by age.
+//! In-progress files and directories — a vmlinux or a tree of kernel
+//! modules being unpacked, a package being downloaded into the cache — and
+//! telling the ones a killed run abandoned from the ones another run is
+//! still writing, without guessing by age.
 //!
 //! A writer holds an exclusive advisory lock (`flock`) on its file for as
 //! long as it has the file open. The kernel drops the lock when the file is
 //! closed, which happens however the process ends (kill -9 included). So a
 //! file that can be locked is abandoned, and one that cannot is in use.
+//!
+//! A directory is locked the same way, through a descriptor of the
+//! directory itself ([`LockedTempDir`]).
 //!
 //! Creating and locking a file are two steps, and another process may
 //! sweep the file in between (it can still lock it). So after locking, the
@@ -68,6 +72,69 @@ pub fn create_locked_temp(
     }
     Err(io::Error::other(format!(
         "{}: temp files kept disappearing before they could be locked",
+        dir.display()
+    )))
+}
+
+/// A new directory `<dir>/<prefix><random><suffix>`, locked (the lock is
+/// held on a descriptor of the directory for as long as this value lives).
+/// Dropped, it removes the directory and everything in it, unless
+/// [`LockedTempDir::keep`] was called.
+pub struct LockedTempDir {
+    path: PathBuf,
+    lock: File,
+    keep: bool,
+}
+
+impl LockedTempDir {
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The open (and locked) directory, e.g. to fsync it.
+    pub fn as_file(&self) -> &File {
+        &self.lock
+    }
+
+    /// Stops the removal on drop (once the directory has been renamed into
+    /// place); the lock goes with the value.
+    pub fn keep(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for LockedTempDir {
+    fn drop(&mut self) {
+        // Removed only while the path still names the directory locked
+        // here: after a rename it names something else.
+        if !self.keep && matches!(still_at(&self.lock, &self.path), Ok(true)) {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Creates a new directory `<dir>/<prefix><random><suffix>` (mode 0755),
+/// locked (see the module comment).
+pub fn create_locked_temp_dir(dir: &Path, prefix: &str, suffix: &str) -> io::Result<LockedTempDir> {
+    for _ in 0..CREATE_ATTEMPTS {
+        let tmp = tempfile::Builder::new()
+            .prefix(prefix)
+            .suffix(suffix)
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .tempdir_in(dir)?;
+        let lock = File::open(tmp.path())?;
+        if try_lock(&lock)? && still_at(&lock, tmp.path())? {
+            return Ok(LockedTempDir {
+                path: tmp.keep(),
+                lock,
+                keep: false,
+            });
+        }
+        // Swept between creation and lock; the `TempDir` drop finds nothing.
+    }
+    Err(io::Error::other(format!(
+        "{}: temp directories kept disappearing before they could be locked",
         dir.display()
     )))
 }
@@ -135,6 +202,43 @@ pub fn sweep(
     removed
 }
 
+/// Removes the directories in `dir` (not below) whose names start with
+/// `prefix` and end with `suffix` and that nobody holds locked, with
+/// everything in them (symbolic links inside are removed, not followed).
+/// Returns the removed paths, sorted. A directory that cannot be read
+/// sweeps nothing.
+pub fn sweep_dirs(dir: &Path, prefix: &str, suffix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !(name.starts_with(prefix) && name.ends_with(suffix)) {
+            continue;
+        }
+        let path = entry.path();
+        // Not through a symbolic link: only a real directory is ours.
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => {}
+            _ => continue,
+        }
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        if matches!(try_lock(&file), Ok(true))
+            && matches!(still_at(&file, &path), Ok(true))
+            && std::fs::remove_dir_all(&path).is_ok()
+        {
+            tracing::info!(path = %path.display(), "removed a directory a killed run left");
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    removed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +262,31 @@ mod tests {
         let path = held.path().to_owned();
         drop(held);
         assert!(!path.exists(), "a dropped temp file removes itself");
+    }
+
+    #[test]
+    fn locked_dirs_are_kept_and_abandoned_ones_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = create_locked_temp_dir(dir.path(), ".m-", ".part").unwrap();
+        std::fs::write(held.path().join("a.ko"), b"x").unwrap();
+        let abandoned = dir.path().join(".m-abandoned.part");
+        std::fs::create_dir_all(abandoned.join("kernel/fs")).unwrap();
+        std::fs::write(abandoned.join("kernel/fs/x.ko"), b"half").unwrap();
+        // A file of the same name pattern is not a directory: not swept here.
+        let file = dir.path().join(".m-file.part");
+        std::fs::write(&file, b"f").unwrap();
+        let removed = sweep_dirs(dir.path(), ".m-", ".part");
+        assert_eq!(removed, std::slice::from_ref(&abandoned));
+        assert!(!abandoned.exists());
+        assert!(held.path().join("a.ko").exists());
+        assert!(file.exists());
+        let path = held.path().to_owned();
+        drop(held);
+        assert!(!path.exists(), "a dropped temp dir removes itself");
+        let kept = create_locked_temp_dir(dir.path(), ".m-", ".part").unwrap();
+        let kept_path = kept.path().to_owned();
+        kept.keep();
+        assert!(kept_path.is_dir());
     }
 
     #[test]

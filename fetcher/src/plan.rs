@@ -47,6 +47,16 @@ pub struct PlannedPackage {
     /// the JSON when `None`, so those plans read and write unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub companion: Option<Companion>,
+    /// Unpack the package's kernel modules with its vmlinux (the source's
+    /// `modules` key; [`crate::unpack::UnpackOptions::modules`]). Absent
+    /// from plans written before it existed, which read as `false` (what
+    /// they were made for), and left out of the JSON when `false`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub modules: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The companion package a kernel's build configuration is taken from:
@@ -92,6 +102,7 @@ impl Companion {
             size: Some(self.size),
             sha256: Some(self.sha256.clone()),
             companion: None,
+            modules: false,
         }
     }
 }
@@ -125,7 +136,7 @@ pub struct Plan {
 /// Builds the plan from each source's discovery (keyed by source name;
 /// sources without an entry contribute nothing).
 pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>) -> Result<Plan> {
-    let mut planned: Vec<(Candidate, ImageId)> = Vec::new();
+    let mut planned: Vec<(Candidate, ImageId, bool)> = Vec::new();
     let mut images: HashSet<ImageId> = HashSet::new();
     let mut rejected = Vec::new();
     for source in &config.sources {
@@ -195,12 +206,12 @@ pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>
                         message: e.to_string(),
                     })?;
                 if images.insert(image.clone()) {
-                    planned.push((c.clone(), image));
+                    planned.push((c.clone(), image, source.modules));
                 }
             }
         }
     }
-    planned.sort_by(|(a, ai), (b, bi)| {
+    planned.sort_by(|(a, ai, _), (b, bi, _)| {
         ai.distro
             .cmp(&bi.distro)
             .then_with(|| natural_cmp(&ai.release, &bi.release))
@@ -219,7 +230,7 @@ pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>
     Ok(Plan {
         packages: planned
             .into_iter()
-            .map(|(c, image)| PlannedPackage {
+            .map(|(c, image, modules)| PlannedPackage {
                 image,
                 flavor: c.kernel.flavor,
                 package: c.package,
@@ -229,6 +240,7 @@ pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>
                 size: c.size,
                 sha256: c.sha256,
                 companion: c.companion,
+                modules,
             })
             .collect(),
         rejected,

@@ -179,6 +179,7 @@ mod tests {
             size,
             sha256: None,
             companion: None,
+            modules: false,
         }
     }
 

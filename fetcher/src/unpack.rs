@@ -6,7 +6,12 @@
 //! build configuration `boot/config-<release>` out of a kernel's image
 //! package, or `usr/lib/linux/<release>/config` out of Ubuntu's
 //! `linux-buildinfo-<release>` ([`Target::Config`], [`unpack_config_file`]),
-//! with the same checks.
+//! with the same checks. With [`UnpackOptions::modules`] the same pass also
+//! writes every kernel module of the debug tree
+//! (`usr/lib/debug/lib/modules/<release>/…/*.ko`, `.ko.xz`, `.ko.zst`,
+//! the last two decompressed) into `modules-<release>/` beside the vmlinux
+//! ([`Modules`]); a module that does not decompress is recorded
+//! ([`FailedModule`]) and costs that module only.
 //!
 //! Safety: every entry's path is checked (absolute or `..` refuses the
 //! package); a vmlinux name on anything but a regular file, an entry over
@@ -22,10 +27,22 @@
 //! file is ever visible. A run killed outright leaves its hidden temp files
 //! behind; they are locked while written, and the next unpack into the same
 //! directory removes the ones nobody holds ([`sweep_parts`]).
+//!
+//! Modules follow the same rules: their entries' paths are checked like
+//! any other (a `.ko` name on a link or any other non-regular entry refuses
+//! the package), their count and decompressed bytes are capped per package
+//! ([`UnpackOptions::max_modules`], [`UnpackOptions::max_module_bytes`]),
+//! and they are written into a hidden, locked temp directory
+//! (`.modules-<release>-<random>.part/`), each file fsynced, renamed to
+//! `modules-<release>/` only when the vmlinux is published.
 
 use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -49,6 +66,17 @@ pub const CONFIG_PREFIX: &str = "config-";
 pub const BUILDINFO_DIR: [&str; 3] = ["usr", "lib", "linux"];
 /// The config's file name in [`BUILDINFO_DIR`]`/<release>/`.
 pub const BUILDINFO_CONFIG: &str = "config";
+
+/// Where Debian-format kernel debug packages keep the kernel modules:
+/// `usr/lib/debug/lib/modules/<release>/…` (Debian and Ubuntu both keep
+/// them below `kernel/` there).
+pub const MODULES_DIR: [&str; 5] = ["usr", "lib", "debug", "lib", "modules"];
+/// The name prefix of a release's module directory in the output:
+/// `modules-<release>`.
+pub const MODULES_PREFIX: &str = "modules-";
+/// Names of the temp directories modules are written to before they are
+/// published: `.modules-<release>-<random>.part`, locked while written.
+pub const MODULES_PART_PREFIX: &str = ".modules-";
 
 /// Which regular files an unpack writes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -79,10 +107,17 @@ impl Target {
 pub const PART_PREFIX: &str = ".vmlinux-";
 pub const PART_SUFFIX: &str = ".part";
 
-/// Removes the vmlinux temp files in `out_dir` that no one is writing (a
-/// killed run's). Returns their paths.
+/// Removes the vmlinux temp files and module temp directories in `out_dir`
+/// that no one is writing (a killed run's). Returns their paths, sorted.
 pub fn sweep_parts(out_dir: &Path) -> Vec<PathBuf> {
-    crate::partial::sweep(out_dir, PART_PREFIX, PART_SUFFIX, &|_, _| false)
+    let mut removed = crate::partial::sweep(out_dir, PART_PREFIX, PART_SUFFIX, &|_, _| false);
+    removed.extend(crate::partial::sweep_dirs(
+        out_dir,
+        MODULES_PART_PREFIX,
+        PART_SUFFIX,
+    ));
+    removed.sort();
+    removed
 }
 
 /// Limit on the bytes of tar extension headers (GNU long names, PAX
@@ -117,6 +152,25 @@ pub struct UnpackOptions {
     pub stop_after_vmlinux: bool,
     /// Which files to write out (default: the vmlinux).
     pub target: Target,
+    /// With [`Target::Vmlinux`], also write out every kernel module of the
+    /// package (default false): each regular file below
+    /// `usr/lib/debug/lib/modules/<release>/` whose name ends `.ko`,
+    /// `.ko.xz` or `.ko.zst`, to `<out_dir>/modules-<release>/<path below
+    /// the release's directory>` with `.xz`/`.zst` decompressed and removed
+    /// (`kernel/fs/xfs/xfs.ko`); see [`Modules`]. With
+    /// [`UnpackOptions::stop_after_vmlinux`] the unpacker then stops only
+    /// once past `usr/lib/debug/lib/modules/` as well.
+    pub modules: bool,
+    /// Most modules written per package (default 20,000; a Debian 6.1
+    /// cloud-amd64 package has 1,121, a generic amd64 one about 4,000).
+    /// One more refuses the package ([`Error::TooManyModules`]).
+    pub max_modules: u64,
+    /// Most decompressed module bytes per package, counting the bytes of
+    /// modules that failed (default 16 GiB). Over it the package is
+    /// refused ([`Error::ModulesTooLarge`]). One module is also held to
+    /// [`UnpackOptions::max_entry_size`] once decompressed (over it, that
+    /// module fails).
+    pub max_module_bytes: u64,
 }
 
 impl Default for UnpackOptions {
@@ -127,6 +181,9 @@ impl Default for UnpackOptions {
             xz_threads: 0,
             stop_after_vmlinux: false,
             target: Target::Vmlinux,
+            modules: false,
+            max_modules: 20_000,
+            max_module_bytes: 16 << 30,
         }
     }
 }
@@ -144,6 +201,40 @@ pub struct Vmlinux {
     pub size: u64,
     /// Lower-case hex.
     pub sha256: String,
+    /// The release's kernel modules, when [`UnpackOptions::modules`] asked
+    /// for them and the package has at least one module entry of the
+    /// release; `None` otherwise (no directory is written) and for
+    /// [`Target::Config`].
+    pub modules: Option<Modules>,
+}
+
+/// The kernel modules of one release, written out beside its vmlinux.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Modules {
+    /// `<out_dir>/modules-<release>`: each module at its path below the
+    /// package's `usr/lib/debug/lib/modules/<release>/`, with a `.xz` or
+    /// `.zst` suffix removed and the file decompressed
+    /// (`kernel/fs/xfs/xfs.ko`).
+    pub dir: PathBuf,
+    /// Modules written.
+    pub count: u64,
+    /// Their bytes, decompressed.
+    pub bytes: u64,
+    /// The modules that could not be decompressed, in package order; none
+    /// of their bytes is in `dir`.
+    pub failed: Vec<FailedModule>,
+}
+
+/// A module entry that did not decompress (the package's other files are
+/// unaffected).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedModule {
+    /// The path it would have had below [`Modules::dir`].
+    pub path: String,
+    /// The tar entry's path as the package spells it.
+    pub entry: String,
+    /// What went wrong (the decoder's words, or the size cap).
+    pub message: String,
 }
 
 /// What [`unpack_vmlinux`] found and wrote.
@@ -334,15 +425,7 @@ impl Ctx<'_> {
             };
         }
         let eof = m.data_eof.get();
-        let mut message = format!("{within}{e}");
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            let s_text = s.to_string();
-            if !message.ends_with(&s_text) {
-                message = format!("{message}: {s_text}");
-            }
-            source = s.source();
-        }
+        let message = format!("{within}{}", error_chain(&e));
         if eof || e.kind() == io::ErrorKind::UnexpectedEof {
             Error::Truncated {
                 label,
@@ -387,9 +470,11 @@ impl Ctx<'_> {
     }
 }
 
-/// The vmlinux files of a package, written to temp files but not published.
+/// The vmlinux files of a package, written to temp files but not published,
+/// and their releases' module directories (temp directory, final path).
 struct Staged {
     pending: Vec<(tempfile::NamedTempFile, Vmlinux)>,
+    modules: Vec<(crate::partial::LockedTempDir, PathBuf)>,
     compression: Compression,
     data_size: u64,
     stopped_early: bool,
@@ -441,7 +526,8 @@ fn extract_data<R: Read>(
         meter,
     });
     let Scanned {
-        pending,
+        mut pending,
+        modules,
         stopped_early,
     } = scan(&mut archive, ctx, out_dir, options)?;
     if stopped_early {
@@ -477,9 +563,15 @@ fn extract_data<R: Read>(
             Target::Config => Error::NoConfig { label, member },
         });
     }
+    let modules = if wants_modules(options) {
+        attach_modules(&mut pending, modules, ctx, out_dir)?
+    } else {
+        Vec::new()
+    };
 
     Ok(Staged {
         pending,
+        modules,
         compression,
         data_size: meter.data_read.get(),
         stopped_early,
@@ -489,12 +581,28 @@ fn extract_data<R: Read>(
 /// Renames every staged temp file into place (undoing the renames on
 /// failure) and fsyncs the directory.
 fn publish(staged: Staged, ctx: &Ctx<'_>, out_dir: &Path) -> Result<Unpacked> {
+    // Module directories first: the vmlinux is the last to appear.
+    let mut published: Vec<PathBuf> = Vec::with_capacity(staged.modules.len());
+    let undo_dirs = |published: &[PathBuf]| {
+        for dir in published {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    };
+    for (tmp, target) in staged.modules {
+        if let Err(e) = replace_dir(&tmp, &target) {
+            undo_dirs(&published);
+            return Err(ctx.output(&target, e));
+        }
+        tmp.keep();
+        published.push(target);
+    }
     let mut vmlinux: Vec<Vmlinux> = Vec::with_capacity(staged.pending.len());
     for (tmp, v) in staged.pending {
         if let Err(e) = tmp.persist(&v.path) {
             for done in &vmlinux {
                 let _ = std::fs::remove_file(&done.path);
             }
+            undo_dirs(&published);
             return Err(ctx.output(&v.path, e.error));
         }
         vmlinux.push(v);
@@ -511,9 +619,11 @@ fn publish(staged: Staged, ctx: &Ctx<'_>, out_dir: &Path) -> Result<Unpacked> {
     })
 }
 
-/// What [`scan`] staged, and whether it stopped before the tar's end.
+/// What [`scan`] staged (the vmlinux files, the modules by release), and
+/// whether it stopped before the tar's end.
 struct Scanned {
     pending: Vec<(tempfile::NamedTempFile, Vmlinux)>,
+    modules: BTreeMap<String, StagedModules>,
     stopped_early: bool,
 }
 
@@ -527,6 +637,8 @@ fn scan<D: Read>(
 ) -> Result<Scanned> {
     let meter = ctx.meter;
     let mut pending: Vec<(tempfile::NamedTempFile, Vmlinux)> = Vec::new();
+    let mut modules: BTreeMap<String, StagedModules> = BTreeMap::new();
+    let mut totals = ModuleTotals::default();
     // Which layout each pending file came from (see `target_release`).
     let mut layouts: Vec<u8> = Vec::new();
     // The previous entry's path, symbolic links aside, and whether every
@@ -577,10 +689,11 @@ fn scan<D: Read>(
                 in_path_order = false;
             } else if options.stop_after_vmlinux
                 && !pending.is_empty()
-                && past_target_dir(options.target, &parts)
+                && past_target_dir(options, &parts)
             {
                 return Ok(Scanned {
                     pending,
+                    modules,
                     stopped_early: true,
                 });
             } else {
@@ -596,18 +709,49 @@ fn scan<D: Read>(
                 limit: options.max_entry_size,
             });
         }
+        if wants_modules(options) {
+            if let Some(ModulePath {
+                release,
+                rel,
+                compression,
+            }) = module_path(&parts)
+            {
+                check_regular(&entry, ctx, &shown)?;
+                let Ok(release) = std::str::from_utf8(release) else {
+                    return Err(Error::Corrupt {
+                        label: ctx.label.to_owned(),
+                        member: ctx.member.to_owned(),
+                        message: format!("entry {shown:?}: release directory is not UTF-8"),
+                    });
+                };
+                let staged = match modules.entry(release.to_owned()) {
+                    std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        v.insert(StagedModules::new(out_dir, release, ctx)?)
+                    }
+                };
+                let module = ModuleEntry {
+                    rel: &rel,
+                    compression,
+                    shown: &shown,
+                    size,
+                };
+                write_module(
+                    &mut entry,
+                    ctx,
+                    staged,
+                    &module,
+                    options,
+                    &mut totals,
+                    &mut buf,
+                )?;
+                continue;
+            }
+        }
         let Some((release, layout)) = target_release(options.target, &parts) else {
             continue;
         };
-        let kind = entry.header().entry_type();
-        if !matches!(kind, tar::EntryType::Regular | tar::EntryType::Continuous) {
-            return Err(Error::NotRegularFile {
-                label: ctx.label.to_owned(),
-                member: ctx.member.to_owned(),
-                entry: shown,
-                kind: describe(kind),
-            });
-        }
+        check_regular(&entry, ctx, &shown)?;
         let Ok(release) = std::str::from_utf8(release) else {
             return Err(Error::Corrupt {
                 label: ctx.label.to_owned(),
@@ -668,20 +812,423 @@ fn scan<D: Read>(
                 release,
                 size,
                 sha256: crate::hex(&hasher.finalize()),
+                modules: None,
             },
         ));
     }
     Ok(Scanned {
         pending,
+        modules,
         stopped_early: false,
     })
 }
 
-/// Whether `parts` sorts after every path in the target's directory
-/// (`usr/lib/debug/boot/` for the vmlinux), component by component.
-fn past_target_dir(target: Target, parts: &[&[u8]]) -> bool {
-    let dir: Vec<&[u8]> = target.place().0.iter().map(|d| d.as_bytes()).collect();
+/// Refuses a wanted name on anything but a regular file (a link, a
+/// directory, a device).
+fn check_regular<R: Read>(entry: &tar::Entry<'_, R>, ctx: &Ctx<'_>, shown: &str) -> Result<()> {
+    let kind = entry.header().entry_type();
+    if matches!(kind, tar::EntryType::Regular | tar::EntryType::Continuous) {
+        return Ok(());
+    }
+    Err(Error::NotRegularFile {
+        label: ctx.label.to_owned(),
+        member: ctx.member.to_owned(),
+        entry: shown.to_owned(),
+        kind: describe(kind),
+    })
+}
+
+/// Whether the unpack writes modules: [`UnpackOptions::modules`] with
+/// [`Target::Vmlinux`].
+fn wants_modules(options: &UnpackOptions) -> bool {
+    options.modules && options.target == Target::Vmlinux
+}
+
+/// Whether `parts` sorts after every path in the directory of what is
+/// wanted (`usr/lib/debug/boot/` for the vmlinux, `usr/lib/debug/lib/
+/// modules/` with modules too), component by component.
+fn past_target_dir(options: &UnpackOptions, parts: &[&[u8]]) -> bool {
+    let place: &[&str] = if wants_modules(options) {
+        &MODULES_DIR
+    } else {
+        options.target.place().0
+    };
+    let dir: Vec<&[u8]> = place.iter().map(|d| d.as_bytes()).collect();
     !parts.starts_with(&dir) && parts > dir.as_slice()
+}
+
+/// How a module file is compressed, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ModuleCompression {
+    /// `.ko`
+    None,
+    /// `.ko.xz`
+    Xz,
+    /// `.ko.zst`
+    Zstd,
+}
+
+/// Where a module entry goes.
+struct ModulePath<'a> {
+    /// The release directory's name.
+    release: &'a [u8],
+    /// The output path's components below `modules-<release>/`, the
+    /// compression suffix removed.
+    rel: Vec<&'a [u8]>,
+    compression: ModuleCompression,
+}
+
+/// Where `parts` goes if it is a module:
+/// `usr/lib/debug/lib/modules/<release>/…/<name>.ko[.xz|.zst]`, with
+/// something before `.ko`.
+fn module_path<'a>(parts: &[&'a [u8]]) -> Option<ModulePath<'a>> {
+    if parts.len() < MODULES_DIR.len() + 2 {
+        return None;
+    }
+    let (dir, rest) = parts.split_at(MODULES_DIR.len());
+    if !dir.iter().zip(MODULES_DIR).all(|(a, b)| *a == b.as_bytes()) {
+        return None;
+    }
+    let (release, rel) = rest.split_first()?;
+    let name: &'a [u8] = rel.last()?;
+    let (keep, compression) = if name.ends_with(b".ko") {
+        (name.len(), ModuleCompression::None)
+    } else if name.ends_with(b".ko.xz") {
+        (name.len() - ".xz".len(), ModuleCompression::Xz)
+    } else if name.ends_with(b".ko.zst") {
+        (name.len() - ".zst".len(), ModuleCompression::Zstd)
+    } else {
+        return None;
+    };
+    if keep <= ".ko".len() {
+        return None;
+    }
+    let mut out = rel.to_vec();
+    *out.last_mut()? = &name[..keep];
+    Some(ModulePath {
+        release,
+        rel: out,
+        compression,
+    })
+}
+
+/// The modules of one release being written: the locked temp directory,
+/// what went into it, and which subdirectories were made (to fsync them).
+struct StagedModules {
+    dir: crate::partial::LockedTempDir,
+    count: u64,
+    bytes: u64,
+    failed: Vec<FailedModule>,
+    /// Output paths (below the directory) already written or failed.
+    paths: HashSet<Vec<u8>>,
+    subdirs: BTreeSet<PathBuf>,
+}
+
+impl StagedModules {
+    fn new(out_dir: &Path, release: &str, ctx: &Ctx<'_>) -> Result<Self> {
+        let prefix = format!("{MODULES_PART_PREFIX}{release}-");
+        let dir = crate::partial::create_locked_temp_dir(out_dir, &prefix, PART_SUFFIX)
+            .map_err(|e| ctx.output(out_dir, e))?;
+        Ok(Self {
+            dir,
+            count: 0,
+            bytes: 0,
+            failed: Vec::new(),
+            paths: HashSet::new(),
+            subdirs: BTreeSet::new(),
+        })
+    }
+
+    /// Fsyncs every directory made, deepest first, then the top.
+    fn sync(&self, ctx: &Ctx<'_>) -> Result<()> {
+        for dir in self.subdirs.iter().rev() {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| ctx.output(dir, e))?;
+        }
+        self.dir
+            .as_file()
+            .sync_all()
+            .map_err(|e| ctx.output(self.dir.path(), e))
+    }
+}
+
+/// Modules and decompressed module bytes of the package so far, for the
+/// caps.
+#[derive(Default)]
+struct ModuleTotals {
+    count: u64,
+    bytes: u64,
+}
+
+/// One module entry: its output path's components, compression, the
+/// entry's path as spelled and its size in the tar.
+struct ModuleEntry<'a> {
+    rel: &'a [&'a [u8]],
+    compression: ModuleCompression,
+    shown: &'a str,
+    size: u64,
+}
+
+/// Writes one module entry into `staged`, decompressing it. A module that
+/// does not decompress (or decompresses to over the per-entry cap) is
+/// recorded in `staged.failed` and its file removed; a failure of the
+/// package itself (its input, the data member's decoder, the tar, the
+/// caps, the output) is an error.
+fn write_module<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    ctx: &Ctx<'_>,
+    staged: &mut StagedModules,
+    module: &ModuleEntry<'_>,
+    options: &UnpackOptions,
+    totals: &mut ModuleTotals,
+    buf: &mut [u8],
+) -> Result<()> {
+    let shown = module.shown;
+    if totals.count >= options.max_modules {
+        return Err(Error::TooManyModules {
+            label: ctx.label.to_owned(),
+            member: ctx.member.to_owned(),
+            entry: shown.to_owned(),
+            limit: options.max_modules,
+        });
+    }
+    totals.count += 1;
+    let rel_bytes = module.rel.join(&b'/');
+    let rel_shown = String::from_utf8_lossy(&rel_bytes).into_owned();
+    if !staged.paths.insert(rel_bytes) {
+        return Err(Error::DuplicateModule {
+            label: ctx.label.to_owned(),
+            member: ctx.member.to_owned(),
+            entry: shown.to_owned(),
+            path: rel_shown,
+        });
+    }
+    // Only this unpack writes below the locked temp directory, and it makes
+    // directories and regular files only: nothing there is a link.
+    let mut path = staged.dir.path().to_owned();
+    for (i, part) in module.rel.iter().enumerate() {
+        path.push(OsStr::from_bytes(part));
+        if i + 1 < module.rel.len() && !staged.subdirs.contains(&path) {
+            std::fs::create_dir(&path).map_err(|e| ctx.output(&path, e))?;
+            staged.subdirs.insert(path.clone());
+        }
+    }
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&path)
+        .map_err(|e| ctx.output(&path, e))?;
+    let within = format!("entry {shown:?}: ");
+    let source_failed = Cell::new(false);
+    let mut raw = SourceReader {
+        inner: entry,
+        failed: &source_failed,
+        read: 0,
+    };
+    let mut written = 0u64;
+    // `Err(message)`: the module fails; package errors return at once.
+    let copied: std::result::Result<(), String> = {
+        let decoder: io::Result<Box<dyn Read + '_>> = match module.compression {
+            ModuleCompression::None => Ok(Box::new(&mut raw)),
+            ModuleCompression::Xz => Ok(Box::new(liblzma::read::XzDecoder::new_multi_decoder(
+                &mut raw,
+            ))),
+            ModuleCompression::Zstd => zstd::stream::read::Decoder::new(&mut raw)
+                .map(|d| Box::new(d) as Box<dyn Read + '_>),
+        };
+        match decoder {
+            Err(e) => Err(format!("starting the decoder: {}", error_chain(&e))),
+            Ok(mut decoder) => loop {
+                let n = match decoder.read(buf) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if source_failed.get() => return Err(ctx.classify(e, &within)),
+                    Err(e) => break Err(error_chain(&e)),
+                };
+                totals.bytes = totals.bytes.saturating_add(n as u64);
+                if totals.bytes > options.max_module_bytes {
+                    return Err(Error::ModulesTooLarge {
+                        label: ctx.label.to_owned(),
+                        member: ctx.member.to_owned(),
+                        entry: shown.to_owned(),
+                        limit: options.max_module_bytes,
+                    });
+                }
+                written += n as u64;
+                if written > options.max_entry_size {
+                    break Err(format!(
+                        "decompresses to over {} bytes, the cap per entry",
+                        options.max_entry_size
+                    ));
+                }
+                (&file)
+                    .write_all(&buf[..n])
+                    .map_err(|e| ctx.output(&path, e))?;
+            },
+        }
+    };
+    // The rest of the entry (after a decoder error, or padding after the
+    // stream): read through so the package is checked whole.
+    io::copy(&mut raw, &mut io::sink()).map_err(|e| ctx.classify(e, &within))?;
+    if raw.read != module.size {
+        if let Some(message) = ctx.short_member() {
+            return Err(ctx.truncated(message));
+        }
+        return Err(ctx.truncated(format!(
+            "{within}ends after {} of its {} bytes",
+            raw.read, module.size
+        )));
+    }
+    match copied {
+        Ok(()) => {
+            file.sync_all().map_err(|e| ctx.output(&path, e))?;
+            staged.count += 1;
+            staged.bytes += written;
+            tracing::trace!(package = ctx.label, entry = %shown, written, "module extracted");
+        }
+        Err(message) => {
+            drop(file);
+            std::fs::remove_file(&path).map_err(|e| ctx.output(&path, e))?;
+            tracing::warn!(package = ctx.label, entry = %shown, %message, "module does not decompress");
+            staged.failed.push(FailedModule {
+                path: rel_shown,
+                entry: shown.to_owned(),
+                message,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Matches each release's staged modules to its vmlinux (refusing modules
+/// of a release the package has no vmlinux of), fsyncs the directories,
+/// and fills in [`Vmlinux::modules`] (left `None` for a release without
+/// module entries). Returns the temp directories and where each goes.
+fn attach_modules(
+    pending: &mut [(tempfile::NamedTempFile, Vmlinux)],
+    mut modules: BTreeMap<String, StagedModules>,
+    ctx: &Ctx<'_>,
+    out_dir: &Path,
+) -> Result<Vec<(crate::partial::LockedTempDir, PathBuf)>> {
+    if let Some(release) = modules
+        .keys()
+        .find(|r| !pending.iter().any(|(_, v)| &v.release == *r))
+    {
+        return Err(Error::ModulesWithoutVmlinux {
+            label: ctx.label.to_owned(),
+            member: ctx.member.to_owned(),
+            release: release.clone(),
+        });
+    }
+    let mut out = Vec::with_capacity(pending.len());
+    for (_, v) in pending.iter_mut() {
+        let Some(staged) = modules.remove(&v.release) else {
+            continue;
+        };
+        staged.sync(ctx)?;
+        let dir = out_dir.join(format!("{MODULES_PREFIX}{}", v.release));
+        v.modules = Some(Modules {
+            dir: dir.clone(),
+            count: staged.count,
+            bytes: staged.bytes,
+            failed: staged.failed,
+        });
+        out.push((staged.dir, dir));
+    }
+    Ok(out)
+}
+
+/// Renames the directory `tmp` to `target`. An existing `target` (an
+/// earlier unpack's) is swapped out atomically (`renameat2` with
+/// `RENAME_EXCHANGE`, or, where the file system cannot, two renames) and
+/// removed; if that removal fails, the old tree stays under a `.part` name
+/// that [`sweep_parts`] removes later.
+fn replace_dir(tmp: &crate::partial::LockedTempDir, target: &Path) -> io::Result<()> {
+    use rustix::io::Errno;
+    match std::fs::rename(tmp.path(), target) {
+        Ok(()) => return Ok(()),
+        Err(e)
+            if matches!(
+                Errno::from_io_error(&e),
+                Some(Errno::NOTEMPTY | Errno::EXIST)
+            ) => {}
+        Err(e) => return Err(e),
+    }
+    let cwd = rustix::fs::CWD;
+    match rustix::fs::renameat_with(
+        cwd,
+        tmp.path(),
+        cwd,
+        target,
+        rustix::fs::RenameFlags::EXCHANGE,
+    ) {
+        // The old tree is now at the temp path.
+        Ok(()) => {
+            remove_old_tree(tmp.path());
+            return Ok(());
+        }
+        Err(Errno::INVAL | Errno::NOSYS | Errno::NOTSUP) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut old = tmp.path().as_os_str().to_owned();
+    old.push(format!(".old-{:016x}{PART_SUFFIX}", fastrand::u64(..)));
+    let old = PathBuf::from(old);
+    std::fs::rename(target, &old)?;
+    if let Err(e) = std::fs::rename(tmp.path(), target) {
+        let _ = std::fs::rename(&old, target);
+        return Err(e);
+    }
+    remove_old_tree(&old);
+    Ok(())
+}
+
+/// Removes a replaced module tree, logging a failure.
+fn remove_old_tree(path: &Path) {
+    if let Err(e) = std::fs::remove_dir_all(path) {
+        tracing::warn!(path = %path.display(), error = %e, "could not remove a replaced module directory");
+    }
+}
+
+/// An error's message with its sources.
+fn error_chain(e: &io::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !message.ends_with(&s_text) {
+            message = format!("{message}: {s_text}");
+        }
+        source = s.source();
+    }
+    message
+}
+
+/// A module entry's bytes: counts them and notes whether reading them
+/// failed, which tells a package error from the module's own decoder error.
+struct SourceReader<'a, R> {
+    inner: R,
+    failed: &'a Cell<bool>,
+    read: u64,
+}
+
+impl<R: Read> Read for SourceReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.read += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    self.failed.set(true);
+                }
+                Err(e)
+            }
+        }
+    }
 }
 
 /// The path's components without `.` and empty ones; `None` if it is
@@ -876,6 +1423,56 @@ mod tests {
         assert_eq!(n("./usr/lib/debug/boot/vmlinux-"), None);
         assert_eq!(n("./usr/lib/debug/boot/System.map-6.1"), None);
         assert_eq!(n("./usr/lib/debug/boot/x/vmlinux-6.1"), None);
+    }
+
+    #[test]
+    fn module_names() {
+        let m = |s: &str| {
+            let parts = normalise(s.as_bytes()).unwrap();
+            module_path(&parts).map(|p| {
+                (
+                    String::from_utf8(p.release.to_vec()).unwrap(),
+                    String::from_utf8(p.rel.join(&b'/')).unwrap(),
+                    p.compression,
+                )
+            })
+        };
+        let r = "6.1.0-57-cloud-amd64";
+        let dir = format!("./usr/lib/debug/lib/modules/{r}");
+        assert_eq!(
+            m(&format!("{dir}/kernel/fs/xfs/xfs.ko")),
+            Some((
+                r.into(),
+                "kernel/fs/xfs/xfs.ko".into(),
+                ModuleCompression::None
+            ))
+        );
+        assert_eq!(
+            m(&format!("{dir}/kernel/fs/btrfs/btrfs.ko.xz")),
+            Some((
+                r.into(),
+                "kernel/fs/btrfs/btrfs.ko".into(),
+                ModuleCompression::Xz
+            ))
+        );
+        assert_eq!(
+            m(&format!("{dir}/updates/x.ko.zst")),
+            Some((r.into(), "updates/x.ko".into(), ModuleCompression::Zstd))
+        );
+        assert_eq!(
+            m(&format!("{dir}/a.ko")),
+            Some((r.into(), "a.ko".into(), ModuleCompression::None))
+        );
+        assert_eq!(m(&format!("{dir}/.ko")), None);
+        assert_eq!(m(&format!("{dir}/.ko.xz")), None);
+        assert_eq!(m(&format!("{dir}/vmlinux")), None);
+        assert_eq!(m(&format!("{dir}/vdso/vdso64.so")), None);
+        assert_eq!(m(&format!("{dir}/kernel/x.ko.gz")), None);
+        assert_eq!(m(&format!("{dir}/kernel/x.kox")), None);
+        // The release directory itself, and modules outside the debug tree.
+        assert_eq!(m("./usr/lib/debug/lib/modules/x.ko"), None);
+        assert_eq!(m(&format!("./lib/modules/{r}/kernel/x.ko")), None);
+        assert_eq!(m(&format!("./usr/lib/modules/{r}/kernel/x.ko")), None);
     }
 
     #[test]

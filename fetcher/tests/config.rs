@@ -54,7 +54,7 @@ fn every_mistake_has_its_message() {
     let cases: Vec<(String, &str)> = vec![
         ("[[source]\n".into(), "c.toml: line 1: unclosed array table, expected `]`"),
         ("run = 1\n".into(), "c.toml: no [[source]] table"),
-        (GOOD.replace("arches", "arch"), "c.toml: line 6: unknown field `arch`, expected one of `name`, `kind`, `url`, `path`, `series`, `pockets`, `suites`, `components`, `arches`, `flavors`, `versions`, `releases`, `revision`, `keyring`, `launchpad_sources`, `companion_url`, `companion_keyring`"),
+        (GOOD.replace("arches", "arch"), "c.toml: line 6: unknown field `arch`, expected one of `name`, `kind`, `url`, `path`, `series`, `pockets`, `suites`, `components`, `arches`, `flavors`, `versions`, `releases`, `revision`, `keyring`, `launchpad_sources`, `companion_url`, `companion_keyring`, `modules`"),
         (GOOD.replace("kind = \"ubuntu\"\n", ""), "c.toml: line 1: missing field `kind`"),
         (GOOD.replace("\"ubuntu\"", "\"ubunt\""), "c.toml: line 3: unknown variant `ubunt`, expected one of `ubuntu`, `debian`, `launchpad`, `local`"),
         (GOOD.to_owned() + "revision = \"newest\"\n", "c.toml: line 7: unknown variant `newest`, expected one of `first`, `latest`, `all`"),
@@ -148,4 +148,43 @@ fn companion_url_from_the_environment() {
         resolve_companion_url("c.toml", &plain.sources[0], &|_| None).unwrap(),
         None
     );
+}
+
+#[test]
+fn modules_key() {
+    // Absent: modules are unpacked.
+    let c = FetchConfig::parse(GOOD, "c.toml").unwrap();
+    assert!(c.sources[0].modules);
+    for (value, expected) in [("false", false), ("true", true)] {
+        let text = format!("{GOOD}modules = {value}\n");
+        let c = FetchConfig::parse(&text, "c.toml").unwrap();
+        assert_eq!(c.sources[0].modules, expected, "{value}");
+    }
+    // A local source takes it too.
+    let local = "[[source]]\nname = \"l\"\nkind = \"local\"\npath = \"d\"\nmodules = false\n";
+    assert!(!FetchConfig::parse(local, "c.toml").unwrap().sources[0].modules);
+    for (value, expected) in [
+        (
+            "\"no\"",
+            "c.toml: [[source]] #1 (\"u\"): modules: expected true or false, not the string \"no\"",
+        ),
+        (
+            "0",
+            "c.toml: [[source]] #1 (\"u\"): modules: expected true or false, not the integer 0",
+        ),
+        (
+            "[true]",
+            "c.toml: [[source]] #1 (\"u\"): modules: expected true or false, not the array [true]",
+        ),
+    ] {
+        assert_eq!(error(&format!("{GOOD}modules = {value}\n")), expected);
+    }
+    // The shipped DepSurf-compatible config turns them off on every source;
+    // the others leave the default.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    let depsurf = FetchConfig::load(&dir.join("ubuntu-depsurf.toml")).unwrap();
+    assert_eq!(depsurf.sources.len(), 4);
+    assert!(depsurf.sources.iter().all(|s| !s.modules));
+    let debian = FetchConfig::load(&dir.join("debian.toml")).unwrap();
+    assert!(debian.sources.iter().all(|s| s.modules));
 }

@@ -802,6 +802,7 @@ fn plan_for_kill(url: &str, size: u64, sha: &str) -> PlannedPackage {
         size: Some(size),
         sha256: Some(sha.to_owned()),
         companion: None,
+        modules: false,
     }
 }
 
@@ -1182,4 +1183,102 @@ fn a_schedule_holds_the_download_slot_while_downloading_and_unpacks_in_turn() {
             format!("unpack turn, {} served", 2 * len),
         ]
     );
+}
+
+/// A Debian -dbg package in dpkg-deb's order with two modules (`.ko`,
+/// `.ko.xz`) after the vmlinux and a doc file after them.
+fn package_with_modules() -> Vec<u8> {
+    use tar::EntryType::{Directory, Regular};
+    let moddir = "./usr/lib/debug/lib/modules/6.1.0-47-cloud-amd64";
+    let mut tar = tar::Builder::new(Vec::new());
+    for d in VMLINUX_DIRS {
+        append_entry(&mut tar, d, Directory, &[]);
+    }
+    append_entry(
+        &mut tar,
+        "./usr/lib/debug/boot/vmlinux-6.1.0-47-cloud-amd64",
+        Regular,
+        &fixture_vmlinux(),
+    );
+    append_entry(
+        &mut tar,
+        &format!("{moddir}/kernel/fs/xfs/xfs.ko"),
+        Regular,
+        &noise(5000, 1),
+    );
+    let mut btrfs_xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    std::io::Write::write_all(&mut btrfs_xz, &noise(7000, 2)).unwrap();
+    append_entry(
+        &mut tar,
+        &format!("{moddir}/kernel/fs/btrfs/btrfs.ko.xz"),
+        Regular,
+        &btrfs_xz.finish().unwrap(),
+    );
+    append_entry(&mut tar, "./usr/share/doc/x", Regular, &noise(1000, 3));
+    let control = "Package: test\nVersion: 1\nArchitecture: amd64\nDescription: test\n";
+    build_package(
+        &tar.into_inner().unwrap(),
+        DataCompression::Xz,
+        &control_member(control),
+    )
+}
+
+/// A plan's `modules` flag reaches the unpacker, cached and streamed: the
+/// modules land in `modules-<release>/` beside the vmlinux, and without the
+/// flag nothing but the vmlinux is written.
+#[test]
+fn a_plan_with_modules_gets_them_beside_the_vmlinux() {
+    let fx = fixture(
+        vec![TestPackage {
+            name: "linux-image-6.1.0-47-cloud-amd64-dbg".into(),
+            version: "6.1.170-3".into(),
+            release: "6.1.0-47-cloud-amd64".into(),
+            filename: DEBIAN_PKG.into(),
+            bytes: package_with_modules(),
+            fields: None,
+        }],
+        DEBIAN_SUITE,
+        "debian",
+        Signing::Detached,
+        true,
+        vec![("6.1.0-47-cloud-amd64", "cloud-amd64")],
+    );
+    let plans = fx.discover(&fx.client()).unwrap();
+    assert!(!plans[0].modules, "plan_from_index plans none");
+    let dir = fx.out().join("vmlinux/debian/amd64");
+    for stream in [false, true] {
+        let mut options = fx.options();
+        options.stream = stream;
+        let mut plan = plans[0].clone();
+        plan.modules = true;
+        let results = fx.fetch(vec![plan], &options);
+        let fetched = results[0].1.as_ref().unwrap();
+        assert_eq!(fetched.vmlinux.sha256, FIXTURE_SHA256);
+        let modules = fetched.vmlinux.modules.as_ref().unwrap();
+        assert_eq!(
+            (modules.count, modules.bytes, modules.failed.len()),
+            (2, 12_000, 0)
+        );
+        assert_eq!(modules.dir, dir.join("modules-6.1.0-47-cloud-amd64"));
+        assert_eq!(
+            std::fs::read(modules.dir.join("kernel/fs/btrfs/btrfs.ko")).unwrap(),
+            noise(7000, 2)
+        );
+        assert_eq!(
+            files_under(&dir),
+            [
+                "modules-6.1.0-47-cloud-amd64/kernel/fs/btrfs/btrfs.ko",
+                "modules-6.1.0-47-cloud-amd64/kernel/fs/xfs/xfs.ko",
+                "vmlinux-6.1.0-47-cloud-amd64"
+            ],
+            "stream {stream}"
+        );
+        std::fs::remove_dir_all(fx.out()).unwrap();
+
+        let results = fx.fetch(plans.clone(), &options);
+        let fetched = results[0].1.as_ref().unwrap();
+        assert_eq!(fetched.vmlinux.modules, None);
+        assert_eq!(files_under(&dir), ["vmlinux-6.1.0-47-cloud-amd64"]);
+        std::fs::remove_dir_all(fx.out()).unwrap();
+    }
 }

@@ -51,3 +51,55 @@ fn real_debian_dbg_package() {
     assert_eq!(dpkg_sha.split_whitespace().next(), Some(v.sha256.as_str()));
     eprintln!("{} {} matches dpkg-deb", v.sha256, v.entry);
 }
+
+/// The same package with its modules: as many modules as `dpkg-deb -c`
+/// lists `.ko` entries, their bytes adding up to the listed sizes, none
+/// failed. Run as above with `real_debian_dbg_package_modules`.
+#[test]
+#[ignore = "needs a real kernel debug package: set KSURF_REAL_DEB"]
+fn real_debian_dbg_package_modules() {
+    let Some(deb) = std::env::var_os("KSURF_REAL_DEB") else {
+        eprintln!("KSURF_REAL_DEB not set; skipping");
+        return;
+    };
+    let deb = Path::new(&deb);
+    if !deb.exists() {
+        eprintln!("{} does not exist; skipping", deb.display());
+        return;
+    }
+    let listing = Command::new("dpkg-deb")
+        .arg("-c")
+        .arg(deb)
+        .output()
+        .unwrap();
+    assert!(listing.status.success());
+    // `-rw-r--r-- root/root 308736 2026-11-26 17:12 ./usr/lib/debug/lib/modules/…/x.ko`
+    let (mut count, mut bytes) = (0u64, 0u64);
+    for line in String::from_utf8(listing.stdout).unwrap().lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields[0].starts_with('-')
+            && fields[5].contains("/lib/modules/")
+            && fields[5].ends_with(".ko")
+        {
+            count += 1;
+            bytes += fields[2].parse::<u64>().unwrap();
+        }
+    }
+    let out = tempfile::tempdir().unwrap();
+    let options = UnpackOptions {
+        modules: true,
+        ..UnpackOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let got = unpack_vmlinux_file(deb, out.path(), &options).unwrap();
+    let modules = got.vmlinux[0].modules.as_ref().unwrap();
+    eprintln!(
+        "unpacked with modules in {:.1?}: {} modules, {} bytes",
+        started.elapsed(),
+        modules.count,
+        modules.bytes
+    );
+    assert!(count > 0);
+    assert_eq!((modules.count, modules.bytes), (count, bytes));
+    assert_eq!(modules.failed, []);
+}

@@ -4,7 +4,10 @@
 //! dataset already has the image) and otherwise fetches every pending
 //! package: downloaded into the content-addressed cache (or streamed with
 //! `--stream`), checked against the index's size and SHA-256, and its
-//! vmlinux unpacked under `<out>/vmlinux/`; a planned companion package
+//! vmlinux unpacked under `<out>/vmlinux/` (with its kernel modules in
+//! `modules-<release>/` beside it when the source asks for them: the
+//! line printed per image gives their count, and each module that did not
+//! decompress is reported as `ksurf: module: …`); a planned companion package
 //! is fetched the same way and its `config-<release>` unpacked beside the
 //! vmlinux (one that fails is reported as `ksurf: config: …` and costs the
 //! config only); with `--dataset`, each image's `fetches` rows are
@@ -141,15 +144,24 @@ pub fn run(args: FetchArgs) -> Result<ExitCode> {
             Ok(fetched)
         });
         match recorded {
-            Ok(fetched) => println!(
-                "{}: {} ({} bytes, sha256 {}) from {} {}",
-                plan.image,
-                fetched.vmlinux.path.display(),
-                fetched.vmlinux.size,
-                fetched.vmlinux.sha256,
-                plan.package,
-                plan.version
-            ),
+            Ok(fetched) => {
+                println!(
+                    "{}: {} ({} bytes, sha256 {}){} from {} {}",
+                    plan.image,
+                    fetched.vmlinux.path.display(),
+                    fetched.vmlinux.size,
+                    fetched.vmlinux.sha256,
+                    modules_note(fetched.vmlinux.modules.as_ref()),
+                    plan.package,
+                    plan.version
+                );
+                for failed in fetched.vmlinux.modules.iter().flat_map(|m| &m.failed) {
+                    eprintln!(
+                        "ksurf: module: {}: {}: {}",
+                        plan.image, failed.entry, failed.message
+                    );
+                }
+            }
             Err(e) => {
                 failed += 1;
                 eprintln!("ksurf: error: {}: {e}", plan.image);
@@ -157,6 +169,23 @@ pub fn run(args: FetchArgs) -> Result<ExitCode> {
         }
     }
     Ok(exit_code(failed))
+}
+
+/// `, N modules in DIR` (with `, M failed` when some did not decompress),
+/// or nothing when the package was unpacked without its modules.
+fn modules_note(modules: Option<&ksurf_fetcher::Modules>) -> String {
+    match modules {
+        None => String::new(),
+        Some(m) if m.failed.is_empty() => {
+            format!(", {} modules in {}", m.count, m.dir.display())
+        }
+        Some(m) => format!(
+            ", {} modules ({} failed) in {}",
+            m.count,
+            m.failed.len(),
+            m.dir.display()
+        ),
+    }
 }
 
 fn exit_code(failures: usize) -> ExitCode {

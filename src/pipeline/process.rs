@@ -21,8 +21,8 @@
 //!
 //! Per image, in this order: the `fetches` rows, then the image's tables
 //! with its `images` marker last (naming the package's SHA-256), then —
-//! unless `keep` — its vmlinux, its config file and the downloaded
-//! packages are deleted. A crash
+//! unless `keep` — its vmlinux, its modules, its config file and the
+//! downloaded packages are deleted. A crash
 //! at any point leaves at most an image without a marker, which the next
 //! run does again from the start, writing the same bytes. One image that
 //! fails is logged and the others go on.
@@ -458,8 +458,8 @@ fn local_config(
     }
 }
 
-/// Deletes the image's vmlinux and config file and, for downloaded
-/// packages, the cached debug and companion packages. A local source's
+/// Deletes the image's vmlinux, modules directory and config file and, for
+/// downloaded packages, the cached debug and companion packages. A local source's
 /// package is the user's and stays.
 fn remove_work_files(
     package: &PlannedPackage,
@@ -468,6 +468,9 @@ fn remove_work_files(
     cache: Option<&Cache>,
 ) {
     let _ = std::fs::remove_file(&fetched.vmlinux.path);
+    if let Some(modules) = &fetched.vmlinux.modules {
+        let _ = std::fs::remove_dir_all(&modules.dir);
+    }
     if let Some(Ok(config)) = config {
         let _ = std::fs::remove_file(&config.vmlinux.path);
     }

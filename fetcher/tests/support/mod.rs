@@ -651,6 +651,7 @@ pub fn plan_from_index(
             size: Some(field("Size").unwrap().parse().unwrap()),
             sha256: Some(field("SHA256").unwrap()),
             companion: None,
+            modules: false,
         });
     }
     out
