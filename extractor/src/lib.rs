@@ -26,6 +26,7 @@ pub mod kconfig;
 pub mod kfuncs;
 pub mod limits;
 pub mod lsm_hooks;
+pub mod module;
 pub mod paths;
 pub mod symbols;
 pub mod syscalls;
