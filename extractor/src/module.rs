@@ -56,8 +56,6 @@ pub const MODULE_BASE: u64 = 0x1000;
 pub struct Layout {
     /// Address by section index; 0 for non-allocated sections.
     addresses: Vec<u64>,
-    /// First address past the last allocated section.
-    end: u64,
 }
 
 impl Layout {
@@ -104,21 +102,13 @@ impl Layout {
             addresses[index] = start;
             next = start + size;
         }
-        Ok(Layout {
-            addresses,
-            end: next,
-        })
+        Ok(Layout { addresses })
     }
 
     /// The synthetic address of section `index`: 0 for a non-allocated
     /// section or an index outside the section table.
     pub fn section_address(&self, index: SectionIndex) -> u64 {
         self.addresses.get(index.0).copied().unwrap_or(0)
-    }
-
-    /// First address past the last allocated section.
-    pub fn end(&self) -> u64 {
-        self.end
     }
 
     /// The rebased value of a symbol with `st_value` `value` defined in
