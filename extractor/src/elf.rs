@@ -1,9 +1,14 @@
-//! The vmlinux as an ELF file: memory-mapped input, header facts (machine,
-//! class, endianness), build-id, the `linux_banner` string, function symbols
-//! and the DWARF sections, decompressed when `SHF_COMPRESSED`.
+//! The vmlinux (or a kernel module) as an ELF file: memory-mapped input,
+//! header facts (machine, class, endianness), build-id, the `linux_banner`
+//! string, function symbols and the DWARF sections, decompressed when
+//! `SHF_COMPRESSED`.
 //!
 //! Relocation sections for debug data (`.rela.debug_*`, present in Debian's
 //! x86 vmlinux) are ignored on purpose: an executable's debug data is final.
+//! A relocatable object (`ET_REL`, a `.ko`) is the exception: there
+//! [`crate::module`] lays the sections out at synthetic addresses, rebases
+//! the symbols and applies the DWARF sections' relocations, so that the
+//! result reads like a vmlinux's.
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -11,8 +16,11 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 use object::read::elf::{ElfFile, FileHeader};
-use object::{CompressionFormat, Endianness, FileKind, Object, ObjectSection, ObjectSymbol};
+use object::{
+    CompressionFormat, Endianness, FileKind, Object, ObjectKind, ObjectSection, ObjectSymbol,
+};
 
+use crate::module::{Layout, Relocator};
 use crate::symbols::{function_symbols, SymbolRow};
 use crate::{hex, Error, Result};
 
@@ -62,9 +70,18 @@ pub struct ParsedElf<'data> {
     pub banner: Option<String>,
     /// The release string of `init_uts_ns`, when found.
     pub uts_release: Option<String>,
+    /// Function symbols; in a relocatable object, at their synthetic
+    /// addresses ([`crate::module::Layout`]).
     pub symbols: Vec<SymbolRow>,
-    /// DWARF sections by gimli section id; missing sections are empty.
+    /// DWARF sections by gimli section id; missing sections are empty. In a
+    /// relocatable object, owned copies with the relocations applied.
     pub debug_sections: Vec<(gimli::SectionId, Cow<'data, [u8]>)>,
+    /// The file is a relocatable object (`ET_REL`): a kernel module.
+    pub relocatable: bool,
+    /// A relocatable object's module name and whether `.modinfo`'s `name=`
+    /// gave it (else the file name did; see [`crate::module::module_name`]);
+    /// `None` for an executable, or when neither gives one.
+    pub module_name: Option<(String, bool)>,
 }
 
 impl ParsedElf<'_> {
@@ -135,14 +152,27 @@ fn parse_class<'data, Elf: FileHeader<Endian = Endianness>>(
         .map(hex);
     let banner = linux_banner(&file);
     let uts_release = symbol_bytes(&file, "init_uts_ns").and_then(uts_release);
-    let symbols = function_symbols(&file).map_err(|e| elf_err(format!("reading .symtab: {e}")))?;
+    let relocatable = file.kind() == ObjectKind::Relocatable;
+    let module = if relocatable {
+        let layout = Layout::new(path, &file)?;
+        let relocator = Relocator::new(path, &file, &layout)?;
+        Some((layout, relocator))
+    } else {
+        None
+    };
+    let symbols = function_symbols(&file, module.as_ref().map(|(layout, _)| layout))
+        .map_err(|e| elf_err(format!("reading .symtab: {e}")))?;
 
     let mut debug_sections = Vec::with_capacity(DWARF_SECTIONS.len());
     for id in DWARF_SECTIONS {
         let Some(section) = file.section_by_name(id.name()) else {
             continue;
         };
-        debug_sections.push((id, section_data(path, &section)?));
+        let mut data = section_data(path, &section)?;
+        if let Some((_, relocator)) = &module {
+            data = relocator.relocate(path, &file, &section, data)?;
+        }
+        debug_sections.push((id, data));
     }
     if !debug_sections
         .iter()
@@ -162,6 +192,10 @@ fn parse_class<'data, Elf: FileHeader<Endian = Endianness>>(
         uts_release,
         symbols,
         debug_sections,
+        relocatable,
+        module_name: relocatable
+            .then(|| crate::module::module_name(path, &file))
+            .flatten(),
     })
 }
 

@@ -21,6 +21,13 @@ pub enum Error {
         section: String,
         message: String,
     },
+    /// A relocation of a relocatable object's (a module's) DWARF section
+    /// that cannot be applied.
+    #[error(transparent)]
+    Relocation(Box<RelocationError>),
+    /// An ELF file given as a kernel module that is not one.
+    #[error("{path}: not a kernel module: {message}")]
+    NotModule { path: PathBuf, message: String },
     #[error("{path}: has no DWARF debug information (no .debug_info section); use the debug package's vmlinux")]
     NoDwarf { path: PathBuf },
     #[error("{path}: DWARF error in {section} at offset {offset:#x}: {source}")]
@@ -46,4 +53,22 @@ pub enum Error {
         #[source]
         source: arrow::error::ArrowError,
     },
+}
+
+/// Where and why a relocation of a DWARF section could not be applied.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{path}: section {section}: relocation at {target}+{offset:#x} of type {r_type}: {message}"
+)]
+pub struct RelocationError {
+    pub path: PathBuf,
+    /// The relocation section (`.rela.debug_info`).
+    pub section: String,
+    /// The section relocated (`.debug_info`).
+    pub target: String,
+    /// The place, as an offset in `target` (`r_offset`).
+    pub offset: u64,
+    /// The type's name and number (`R_X86_64_32 (10)`), or the number alone.
+    pub r_type: String,
+    pub message: String,
 }

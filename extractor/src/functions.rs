@@ -88,7 +88,8 @@ pub struct FunctionEntry {
     /// image: no address (`DW_AT_low_pc` absent or 0) and no
     /// `DW_AT_inline`, as a `__weak` definition the linker dropped for a
     /// strong one (`kernel/sys_ni.c`'s `__x64_sys_mprotect` against
-    /// `mm/mprotect.c`'s). It is an instance of its own, at its own
+    /// `mm/mprotect.c`'s); in a module, an address no symbol of its name
+    /// covers ([`ModuleCode`]). It is an instance of its own, at its own
     /// location, never merged with the definition the linker kept.
     pub discarded: bool,
 }
@@ -260,9 +261,51 @@ struct EntryKey<'d> {
     discarded: bool,
 }
 
+/// The function symbols of a relocatable object (a module), by stem, as
+/// address ranges. `ld -r` keeps the code of a `__weak` definition that a
+/// strong one in another unit overrides but drops its symbol (kvm's
+/// `virt/kvm/kvm_main.c` `kvm_arch_dy_runnable` against
+/// `arch/x86/kvm/x86.c`'s), so that definition's `DW_AT_low_pc` is an
+/// address no symbol of its name covers. [`build_entries`] treats such an
+/// external definition as discarded, as the final link of a vmlinux makes
+/// it (address 0), and does not take the address of such an out-of-line
+/// copy (of a weak function also inlined in its own unit).
+pub struct ModuleCode<'s> {
+    by_stem: HashMap<&'s str, Vec<(u64, u64)>>,
+}
+
+impl<'s> ModuleCode<'s> {
+    pub fn new(symbols: &'s [SymbolRow]) -> Self {
+        let mut by_stem: HashMap<&'s str, Vec<(u64, u64)>> = HashMap::default();
+        for sym in symbols {
+            // arm's Thumb bit; arm64's patchable entry puts the DWARF
+            // address 8 bytes into the symbol.
+            let start = sym.addr & !1;
+            by_stem
+                .entry(sym.stem.as_str())
+                .or_default()
+                .push((start, start.saturating_add(sym.size.max(1))));
+        }
+        ModuleCode { by_stem }
+    }
+
+    /// `name` has function symbols, and none of them covers `pc`.
+    fn overridden(&self, name: &[u8], pc: u64) -> bool {
+        std::str::from_utf8(name)
+            .ok()
+            .and_then(|name| self.by_stem.get(name))
+            .is_some_and(|ranges| !ranges.iter().any(|&(a, b)| a <= pc && pc < b))
+    }
+}
+
 /// Resolves every unit's events and merges them, in unit and DIE order,
 /// into the image's function entries, sorted by (name, file, line, unit).
-pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Vec<FunctionEntry> {
+/// `module` is given for a relocatable object (see [`ModuleCode`]).
+pub fn build_entries<'d>(
+    units: &[CompileUnit<'d>],
+    walks: &Walks<'_, 'd>,
+    module: Option<&ModuleCode<'_>>,
+) -> Vec<FunctionEntry> {
     let mut entries: Vec<FunctionEntry> = Vec::new();
     let mut index: HashMap<EntryKey<'d>, usize> = HashMap::default();
     // The ordinal of each unit among the units sharing its normalised path.
@@ -336,11 +379,17 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
                     let Some(id) = identify(units, walks, die.offset) else {
                         continue;
                     };
+                    // In a module, an overridden weak definition's code
+                    // (or its out-of-line copy's) counts as absent.
+                    let pc = die.pc.filter(|&pc| {
+                        pc != 0
+                            && !(id.external && module.is_some_and(|m| m.overridden(id.name, pc)))
+                    });
                     let discarded = id.external
                         && !die.declaration
                         && die.abstract_origin.is_none()
                         && die.inline.is_none()
-                        && die.pc.filter(|&pc| pc != 0).is_none();
+                        && pc.is_none();
                     let e = entry_for(&id, discarded, &mut entries);
                     let entry = &mut entries[e];
                     entry.offer_prototype(id.named_die);
@@ -352,7 +401,7 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
                     if die.abstract_origin.is_some() {
                         // A concrete out-of-line copy.
                         entry.defined = true;
-                        entry.set_out_of_line_addr(die.pc);
+                        entry.set_out_of_line_addr(pc);
                         continue;
                     }
                     if die.declaration {
@@ -372,7 +421,7 @@ pub fn build_entries<'d>(units: &[CompileUnit<'d>], walks: &Walks<'_, 'd>) -> Ve
                         entry.decl_file = id.decl_file.clone();
                         entry.decl_line = id.decl_line.and_then(|l| u32::try_from(l).ok());
                     }
-                    entry.set_out_of_line_addr(die.pc);
+                    entry.set_out_of_line_addr(pc);
                     entry.offer_prototype(id.named_die);
                 }
                 EventKind::Inlined { origin, pc } => {

@@ -13,6 +13,11 @@
 //! own copy (`CONFIG_IKCONFIG`) or, after [`extract`], from a file the
 //! caller found ([`kconfig::attach`]); [`tables`] turns the result into
 //! Arrow batches for the dataset.
+//!
+//! [`extract_module`] runs the function and type part of the same job on a
+//! kernel module (a `.ko`, an ELF relocatable object): [`elf`] hands it to
+//! [`module`] for a synthetic load layout and the DWARF relocations, then
+//! the same [`functions`] and [`types`] passes produce the same rows.
 
 pub mod attach;
 pub mod depsurf;
@@ -26,6 +31,7 @@ pub mod kconfig;
 pub mod kfuncs;
 pub mod limits;
 pub mod lsm_hooks;
+pub mod module;
 pub mod paths;
 pub mod symbols;
 pub mod syscalls;
@@ -97,6 +103,77 @@ pub struct Extraction {
     pub compile_units: u32,
     /// Units not walked on purpose (Rust).
     pub units_skipped: u32,
+}
+
+/// The rows of one kernel module (a `.ko`): the function and type kinds,
+/// in the shapes the vmlinux path produces. Addresses (`FunctionEntry::addr`,
+/// `SymbolRow::addr`) are synthetic ([`module::Layout`], from
+/// [`module::MODULE_BASE`]): comparable within the module only.
+#[derive(Debug)]
+pub struct ModuleExtraction {
+    /// The module name: `.modinfo`'s `name=` (`xfs`), else from the file
+    /// name ([`module::module_name`]).
+    pub name: String,
+    /// `name` came from `.modinfo` (not the file name).
+    pub name_from_modinfo: bool,
+    /// The `NT_GNU_BUILD_ID` note, lowercase hex.
+    pub build_id: Option<String>,
+    /// ELF machine name, e.g. `EM_X86_64`.
+    pub elf_machine: String,
+    pub elf_class: u8,
+    pub big_endian: bool,
+    pub entries: Vec<FunctionEntry>,
+    /// Per-name statuses within the module (collisions with the vmlinux or
+    /// other modules are not computed here).
+    pub statuses: Vec<FunctionStatus>,
+    pub symbols: Vec<SymbolRow>,
+    /// Struct, union, enum and typedef definitions, deduplicated.
+    pub types: Vec<types::TypeDef>,
+    pub unit_errors: Vec<UnitError>,
+    pub compile_units: u32,
+    /// Units not walked on purpose (Rust).
+    pub units_skipped: u32,
+}
+
+/// Extracts the kernel module held in `bytes` (an uncompressed `.ko`);
+/// `path` names it in errors and gives the module name when `.modinfo` has
+/// no `name=`. Runs on the current rayon pool.
+///
+/// Errors: those of [`elf::parse`] (not ELF, no DWARF, a relocation that
+/// cannot be applied: [`Error::Relocation`]); [`Error::NotModule`] for an
+/// ELF file that is not a relocatable object (a vmlinux) or has no name.
+pub fn extract_module(path: &Path, bytes: &[u8]) -> Result<ModuleExtraction> {
+    let parsed = elf::parse(path, bytes)?;
+    let not_module = |message: &str| Error::NotModule {
+        path: path.to_owned(),
+        message: message.to_owned(),
+    };
+    if !parsed.relocatable {
+        return Err(not_module(
+            "not a relocatable object (ET_REL); a vmlinux goes through extract()",
+        ));
+    }
+    let (name, name_from_modinfo) = parsed
+        .module_name
+        .clone()
+        .ok_or_else(|| not_module("no name: .modinfo has no name= and the file name gives none"))?;
+    let model = extract_functions(path, &parsed)?;
+    let statuses = functions::statuses(&model.entries, &parsed.symbols);
+    Ok(ModuleExtraction {
+        name,
+        name_from_modinfo,
+        build_id: parsed.build_id,
+        elf_machine: parsed.machine,
+        elf_class: parsed.class,
+        big_endian: parsed.big_endian,
+        entries: model.entries,
+        statuses,
+        symbols: parsed.symbols,
+        types: model.types,
+        unit_errors: model.unit_errors,
+        compile_units: model.compile_units,
+        units_skipped: model.units_skipped,
+    })
 }
 
 /// Extracts the vmlinux at `path`. Runs on the current rayon pool.
@@ -441,7 +518,10 @@ fn extract_functions(path: &Path, parsed: &elf::ParsedElf<'_>) -> Result<Functio
     // beside it and the prototype rendering on the other cores.
     let (entries, (types, type_errors)) = rayon::join(
         || {
-            let mut entries = functions::build_entries(&units, &walks);
+            let module = parsed
+                .relocatable
+                .then(|| functions::ModuleCode::new(&parsed.symbols));
+            let mut entries = functions::build_entries(&units, &walks, module.as_ref());
             tracing::debug!(elapsed = ?started.elapsed(), entries = entries.len(), "entries merged");
             render_signatures(&dwarf, &units, &mut entries);
             tracing::debug!(elapsed = ?started.elapsed(), "prototypes rendered");

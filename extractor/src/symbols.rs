@@ -1,9 +1,13 @@
 //! Function symbols of `.symtab`: every `STT_FUNC` symbol except the
 //! `__pfx_*` padding the kernel emits before functions, with the name split
 //! into its stem and GCC's transformation suffixes (`.isra.0`, `.cold`, ...).
+//! In a relocatable object (a module) the addresses are the synthetic ones
+//! of [`crate::module::Layout`].
 
 use object::read::elf::{ElfFile, FileHeader};
 use object::{Endianness, Object, ObjectSection, ObjectSymbol, SymbolFlags, SymbolSection};
+
+use crate::module::Layout;
 
 /// One function symbol.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,9 +39,12 @@ pub fn split_name(name: &str) -> (&str, Vec<String>) {
     (stem, suffixes)
 }
 
-/// Every function symbol of the file, sorted by (stem, addr, name).
+/// Every function symbol of the file, sorted by (stem, addr, name). With a
+/// `layout` (a relocatable object), `addr` is `st_value` rebased by the
+/// synthetic address of the symbol's section; else `st_value`.
 pub fn function_symbols<Elf: FileHeader<Endian = Endianness>>(
     file: &ElfFile<'_, Elf>,
+    layout: Option<&Layout>,
 ) -> object::Result<Vec<SymbolRow>> {
     let mut rows = Vec::new();
     for sym in file.symbols() {
@@ -62,7 +69,9 @@ pub fn function_symbols<Elf: FileHeader<Endian = Endianness>>(
         let visibility = st_other.visibility();
         rows.push(SymbolRow {
             stem: stem.to_owned(),
-            addr: sym.address(),
+            addr: layout.map_or(sym.address(), |layout| {
+                layout.symbol_address(sym.section_index(), sym.address())
+            }),
             name: name.to_owned(),
             suffixes,
             size: sym.size(),

@@ -6,6 +6,8 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
+use ksurf_extractor::functions::{FunctionEntry, FunctionStatus};
+use ksurf_extractor::symbols::SymbolRow;
 use ksurf_extractor::{extract, Extraction, IdentityOverrides};
 
 pub fn fixture(name: &str) -> PathBuf {
@@ -37,7 +39,26 @@ pub fn describe(x: &Extraction, with_addresses: bool) -> String {
         x.unit_errors.len()
     )
     .unwrap();
-    for s in &x.statuses {
+    describe_functions(
+        &mut out,
+        &x.statuses,
+        &x.entries,
+        &x.symbols,
+        with_addresses,
+    );
+    out
+}
+
+/// The function statuses with their instances, then the symbols, as
+/// [`describe`] prints them (of an image or of a module).
+pub fn describe_functions(
+    out: &mut String,
+    statuses: &[FunctionStatus],
+    entries: &[FunctionEntry],
+    symbols: &[SymbolRow],
+    with_addresses: bool,
+) {
+    for s in statuses {
         writeln!(
             out,
             "function {} | {} | {} | suffixes={:?} | instances={} symbols={}",
@@ -49,7 +70,7 @@ pub fn describe(x: &Extraction, with_addresses: bool) -> String {
             s.symbol_count
         )
         .unwrap();
-        for e in x.entries.iter().filter(|e| e.name == s.name) {
+        for e in entries.iter().filter(|e| e.name == s.name) {
             let addr = if with_addresses {
                 format!(" addr={:#x}", e.addr)
             } else {
@@ -92,7 +113,7 @@ pub fn describe(x: &Extraction, with_addresses: bool) -> String {
             writeln!(out, "    direct callers: [{}]", join(&e.direct_callers)).unwrap();
         }
     }
-    for s in &x.symbols {
+    for s in symbols {
         let place = if with_addresses {
             format!(" addr={:#x} size={}", s.addr, s.size)
         } else {
@@ -105,7 +126,6 @@ pub fn describe(x: &Extraction, with_addresses: bool) -> String {
         )
         .unwrap();
     }
-    out
 }
 
 /// An x86_64 ELF holding the non-empty DWARF sections gimli's writer
