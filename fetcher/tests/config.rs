@@ -179,12 +179,17 @@ fn modules_key() {
     ] {
         assert_eq!(error(&format!("{GOOD}modules = {value}\n")), expected);
     }
-    // The shipped DepSurf-compatible config turns them off on every source;
-    // the others leave the default.
+    // Every shipped config turns them off on every source: DepSurf's covers
+    // the vmlinux only, and the others until `ksurf run` extracts modules.
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
-    let depsurf = FetchConfig::load(&dir.join("ubuntu-depsurf.toml")).unwrap();
-    assert_eq!(depsurf.sources.len(), 4);
-    assert!(depsurf.sources.iter().all(|s| !s.modules));
-    let debian = FetchConfig::load(&dir.join("debian.toml")).unwrap();
-    assert!(debian.sources.iter().all(|s| s.modules));
+    for (name, sources) in [
+        ("ubuntu-depsurf.toml", 4),
+        ("debian.toml", 1),
+        ("debian-local.toml", 1),
+        ("ubuntu.toml", 1),
+    ] {
+        let config = FetchConfig::load(&dir.join(name)).unwrap();
+        assert_eq!(config.sources.len(), sources, "{name}");
+        assert!(config.sources.iter().all(|s| !s.modules), "{name}");
+    }
 }
