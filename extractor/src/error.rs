@@ -28,6 +28,9 @@ pub enum Error {
     /// An ELF file given as a kernel module that is not one.
     #[error("{path}: not a kernel module: {message}")]
     NotModule { path: PathBuf, message: String },
+    /// A kernel module (`ET_REL`) given as a vmlinux.
+    #[error("{path}: a kernel module (ELF relocatable object), not a vmlinux")]
+    NotVmlinux { path: PathBuf },
     #[error("{path}: has no DWARF debug information (no .debug_info section); use the debug package's vmlinux")]
     NoDwarf { path: PathBuf },
     #[error("{path}: DWARF error in {section} at offset {offset:#x}: {source}")]

@@ -205,6 +205,11 @@ pub fn extract_bytes(
 /// Everything but the content hash, which the callers compute their own way.
 fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Result<Extraction> {
     let parsed = elf::parse(path, bytes)?;
+    if parsed.relocatable {
+        return Err(Error::NotVmlinux {
+            path: path.to_owned(),
+        });
+    }
     let model = extract_functions(path, &parsed)?;
     let (id, flavor) = identity::identify_image(path, &parsed, overrides)?;
     let info = ImageInfo {

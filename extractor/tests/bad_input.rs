@@ -35,6 +35,19 @@ fn missing_file_names_the_path() {
     );
 }
 
+/// A kernel module is not taken for an image (its addresses are synthetic
+/// and it has no tracepoint or syscall tables).
+#[test]
+fn a_kernel_module_is_not_an_image() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/modules/bin/x86_64.ko");
+    let bytes = std::fs::read(&path).unwrap();
+    let err = extract_bytes(Path::new("x86_64.ko"), &bytes, &overrides()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "x86_64.ko: a kernel module (ELF relocatable object), not a vmlinux"
+    );
+}
+
 #[test]
 fn not_an_elf_is_refused() {
     let err = extract_bytes(

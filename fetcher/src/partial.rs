@@ -172,34 +172,18 @@ pub fn sweep(
     suffix: &str,
     keep: &dyn Fn(&Path, &std::fs::Metadata) -> bool,
 ) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut removed = Vec::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if !(name.starts_with(prefix) && name.ends_with(suffix)) {
-            continue;
-        }
-        let path = entry.path();
-        let Ok(file) = File::open(&path) else {
-            continue;
-        };
-        let Ok(meta) = file.metadata() else { continue };
-        if !meta.is_file() || keep(&path, &meta) {
-            continue;
-        }
-        if matches!(try_lock(&file), Ok(true))
-            && matches!(still_at(&file, &path), Ok(true))
-            && std::fs::remove_file(&path).is_ok()
-        {
-            tracing::info!(path = %path.display(), "removed a file a killed run left");
-            removed.push(path);
-        }
-    }
-    removed.sort();
-    removed
+    sweep_entries(
+        dir,
+        prefix,
+        suffix,
+        &|path| {
+            let file = File::open(path).ok()?;
+            let meta = file.metadata().ok()?;
+            (meta.is_file() && !keep(path, &meta)).then_some(file)
+        },
+        &|path| std::fs::remove_file(path),
+        "removed a file a killed run left",
+    )
 }
 
 /// Removes the directories in `dir` (not below) whose names start with
@@ -208,6 +192,31 @@ pub fn sweep(
 /// Returns the removed paths, sorted. A directory that cannot be read
 /// sweeps nothing.
 pub fn sweep_dirs(dir: &Path, prefix: &str, suffix: &str) -> Vec<PathBuf> {
+    sweep_entries(
+        dir,
+        prefix,
+        suffix,
+        &|path| {
+            // Not through a symbolic link: only a real directory is ours.
+            let meta = std::fs::symlink_metadata(path).ok()?;
+            meta.is_dir().then(|| File::open(path).ok()).flatten()
+        },
+        &|path| std::fs::remove_dir_all(path),
+        "removed a directory a killed run left",
+    )
+}
+
+/// The one sweep loop: each entry of `dir` named `prefix…suffix` that
+/// `claim` opens (`None`: not ours to remove), that nobody holds locked and
+/// that is still at its path, is removed by `remove`. Sorted paths.
+fn sweep_entries(
+    dir: &Path,
+    prefix: &str,
+    suffix: &str,
+    claim: &dyn Fn(&Path) -> Option<File>,
+    remove: &dyn Fn(&Path) -> io::Result<()>,
+    what: &str,
+) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -219,19 +228,12 @@ pub fn sweep_dirs(dir: &Path, prefix: &str, suffix: &str) -> Vec<PathBuf> {
             continue;
         }
         let path = entry.path();
-        // Not through a symbolic link: only a real directory is ours.
-        match std::fs::symlink_metadata(&path) {
-            Ok(meta) if meta.is_dir() => {}
-            _ => continue,
-        }
-        let Ok(file) = File::open(&path) else {
-            continue;
-        };
+        let Some(file) = claim(&path) else { continue };
         if matches!(try_lock(&file), Ok(true))
             && matches!(still_at(&file, &path), Ok(true))
-            && std::fs::remove_dir_all(&path).is_ok()
+            && remove(&path).is_ok()
         {
-            tracing::info!(path = %path.display(), "removed a directory a killed run left");
+            tracing::info!(path = %path.display(), "{what}");
             removed.push(path);
         }
     }

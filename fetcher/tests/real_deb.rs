@@ -7,23 +7,31 @@
 //!   cargo test --release -p ksurf-fetcher --test real_deb -- --ignored --nocapture
 //! ```
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 
 use ksurf_fetcher::{unpack_vmlinux_file, Compression, UnpackOptions};
 
+/// The package KSURF_REAL_DEB names; `None` (the test skips, saying why)
+/// when it is unset or names no file.
+fn real_deb() -> Option<PathBuf> {
+    let Some(deb) = std::env::var_os("KSURF_REAL_DEB") else {
+        eprintln!("KSURF_REAL_DEB not set; skipping");
+        return None;
+    };
+    let deb = PathBuf::from(deb);
+    if !deb.exists() {
+        eprintln!("{} does not exist; skipping", deb.display());
+        return None;
+    }
+    Some(deb)
+}
+
 #[test]
 #[ignore = "needs a real kernel debug package: set KSURF_REAL_DEB"]
 fn real_debian_dbg_package() {
-    let Some(deb) = std::env::var_os("KSURF_REAL_DEB") else {
-        eprintln!("KSURF_REAL_DEB not set; skipping");
-        return;
-    };
-    let deb = Path::new(&deb);
-    if !deb.exists() {
-        eprintln!("{} does not exist; skipping", deb.display());
-        return;
-    }
+    let Some(deb) = real_deb() else { return };
+    let deb = deb.as_path();
     let out = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
     let got = unpack_vmlinux_file(deb, out.path(), &UnpackOptions::default()).unwrap();
@@ -58,15 +66,8 @@ fn real_debian_dbg_package() {
 #[test]
 #[ignore = "needs a real kernel debug package: set KSURF_REAL_DEB"]
 fn real_debian_dbg_package_modules() {
-    let Some(deb) = std::env::var_os("KSURF_REAL_DEB") else {
-        eprintln!("KSURF_REAL_DEB not set; skipping");
-        return;
-    };
-    let deb = Path::new(&deb);
-    if !deb.exists() {
-        eprintln!("{} does not exist; skipping", deb.display());
-        return;
-    }
+    let Some(deb) = real_deb() else { return };
+    let deb = deb.as_path();
     let listing = Command::new("dpkg-deb")
         .arg("-c")
         .arg(deb)
