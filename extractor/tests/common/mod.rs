@@ -128,8 +128,8 @@ pub fn describe_functions(
     }
 }
 
-/// An x86_64 ELF holding the non-empty DWARF sections gimli's writer
-/// produced (synthetic DWARF for hostile_dwarf.rs and units.rs).
+/// An x86_64 executable ELF (`ET_EXEC`, like a vmlinux) holding the
+/// non-empty DWARF sections gimli's writer produced (synthetic DWARF for hostile_dwarf.rs and units.rs).
 pub fn elf_with_debug_sections(
     sections: &gimli::write::Sections<gimli::write::EndianVec<gimli::LittleEndian>>,
 ) -> Vec<u8> {
@@ -146,5 +146,9 @@ pub fn elf_with_debug_sections(
             Ok(())
         })
         .unwrap();
-    elf.write().unwrap()
+    let mut bytes = elf.write().unwrap();
+    // object's writer makes ET_REL; a vmlinux is ET_EXEC (e_type, offset 16),
+    // and extract_bytes refuses a relocatable object as a kernel module.
+    bytes[16..18].copy_from_slice(&object::elf::ET_EXEC.0.to_le_bytes());
+    bytes
 }
