@@ -48,6 +48,10 @@ enum Command {
     Aggregate(cmd::aggregate::AggregateArgs),
     /// Print one function's report page.
     Report(cmd::report::ReportArgs),
+    /// Check compiled eBPF programs (`.bpf.o`, or executables embedding
+    /// them) against every image of a dataset: exit 0 all fine, 1 some image
+    /// breaks a program, 2 an input or the dataset could not be read.
+    Check(cmd::check::CheckArgs),
     /// Write every function's page, index pages and a search box as static HTML.
     Site(cmd::site::SiteArgs),
     /// Discover and fetch the kernel debug packages a config selects.
@@ -171,6 +175,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Publish(args) => cmd::publish::run_publish(args),
         Command::Aggregate(args) => cmd::aggregate::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::Check(args) => cmd::check::run(args),
         Command::Site(args) => cmd::site::run(args),
         Command::Fetch(args) => cmd::fetch::run(args),
         Command::Run(args) => cmd::run::run(args),

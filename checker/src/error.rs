@@ -27,9 +27,10 @@ pub enum Error {
     /// A dataset table could not be read.
     #[error(transparent)]
     Dataset(#[from] ksurf_dataset::Error),
-    /// A dataset table lacks a column or has it with another type.
-    #[error("{location}: {message}")]
-    Table { location: String, message: String },
+    /// The images asked for cannot be selected: an unknown group, a
+    /// malformed glob.
+    #[error("{0}")]
+    Selection(String),
 }
 
 /// The checker's result type.

@@ -9,11 +9,77 @@
 //! reads the rows an image's tables hold for those names, [`verdict`]
 //! judges each dependency on each image, [`render`] presents the result.
 
+pub mod check;
 pub mod deps;
 pub mod error;
+pub mod facts;
+pub mod render;
+pub mod verdict;
 
 
 pub use deps::{
     Attach, BpfObject, CoreKind, CoreRelocation, CoreStep, FentryMode, KconfigExtern, Ksym, Program,
 };
 pub use error::{Error, Result};
+
+/// Checks `objects` against `images` of `dataset`: reads each image's
+/// facts for the names the objects need (images in parallel) and judges
+/// every dependency. Errors: an image's table that cannot be read.
+pub fn check_dataset(
+    dataset: &ksurf_dataset::Dataset,
+    images: &[ksurf_dataset::ImageId],
+    objects: &[BpfObject],
+) -> Result<Vec<check::ObjectCheck>> {
+    use rayon::prelude::*;
+    let needs = facts::Needs::of(objects);
+    let facts: Vec<facts::ImageFacts> = images
+        .par_iter()
+        .map(|image| facts::read(dataset, image, &needs))
+        .collect::<Result<_>>()?;
+    Ok(objects
+        .iter()
+        .map(|object| check::check_object(object, &facts))
+        .collect())
+}
+
+/// The images a check covers, in order: the members of `group` (its
+/// baseline first) when given, else every complete image of the dataset;
+/// then those whose `distro/release/arch` matches the `images` glob.
+/// Errors: an unknown group, a malformed glob, an unreadable dataset.
+pub fn select_images(
+    dataset: &ksurf_dataset::Dataset,
+    group: Option<&str>,
+    images: Option<&str>,
+) -> Result<Vec<ksurf_dataset::ImageId>> {
+    let all = dataset.images()?;
+    let mut chosen: Vec<ksurf_dataset::ImageId> = match group {
+        None => all,
+        Some(name) => {
+            let groups = ksurf_aggregator::history::aggregated_groups(dataset)
+                .map_err(|e| Error::Selection(format!("reading the groups: {e}")))?;
+            let Some(g) = groups.iter().find(|g| g.name == name) else {
+                return Err(Error::Selection(format!(
+                    "no aggregated group {name:?} in {} (groups: {})",
+                    dataset.label(),
+                    groups
+                        .iter()
+                        .map(|g| g.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            };
+            g.baseline
+                .iter()
+                .chain(&g.images)
+                .filter_map(|text| text.parse().ok())
+                .filter(|id| all.contains(id))
+                .collect()
+        }
+    };
+    if let Some(pattern) = images {
+        let glob = glob::Pattern::new(pattern)
+            .map_err(|e| Error::Selection(format!("--images {pattern:?}: {e}")))?;
+        chosen.retain(|id| glob.matches(&id.to_string()));
+    }
+    Ok(chosen)
+}

@@ -2,6 +2,7 @@
 //! takes its parsed arguments and returns the exit code.
 
 pub mod aggregate;
+pub mod check;
 pub mod fetch;
 pub mod manifest;
 pub mod plan;

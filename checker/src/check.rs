@@ -1,0 +1,246 @@
+//! The whole check of a set of objects against a set of images: every
+//! dependency × image verdict, each program's outcome, and each object's
+//! outcome with alternatives taken into account. Pure: the facts are read
+//! beforehand ([`crate::facts::read`]), so the result depends on its
+//! inputs alone and is the same whatever the thread count.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::deps::{Attach, BpfObject};
+use crate::facts::ImageFacts;
+use crate::verdict::{self, attach_target, Outcome, Verdict};
+
+/// One dependency of an object, with its verdict on every image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DependencyCheck {
+    /// `attach`, `core`, `kfunc`, `ksym` or `kconfig`.
+    pub kind: &'static str,
+    /// What is depended on: `kprobe vfs_read`, `tracepoint sched/sched_switch`,
+    /// `task_struct::__state (field_byte_offset)`, `kfunc bpf_task_acquire`,
+    /// `CONFIG_X`.
+    pub name: String,
+    /// The program section it belongs to (attach and CO-RE dependencies).
+    pub section: Option<String>,
+    /// One verdict per image, in the check's image order.
+    pub verdicts: Vec<Verdict>,
+}
+
+/// One program's outcome per image: the worst of its attach verdict and
+/// the CO-RE relocations of its section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProgramCheck {
+    pub name: String,
+    pub section: String,
+    /// What it attaches to, for grouping alternatives (`function vfs_read`).
+    pub target: Option<String>,
+    pub outcomes: Vec<Outcome>,
+}
+
+/// One object checked against every image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ObjectCheck {
+    pub label: String,
+    pub notes: Vec<String>,
+    pub programs: Vec<ProgramCheck>,
+    pub dependencies: Vec<DependencyCheck>,
+    /// Per image: the worst, over attach targets, of the best program
+    /// attaching to that target (a tool that loads `fentry/x` where it
+    /// attaches and `kprobe/x` elsewhere works when one of them does), and
+    /// of the object's externs and of CO-RE relocations outside programs.
+    pub outcomes: Vec<Outcome>,
+}
+
+/// Checks `object` against the images whose facts are given, in order.
+pub fn check_object(object: &BpfObject, images: &[ImageFacts]) -> ObjectCheck {
+    let n = images.len();
+    let mut dependencies = Vec::new();
+    let mut programs = Vec::new();
+    let mut section_worst: BTreeMap<&str, Vec<Outcome>> = BTreeMap::new();
+
+    // CO-RE relocations, one row per distinct (section, kind, root, access).
+    let mut seen = std::collections::BTreeSet::new();
+    for relo in &object.core {
+        let key = (
+            relo.section.as_str(),
+            relo.kind,
+            relo.type_name.as_str(),
+            relo.access.as_str(),
+        );
+        if !seen.insert(key) {
+            continue;
+        }
+        let verdicts: Vec<Verdict> = images
+            .iter()
+            .map(|facts| verdict::core(relo, object, facts))
+            .collect();
+        let worst = section_worst
+            .entry(relo.section.as_str())
+            .or_insert_with(|| vec![Outcome::Ok; n]);
+        for (w, v) in worst.iter_mut().zip(&verdicts) {
+            *w = (*w).max(v.outcome);
+        }
+        dependencies.push(DependencyCheck {
+            kind: "core",
+            name: format!("{} ({})", relo.spelling, kind_name(relo.kind)),
+            section: Some(relo.section.clone()),
+            verdicts,
+        });
+    }
+
+    for program in &object.programs {
+        let verdicts: Vec<Verdict> = images
+            .iter()
+            .map(|facts| verdict::attach(&program.attach, facts))
+            .collect();
+        let core = section_worst.get(program.section.as_str());
+        let outcomes = verdicts
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v.outcome.max(core.map_or(Outcome::Ok, |c| c[i])))
+            .collect();
+        dependencies.push(DependencyCheck {
+            kind: "attach",
+            name: attach_name(&program.attach),
+            section: Some(program.section.clone()),
+            verdicts,
+        });
+        programs.push(ProgramCheck {
+            name: program.name.clone(),
+            section: program.section.clone(),
+            target: attach_target(&program.attach),
+            outcomes,
+        });
+    }
+
+    let mut outcomes = vec![Outcome::Ok; n];
+    for ksym in &object.ksyms {
+        let verdicts: Vec<Verdict> = images
+            .iter()
+            .map(|facts| {
+                if ksym.function {
+                    verdict::kfunc(&ksym.name, ksym.weak, facts)
+                } else {
+                    Verdict {
+                        outcome: Outcome::Unchecked,
+                        class: "not_modelled",
+                        reason: format!(
+                            "kernel variable {}: variables are not in the dataset yet",
+                            ksym.name
+                        ),
+                    }
+                }
+            })
+            .collect();
+        merge(&mut outcomes, &verdicts);
+        dependencies.push(DependencyCheck {
+            kind: if ksym.function { "kfunc" } else { "ksym" },
+            name: ksym.name.clone(),
+            section: None,
+            verdicts,
+        });
+    }
+    for option in &object.kconfig {
+        let verdicts: Vec<Verdict> = images
+            .iter()
+            .map(|facts| verdict::kconfig(&option.name, option.weak, facts))
+            .collect();
+        merge(&mut outcomes, &verdicts);
+        dependencies.push(DependencyCheck {
+            kind: "kconfig",
+            name: option.name.clone(),
+            section: None,
+            verdicts,
+        });
+    }
+    // CO-RE relocations of code that is no program (subprograms in .text
+    // are linked into every program calling them).
+    for (section, worst) in &section_worst {
+        if !object.programs.iter().any(|p| p.section == *section) {
+            for (o, w) in outcomes.iter_mut().zip(worst) {
+                *o = (*o).max(*w);
+            }
+        }
+    }
+    // Alternatives: per target, the best program.
+    let mut by_target: BTreeMap<&str, Vec<Outcome>> = BTreeMap::new();
+    for program in &programs {
+        let Some(target) = program.target.as_deref() else {
+            continue;
+        };
+        let best = by_target
+            .entry(target)
+            .or_insert_with(|| vec![Outcome::Hard; n]);
+        for (b, o) in best.iter_mut().zip(&program.outcomes) {
+            *b = (*b).min(*o);
+        }
+    }
+    for best in by_target.values() {
+        for (o, b) in outcomes.iter_mut().zip(best) {
+            *o = (*o).max(*b);
+        }
+    }
+    ObjectCheck {
+        label: object.label.clone(),
+        notes: object.notes.clone(),
+        programs,
+        dependencies,
+        outcomes,
+    }
+}
+
+fn merge(outcomes: &mut [Outcome], verdicts: &[Verdict]) {
+    for (o, v) in outcomes.iter_mut().zip(verdicts) {
+        *o = (*o).max(v.outcome);
+    }
+}
+
+/// `kprobe vfs_read`, `fexit do_exit`, `tracepoint sched/sched_switch`, …
+pub fn attach_name(attach: &Attach) -> String {
+    use crate::deps::FentryMode;
+    match attach {
+        Attach::Kprobe {
+            function,
+            offset,
+            ret,
+        } => {
+            let kind = if *ret { "kretprobe" } else { "kprobe" };
+            if *offset > 0 {
+                format!("{kind} {function}+{offset:#x}")
+            } else {
+                format!("{kind} {function}")
+            }
+        }
+        Attach::KprobeMulti { pattern, ret } => {
+            format!("{} {pattern}", if *ret { "kretprobe.multi" } else { "kprobe.multi" })
+        }
+        Attach::Ksyscall { syscall, ret } => {
+            format!("{} {syscall}", if *ret { "kretsyscall" } else { "ksyscall" })
+        }
+        Attach::Fentry { function, mode } => {
+            let kind = match mode {
+                FentryMode::Fentry => "fentry",
+                FentryMode::Fexit => "fexit",
+                FentryMode::FmodRet => "fmod_ret",
+            };
+            format!("{kind} {function}")
+        }
+        Attach::Tracepoint { system, name } => format!("tracepoint {system}/{name}"),
+        Attach::RawTracepoint { name, btf } => {
+            format!("{} {name}", if *btf { "tp_btf" } else { "raw_tp" })
+        }
+        Attach::Lsm { hook, .. } => format!("lsm {hook}"),
+        Attach::Iter { target } => format!("iter {target}"),
+        Attach::StructOps { name } => format!("struct_ops {name}"),
+        Attach::NotKernel { convention } => convention.clone(),
+        Attach::Unknown => "unknown".to_owned(),
+    }
+}
+
+fn kind_name(kind: crate::deps::CoreKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}

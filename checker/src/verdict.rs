@@ -1,0 +1,514 @@
+//! Judging: each dependency of a BPF object against the facts of one
+//! image ([`crate::facts::ImageFacts`]), and the program and object
+//! outcomes that follow. Hard failures (the load or the attach fails) are
+//! kept apart from silent ones (the program runs but sees wrong or
+//! missing data) and from fallbacks (a CO-RE probe is false and the
+//! program takes the branch written for that case).
+
+use serde::Serialize;
+
+use crate::deps::{Attach, BpfObject, CoreKind, CoreRelocation, FentryMode};
+use crate::facts::{composite_name, flavorless, syscall_of_event, ImageFacts, TypeFacts};
+
+/// How bad a verdict is, in increasing order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The dependency holds.
+    Ok,
+    /// ksurf has no facts to judge it (a kind the image could not be read
+    /// for, a dependency ksurf does not model yet); the reason says which.
+    Unchecked,
+    /// A CO-RE probe is false, or a guarded read's target is missing: the
+    /// program takes the branch written for this kernel.
+    Fallback,
+    /// Loads and attaches, but sees wrong or missing data (call sites a
+    /// probe misses, a weak extern read as zero).
+    Silent,
+    /// The load or the attach fails.
+    Hard,
+}
+
+impl Outcome {
+    /// One character for matrices: `.` ok, `?` unchecked, `f` fallback,
+    /// `s` silent, `X` hard.
+    pub fn mark(self) -> char {
+        match self {
+            Outcome::Ok => '.',
+            Outcome::Unchecked => '?',
+            Outcome::Fallback => 'f',
+            Outcome::Silent => 's',
+            Outcome::Hard => 'X',
+        }
+    }
+}
+
+/// One dependency × image verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    /// Short class: `ok`, `absent`, `full_inline`, `selective_inline`,
+    /// `renamed`, `ambiguous`, `not_attachable`, `no_event`,
+    /// `not_implemented`, `no_btf`, `field_missing`, `type_missing`,
+    /// `enumerator_missing`, `probe_false`, `guarded`, `weak_missing`,
+    /// `option_missing`, `not_modelled`, `kind_error`.
+    pub class: &'static str,
+    /// What the image says, in words.
+    pub reason: String,
+}
+
+impl Verdict {
+    fn new(outcome: Outcome, class: &'static str, reason: impl Into<String>) -> Verdict {
+        Verdict {
+            outcome,
+            class,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What a program attaches to, for grouping alternatives: programs with
+/// the same target are alternatives a tool chooses between at run time
+/// (`fentry/x` when it can attach, else `kprobe/x`).
+pub fn attach_target(attach: &Attach) -> Option<String> {
+    match attach {
+        Attach::Kprobe { function, .. } | Attach::Fentry { function, .. } => {
+            Some(format!("function {function}"))
+        }
+        Attach::Ksyscall { syscall, .. } => Some(format!("syscall {syscall}")),
+        Attach::Tracepoint { system, name } => Some(match syscall_of_event(system, name) {
+            Some(syscall) => format!("syscall {syscall}"),
+            None => format!("tracepoint {name}"),
+        }),
+        Attach::RawTracepoint { name, .. } => Some(format!("tracepoint {name}")),
+        Attach::Lsm { hook, .. } => Some(format!("lsm {hook}")),
+        Attach::Iter { target } => Some(format!("iter {target}")),
+        Attach::KprobeMulti { pattern, .. } => Some(format!("functions {pattern}")),
+        Attach::StructOps { name } => Some(format!("struct_ops {name}")),
+        Attach::NotKernel { .. } | Attach::Unknown => None,
+    }
+}
+
+/// The attach verdict of one program's section on one image.
+pub fn attach(attach: &Attach, facts: &ImageFacts) -> Verdict {
+    match attach {
+        Attach::Kprobe { function, .. } if function.is_empty() => Verdict::new(
+            Outcome::Unchecked,
+            "not_modelled",
+            "no target in the section name: the loader attaches it by hand",
+        ),
+        Attach::Kprobe { function, .. } => kprobe(function, facts),
+        Attach::Fentry { function, mode } => fentry(function, *mode, facts),
+        Attach::Ksyscall { syscall, .. } => match facts.syscalls.get(syscall) {
+            None if facts.kind_errors.contains_key("syscall") => kind_error("syscall", facts),
+            None => Verdict::new(
+                Outcome::Hard,
+                "absent",
+                format!("no syscall {syscall} in the native table"),
+            ),
+            Some(s) if !s.implemented => Verdict::new(
+                Outcome::Hard,
+                "not_implemented",
+                format!("{syscall}: the slot points to sys_ni_syscall (not built)"),
+            ),
+            Some(s) => {
+                let v = kprobe(&s.entry, facts);
+                Verdict::new(v.outcome, v.class, format!("entry {}: {}", s.entry, v.reason))
+            }
+        },
+        Attach::Tracepoint { system, name } => match syscall_of_event(system, name) {
+            Some(syscall) => match facts.syscalls.get(&syscall) {
+                None if facts.kind_errors.contains_key("syscall") => {
+                    kind_error("syscall", facts)
+                }
+                None => Verdict::new(
+                    Outcome::Hard,
+                    "absent",
+                    format!("no syscall {syscall}: no syscalls:{name} event"),
+                ),
+                Some(s) if !s.implemented => Verdict::new(
+                    Outcome::Hard,
+                    "not_implemented",
+                    format!("{syscall} is sys_ni_syscall here: no syscalls:{name} event"),
+                ),
+                Some(_) => Verdict::new(Outcome::Ok, "ok", format!("syscall {syscall}")),
+            },
+            None => match facts.tracepoints.get(name) {
+                None => tracepoint_absent(name, facts),
+                Some(t) if !t.has_event => Verdict::new(
+                    Outcome::Hard,
+                    "no_event",
+                    format!("{name} is a bare tracepoint: raw_tp/tp_btf only"),
+                ),
+                Some(t) => match t.system.as_deref() {
+                    Some(s) if s != system => Verdict::new(
+                        Outcome::Hard,
+                        "absent",
+                        format!("the event is {s}/{name}, not {system}/{name}"),
+                    ),
+                    _ => Verdict::new(Outcome::Ok, "ok", format!("event {system}/{name}")),
+                },
+            },
+        },
+        Attach::RawTracepoint { name, .. } => match facts.tracepoints.get(name) {
+            None => tracepoint_absent(name, facts),
+            Some(_) => Verdict::new(Outcome::Ok, "ok", format!("tracepoint {name}")),
+        },
+        Attach::Lsm { hook, .. } => match facts.lsm_hooks.get(hook) {
+            None => Verdict::new(Outcome::Hard, "absent", format!("no LSM hook {hook}")),
+            Some(false) => Verdict::new(
+                Outcome::Hard,
+                "not_attachable",
+                format!("no bpf_lsm_{hook}: the image has no BPF LSM attach target"),
+            ),
+            Some(true) => Verdict::new(Outcome::Ok, "ok", format!("bpf_lsm_{hook}")),
+        },
+        Attach::Iter { target } => {
+            let function = format!("bpf_iter_{target}");
+            match facts.functions.get(&function) {
+                Some(f) if f.in_btf == Some(true) => {
+                    Verdict::new(Outcome::Ok, "ok", format!("{function} in .BTF"))
+                }
+                Some(f) if f.in_btf.is_none() => Verdict::new(
+                    Outcome::Hard,
+                    "no_btf",
+                    "the image has no .BTF: iterators need it",
+                ),
+                _ => Verdict::new(
+                    Outcome::Hard,
+                    "absent",
+                    format!("no iterator target {target} ({function} not in .BTF)"),
+                ),
+            }
+        }
+        Attach::KprobeMulti { pattern, .. } => Verdict::new(
+            Outcome::Unchecked,
+            "not_modelled",
+            format!("kprobe.multi pattern {pattern}: glob targets are not checked yet"),
+        ),
+        Attach::StructOps { name } => Verdict::new(
+            Outcome::Unchecked,
+            "not_modelled",
+            format!("struct_ops {name}: not checked yet"),
+        ),
+        Attach::NotKernel { convention } => Verdict::new(
+            Outcome::Ok,
+            "ok",
+            format!("{convention}: not a kernel-surface dependency"),
+        ),
+        Attach::Unknown => Verdict::new(
+            Outcome::Unchecked,
+            "not_modelled",
+            "unknown section name",
+        ),
+    }
+}
+
+fn kind_error(kind: &str, facts: &ImageFacts) -> Verdict {
+    Verdict::new(
+        Outcome::Unchecked,
+        "kind_error",
+        format!(
+            "the image's {kind} table could not be read: {}",
+            facts.kind_errors.get(kind).map(String::as_str).unwrap_or("")
+        ),
+    )
+}
+
+fn tracepoint_absent(name: &str, facts: &ImageFacts) -> Verdict {
+    if facts.kind_errors.contains_key("tracepoint") {
+        return kind_error("tracepoint", facts);
+    }
+    Verdict::new(Outcome::Hard, "absent", format!("no tracepoint {name}"))
+}
+
+/// A kprobe by `function`'s name, from `function_attach`.
+fn kprobe(function: &str, facts: &ImageFacts) -> Verdict {
+    let Some(f) = facts.functions.get(function) else {
+        return Verdict::new(
+            Outcome::Hard,
+            "absent",
+            format!("no function {function}"),
+        );
+    };
+    match f.kprobe.as_str() {
+        "yes" if f.kprobe_symbols.iter().any(|s| s == function) => {
+            if f.inlined_sites > 0 {
+                Verdict::new(Outcome::Silent, "selective_inline", f.kprobe_reason.clone())
+            } else {
+                Verdict::new(Outcome::Ok, "ok", f.kprobe_reason.clone())
+            }
+        }
+        "yes" => Verdict::new(
+            Outcome::Hard,
+            "renamed",
+            format!(
+                "a kprobe on {function} fails: attach to {} ({})",
+                f.kprobe_symbols.join(", "),
+                f.kprobe_reason
+            ),
+        ),
+        "ambiguous" => Verdict::new(Outcome::Hard, "ambiguous", f.kprobe_reason.clone()),
+        _ if f.kprobe_reason.starts_with("no symbol: inlined") => {
+            Verdict::new(Outcome::Hard, "full_inline", f.kprobe_reason.clone())
+        }
+        _ => Verdict::new(Outcome::Hard, "not_attachable", f.kprobe_reason.clone()),
+    }
+}
+
+/// An fentry, fexit or fmod_ret program on `function`.
+fn fentry(function: &str, mode: FentryMode, facts: &ImageFacts) -> Verdict {
+    let Some(f) = facts.functions.get(function) else {
+        return Verdict::new(
+            Outcome::Hard,
+            "absent",
+            format!("no function {function}"),
+        );
+    };
+    if !f.fentry {
+        let class = if f.in_btf.is_none() {
+            "no_btf"
+        } else if f.kprobe_reason.starts_with("no symbol: inlined") {
+            "full_inline"
+        } else if f.kprobe_symbols.iter().all(|s| s != function) && f.kprobe == "yes" {
+            "renamed"
+        } else {
+            "not_attachable"
+        };
+        return Verdict::new(Outcome::Hard, class, f.fentry_reason.clone());
+    }
+    if mode == FentryMode::Fexit && f.fentry_reason.contains("fexit refused") {
+        return Verdict::new(Outcome::Hard, "not_attachable", f.fentry_reason.clone());
+    }
+    if f.inlined_sites > 0 {
+        return Verdict::new(Outcome::Silent, "selective_inline", f.fentry_reason.clone());
+    }
+    Verdict::new(Outcome::Ok, "ok", f.fentry_reason.clone())
+}
+
+/// Whether the program section holding `relo` also probes the same
+/// (flavorless) root type with a CO-RE existence check: libbpf's guarded
+/// pattern (`if (bpf_core_field_exists(t->__state)) … else … t___o->state`),
+/// whose other branch the verifier drops as dead code on this image.
+fn guarded(relo: &CoreRelocation, object: &BpfObject) -> bool {
+    let root = flavorless(&relo.type_name);
+    object.core.iter().any(|other| {
+        other.section == relo.section
+            && other.kind.is_probe()
+            && flavorless(&other.type_name) == root
+    })
+}
+
+/// Definitions of `name` a CO-RE relocation of `type_kind` can match.
+fn candidates<'f>(name: &str, type_kind: &str, facts: &'f ImageFacts) -> Vec<&'f TypeFacts> {
+    let defs = facts.types.get(name).map(Vec::as_slice).unwrap_or(&[]);
+    let mut out: Vec<&TypeFacts> = defs
+        .iter()
+        .filter(|d| match type_kind {
+            "struct" | "union" => d.kind == "struct" || d.kind == "union",
+            "enum" | "enum64" => d.kind == "enum",
+            "typedef" => true,
+            _ => false,
+        })
+        .collect();
+    if type_kind == "typedef" {
+        // A typedef's struct: keyed by the typedef's name when anonymous,
+        // by its own name otherwise.
+        let targets: Vec<&str> = out
+            .iter()
+            .filter_map(|d| d.target.as_deref().and_then(composite_name))
+            .collect();
+        for target in targets {
+            out.extend(facts.types.get(target).into_iter().flatten());
+        }
+    }
+    out
+}
+
+/// Whether `path` (a `type_members.path`) is `member` directly under
+/// `prefix`, through anonymous members only.
+fn member_matches(path: &str, prefix: &str, member: &str) -> bool {
+    let Some(rest) = path.strip_prefix(prefix) else {
+        return false;
+    };
+    let mut parts: Vec<&str> = rest.split('.').collect();
+    parts.pop() == Some(member) && parts.iter().all(|p| *p == "(anon)")
+}
+
+/// Walks a field access through the image's definitions. `Err` names the
+/// first member no definition has.
+fn walk(relo: &CoreRelocation, roots: Vec<&TypeFacts>, facts: &ImageFacts) -> Result<(), String> {
+    let mut current = roots;
+    let mut prefix = String::new();
+    let mut where_ = flavorless(&relo.type_name).to_owned();
+    for step in &relo.steps {
+        let Some(member) = &step.member else {
+            continue;
+        };
+        let found = current.iter().find_map(|def| {
+            def.members
+                .iter()
+                .find(|(path, _)| member_matches(path, &prefix, member))
+                .map(|(path, ty)| (*def, path.clone(), ty.clone()))
+        });
+        let Some((def, path, type_text)) = found else {
+            return Err(format!("{where_} has no member {member}"));
+        };
+        if type_text.contains("{...}") && !type_text.contains('*') {
+            current = vec![def];
+            prefix = format!("{path}.");
+        } else if let Some(next) = composite_name(&type_text) {
+            current = candidates(next, "typedef", facts);
+            prefix.clear();
+            where_ = next.to_owned();
+        } else {
+            current = Vec::new();
+            where_ = format!("{where_}::{member} ({type_text})");
+        }
+    }
+    Ok(())
+}
+
+/// The verdict of one CO-RE relocation of `object` on one image.
+pub fn core(relo: &CoreRelocation, object: &BpfObject, facts: &ImageFacts) -> Verdict {
+    let root = flavorless(&relo.type_name);
+    if root.is_empty() {
+        return Verdict::new(
+            Outcome::Unchecked,
+            "not_modelled",
+            format!("{}: anonymous root type", relo.spelling),
+        );
+    }
+    if !matches!(
+        relo.type_kind.as_str(),
+        "struct" | "union" | "enum" | "enum64" | "typedef"
+    ) {
+        return Verdict::new(
+            Outcome::Ok,
+            "ok",
+            format!("{}: a {} needs no kernel type", relo.spelling, relo.type_kind),
+        );
+    }
+    let roots = candidates(root, &relo.type_kind, facts);
+    let missing: Option<(&'static str, String)> = match relo.kind {
+        CoreKind::FieldByteOffset
+        | CoreKind::FieldByteSize
+        | CoreKind::FieldExists
+        | CoreKind::FieldSigned
+        | CoreKind::FieldLshiftU64
+        | CoreKind::FieldRshiftU64 => {
+            if roots.is_empty() {
+                Some(("type_missing", format!("no {} {root}", relo.type_kind)))
+            } else {
+                walk(relo, roots, facts).err().map(|e| ("field_missing", e))
+            }
+        }
+        CoreKind::TypeIdLocal => None,
+        CoreKind::TypeIdTarget | CoreKind::TypeExists | CoreKind::TypeSize | CoreKind::TypeMatches => {
+            roots
+                .is_empty()
+                .then(|| ("type_missing", format!("no {} {root}", relo.type_kind)))
+        }
+        CoreKind::EnumvalExists | CoreKind::EnumvalValue => {
+            let enumerator = relo.enumerator.as_deref().unwrap_or("");
+            if roots.is_empty() {
+                Some(("type_missing", format!("no enum {root}")))
+            } else if roots
+                .iter()
+                .any(|d| d.enumerators.iter().any(|(n, _)| n == enumerator))
+            {
+                None
+            } else {
+                Some((
+                    "enumerator_missing",
+                    format!("enum {root} has no {enumerator}"),
+                ))
+            }
+        }
+    };
+    let Some((class, why)) = missing else {
+        return Verdict::new(Outcome::Ok, "ok", relo.spelling.clone());
+    };
+    if relo.kind.is_probe() {
+        return Verdict::new(
+            Outcome::Fallback,
+            "probe_false",
+            format!("{}: {why}; the probe is 0 and the program takes its fallback", relo.spelling),
+        );
+    }
+    if guarded(relo, object) {
+        return Verdict::new(
+            Outcome::Fallback,
+            "guarded",
+            format!(
+                "{}: {why}; in a branch guarded by a CO-RE probe of {root}, dropped as dead code",
+                relo.spelling
+            ),
+        );
+    }
+    Verdict::new(
+        Outcome::Hard,
+        class,
+        format!("{}: {why}; the CO-RE relocation fails the load", relo.spelling),
+    )
+}
+
+/// The verdict of a `.ksyms` function extern (a kfunc call).
+pub fn kfunc(name: &str, weak: bool, facts: &ImageFacts) -> Verdict {
+    if facts.kfuncs.contains(name) {
+        return Verdict::new(Outcome::Ok, "ok", format!("kfunc {name}"));
+    }
+    if facts.kind_errors.contains_key("kfunc") {
+        return kind_error("kfunc", facts);
+    }
+    if weak {
+        Verdict::new(
+            Outcome::Fallback,
+            "weak_missing",
+            format!("no kfunc {name}: the weak extern is NULL; calls must be guarded by bpf_ksym_exists"),
+        )
+    } else {
+        Verdict::new(
+            Outcome::Hard,
+            "absent",
+            format!("no kfunc {name}: the load fails"),
+        )
+    }
+}
+
+/// The verdict of a `.kconfig` extern.
+pub fn kconfig(name: &str, weak: bool, facts: &ImageFacts) -> Verdict {
+    if name == "LINUX_KERNEL_VERSION" || name.starts_with("LINUX_HAS_") {
+        return Verdict::new(Outcome::Ok, "ok", format!("{name}: provided by libbpf"));
+    }
+    match facts.kconfig.get(name) {
+        Some(Some(value)) => Verdict::new(Outcome::Ok, "ok", format!("{name}={value}")),
+        None if !facts.has_kconfig => Verdict::new(
+            Outcome::Unchecked,
+            "kind_error",
+            "the image has no build configuration in the dataset",
+        ),
+        // libbpf reads only `CONFIG_X=value` lines: an option `is not set`
+        // is as unresolved as one the configuration never mentions.
+        unset => {
+            let state = if unset.is_some() {
+                "is not set"
+            } else {
+                "is not in the configuration"
+            };
+            if weak {
+                Verdict::new(
+                    Outcome::Fallback,
+                    "weak_missing",
+                    format!("{name} {state}: the weak extern reads as 0"),
+                )
+            } else {
+                Verdict::new(
+                    Outcome::Hard,
+                    "option_missing",
+                    format!("{name} {state}: libbpf refuses the unresolved strong extern"),
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! `ksurf check OBJECT…`: will these eBPF programs load, attach and read
+//! the right data on each image of a dataset. Reads the objects (a
+//! `.bpf.o`, or an executable embedding BPF objects), selects the images,
+//! and prints the verdicts; the exit code is 0 when every dependency holds
+//! on every image, 1 when some image breaks a program, 2 when an input or
+//! the dataset could not be read.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use ksurf_checker::render::{self, InputError, Report};
+use ksurf_checker::verdict::Outcome;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum CheckFormat {
+    /// One mark per image and program, then every verdict that is not ok.
+    Table,
+    /// Every dependency × image verdict with its reason.
+    Json,
+    Markdown,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// BPF objects (`.bpf.o`) or executables that embed them.
+    #[arg(required = true, value_name = "OBJECT")]
+    pub objects: Vec<PathBuf>,
+    #[command(flatten)]
+    pub dataset: super::ExistingDataset,
+    /// Only the images of this aggregated comparison group (its baseline first).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Only the images whose `distro/release/arch` matches this glob (`debian/6.1*/*`).
+    #[arg(long, value_name = "GLOB")]
+    pub images: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: CheckFormat,
+    /// Exit 1 on silent failures too (a probe missing inlined call sites,
+    /// a weak extern read as zero), not only on hard ones.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+pub fn run(args: CheckArgs) -> Result<ExitCode> {
+    match check(args) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            eprintln!("ksurf: error: {e:#}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn check(args: CheckArgs) -> Result<ExitCode> {
+    let dataset = args.dataset.open()?;
+    let images = ksurf_checker::select_images(&dataset, args.group.as_deref(), args.images.as_deref())
+        .with_context(|| format!("selecting images of {}", dataset.label()))?;
+    if images.is_empty() {
+        anyhow::bail!("no image of {} matches the selection", dataset.label());
+    }
+    let mut report = Report {
+        images: images.iter().map(ToString::to_string).collect(),
+        ..Report::default()
+    };
+    let mut objects = Vec::new();
+    for path in &args.objects {
+        match ksurf_checker::object::read_objects(path) {
+            Ok(found) => objects.extend(found),
+            Err(e) => report.errors.push(InputError {
+                input: path.display().to_string(),
+                error: e.to_string(),
+            }),
+        }
+    }
+    report.objects = ksurf_checker::check_dataset(&dataset, &images, &objects)
+        .with_context(|| format!("reading the tables of {}", dataset.label()))?;
+    let text = match args.format {
+        CheckFormat::Table => render::table(&report),
+        CheckFormat::Json => render::json(&report),
+        CheckFormat::Markdown => render::markdown(&report),
+    };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    let worst = report.worst();
+    Ok(if !report.errors.is_empty() {
+        ExitCode::from(2)
+    } else if worst == Outcome::Hard || (args.strict && worst == Outcome::Silent) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
