@@ -3,8 +3,12 @@
 //! programs, attach kinds, CO-RE relocations, ksyms, kconfig externs and
 //! errors.
 //!
-//! `cargo run -p ksurf-checker --example read_objects -- [--summary] FILE…`
+//! With `--extract DIR`, also writes each object's bytes to
+//! `DIR/<file name>.<n>.bpf.o` (to compare with `bpftool`).
+//!
+//! `cargo run -p ksurf-checker --example read_objects -- [--summary] [--extract DIR] FILE…`
 
+use ksurf_checker::object::{find_objects, Found};
 use ksurf_checker::{read_objects, Attach};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,6 +37,12 @@ fn main() {
     if summary {
         args.remove(0);
     }
+    let extract = if args.first().is_some_and(|a| a == "--extract") {
+        args.remove(0);
+        Some(args.remove(0))
+    } else {
+        None
+    };
     let (mut files, mut objects, mut programs, mut core, mut ksyms, mut kconfig) =
         (0, 0, 0, 0, 0, 0);
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
@@ -41,6 +51,23 @@ fn main() {
     let mut notes = 0;
     for a in &args {
         files += 1;
+        if let Some(dir) = &extract {
+            let data = std::fs::read(a).expect("readable file");
+            let name = Path::new(a)
+                .file_name()
+                .expect("a file name")
+                .to_string_lossy()
+                .into_owned();
+            let ranges = match find_objects(a, &data) {
+                Ok(Found::Object) => vec![0..data.len()],
+                Ok(Found::Embedded(r)) => r,
+                Err(_) => vec![],
+            };
+            for (n, r) in ranges.into_iter().enumerate() {
+                let out = Path::new(dir).join(format!("{name}.{}.bpf.o", n + 1));
+                std::fs::write(out, &data[r]).expect("writable directory");
+            }
+        }
         match read_objects(Path::new(a)) {
             Ok(objs) => {
                 for o in objs {

@@ -594,3 +594,31 @@ fn corrupted_bytes_never_panic() {
     }
     assert!(errors > 0);
 }
+
+#[test]
+fn big_endian_object_reads_the_same() {
+    let objects = objects_in("probes.bpfeb.o", &bytes("probes.bpfeb.o")).unwrap();
+    assert_eq!(objects, vec![probes_expected("probes.bpfeb.o")]);
+}
+
+/// Every executable of a directory (Debian's `libbpf-tools` `usr/sbin`,
+/// unpacked with `dpkg-deb -x`) named by `KSURF_LIBBPF_TOOLS` reads
+/// without error and embeds at least one object with programs.
+#[test]
+#[ignore = "needs KSURF_LIBBPF_TOOLS: a directory of executables embedding BPF objects"]
+fn real_package_executables() {
+    let dir = std::env::var("KSURF_LIBBPF_TOOLS").expect("KSURF_LIBBPF_TOOLS");
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let objects = read_objects(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!objects.is_empty());
+        assert!(
+            objects.iter().any(|o| !o.programs.is_empty()),
+            "{}",
+            path.display()
+        );
+        files += 1;
+    }
+    assert!(files > 0);
+}
