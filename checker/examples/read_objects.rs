@@ -59,7 +59,7 @@ fn main() {
                 .to_string_lossy()
                 .into_owned();
             let ranges = match find_objects(a, &data) {
-                Ok(Found::Object) => vec![0..data.len()],
+                Ok(Found::Object) => std::iter::once(0..data.len()).collect(),
                 Ok(Found::Embedded(r)) => r,
                 Err(_) => vec![],
             };
