@@ -369,15 +369,27 @@ pub fn resolve(label: &str, btf: &ObjectBtf, raw: &RawCoreRelo) -> Result<CoreRe
 }
 
 /// All CO-RE relocations of an object from its `.BTF.ext` bytes, in
-/// `.BTF.ext` order. Errors as [`read_core_relos`] and [`resolve`].
+/// `.BTF.ext` order, and a note per record of a relocation kind this
+/// reader does not know (a newer compiler's), which is skipped rather
+/// than failing the object. Errors as [`read_core_relos`] and
+/// [`resolve`].
 pub fn core_relocations(
     label: &str,
     btf_ext: &[u8],
     big_endian: bool,
     btf: &ObjectBtf,
-) -> Result<Vec<CoreRelocation>> {
-    read_core_relos(label, btf_ext, big_endian, btf)?
-        .iter()
-        .map(|raw| resolve(label, btf, raw))
-        .collect()
+) -> Result<(Vec<CoreRelocation>, Vec<String>)> {
+    let mut relocations = Vec::new();
+    let mut notes = Vec::new();
+    for raw in read_core_relos(label, btf_ext, big_endian, btf)? {
+        if core_kind(raw.kind).is_none() {
+            notes.push(format!(
+                "section `{}`: CO-RE relocation of unknown kind {} at insn {:#x} skipped",
+                raw.section, raw.kind, raw.insn_off
+            ));
+            continue;
+        }
+        relocations.push(resolve(label, btf, &raw)?);
+    }
+    Ok((relocations, notes))
 }

@@ -323,7 +323,9 @@ pub fn parse_object(label: &str, data: &[u8]) -> Result<BpfObject> {
     };
     let btf = ObjectBtf::parse(label, btf_bytes)?;
     if let Some(ext) = section_bytes(".BTF.ext")? {
-        object.core = core_relo::core_relocations(label, ext, h.big_endian, &btf)?;
+        let (core, core_notes) = core_relo::core_relocations(label, ext, h.big_endian, &btf)?;
+        object.core = core;
+        notes.extend(core_notes);
     }
     let weak: Vec<String> = file
         .symbols()

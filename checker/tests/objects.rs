@@ -322,6 +322,17 @@ fn net_expected(label: &str) -> BpfObject {
                     btf: false,
                 },
             ),
+            prog(
+                "ksurf_init",
+                "struct_ops/ksurf_init",
+                Attach::StructOps {
+                    name: "ksurf_init".into(),
+                },
+            ),
+        ],
+        notes: vec![
+            "section `.struct_ops`: struct_ops map `ksurf_ops` implements `struct tcp_congestion_ops`"
+                .into(),
         ],
         ..BpfObject::default()
     }
@@ -621,4 +632,18 @@ fn real_package_executables() {
         files += 1;
     }
     assert!(files > 0);
+}
+
+#[test]
+fn unknown_core_kind_is_a_note() {
+    let mut data = bytes("probes.bpf.o");
+    let (at, _) = first_core_record(&data);
+    data[at + 12..at + 16].copy_from_slice(&99u32.to_le_bytes());
+    let objects = objects_in("new.o", &data).unwrap();
+    let expected = probes_expected("new.o");
+    assert_eq!(objects[0].core, expected.core[1..]);
+    assert!(objects[0].notes.contains(
+        &"section `kprobe/do_unlinkat`: CO-RE relocation of unknown kind 99 at insn 0x0 skipped"
+            .to_owned()
+    ));
 }
