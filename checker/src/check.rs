@@ -213,10 +213,20 @@ pub fn attach_name(attach: &Attach) -> String {
             }
         }
         Attach::KprobeMulti { pattern, ret } => {
-            format!("{} {pattern}", if *ret { "kretprobe.multi" } else { "kprobe.multi" })
+            format!(
+                "{} {pattern}",
+                if *ret {
+                    "kretprobe.multi"
+                } else {
+                    "kprobe.multi"
+                }
+            )
         }
         Attach::Ksyscall { syscall, ret } => {
-            format!("{} {syscall}", if *ret { "kretsyscall" } else { "ksyscall" })
+            format!(
+                "{} {syscall}",
+                if *ret { "kretsyscall" } else { "ksyscall" }
+            )
         }
         Attach::Fentry { function, mode } => {
             let kind = match mode {

@@ -225,10 +225,13 @@ pub fn read(dataset: &Dataset, image: &ImageId, needs: &Needs) -> Result<ImageFa
         scan(dataset, image, TableName::Syscalls, |c, i| {
             let name = c.str("name", i);
             if c.str("abi", i) == "native" && needs.syscalls.contains(name) {
-                facts.syscalls.entry(name.to_owned()).or_insert(SyscallFacts {
-                    entry: c.str("entry", i).to_owned(),
-                    implemented: c.bool("implemented", i),
-                });
+                facts
+                    .syscalls
+                    .entry(name.to_owned())
+                    .or_insert(SyscallFacts {
+                        entry: c.str("entry", i).to_owned(),
+                        implemented: c.bool("implemented", i),
+                    });
             }
         })?;
     }

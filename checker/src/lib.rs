@@ -3,19 +3,24 @@
 //!
 //! Parsing is apart from judging: [`object`] finds BPF ELF objects (a
 //! `.bpf.o`, or the objects an executable embeds) and [`program`],
-//! [`core`] and [`externs`] turn one into a [`deps::BpfObject`] — attach
-//! points from section names, CO-RE relocations from `.BTF.ext`,
-//! `.ksyms` and `.kconfig` externs — from the object alone. [`facts`]
-//! reads the rows an image's tables hold for those names, [`verdict`]
-//! judges each dependency on each image, [`render`] presents the result.
+//! [`core_relo`] and [`externs`] turn one into a [`deps::BpfObject`] —
+//! attach points from section names, CO-RE relocations from `.BTF.ext`,
+//! `.ksyms` and `.kconfig` externs — from the object alone, over the
+//! object's `.BTF` as [`btf`] reads it. [`facts`] reads the rows an
+//! image's tables hold for those names, [`verdict`] judges each
+//! dependency on each image, [`render`] presents the result.
 
+pub mod btf;
 pub mod check;
+pub mod core_relo;
 pub mod deps;
 pub mod error;
+pub mod externs;
 pub mod facts;
+pub mod object;
+pub mod program;
 pub mod render;
 pub mod verdict;
-
 
 pub use deps::{
     Attach, BpfObject, CoreKind, CoreRelocation, CoreStep, FentryMode, KconfigExtern, Ksym, Program,
@@ -83,3 +88,4 @@ pub fn select_images(
     }
     Ok(chosen)
 }
+pub use object::read_objects;

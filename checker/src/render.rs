@@ -65,8 +65,7 @@ pub fn table(report: &Report) -> String {
         .objects
         .iter()
         .flat_map(|o| {
-            std::iter::once(o.label.len())
-                .chain(o.programs.iter().map(|p| p.section.len() + 2))
+            std::iter::once(o.label.len()).chain(o.programs.iter().map(|p| p.section.len() + 2))
         })
         .max()
         .unwrap_or(6)

@@ -113,14 +113,16 @@ pub fn attach(attach: &Attach, facts: &ImageFacts) -> Verdict {
             ),
             Some(s) => {
                 let v = kprobe(&s.entry, facts);
-                Verdict::new(v.outcome, v.class, format!("entry {}: {}", s.entry, v.reason))
+                Verdict::new(
+                    v.outcome,
+                    v.class,
+                    format!("entry {}: {}", s.entry, v.reason),
+                )
             }
         },
         Attach::Tracepoint { system, name } => match syscall_of_event(system, name) {
             Some(syscall) => match facts.syscalls.get(&syscall) {
-                None if facts.kind_errors.contains_key("syscall") => {
-                    kind_error("syscall", facts)
-                }
+                None if facts.kind_errors.contains_key("syscall") => kind_error("syscall", facts),
                 None => Verdict::new(
                     Outcome::Hard,
                     "absent",
@@ -196,11 +198,7 @@ pub fn attach(attach: &Attach, facts: &ImageFacts) -> Verdict {
             "ok",
             format!("{convention}: not a kernel-surface dependency"),
         ),
-        Attach::Unknown => Verdict::new(
-            Outcome::Unchecked,
-            "not_modelled",
-            "unknown section name",
-        ),
+        Attach::Unknown => Verdict::new(Outcome::Unchecked, "not_modelled", "unknown section name"),
     }
 }
 
@@ -210,7 +208,11 @@ fn kind_error(kind: &str, facts: &ImageFacts) -> Verdict {
         "kind_error",
         format!(
             "the image's {kind} table could not be read: {}",
-            facts.kind_errors.get(kind).map(String::as_str).unwrap_or("")
+            facts
+                .kind_errors
+                .get(kind)
+                .map(String::as_str)
+                .unwrap_or("")
         ),
     )
 }
@@ -225,11 +227,7 @@ fn tracepoint_absent(name: &str, facts: &ImageFacts) -> Verdict {
 /// A kprobe by `function`'s name, from `function_attach`.
 fn kprobe(function: &str, facts: &ImageFacts) -> Verdict {
     let Some(f) = facts.functions.get(function) else {
-        return Verdict::new(
-            Outcome::Hard,
-            "absent",
-            format!("no function {function}"),
-        );
+        return Verdict::new(Outcome::Hard, "absent", format!("no function {function}"));
     };
     match f.kprobe.as_str() {
         "yes" if f.kprobe_symbols.iter().any(|s| s == function) => {
@@ -259,11 +257,7 @@ fn kprobe(function: &str, facts: &ImageFacts) -> Verdict {
 /// An fentry, fexit or fmod_ret program on `function`.
 fn fentry(function: &str, mode: FentryMode, facts: &ImageFacts) -> Verdict {
     let Some(f) = facts.functions.get(function) else {
-        return Verdict::new(
-            Outcome::Hard,
-            "absent",
-            format!("no function {function}"),
-        );
+        return Verdict::new(Outcome::Hard, "absent", format!("no function {function}"));
     };
     if !f.fentry {
         let class = if f.in_btf.is_none() {
@@ -386,7 +380,10 @@ pub fn core(relo: &CoreRelocation, object: &BpfObject, facts: &ImageFacts) -> Ve
         return Verdict::new(
             Outcome::Ok,
             "ok",
-            format!("{}: a {} needs no kernel type", relo.spelling, relo.type_kind),
+            format!(
+                "{}: a {} needs no kernel type",
+                relo.spelling, relo.type_kind
+            ),
         );
     }
     let roots = candidates(root, &relo.type_kind, facts);
@@ -404,11 +401,12 @@ pub fn core(relo: &CoreRelocation, object: &BpfObject, facts: &ImageFacts) -> Ve
             }
         }
         CoreKind::TypeIdLocal => None,
-        CoreKind::TypeIdTarget | CoreKind::TypeExists | CoreKind::TypeSize | CoreKind::TypeMatches => {
-            roots
-                .is_empty()
-                .then(|| ("type_missing", format!("no {} {root}", relo.type_kind)))
-        }
+        CoreKind::TypeIdTarget
+        | CoreKind::TypeExists
+        | CoreKind::TypeSize
+        | CoreKind::TypeMatches => roots
+            .is_empty()
+            .then(|| ("type_missing", format!("no {} {root}", relo.type_kind))),
         CoreKind::EnumvalExists | CoreKind::EnumvalValue => {
             let enumerator = relo.enumerator.as_deref().unwrap_or("");
             if roots.is_empty() {
@@ -433,7 +431,10 @@ pub fn core(relo: &CoreRelocation, object: &BpfObject, facts: &ImageFacts) -> Ve
         return Verdict::new(
             Outcome::Fallback,
             "probe_false",
-            format!("{}: {why}; the probe is 0 and the program takes its fallback", relo.spelling),
+            format!(
+                "{}: {why}; the probe is 0 and the program takes its fallback",
+                relo.spelling
+            ),
         );
     }
     if guarded(relo, object) {
@@ -449,7 +450,10 @@ pub fn core(relo: &CoreRelocation, object: &BpfObject, facts: &ImageFacts) -> Ve
     Verdict::new(
         Outcome::Hard,
         class,
-        format!("{}: {why}; the CO-RE relocation fails the load", relo.spelling),
+        format!(
+            "{}: {why}; the CO-RE relocation fails the load",
+            relo.spelling
+        ),
     )
 }
 

@@ -5,11 +5,17 @@ use ksurf_checker::check::check_object;
 use ksurf_checker::facts::{AttachFacts, ImageFacts, SyscallFacts, TracepointFacts, TypeFacts};
 use ksurf_checker::verdict::{self, Outcome};
 use ksurf_checker::{
-    Attach, BpfObject, CoreKind, CoreRelocation, CoreStep, FentryMode, KconfigExtern, Ksym,
-    Program,
+    Attach, BpfObject, CoreKind, CoreRelocation, CoreStep, FentryMode, KconfigExtern, Ksym, Program,
 };
 
-fn attach_row(kprobe: &str, symbols: &[&str], reason: &str, fentry: bool, fentry_reason: &str, inlined: u32) -> AttachFacts {
+fn attach_row(
+    kprobe: &str,
+    symbols: &[&str],
+    reason: &str,
+    fentry: bool,
+    fentry_reason: &str,
+    inlined: u32,
+) -> AttachFacts {
     AttachFacts {
         kprobe: kprobe.into(),
         kprobe_symbols: symbols.iter().map(|s| s.to_string()).collect(),
@@ -41,7 +47,14 @@ fn image_61() -> ImageFacts {
     let mut f = ImageFacts::default();
     f.functions.insert(
         "vfs_read".into(),
-        attach_row("yes", &["vfs_read"], "symbol vfs_read", true, "in .BTF with an ftrace call site", 0),
+        attach_row(
+            "yes",
+            &["vfs_read"],
+            "symbol vfs_read",
+            true,
+            "in .BTF with an ftrace call site",
+            0,
+        ),
     );
     f.functions.insert(
         "finish_task_switch".into(),
@@ -78,7 +91,14 @@ fn image_61() -> ImageFacts {
     );
     f.functions.insert(
         "__x64_sys_openat".into(),
-        attach_row("yes", &["__x64_sys_openat"], "symbol __x64_sys_openat", true, "in .BTF with an ftrace call site", 0),
+        attach_row(
+            "yes",
+            &["__x64_sys_openat"],
+            "symbol __x64_sys_openat",
+            true,
+            "in .BTF with an ftrace call site",
+            0,
+        ),
     );
     f.syscalls.insert(
         "openat".into(),
@@ -120,7 +140,10 @@ fn image_61() -> ImageFacts {
     );
     f.types.insert(
         "sched_entity".into(),
-        vec![struct_def("struct", &[("load", "struct load_weight"), ("vruntime", "u64")])],
+        vec![struct_def(
+            "struct",
+            &[("load", "struct load_weight"), ("vruntime", "u64")],
+        )],
     );
     f.types.insert(
         "bpf_func_id".into(),
@@ -129,7 +152,10 @@ fn image_61() -> ImageFacts {
             definition_hash: "e".into(),
             target: None,
             members: Vec::new(),
-            enumerators: vec![("BPF_FUNC_unspec".into(), 0), ("BPF_FUNC_map_lookup_elem".into(), 1)],
+            enumerators: vec![
+                ("BPF_FUNC_unspec".into(), 0),
+                ("BPF_FUNC_map_lookup_elem".into(), 1),
+            ],
         }],
     );
     f
@@ -190,57 +216,132 @@ fn attach_verdicts_follow_function_attach() {
         mode: FentryMode::Fentry,
     };
     assert_eq!(classes(&kprobe("vfs_read"), &f), (Outcome::Ok, "ok"));
-    assert_eq!(classes(&kprobe("finish_task_switch"), &f), (Outcome::Hard, "renamed"));
+    assert_eq!(
+        classes(&kprobe("finish_task_switch"), &f),
+        (Outcome::Hard, "renamed")
+    );
     assert_eq!(
         verdict::attach(&kprobe("finish_task_switch"), &f).reason,
         "a kprobe on finish_task_switch fails: attach to finish_task_switch.isra.0 (clone finish_task_switch.isra.0: the source name has no usable symbol)"
     );
-    assert_eq!(classes(&fentry("finish_task_switch"), &f), (Outcome::Hard, "renamed"));
-    assert_eq!(classes(&kprobe("blk_account_io_start"), &f), (Outcome::Hard, "full_inline"));
-    assert_eq!(classes(&fentry("blk_account_io_start"), &f), (Outcome::Hard, "full_inline"));
-    assert_eq!(classes(&kprobe("tcp_sendmsg"), &f), (Outcome::Silent, "selective_inline"));
-    assert_eq!(classes(&kprobe("no_such_fn"), &f), (Outcome::Hard, "absent"));
     assert_eq!(
-        classes(&Attach::Ksyscall { syscall: "openat".into(), ret: false }, &f),
+        classes(&fentry("finish_task_switch"), &f),
+        (Outcome::Hard, "renamed")
+    );
+    assert_eq!(
+        classes(&kprobe("blk_account_io_start"), &f),
+        (Outcome::Hard, "full_inline")
+    );
+    assert_eq!(
+        classes(&fentry("blk_account_io_start"), &f),
+        (Outcome::Hard, "full_inline")
+    );
+    assert_eq!(
+        classes(&kprobe("tcp_sendmsg"), &f),
+        (Outcome::Silent, "selective_inline")
+    );
+    assert_eq!(
+        classes(&kprobe("no_such_fn"), &f),
+        (Outcome::Hard, "absent")
+    );
+    assert_eq!(
+        classes(
+            &Attach::Ksyscall {
+                syscall: "openat".into(),
+                ret: false
+            },
+            &f
+        ),
         (Outcome::Ok, "ok")
     );
     assert_eq!(
-        verdict::attach(&Attach::Ksyscall { syscall: "openat".into(), ret: false }, &f).reason,
+        verdict::attach(
+            &Attach::Ksyscall {
+                syscall: "openat".into(),
+                ret: false
+            },
+            &f
+        )
+        .reason,
         "entry __x64_sys_openat: symbol __x64_sys_openat"
     );
     let tp = |system: &str, name: &str| Attach::Tracepoint {
         system: system.into(),
         name: name.into(),
     };
-    assert_eq!(classes(&tp("sched", "sched_switch"), &f), (Outcome::Ok, "ok"));
-    assert_eq!(classes(&tp("block", "sched_switch"), &f), (Outcome::Hard, "absent"));
-    assert_eq!(classes(&tp("syscalls", "sys_enter_openat"), &f), (Outcome::Ok, "ok"));
-    assert_eq!(classes(&tp("syscalls", "sys_exit_frob"), &f), (Outcome::Hard, "absent"));
-    assert_eq!(classes(&tp("sched", "sched_update_nr_running_tp"), &f), (Outcome::Hard, "no_event"));
     assert_eq!(
-        classes(&Attach::RawTracepoint { name: "sched_update_nr_running_tp".into(), btf: true }, &f),
+        classes(&tp("sched", "sched_switch"), &f),
         (Outcome::Ok, "ok")
     );
     assert_eq!(
-        classes(&Attach::Lsm { hook: "file_open".into(), sleepable: false }, &f),
-        (Outcome::Ok, "ok")
-    );
-    assert_eq!(
-        classes(&Attach::Lsm { hook: "bprm_frob".into(), sleepable: false }, &f),
+        classes(&tp("block", "sched_switch"), &f),
         (Outcome::Hard, "absent")
     );
     assert_eq!(
-        classes(&Attach::NotKernel { convention: "uprobe".into() }, &f),
+        classes(&tp("syscalls", "sys_enter_openat"), &f),
         (Outcome::Ok, "ok")
     );
-    assert_eq!(classes(&Attach::Unknown, &f), (Outcome::Unchecked, "not_modelled"));
+    assert_eq!(
+        classes(&tp("syscalls", "sys_exit_frob"), &f),
+        (Outcome::Hard, "absent")
+    );
+    assert_eq!(
+        classes(&tp("sched", "sched_update_nr_running_tp"), &f),
+        (Outcome::Hard, "no_event")
+    );
+    assert_eq!(
+        classes(
+            &Attach::RawTracepoint {
+                name: "sched_update_nr_running_tp".into(),
+                btf: true
+            },
+            &f
+        ),
+        (Outcome::Ok, "ok")
+    );
+    assert_eq!(
+        classes(
+            &Attach::Lsm {
+                hook: "file_open".into(),
+                sleepable: false
+            },
+            &f
+        ),
+        (Outcome::Ok, "ok")
+    );
+    assert_eq!(
+        classes(
+            &Attach::Lsm {
+                hook: "bprm_frob".into(),
+                sleepable: false
+            },
+            &f
+        ),
+        (Outcome::Hard, "absent")
+    );
+    assert_eq!(
+        classes(
+            &Attach::NotKernel {
+                convention: "uprobe".into()
+            },
+            &f
+        ),
+        (Outcome::Ok, "ok")
+    );
+    assert_eq!(
+        classes(&Attach::Unknown, &f),
+        (Outcome::Unchecked, "not_modelled")
+    );
 }
 
 #[test]
 fn a_tracepoint_table_that_could_not_be_read_leaves_its_names_unchecked() {
     let mut f = image_61();
     f.tracepoints.clear();
-    f.kind_errors.insert("tracepoint".into(), "vmlinux: __start_ftrace_events: bad".into());
+    f.kind_errors.insert(
+        "tracepoint".into(),
+        "vmlinux: __start_ftrace_events: bad".into(),
+    );
     let v = verdict::attach(
         &Attach::Tracepoint {
             system: "sched".into(),
@@ -263,8 +364,16 @@ fn core_relocations_walk_anonymous_and_embedded_members() {
         let v = verdict::core(relo, &object, &f);
         (v.outcome, v.class, v.reason)
     };
-    let state = field("kprobe/x", CoreKind::FieldByteOffset, "task_struct", &[("task_struct", ""), ("", "__state")]);
-    assert_eq!(check(&state), (Outcome::Ok, "ok", "task_struct::__state".into()));
+    let state = field(
+        "kprobe/x",
+        CoreKind::FieldByteOffset,
+        "task_struct",
+        &[("task_struct", ""), ("", "__state")],
+    );
+    assert_eq!(
+        check(&state),
+        (Outcome::Ok, "ok", "task_struct::__state".into())
+    );
     let vruntime = field(
         "kprobe/x",
         CoreKind::FieldByteOffset,
@@ -272,7 +381,12 @@ fn core_relocations_walk_anonymous_and_embedded_members() {
         &[("task_struct", "se"), ("sched_entity", "vruntime")],
     );
     assert_eq!(check(&vruntime).0, Outcome::Ok);
-    let old_state = field("kprobe/x", CoreKind::FieldByteOffset, "task_struct", &[("task_struct", "state")]);
+    let old_state = field(
+        "kprobe/x",
+        CoreKind::FieldByteOffset,
+        "task_struct",
+        &[("task_struct", "state")],
+    );
     assert_eq!(
         check(&old_state),
         (
@@ -291,10 +405,20 @@ fn core_relocations_walk_anonymous_and_embedded_members() {
         check(&deep).2,
         "task_struct::se.nr_migrations: sched_entity has no member nr_migrations; the CO-RE relocation fails the load"
     );
-    let exists = field("kprobe/x", CoreKind::FieldExists, "task_struct", &[("task_struct", "state")]);
+    let exists = field(
+        "kprobe/x",
+        CoreKind::FieldExists,
+        "task_struct",
+        &[("task_struct", "state")],
+    );
     assert_eq!(check(&exists).0, Outcome::Fallback);
     assert_eq!(check(&exists).1, "probe_false");
-    let no_type = field("kprobe/x", CoreKind::FieldByteOffset, "rq___new", &[("rq___new", "nr_running")]);
+    let no_type = field(
+        "kprobe/x",
+        CoreKind::FieldByteOffset,
+        "rq___new",
+        &[("rq___new", "nr_running")],
+    );
     assert_eq!(
         check(&no_type),
         (
@@ -310,12 +434,35 @@ fn a_read_guarded_by_a_probe_of_its_type_is_a_fallback_not_a_failure() {
     let f = image_61();
     // libbpf-tools' pattern: probe task_struct::__state, else read
     // task_struct___o::state.
-    let probe = field("kprobe/x", CoreKind::FieldExists, "task_struct", &[("task_struct", ""), ("", "__state")]);
-    let read_new = field("kprobe/x", CoreKind::FieldByteOffset, "task_struct", &[("task_struct", ""), ("", "__state")]);
-    let read_old = field("kprobe/x", CoreKind::FieldByteOffset, "task_struct___o", &[("task_struct___o", "state")]);
+    let probe = field(
+        "kprobe/x",
+        CoreKind::FieldExists,
+        "task_struct",
+        &[("task_struct", ""), ("", "__state")],
+    );
+    let read_new = field(
+        "kprobe/x",
+        CoreKind::FieldByteOffset,
+        "task_struct",
+        &[("task_struct", ""), ("", "__state")],
+    );
+    let read_old = field(
+        "kprobe/x",
+        CoreKind::FieldByteOffset,
+        "task_struct___o",
+        &[("task_struct___o", "state")],
+    );
     let object = BpfObject {
         label: "guarded.bpf.o".into(),
-        programs: vec![program("p", "kprobe/x", Attach::Kprobe { function: "vfs_read".into(), offset: 0, ret: false })],
+        programs: vec![program(
+            "p",
+            "kprobe/x",
+            Attach::Kprobe {
+                function: "vfs_read".into(),
+                offset: 0,
+                ret: false,
+            },
+        )],
         core: vec![probe, read_new, read_old.clone()],
         ..BpfObject::default()
     };
@@ -339,16 +486,49 @@ fn alternatives_for_one_target_make_the_object_work_when_one_attaches() {
     let object = BpfObject {
         label: "runqslower".into(),
         programs: vec![
-            program("a", "fentry/finish_task_switch", Attach::Fentry { function: "finish_task_switch".into(), mode: FentryMode::Fentry }),
-            program("b", "kprobe/finish_task_switch", Attach::Kprobe { function: "finish_task_switch".into(), offset: 0, ret: false }),
-            program("c", "fentry/vfs_read", Attach::Fentry { function: "vfs_read".into(), mode: FentryMode::Fentry }),
-            program("d", "kprobe/vfs_read", Attach::Kprobe { function: "vfs_read".into(), offset: 0, ret: false }),
+            program(
+                "a",
+                "fentry/finish_task_switch",
+                Attach::Fentry {
+                    function: "finish_task_switch".into(),
+                    mode: FentryMode::Fentry,
+                },
+            ),
+            program(
+                "b",
+                "kprobe/finish_task_switch",
+                Attach::Kprobe {
+                    function: "finish_task_switch".into(),
+                    offset: 0,
+                    ret: false,
+                },
+            ),
+            program(
+                "c",
+                "fentry/vfs_read",
+                Attach::Fentry {
+                    function: "vfs_read".into(),
+                    mode: FentryMode::Fentry,
+                },
+            ),
+            program(
+                "d",
+                "kprobe/vfs_read",
+                Attach::Kprobe {
+                    function: "vfs_read".into(),
+                    offset: 0,
+                    ret: false,
+                },
+            ),
         ],
         ..BpfObject::default()
     };
     let checked = check_object(&object, &[f]);
     let outcomes: Vec<Outcome> = checked.programs.iter().map(|p| p.outcomes[0]).collect();
-    assert_eq!(outcomes, [Outcome::Hard, Outcome::Hard, Outcome::Ok, Outcome::Ok]);
+    assert_eq!(
+        outcomes,
+        [Outcome::Hard, Outcome::Hard, Outcome::Ok, Outcome::Ok]
+    );
     // finish_task_switch: neither alternative attaches by that name.
     assert_eq!(checked.outcomes, vec![Outcome::Hard]);
 }
@@ -357,52 +537,120 @@ fn alternatives_for_one_target_make_the_object_work_when_one_attaches() {
 fn externs_follow_kfuncs_and_kconfig() {
     let f = image_61();
     let v = |x: verdict::Verdict| (x.outcome, x.class);
-    assert_eq!(v(verdict::kfunc("bpf_task_acquire", false, &f)), (Outcome::Ok, "ok"));
-    assert_eq!(v(verdict::kfunc("bpf_frob", false, &f)), (Outcome::Hard, "absent"));
-    assert_eq!(v(verdict::kfunc("bpf_frob", true, &f)), (Outcome::Fallback, "weak_missing"));
-    assert_eq!(v(verdict::kconfig("CONFIG_HZ", false, &f)), (Outcome::Ok, "ok"));
-    assert_eq!(v(verdict::kconfig("CONFIG_X_OFF", false, &f)), (Outcome::Hard, "option_missing"));
+    assert_eq!(
+        v(verdict::kfunc("bpf_task_acquire", false, &f)),
+        (Outcome::Ok, "ok")
+    );
+    assert_eq!(
+        v(verdict::kfunc("bpf_frob", false, &f)),
+        (Outcome::Hard, "absent")
+    );
+    assert_eq!(
+        v(verdict::kfunc("bpf_frob", true, &f)),
+        (Outcome::Fallback, "weak_missing")
+    );
+    assert_eq!(
+        v(verdict::kconfig("CONFIG_HZ", false, &f)),
+        (Outcome::Ok, "ok")
+    );
+    assert_eq!(
+        v(verdict::kconfig("CONFIG_X_OFF", false, &f)),
+        (Outcome::Hard, "option_missing")
+    );
     assert_eq!(
         verdict::kconfig("CONFIG_X_OFF", true, &f).reason,
         "CONFIG_X_OFF is not set: the weak extern reads as 0"
     );
-    assert_eq!(v(verdict::kconfig("LINUX_KERNEL_VERSION", false, &f)), (Outcome::Ok, "ok"));
+    assert_eq!(
+        v(verdict::kconfig("LINUX_KERNEL_VERSION", false, &f)),
+        (Outcome::Ok, "ok")
+    );
     let mut bare = ImageFacts::default();
     bare.has_kconfig = false;
-    assert_eq!(v(verdict::kconfig("CONFIG_HZ", false, &bare)), (Outcome::Unchecked, "kind_error"));
+    assert_eq!(
+        v(verdict::kconfig("CONFIG_HZ", false, &bare)),
+        (Outcome::Unchecked, "kind_error")
+    );
     let object = BpfObject {
         label: "x".into(),
-        ksyms: vec![Ksym { name: "bpf_frob".into(), function: true, weak: false }],
-        kconfig: vec![KconfigExtern { name: "CONFIG_HZ".into(), weak: false }],
+        ksyms: vec![Ksym {
+            name: "bpf_frob".into(),
+            function: true,
+            weak: false,
+        }],
+        kconfig: vec![KconfigExtern {
+            name: "CONFIG_HZ".into(),
+            weak: false,
+        }],
         ..BpfObject::default()
     };
-    assert_eq!(check_object(&object, &[image_61()]).outcomes, vec![Outcome::Hard]);
+    assert_eq!(
+        check_object(&object, &[image_61()]).outcomes,
+        vec![Outcome::Hard]
+    );
 }
 
 #[test]
 fn enum_and_type_relocations() {
     let f = image_61();
     let object = BpfObject::default();
-    let relo = |kind: CoreKind, type_kind: &str, name: &str, enumerator: Option<&str>| CoreRelocation {
-        section: "kprobe/x".into(),
-        insn_offset: 0,
-        kind,
-        type_kind: type_kind.into(),
-        type_name: name.into(),
-        access: "0".into(),
-        steps: Vec::new(),
-        enumerator: enumerator.map(str::to_owned),
-        spelling: name.into(),
-    };
+    let relo =
+        |kind: CoreKind, type_kind: &str, name: &str, enumerator: Option<&str>| CoreRelocation {
+            section: "kprobe/x".into(),
+            insn_offset: 0,
+            kind,
+            type_kind: type_kind.into(),
+            type_name: name.into(),
+            access: "0".into(),
+            steps: Vec::new(),
+            enumerator: enumerator.map(str::to_owned),
+            spelling: name.into(),
+        };
     let v = |r: CoreRelocation| {
         let x = verdict::core(&r, &object, &f);
         (x.outcome, x.class)
     };
-    assert_eq!(v(relo(CoreKind::EnumvalValue, "enum", "bpf_func_id", Some("BPF_FUNC_map_lookup_elem"))), (Outcome::Ok, "ok"));
-    assert_eq!(v(relo(CoreKind::EnumvalValue, "enum", "bpf_func_id", Some("BPF_FUNC_frob"))), (Outcome::Hard, "enumerator_missing"));
-    assert_eq!(v(relo(CoreKind::EnumvalExists, "enum", "bpf_func_id___x", Some("BPF_FUNC_frob"))), (Outcome::Fallback, "probe_false"));
-    assert_eq!(v(relo(CoreKind::TypeExists, "struct", "sched_entity", None)), (Outcome::Ok, "ok"));
-    assert_eq!(v(relo(CoreKind::TypeExists, "struct", "bpf_frob", None)), (Outcome::Fallback, "probe_false"));
-    assert_eq!(v(relo(CoreKind::TypeSize, "struct", "bpf_frob", None)), (Outcome::Hard, "type_missing"));
-    assert_eq!(v(relo(CoreKind::TypeIdLocal, "struct", "bpf_frob", None)), (Outcome::Ok, "ok"));
+    assert_eq!(
+        v(relo(
+            CoreKind::EnumvalValue,
+            "enum",
+            "bpf_func_id",
+            Some("BPF_FUNC_map_lookup_elem")
+        )),
+        (Outcome::Ok, "ok")
+    );
+    assert_eq!(
+        v(relo(
+            CoreKind::EnumvalValue,
+            "enum",
+            "bpf_func_id",
+            Some("BPF_FUNC_frob")
+        )),
+        (Outcome::Hard, "enumerator_missing")
+    );
+    assert_eq!(
+        v(relo(
+            CoreKind::EnumvalExists,
+            "enum",
+            "bpf_func_id___x",
+            Some("BPF_FUNC_frob")
+        )),
+        (Outcome::Fallback, "probe_false")
+    );
+    assert_eq!(
+        v(relo(CoreKind::TypeExists, "struct", "sched_entity", None)),
+        (Outcome::Ok, "ok")
+    );
+    assert_eq!(
+        v(relo(CoreKind::TypeExists, "struct", "bpf_frob", None)),
+        (Outcome::Fallback, "probe_false")
+    );
+    assert_eq!(
+        v(relo(CoreKind::TypeSize, "struct", "bpf_frob", None)),
+        (Outcome::Hard, "type_missing")
+    );
+    assert_eq!(
+        v(relo(CoreKind::TypeIdLocal, "struct", "bpf_frob", None)),
+        (Outcome::Ok, "ok")
+    );
 }

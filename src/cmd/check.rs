@@ -56,8 +56,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
 
 fn check(args: CheckArgs) -> Result<ExitCode> {
     let dataset = args.dataset.open()?;
-    let images = ksurf_checker::select_images(&dataset, args.group.as_deref(), args.images.as_deref())
-        .with_context(|| format!("selecting images of {}", dataset.label()))?;
+    let images =
+        ksurf_checker::select_images(&dataset, args.group.as_deref(), args.images.as_deref())
+            .with_context(|| format!("selecting images of {}", dataset.label()))?;
     if images.is_empty() {
         anyhow::bail!("no image of {} matches the selection", dataset.label());
     }
