@@ -863,3 +863,154 @@ fn extract_kconfig_reads_the_given_config_file() {
     );
     assert!(!missing.join("images").exists());
 }
+
+/// The interfaces mini kernel and its next release, as two images of
+/// distro `mini`.
+fn interfaces_dataset(out: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (elf, release) in [
+        ("x86_64.elf", "6.1.999-interfaces"),
+        ("v2-x86_64.elf", "6.2.999-interfaces"),
+    ] {
+        let path = root
+            .join("extractor/tests/fixtures/interfaces/bin")
+            .join(elf);
+        let o = ksurf(&[
+            "extract",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--distro",
+            "mini",
+            "--release",
+            release,
+            "--flavor",
+            "interfaces",
+            "--arch",
+            "amd64",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+}
+
+const MINI_BPF: &str = "checker/tests/fixtures/mini.bpf.o";
+
+#[test]
+fn check_gives_one_verdict_per_program_and_image_and_exits_1_on_a_hard_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    interfaces_dataset(dir.path());
+    let ds = dir.path().to_str().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let object = format!("{root}/{MINI_BPF}");
+    let o = ksurf(&["check", &object, "--dataset", ds]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    let matrix: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
+    let label = format!("{object}  ");
+    assert_eq!(
+        matrix,
+        [
+            "[1] mini/6.1.999-interfaces/amd64".to_owned(),
+            "[2] mini/6.2.999-interfaces/amd64".to_owned(),
+            format!("{:w$}  images →", "object", w = object.len()),
+            format!("{label}XX"),
+            format!("{:w$}  ..", "  tp/sched/sched_switch", w = object.len()),
+            format!("{:w$}  X.", "  tracepoint/skb/skb_free", w = object.len()),
+            format!(
+                "{:w$}  f.",
+                "  tracepoint/skb/skb_consume",
+                w = object.len()
+            ),
+            format!("{:w$}  .X", "  raw_tp/pelt_bare_tp", w = object.len()),
+            format!(
+                "{:w$}  XX",
+                "  tracepoint/sched/pelt_bare_tp",
+                w = object.len()
+            ),
+            format!(
+                "{:w$}  X.",
+                "  tracepoint/syscalls/sys_enter_openat",
+                w = object.len()
+            ),
+            format!("{:w$}  ..", "  ksyscall/getpid", w = object.len()),
+            format!("{:w$}  XX", "  fentry/__x64_sys_read", w = object.len()),
+            format!("{:w$}  XX", "  kprobe/__x64_sys_write", w = object.len()),
+            format!("{:w$}  ..", "  uprobe/libc.so.6:malloc", w = object.len()),
+        ]
+    );
+    let details: Vec<String> = text
+        .lines()
+        .skip(matrix.len() + 1)
+        .map(|l| {
+            l.strip_prefix(&format!("{object} "))
+                .unwrap_or(l)
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "[1] tracepoint/skb/skb_free: core trace_event_raw_skb_class::reason (field_byte_offset): Hard field_missing: trace_event_raw_skb_class::reason: trace_event_raw_skb_class has no member reason; the CO-RE relocation fails the load",
+            "[1] tracepoint/skb/skb_consume: core trace_event_raw_skb_class::reason (field_exists): Fallback probe_false: trace_event_raw_skb_class::reason: trace_event_raw_skb_class has no member reason; the probe is 0 and the program takes its fallback",
+            "[1] tracepoint/skb/skb_consume: core trace_event_raw_skb_class::reason (field_byte_offset): Fallback guarded: trace_event_raw_skb_class::reason: trace_event_raw_skb_class has no member reason; in a branch guarded by a CO-RE probe, dropped as dead code",
+            "[1] kprobe/__x64_sys_write: core task_struct___new::__state (field_byte_offset): Hard field_missing: task_struct___new::__state: task_struct has no member __state; the CO-RE relocation fails the load",
+            "[2] kprobe/__x64_sys_write: core task_struct___new::__state (field_byte_offset): Hard field_missing: task_struct___new::__state: task_struct has no member __state; the CO-RE relocation fails the load",
+            "[2] raw_tp/pelt_bare_tp: attach raw_tp pelt_bare_tp: Hard absent: no tracepoint pelt_bare_tp",
+            "[1] tracepoint/sched/pelt_bare_tp: attach tracepoint sched/pelt_bare_tp: Hard no_event: pelt_bare_tp is a bare tracepoint: raw_tp/tp_btf only",
+            "[2] tracepoint/sched/pelt_bare_tp: attach tracepoint sched/pelt_bare_tp: Hard absent: no tracepoint pelt_bare_tp",
+            "[1] tracepoint/syscalls/sys_enter_openat: attach tracepoint syscalls/sys_enter_openat: Hard absent: no syscall openat: no syscalls:sys_enter_openat event",
+            "[1] fentry/__x64_sys_read: attach fentry __x64_sys_read: Hard no_btf: the image has no .BTF (CONFIG_DEBUG_INFO_BTF is not set)",
+            "[2] fentry/__x64_sys_read: attach fentry __x64_sys_read: Hard no_btf: the image has no .BTF (CONFIG_DEBUG_INFO_BTF is not set)",
+        ]
+    );
+
+    // JSON: every dependency × image verdict; the ksyscall kprobe names its entry.
+    let o = ksurf(&["check", &object, "--dataset", ds, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let deps = json["objects"][0]["dependencies"].as_array().unwrap();
+    let getpid = deps
+        .iter()
+        .find(|d| d["name"] == "ksyscall getpid")
+        .unwrap();
+    assert_eq!(getpid["verdicts"][0]["outcome"], "ok");
+    assert_eq!(
+        getpid["verdicts"][1]["reason"],
+        "entry __x64_sys_getpid: symbol __x64_sys_getpid"
+    );
+    assert_eq!(
+        json["objects"][0]["outcomes"],
+        serde_json::json!(["hard", "hard"])
+    );
+
+    // One image by glob: only v2's column.
+    let o = ksurf(&["check", &object, "--dataset", ds, "--images", "mini/6.2*/*"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("[1] mini/6.2.999-interfaces/amd64\nobject"));
+    assert!(stdout(&o).contains(&format!("{label}X\n")));
+}
+
+#[test]
+fn check_reports_an_unreadable_input_and_still_checks_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    interfaces_dataset(dir.path());
+    let ds = dir.path().to_str().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let object = format!("{root}/{MINI_BPF}");
+    let plain = format!("{root}/checker/tests/fixtures/plain");
+    let o = ksurf(&["check", &plain, &object, "--dataset", ds]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains(&format!("{object}  XX\n")), "{text}");
+    assert_eq!(
+        text.lines().last().unwrap(),
+        format!("error: {plain}: ELF file with no embedded BPF object")
+    );
+    // A group the dataset does not have: exit 2, nothing checked.
+    let o = ksurf(&["check", &object, "--dataset", ds, "--group", "Nope"]);
+    assert_failed(
+        &o,
+        2,
+        &format!("ksurf: error: selecting images of {ds}: no aggregated group \"Nope\" in {ds} (it has none)"),
+    );
+}

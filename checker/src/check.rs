@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::deps::{Attach, BpfObject};
+use crate::deps::{Attach, BpfObject, CoreRelocation};
 use crate::facts::ImageFacts;
 use crate::verdict::{self, attach_target, Outcome, Verdict};
 
@@ -23,6 +23,10 @@ pub struct DependencyCheck {
     pub name: String,
     /// The program section it belongs to (attach and CO-RE dependencies).
     pub section: Option<String>,
+    /// For a CO-RE dependency, the relocation itself (kind, root type,
+    /// access string, the members it walks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relocation: Option<CoreRelocation>,
     /// One verdict per image, in the check's image order.
     pub verdicts: Vec<Verdict>,
 }
@@ -85,6 +89,7 @@ pub fn check_object(object: &BpfObject, images: &[ImageFacts]) -> ObjectCheck {
             kind: "core",
             name: format!("{} ({})", relo.spelling, kind_name(relo.kind)),
             section: Some(relo.section.clone()),
+            relocation: Some(relo.clone()),
             verdicts,
         });
     }
@@ -104,6 +109,7 @@ pub fn check_object(object: &BpfObject, images: &[ImageFacts]) -> ObjectCheck {
             kind: "attach",
             name: attach_name(&program.attach),
             section: Some(program.section.clone()),
+            relocation: None,
             verdicts,
         });
         programs.push(ProgramCheck {
@@ -138,6 +144,7 @@ pub fn check_object(object: &BpfObject, images: &[ImageFacts]) -> ObjectCheck {
             kind: if ksym.function { "kfunc" } else { "ksym" },
             name: ksym.name.clone(),
             section: None,
+            relocation: None,
             verdicts,
         });
     }
@@ -151,6 +158,7 @@ pub fn check_object(object: &BpfObject, images: &[ImageFacts]) -> ObjectCheck {
             kind: "kconfig",
             name: option.name.clone(),
             section: None,
+            relocation: None,
             verdicts,
         });
     }

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, RecordBatch};
 use ksurf_aggregator::tables::Columns;
 use ksurf_dataset::{Dataset, ImageId, TableName};
 

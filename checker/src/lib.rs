@@ -63,14 +63,15 @@ pub fn select_images(
             let groups = ksurf_aggregator::history::aggregated_groups(dataset)
                 .map_err(|e| Error::Selection(format!("reading the groups: {e}")))?;
             let Some(g) = groups.iter().find(|g| g.name == name) else {
+                let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+                let have = if names.is_empty() {
+                    "it has none".to_owned()
+                } else {
+                    format!("groups: {}", names.join(", "))
+                };
                 return Err(Error::Selection(format!(
-                    "no aggregated group {name:?} in {} (groups: {})",
-                    dataset.label(),
-                    groups
-                        .iter()
-                        .map(|g| g.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "no aggregated group {name:?} in {} ({have})",
+                    dataset.label()
                 )));
             };
             g.baseline

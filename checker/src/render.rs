@@ -23,7 +23,10 @@ pub struct Report {
 /// An input that could not be read.
 #[derive(Clone, Debug, Serialize)]
 pub struct InputError {
+    /// The path given.
     pub input: String,
+    /// The error, which names the input (and the section and offset for
+    /// a malformed object).
     pub error: String,
 }
 
@@ -70,7 +73,7 @@ pub fn table(report: &Report) -> String {
         .max()
         .unwrap_or(6)
         .max(6);
-    let _ = writeln!(out, "{:width$}  {}", "object", "images →");
+    let _ = writeln!(out, "{:width$}  images →", "object");
     for object in report.ordered() {
         let _ = writeln!(out, "{:width$}  {}", object.label, marks(&object.outcomes));
         for program in &object.programs {
@@ -91,9 +94,13 @@ pub fn table(report: &Report) -> String {
                 }
                 let _ = writeln!(
                     details,
-                    "{} [{}] {} {}: {:?} {}: {}",
+                    "{} [{}] {}{} {}: {:?} {}: {}",
                     object.label,
                     i + 1,
+                    dep.section
+                        .as_deref()
+                        .map(|s| format!("{s}: "))
+                        .unwrap_or_default(),
                     dep.kind,
                     dep.name,
                     v.outcome,
@@ -111,7 +118,7 @@ pub fn table(report: &Report) -> String {
         out.push_str(&details);
     }
     for e in &report.errors {
-        let _ = writeln!(out, "error: {}: {}", e.input, e.error);
+        let _ = writeln!(out, "error: {}", e.error);
     }
     out
 }
@@ -176,7 +183,7 @@ pub fn markdown(report: &Report) -> String {
         }
     }
     for e in &report.errors {
-        let _ = writeln!(out, "- error: {}: {}", e.input, e.error);
+        let _ = writeln!(out, "- error: {}", e.error);
     }
     out
 }

@@ -97,6 +97,18 @@ pub fn attach(attach: &Attach, facts: &ImageFacts) -> Verdict {
             "not_modelled",
             "no target in the section name: the loader attaches it by hand",
         ),
+        Attach::Kprobe { function, .. } | Attach::Fentry { function, .. }
+            if is_placeholder(function) =>
+        {
+            Verdict::new(
+                Outcome::Unchecked,
+                "not_modelled",
+                format!(
+                    "{function} is a placeholder: the tool sets the real target at run time \
+                     (bpf_program__set_attach_target)"
+                ),
+            )
+        }
         Attach::Kprobe { function, .. } => kprobe(function, facts),
         Attach::Fentry { function, mode } => fentry(function, *mode, facts),
         Attach::Ksyscall { syscall, .. } => match facts.syscalls.get(syscall) {
@@ -202,6 +214,13 @@ pub fn attach(attach: &Attach, facts: &ImageFacts) -> Verdict {
     }
 }
 
+/// A section target that names no kernel function on purpose: libbpf-tools'
+/// `dummy_file_read`, `dummy_fentry`, … (the file-system tools and
+/// funclatency pick the real function when they start).
+pub fn is_placeholder(function: &str) -> bool {
+    function.starts_with("dummy_")
+}
+
 fn kind_error(kind: &str, facts: &ImageFacts) -> Verdict {
     Verdict::new(
         Outcome::Unchecked,
@@ -280,16 +299,22 @@ fn fentry(function: &str, mode: FentryMode, facts: &ImageFacts) -> Verdict {
     Verdict::new(Outcome::Ok, "ok", f.fentry_reason.clone())
 }
 
-/// Whether the program section holding `relo` also probes the same
-/// (flavorless) root type with a CO-RE existence check: libbpf's guarded
-/// pattern (`if (bpf_core_field_exists(t->__state)) … else … t___o->state`),
-/// whose other branch the verifier drops as dead code on this image.
+/// Whether a read whose target is missing sits in a branch the verifier
+/// drops on this image: the program section also holds a CO-RE probe
+/// (`bpf_core_field_exists`, `bpf_core_type_exists`, …) and the read is
+/// of the same (flavorless) root type, or of a `___flavor` type — the
+/// pattern libbpf-tools uses for layouts that differ between kernels
+/// (`if (bpf_core_field_exists(rq->rq_disk)) … else … q___x->disk`). This
+/// is a rule on the object's relocations, not the verifier's dead-code
+/// analysis: a missing flavored read outside any guarded branch is
+/// reported as a fallback too.
 fn guarded(relo: &CoreRelocation, object: &BpfObject) -> bool {
     let root = flavorless(&relo.type_name);
+    let flavored = root.len() != relo.type_name.len();
     object.core.iter().any(|other| {
         other.section == relo.section
             && other.kind.is_probe()
-            && flavorless(&other.type_name) == root
+            && (flavored || flavorless(&other.type_name) == root)
     })
 }
 
@@ -329,16 +354,33 @@ fn member_matches(path: &str, prefix: &str, member: &str) -> bool {
     parts.pop() == Some(member) && parts.iter().all(|p| *p == "(anon)")
 }
 
-/// Walks a field access through the image's definitions. `Err` names the
-/// first member no definition has.
-fn walk(relo: &CoreRelocation, roots: Vec<&TypeFacts>, facts: &ImageFacts) -> Result<(), String> {
+/// How far a field access could be followed through an image's rows.
+enum Walk {
+    /// Every member of the access is there.
+    Found,
+    /// A member is missing: what the image lacks.
+    Missing(String),
+    /// The access goes on inside a named member of anonymous type
+    /// (`in6_addr::in6_u`, a `union {...}`), whose own members
+    /// `type_members` does not list: checked up to that member.
+    Partial(String),
+}
+
+/// Walks a field access through the image's definitions.
+fn walk(relo: &CoreRelocation, roots: Vec<&TypeFacts>, facts: &ImageFacts) -> Walk {
     let mut current = roots;
     let mut prefix = String::new();
     let mut where_ = flavorless(&relo.type_name).to_owned();
+    let mut opaque: Option<String> = None;
     for step in &relo.steps {
         let Some(member) = &step.member else {
             continue;
         };
+        if let Some(member_path) = &opaque {
+            return Walk::Partial(format!(
+                "checked up to {member_path}: the members of its anonymous type are not in the dataset"
+            ));
+        }
         let found = current.iter().find_map(|def| {
             def.members
                 .iter()
@@ -346,11 +388,18 @@ fn walk(relo: &CoreRelocation, roots: Vec<&TypeFacts>, facts: &ImageFacts) -> Re
                 .map(|(path, ty)| (*def, path.clone(), ty.clone()))
         });
         let Some((def, path, type_text)) = found else {
-            return Err(format!("{where_} has no member {member}"));
+            return Walk::Missing(format!("{where_} has no member {member}"));
         };
         if type_text.contains("{...}") && !type_text.contains('*') {
-            current = vec![def];
-            prefix = format!("{path}.");
+            // Anonymous members are listed under the named type; a named
+            // member of anonymous type is not expanded.
+            let nested = format!("{path}.");
+            if def.members.iter().any(|(p, _)| p.starts_with(&nested)) {
+                current = vec![def];
+                prefix = nested;
+            } else {
+                opaque = Some(format!("{where_}::{path}"));
+            }
         } else if let Some(next) = composite_name(&type_text) {
             current = candidates(next, "typedef", facts);
             prefix.clear();
@@ -360,7 +409,7 @@ fn walk(relo: &CoreRelocation, roots: Vec<&TypeFacts>, facts: &ImageFacts) -> Re
             where_ = format!("{where_}::{member} ({type_text})");
         }
     }
-    Ok(())
+    Walk::Found
 }
 
 /// The verdict of one CO-RE relocation of `object` on one image.
@@ -397,7 +446,17 @@ pub fn core(relo: &CoreRelocation, object: &BpfObject, facts: &ImageFacts) -> Ve
             if roots.is_empty() {
                 Some(("type_missing", format!("no {} {root}", relo.type_kind)))
             } else {
-                walk(relo, roots, facts).err().map(|e| ("field_missing", e))
+                match walk(relo, roots, facts) {
+                    Walk::Found => None,
+                    Walk::Missing(why) => Some(("field_missing", why)),
+                    Walk::Partial(why) => {
+                        return Verdict::new(
+                            Outcome::Unchecked,
+                            "not_modelled",
+                            format!("{}: {why}", relo.spelling),
+                        )
+                    }
+                }
             }
         }
         CoreKind::TypeIdLocal => None,
@@ -442,7 +501,7 @@ pub fn core(relo: &CoreRelocation, object: &BpfObject, facts: &ImageFacts) -> Ve
             Outcome::Fallback,
             "guarded",
             format!(
-                "{}: {why}; in a branch guarded by a CO-RE probe of {root}, dropped as dead code",
+                "{}: {why}; in a branch guarded by a CO-RE probe, dropped as dead code",
                 relo.spelling
             ),
         );

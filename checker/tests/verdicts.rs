@@ -468,7 +468,7 @@ fn a_read_guarded_by_a_probe_of_its_type_is_a_fallback_not_a_failure() {
     };
     let v = verdict::core(&read_old, &object, &f);
     assert_eq!((v.outcome, v.class), (Outcome::Fallback, "guarded"));
-    let checked = check_object(&object, &[f.clone()]);
+    let checked = check_object(&object, std::slice::from_ref(&f));
     assert_eq!(checked.outcomes, vec![Outcome::Fallback]);
     // The same read without the probe fails the program and the object.
     let unguarded = BpfObject {
@@ -565,8 +565,7 @@ fn externs_follow_kfuncs_and_kconfig() {
         v(verdict::kconfig("LINUX_KERNEL_VERSION", false, &f)),
         (Outcome::Ok, "ok")
     );
-    let mut bare = ImageFacts::default();
-    bare.has_kconfig = false;
+    let bare = ImageFacts::default();
     assert_eq!(
         v(verdict::kconfig("CONFIG_HZ", false, &bare)),
         (Outcome::Unchecked, "kind_error")
@@ -653,4 +652,34 @@ fn enum_and_type_relocations() {
         v(relo(CoreKind::TypeIdLocal, "struct", "bpf_frob", None)),
         (Outcome::Ok, "ok")
     );
+}
+
+#[test]
+fn an_access_inside_a_named_member_of_anonymous_type_is_checked_up_to_it() {
+    let mut f = image_61();
+    // in6_addr { union { … } in6_u; }: type_members lists in6_u, not its members.
+    f.types.insert(
+        "in6_addr".into(),
+        vec![struct_def("struct", &[("in6_u", "union {...}")])],
+    );
+    let object = BpfObject::default();
+    let relo = field(
+        "kprobe/x",
+        CoreKind::FieldByteOffset,
+        "in6_addr",
+        &[("in6_addr", "in6_u"), ("", "u6_addr32")],
+    );
+    let v = verdict::core(&relo, &object, &f);
+    assert_eq!((v.outcome, v.class), (Outcome::Unchecked, "not_modelled"));
+    assert_eq!(
+        v.reason,
+        "in6_addr::in6_u.u6_addr32: checked up to in6_addr::in6_u: the members of its anonymous type are not in the dataset"
+    );
+    let wrong = field(
+        "kprobe/x",
+        CoreKind::FieldByteOffset,
+        "in6_addr",
+        &[("in6_addr", "in6_v"), ("", "u6_addr32")],
+    );
+    assert_eq!(verdict::core(&wrong, &object, &f).class, "field_missing");
 }
