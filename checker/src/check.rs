@@ -95,10 +95,11 @@ pub fn check_object(object: &BpfObject, images: &[ImageFacts]) -> ObjectCheck {
     }
 
     for program in &object.programs {
-        let verdicts: Vec<Verdict> = images
+        let mut verdicts: Vec<Verdict> = images
             .iter()
             .map(|facts| verdict::attach(&program.attach, facts))
             .collect();
+        mark_signature_changes(&program.attach, images, &mut verdicts);
         let core = section_worst.get(program.section.as_str());
         let outcomes = verdicts
             .iter()
@@ -195,6 +196,50 @@ pub fn check_object(object: &BpfObject, images: &[ImageFacts]) -> ObjectCheck {
         programs,
         dependencies,
         outcomes,
+    }
+}
+
+/// A kprobe or fentry-family program on a function whose prototype
+/// differs from the one in the first image (in check order) that has it:
+/// where the attach itself works, the verdict becomes silent, class
+/// `signature_changed`, naming the parameters that moved. DepSurf's Δ,
+/// for the one dependency a program has.
+fn mark_signature_changes(attach: &Attach, images: &[ImageFacts], verdicts: &mut [Verdict]) {
+    use crate::deps::FentryMode;
+    let (function, ret) = match attach {
+        Attach::Kprobe { function, ret, .. } => (function, *ret),
+        Attach::Fentry { function, mode } => (function, *mode != FentryMode::Fentry),
+        _ => return,
+    };
+    let Some((first, reference)) = images
+        .iter()
+        .enumerate()
+        .find_map(|(i, f)| f.prototypes.get(function).map(|p| (i, p)))
+    else {
+        return;
+    };
+    let reference_image = images[first]
+        .image
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    for (facts, v) in images.iter().zip(verdicts.iter_mut()).skip(first + 1) {
+        if !matches!(v.outcome, Outcome::Ok | Outcome::Silent) {
+            continue;
+        }
+        let Some(this) = facts.prototypes.get(function) else {
+            continue;
+        };
+        if let Some(change) = verdict::signature_change(reference, this, ret) {
+            *v = Verdict {
+                outcome: Outcome::Silent,
+                class: "signature_changed",
+                reason: format!(
+                    "{function} changed since {reference_image}: {change}; a program reading arguments by position sees other data ({})",
+                    v.reason
+                ),
+            };
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The facts one image holds about the names a set of BPF objects needs:
 //! read from the image's per-image tables (`function_attach`,
+//! `function_instances`,
 //! `tracepoints`, `syscalls`, `kfuncs`, `lsm_hooks`, `kconfig`, `types`,
 //! `type_members`, `enum_values`, `images.kind_errors`), keeping only the
 //! rows whose name is needed. Tables are streamed a batch at a time, so
@@ -136,6 +137,17 @@ pub struct AttachFacts {
     pub inlined_sites: u32,
 }
 
+/// A function's DWARF prototype in one image (`function_instances`: the
+/// external instance when there is one, else the first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prototype {
+    pub return_type: Option<String>,
+    /// Parameter types in order (`struct sock *`), names left out: a
+    /// renamed parameter changes nothing for a program.
+    pub params: Vec<String>,
+    pub varargs: bool,
+}
+
 /// `tracepoints`' row of one name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TracepointFacts {
@@ -173,6 +185,8 @@ pub struct ImageFacts {
     /// empty table: its names are unknown, not absent.
     pub kind_errors: BTreeMap<String, String>,
     pub functions: BTreeMap<String, AttachFacts>,
+    /// Prototypes of the needed functions that have one.
+    pub prototypes: BTreeMap<String, Prototype>,
     pub tracepoints: BTreeMap<String, TracepointFacts>,
     pub syscalls: BTreeMap<String, SyscallFacts>,
     pub kfuncs: BTreeSet<String>,
@@ -253,6 +267,36 @@ pub fn read(dataset: &Dataset, image: &ImageId, needs: &Needs) -> Result<ImageFa
                         inlined_sites: c.u32("inlined_sites", i),
                     },
                 );
+            }
+        })?;
+    }
+    if !needs.functions.is_empty() {
+        let mut external: BTreeSet<String> = BTreeSet::new();
+        scan(dataset, image, TableName::FunctionInstances, |c, i| {
+            let name = c.str("name", i);
+            if !needs.functions.contains(name) || external.contains(name) {
+                return;
+            }
+            let is_external = c.bool("external", i);
+            if !is_external && facts.prototypes.contains_key(name) {
+                return;
+            }
+            let Some(params) = c.struct_list("params", i) else {
+                return;
+            };
+            let p = Columns::of_struct(&params);
+            facts.prototypes.insert(
+                name.to_owned(),
+                Prototype {
+                    return_type: c.opt_str("return_type", i).map(str::to_owned),
+                    params: (0..params.len())
+                        .map(|j| p.str("type", j).to_owned())
+                        .collect(),
+                    varargs: c.bool("varargs", i),
+                },
+            );
+            if is_external {
+                external.insert(name.to_owned());
             }
         })?;
     }

@@ -8,7 +8,9 @@
 use serde::Serialize;
 
 use crate::deps::{Attach, BpfObject, CoreKind, CoreRelocation, FentryMode};
-use crate::facts::{composite_name, flavorless, syscall_of_event, ImageFacts, TypeFacts};
+use crate::facts::{
+    composite_name, flavorless, syscall_of_event, ImageFacts, Prototype, TypeFacts,
+};
 
 /// How bad a verdict is, in increasing order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -51,7 +53,7 @@ pub struct Verdict {
     /// `renamed`, `ambiguous`, `not_attachable`, `no_event`,
     /// `not_implemented`, `no_btf`, `field_missing`, `type_missing`,
     /// `enumerator_missing`, `probe_false`, `guarded`, `weak_missing`,
-    /// `option_missing`, `not_modelled`, `kind_error`.
+    /// `option_missing`, `signature_changed`, `not_modelled`, `kind_error`.
     pub class: &'static str,
     /// What the image says, in words.
     pub reason: String,
@@ -574,4 +576,38 @@ pub fn kconfig(name: &str, weak: bool, facts: &ImageFacts) -> Verdict {
             }
         }
     }
+}
+
+/// How `this` prototype differs from `reference` for a program reading
+/// the function's arguments by position (`PT_REGS_PARMn`, `BPF_PROG`):
+/// each parameter whose type changed, was added or was removed, and for
+/// a return probe (`ret`) the return type. `None` when nothing a program
+/// sees changed (parameter names may).
+pub fn signature_change(reference: &Prototype, this: &Prototype, ret: bool) -> Option<String> {
+    let mut changes = Vec::new();
+    let n = reference.params.len().max(this.params.len());
+    for i in 0..n {
+        match (reference.params.get(i), this.params.get(i)) {
+            (Some(a), Some(b)) if a != b => {
+                changes.push(format!("parameter {} `{a}` → `{b}`", i + 1))
+            }
+            (Some(a), None) => changes.push(format!("parameter {} `{a}` removed", i + 1)),
+            (None, Some(b)) => changes.push(format!("parameter {} `{b}` added", i + 1)),
+            _ => {}
+        }
+    }
+    if reference.varargs != this.varargs {
+        changes.push(format!(
+            "varargs {}",
+            if this.varargs { "added" } else { "removed" }
+        ));
+    }
+    if ret && reference.return_type != this.return_type {
+        changes.push(format!(
+            "return type `{}` → `{}`",
+            reference.return_type.as_deref().unwrap_or("?"),
+            this.return_type.as_deref().unwrap_or("?")
+        ));
+    }
+    (!changes.is_empty()).then(|| changes.join(", "))
 }

@@ -683,3 +683,63 @@ fn an_access_inside_a_named_member_of_anonymous_type_is_checked_up_to_it() {
     );
     assert_eq!(verdict::core(&wrong, &object, &f).class, "field_missing");
 }
+
+#[test]
+fn a_prototype_that_changed_since_the_first_image_makes_a_working_probe_silent() {
+    use ksurf_checker::facts::Prototype;
+    let proto = |params: &[&str], ret: &str| Prototype {
+        return_type: Some(ret.into()),
+        params: params.iter().map(|p| p.to_string()).collect(),
+        varargs: false,
+    };
+    let mut old = image_61();
+    old.image = Some("debian/5.10.0-1-amd64/amd64".parse().unwrap());
+    old.prototypes.insert(
+        "vfs_read".into(),
+        proto(&["struct file *", "char *", "size_t"], "ssize_t"),
+    );
+    let mut new = image_61();
+    new.prototypes.insert(
+        "vfs_read".into(),
+        proto(&["struct file *", "char *", "size_t", "loff_t *"], "int"),
+    );
+    let object = BpfObject {
+        label: "x".into(),
+        programs: vec![
+            program(
+                "a",
+                "kprobe/vfs_read",
+                Attach::Kprobe {
+                    function: "vfs_read".into(),
+                    offset: 0,
+                    ret: false,
+                },
+            ),
+            program(
+                "b",
+                "kretprobe/vfs_read",
+                Attach::Kprobe {
+                    function: "vfs_read".into(),
+                    offset: 0,
+                    ret: true,
+                },
+            ),
+        ],
+        ..BpfObject::default()
+    };
+    let checked = check_object(&object, &[old, new]);
+    let entry = &checked.dependencies[0].verdicts;
+    assert_eq!((entry[0].outcome, entry[0].class), (Outcome::Ok, "ok"));
+    assert_eq!(
+        (entry[1].outcome, entry[1].class),
+        (Outcome::Silent, "signature_changed")
+    );
+    assert_eq!(
+        entry[1].reason,
+        "vfs_read changed since debian/5.10.0-1-amd64/amd64: parameter 4 `loff_t *` added; a program reading arguments by position sees other data (symbol vfs_read)"
+    );
+    assert!(checked.dependencies[1].verdicts[1]
+        .reason
+        .contains("parameter 4 `loff_t *` added, return type `ssize_t` → `int`;"));
+    assert_eq!(checked.outcomes, vec![Outcome::Ok, Outcome::Silent]);
+}
