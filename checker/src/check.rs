@@ -49,6 +49,11 @@ pub struct ObjectCheck {
     pub notes: Vec<String>,
     pub programs: Vec<ProgramCheck>,
     pub dependencies: Vec<DependencyCheck>,
+    /// Per image: the worst of what every program loads with — the
+    /// object's externs and the CO-RE relocations of code outside the
+    /// program sections (`.text` subprograms): a failure there fails the
+    /// whole object, whatever the program rows say.
+    pub shared: Vec<Outcome>,
     /// Per image: the worst, over attach targets, of the best program
     /// attaching to that target (a tool that loads `fentry/x` where it
     /// attaches and `kprobe/x` elsewhere works when one of them does), and
@@ -172,6 +177,7 @@ pub fn check_object(object: &BpfObject, images: &[ImageFacts]) -> ObjectCheck {
             }
         }
     }
+    let shared = outcomes.clone();
     // Alternatives: per target, the best program.
     let mut by_target: BTreeMap<&str, Vec<Outcome>> = BTreeMap::new();
     for program in &programs {
@@ -195,6 +201,7 @@ pub fn check_object(object: &BpfObject, images: &[ImageFacts]) -> ObjectCheck {
         notes: object.notes.clone(),
         programs,
         dependencies,
+        shared,
         outcomes,
     }
 }
@@ -206,9 +213,11 @@ pub fn check_object(object: &BpfObject, images: &[ImageFacts]) -> ObjectCheck {
 /// for the one dependency a program has.
 fn mark_signature_changes(attach: &Attach, images: &[ImageFacts], verdicts: &mut [Verdict]) {
     use crate::deps::FentryMode;
-    let (function, ret) = match attach {
-        Attach::Kprobe { function, ret, .. } => (function, *ret),
-        Attach::Fentry { function, mode } => (function, *mode != FentryMode::Fentry),
+    // What the program can see: a kprobe or fentry the arguments, a
+    // kretprobe the return value only, fexit and fmod_ret both.
+    let (function, params, ret) = match attach {
+        Attach::Kprobe { function, ret, .. } => (function, !*ret, *ret),
+        Attach::Fentry { function, mode } => (function, true, *mode != FentryMode::Fentry),
         _ => return,
     };
     let Some((first, reference)) = images
@@ -230,12 +239,12 @@ fn mark_signature_changes(attach: &Attach, images: &[ImageFacts], verdicts: &mut
         let Some(this) = facts.prototypes.get(function) else {
             continue;
         };
-        if let Some(change) = verdict::signature_change(reference, this, ret) {
+        if let Some(change) = verdict::signature_change(reference, this, params, ret) {
             *v = Verdict {
                 outcome: Outcome::Silent,
                 class: "signature_changed",
                 reason: format!(
-                    "{function} changed since {reference_image}: {change}; a program reading arguments by position sees other data ({})",
+                    "{function} changed since {reference_image}: {change}; a program written for the earlier prototype reads other data ({})",
                     v.reason
                 ),
             };

@@ -1,6 +1,6 @@
 //! The facts one image holds about the names a set of BPF objects needs:
 //! read from the image's per-image tables (`function_attach`,
-//! `function_instances`,
+//! `function_instances`, `symbols`,
 //! `tracepoints`, `syscalls`, `kfuncs`, `lsm_hooks`, `kconfig`, `types`,
 //! `type_members`, `enum_values`, `images.kind_errors`), keeping only the
 //! rows whose name is needed. Tables are streamed a batch at a time, so
@@ -187,6 +187,10 @@ pub struct ImageFacts {
     pub functions: BTreeMap<String, AttachFacts>,
     /// Prototypes of the needed functions that have one.
     pub prototypes: BTreeMap<String, Prototype>,
+    /// Needed names with no `function_attach` row but an `STT_FUNC`
+    /// symbol of exactly that name (`symbols`): code without DWARF of its
+    /// own, such as 5.10's `__x64_sys_getpid` alias. Symbol → section.
+    pub symbols_only: BTreeMap<String, String>,
     pub tracepoints: BTreeMap<String, TracepointFacts>,
     pub syscalls: BTreeMap<String, SyscallFacts>,
     pub kfuncs: BTreeSet<String>,
@@ -267,6 +271,20 @@ pub fn read(dataset: &Dataset, image: &ImageId, needs: &Needs) -> Result<ImageFa
                         inlined_sites: c.u32("inlined_sites", i),
                     },
                 );
+            }
+        })?;
+    }
+    let without_row: BTreeSet<&String> = functions
+        .iter()
+        .filter(|name| !facts.functions.contains_key(*name))
+        .collect();
+    if !without_row.is_empty() {
+        scan(dataset, image, TableName::Symbols, |c, i| {
+            let name = c.str("name", i);
+            if without_row.contains(&name.to_owned()) {
+                facts
+                    .symbols_only
+                    .insert(name.to_owned(), c.str("section", i).to_owned());
             }
         })?;
     }

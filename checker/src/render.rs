@@ -16,7 +16,8 @@ pub struct Report {
     /// `distro/release/arch` of each image, in column order.
     pub images: Vec<String>,
     pub objects: Vec<ObjectCheck>,
-    /// Inputs that gave no object: (path, error).
+    /// Inputs that gave no object: (path, error). The table leaves them
+    /// out (the CLI writes them to stderr); JSON and Markdown list them.
     pub errors: Vec<InputError>,
 }
 
@@ -52,15 +53,24 @@ impl Report {
     }
 }
 
+/// The marks, explained once at the top of the table.
+pub const LEGEND: &str = "marks: . ok, ? unchecked, f fallback (a CO-RE probe is false), s silent (wrong or missing data), X hard (load or attach fails)";
+
+/// The row under an object's programs for what every program loads
+/// with (externs, CO-RE in shared code), when it is not all ok.
+const SHARED_ROW: &str = "  (externs, shared code)";
+
 fn marks(outcomes: &[Outcome]) -> String {
     outcomes.iter().map(|o| o.mark()).collect()
 }
 
-/// The terminal matrix: one line per object and, under it, one per
-/// program, one mark per image (`.` ok, `?` unchecked, `f` fallback, `s`
+/// The terminal matrix: the legend, one line per object and, under it,
+/// one per program (and one for externs and shared code when they are not
+/// all ok), one mark per image (`.` ok, `?` unchecked, `f` fallback, `s`
 /// silent, `X` hard); then every verdict that is not ok, with its reason.
 pub fn table(report: &Report) -> String {
-    let mut out = String::new();
+    let mut out = String::from(LEGEND);
+    out.push('\n');
     for (i, image) in report.images.iter().enumerate() {
         let _ = writeln!(out, "[{}] {image}", i + 1);
     }
@@ -68,7 +78,9 @@ pub fn table(report: &Report) -> String {
         .objects
         .iter()
         .flat_map(|o| {
-            std::iter::once(o.label.len()).chain(o.programs.iter().map(|p| p.section.len() + 2))
+            std::iter::once(o.label.len())
+                .chain(o.programs.iter().map(|p| p.section.len() + 2))
+                .chain(std::iter::once(SHARED_ROW.len()))
         })
         .max()
         .unwrap_or(6)
@@ -83,6 +95,9 @@ pub fn table(report: &Report) -> String {
                 format!("  {}", program.section),
                 marks(&program.outcomes)
             );
+        }
+        if object.shared.iter().any(|o| *o != Outcome::Ok) {
+            let _ = writeln!(out, "{SHARED_ROW:width$}  {}", marks(&object.shared));
         }
     }
     let mut details = String::new();
@@ -116,9 +131,6 @@ pub fn table(report: &Report) -> String {
     if !details.is_empty() {
         out.push('\n');
         out.push_str(&details);
-    }
-    for e in &report.errors {
-        let _ = writeln!(out, "error: {}", e.error);
     }
     out
 }
@@ -157,6 +169,13 @@ pub fn markdown(report: &Report) -> String {
             }
             out.push('\n');
         }
+        if object.shared.iter().any(|o| *o != Outcome::Ok) {
+            let _ = write!(out, "| {} |", SHARED_ROW.trim());
+            for o in &object.shared {
+                let _ = write!(out, " {} |", o.mark());
+            }
+            out.push('\n');
+        }
     }
     out.push_str("\nImages:\n\n");
     for (i, image) in report.images.iter().enumerate() {
@@ -169,9 +188,13 @@ pub fn markdown(report: &Report) -> String {
                 if v.outcome != Outcome::Ok {
                     let _ = writeln!(
                         out,
-                        "- {} [{}] {} `{}`: **{:?}** {}: {}",
+                        "- {} [{}] {}{} `{}`: **{:?}** {}: {}",
                         object.label,
                         i + 1,
+                        dep.section
+                            .as_deref()
+                            .map(|s| format!("`{s}`: "))
+                            .unwrap_or_default(),
                         dep.kind,
                         dep.name,
                         v.outcome,

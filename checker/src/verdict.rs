@@ -245,10 +245,36 @@ fn tracepoint_absent(name: &str, facts: &ImageFacts) -> Verdict {
     Verdict::new(Outcome::Hard, "absent", format!("no tracepoint {name}"))
 }
 
+/// The verdict for a function name with no `function_attach` row.
+fn no_function(function: &str, facts: &ImageFacts, kprobe: bool) -> Verdict {
+    match facts.symbols_only.get(function) {
+        Some(section) if kprobe && section.starts_with(".init") => Verdict::new(
+            Outcome::Hard,
+            "not_attachable",
+            format!("symbol {function} in {section} (freed after boot), without DWARF of its own"),
+        ),
+        Some(_) if kprobe => Verdict::new(
+            Outcome::Ok,
+            "ok",
+            format!("symbol {function} (no DWARF function of that name: an alias or assembler code)"),
+        ),
+        Some(_) => Verdict::new(
+            Outcome::Hard,
+            "not_attachable",
+            format!("symbol {function} has no DWARF function, so pahole gave it no .BTF FUNC: fentry needs one"),
+        ),
+        None => Verdict::new(
+            Outcome::Hard,
+            "absent",
+            format!("no function {function} in the vmlinux (functions of modules are not in the dataset yet)"),
+        ),
+    }
+}
+
 /// A kprobe by `function`'s name, from `function_attach`.
 fn kprobe(function: &str, facts: &ImageFacts) -> Verdict {
     let Some(f) = facts.functions.get(function) else {
-        return Verdict::new(Outcome::Hard, "absent", format!("no function {function}"));
+        return no_function(function, facts, true);
     };
     match f.kprobe.as_str() {
         "yes" if f.kprobe_symbols.iter().any(|s| s == function) => {
@@ -278,7 +304,7 @@ fn kprobe(function: &str, facts: &ImageFacts) -> Verdict {
 /// An fentry, fexit or fmod_ret program on `function`.
 fn fentry(function: &str, mode: FentryMode, facts: &ImageFacts) -> Verdict {
     let Some(f) = facts.functions.get(function) else {
-        return Verdict::new(Outcome::Hard, "absent", format!("no function {function}"));
+        return no_function(function, facts, false);
     };
     if !f.fentry {
         let class = if f.in_btf.is_none() {
@@ -580,12 +606,21 @@ pub fn kconfig(name: &str, weak: bool, facts: &ImageFacts) -> Verdict {
 
 /// How `this` prototype differs from `reference` for a program reading
 /// the function's arguments by position (`PT_REGS_PARMn`, `BPF_PROG`):
-/// each parameter whose type changed, was added or was removed, and for
-/// a return probe (`ret`) the return type. `None` when nothing a program
+/// with `params`, each parameter whose type changed, was added or was
+/// removed; with `ret` (a return probe), the return type. `None` when nothing a program
 /// sees changed (parameter names may).
-pub fn signature_change(reference: &Prototype, this: &Prototype, ret: bool) -> Option<String> {
+pub fn signature_change(
+    reference: &Prototype,
+    this: &Prototype,
+    params: bool,
+    ret: bool,
+) -> Option<String> {
     let mut changes = Vec::new();
-    let n = reference.params.len().max(this.params.len());
+    let n = if params {
+        reference.params.len().max(this.params.len())
+    } else {
+        0
+    };
     for i in 0..n {
         match (reference.params.get(i), this.params.get(i)) {
             (Some(a), Some(b)) if a != b => {
@@ -596,7 +631,7 @@ pub fn signature_change(reference: &Prototype, this: &Prototype, ret: bool) -> O
             _ => {}
         }
     }
-    if reference.varargs != this.varargs {
+    if params && reference.varargs != this.varargs {
         changes.push(format!(
             "varargs {}",
             if this.varargs { "added" } else { "removed" }

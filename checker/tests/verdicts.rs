@@ -736,10 +736,104 @@ fn a_prototype_that_changed_since_the_first_image_makes_a_working_probe_silent()
     );
     assert_eq!(
         entry[1].reason,
-        "vfs_read changed since debian/5.10.0-1-amd64/amd64: parameter 4 `loff_t *` added; a program reading arguments by position sees other data (symbol vfs_read)"
+        "vfs_read changed since debian/5.10.0-1-amd64/amd64: parameter 4 `loff_t *` added; a program written for the earlier prototype reads other data (symbol vfs_read)"
     );
-    assert!(checked.dependencies[1].verdicts[1]
-        .reason
-        .contains("parameter 4 `loff_t *` added, return type `ssize_t` → `int`;"));
+    // A kretprobe sees the return value only.
+    assert!(checked.dependencies[1].verdicts[1].reason.starts_with(
+        "vfs_read changed since debian/5.10.0-1-amd64/amd64: return type `ssize_t` → `int`;"
+    ));
     assert_eq!(checked.outcomes, vec![Outcome::Ok, Outcome::Silent]);
+}
+
+#[test]
+fn a_symbol_without_dwarf_takes_a_kprobe_but_not_an_fentry() {
+    let mut f = image_61();
+    f.symbols_only
+        .insert("__x64_sys_getpid".into(), ".text".into());
+    let kprobe = verdict::attach(
+        &Attach::Kprobe {
+            function: "__x64_sys_getpid".into(),
+            offset: 0,
+            ret: false,
+        },
+        &f,
+    );
+    assert_eq!(
+        (kprobe.outcome, kprobe.class, kprobe.reason.as_str()),
+        (
+            Outcome::Ok,
+            "ok",
+            "symbol __x64_sys_getpid (no DWARF function of that name: an alias or assembler code)"
+        )
+    );
+    let fentry = verdict::attach(
+        &Attach::Fentry {
+            function: "__x64_sys_getpid".into(),
+            mode: FentryMode::Fentry,
+        },
+        &f,
+    );
+    assert_eq!(
+        (fentry.outcome, fentry.class),
+        (Outcome::Hard, "not_attachable")
+    );
+    let absent = verdict::attach(
+        &Attach::Fentry {
+            function: "md_flush_request".into(),
+            mode: FentryMode::Fentry,
+        },
+        &f,
+    );
+    assert_eq!(
+        absent.reason,
+        "no function md_flush_request in the vmlinux (functions of modules are not in the dataset yet)"
+    );
+}
+
+#[test]
+fn failures_outside_the_programs_show_on_the_shared_row() {
+    let object = BpfObject {
+        label: "x".into(),
+        programs: vec![program(
+            "p",
+            "kprobe/vfs_read",
+            Attach::Kprobe {
+                function: "vfs_read".into(),
+                offset: 0,
+                ret: false,
+            },
+        )],
+        core: vec![field(
+            ".text",
+            CoreKind::FieldByteOffset,
+            "task_struct",
+            &[("task_struct", "state")],
+        )],
+        ksyms: vec![Ksym {
+            name: "bpf_frob".into(),
+            function: true,
+            weak: true,
+        }],
+        ..BpfObject::default()
+    };
+    let checked = check_object(&object, &[image_61()]);
+    assert_eq!(checked.programs[0].outcomes, vec![Outcome::Ok]);
+    assert_eq!(checked.shared, vec![Outcome::Hard]);
+    assert_eq!(checked.outcomes, vec![Outcome::Hard]);
+    let report = ksurf_checker::render::Report {
+        images: vec!["debian/6.1.0-57-cloud-amd64/amd64".into()],
+        objects: vec![checked],
+        errors: Vec::new(),
+    };
+    let table = ksurf_checker::render::table(&report);
+    let rows: Vec<&str> = table.lines().skip(2).take(4).collect();
+    assert_eq!(
+        rows,
+        [
+            "object                    images →",
+            "x                         X",
+            "  kprobe/vfs_read         .",
+            "  (externs, shared code)  X",
+        ]
+    );
 }

@@ -60,7 +60,21 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         ksurf_checker::select_images(&dataset, args.group.as_deref(), args.images.as_deref())
             .with_context(|| format!("selecting images of {}", dataset.label()))?;
     if images.is_empty() {
-        anyhow::bail!("no image of {} matches the selection", dataset.label());
+        let all = dataset.images()?;
+        if all.is_empty() {
+            anyhow::bail!(
+                "{} holds no complete image (is it a ksurf dataset?)",
+                dataset.label()
+            );
+        }
+        anyhow::bail!(
+            "no image of {} matches the selection (--images matches distro/release/arch; its images: {})",
+            dataset.label(),
+            all.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     let mut report = Report {
         images: images.iter().map(ToString::to_string).collect(),
@@ -84,6 +98,9 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         CheckFormat::Markdown => render::markdown(&report),
     };
     std::io::stdout().lock().write_all(text.as_bytes())?;
+    for e in &report.errors {
+        eprintln!("ksurf: error: {}", e.error);
+    }
     let worst = report.worst();
     Ok(if !report.errors.is_empty() {
         ExitCode::from(2)
