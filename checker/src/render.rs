@@ -6,8 +6,8 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::check::ObjectCheck;
-use crate::verdict::Outcome;
+use crate::check::{DependencyCheck, ObjectCheck};
+use crate::verdict::{Outcome, Verdict};
 
 /// A finished check: the images in column order, the objects checked and
 /// the inputs that could not be read.
@@ -39,6 +39,22 @@ impl Report {
             .flat_map(|o| o.outcomes.iter().copied())
             .max()
             .unwrap_or(Outcome::Ok)
+    }
+
+    /// Every verdict that is not ok, objects worst first, then in
+    /// dependency and image order: (object, image index, dependency, verdict).
+    fn problems(&self) -> Vec<(&ObjectCheck, usize, &DependencyCheck, &Verdict)> {
+        let mut out = Vec::new();
+        for object in self.ordered() {
+            for dep in &object.dependencies {
+                for (i, v) in dep.verdicts.iter().enumerate() {
+                    if v.outcome != Outcome::Ok {
+                        out.push((object, i, dep, v));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Objects, worst first (then by label).
@@ -101,29 +117,24 @@ pub fn table(report: &Report) -> String {
         }
     }
     let mut details = String::new();
+    for (object, i, dep, v) in report.problems() {
+        let _ = writeln!(
+            details,
+            "{} [{}] {}{} {}: {:?} {}: {}",
+            object.label,
+            i + 1,
+            dep.section
+                .as_deref()
+                .map(|s| format!("{s}: "))
+                .unwrap_or_default(),
+            dep.kind,
+            dep.name,
+            v.outcome,
+            v.class,
+            v.reason
+        );
+    }
     for object in report.ordered() {
-        for dep in &object.dependencies {
-            for (i, v) in dep.verdicts.iter().enumerate() {
-                if v.outcome == Outcome::Ok {
-                    continue;
-                }
-                let _ = writeln!(
-                    details,
-                    "{} [{}] {}{} {}: {:?} {}: {}",
-                    object.label,
-                    i + 1,
-                    dep.section
-                        .as_deref()
-                        .map(|s| format!("{s}: "))
-                        .unwrap_or_default(),
-                    dep.kind,
-                    dep.name,
-                    v.outcome,
-                    v.class,
-                    v.reason
-                );
-            }
-        }
         for note in &object.notes {
             let _ = writeln!(details, "{}: note: {note}", object.label);
         }
@@ -182,28 +193,22 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(out, "{}. `{image}`", i + 1);
     }
     out.push_str("\n## Details\n\n");
-    for object in report.ordered() {
-        for dep in &object.dependencies {
-            for (i, v) in dep.verdicts.iter().enumerate() {
-                if v.outcome != Outcome::Ok {
-                    let _ = writeln!(
-                        out,
-                        "- {} [{}] {}{} `{}`: **{:?}** {}: {}",
-                        object.label,
-                        i + 1,
-                        dep.section
-                            .as_deref()
-                            .map(|s| format!("`{s}`: "))
-                            .unwrap_or_default(),
-                        dep.kind,
-                        dep.name,
-                        v.outcome,
-                        v.class,
-                        v.reason
-                    );
-                }
-            }
-        }
+    for (object, i, dep, v) in report.problems() {
+        let _ = writeln!(
+            out,
+            "- {} [{}] {}{} `{}`: **{:?}** {}: {}",
+            object.label,
+            i + 1,
+            dep.section
+                .as_deref()
+                .map(|s| format!("`{s}`: "))
+                .unwrap_or_default(),
+            dep.kind,
+            dep.name,
+            v.outcome,
+            v.class,
+            v.reason
+        );
     }
     for e in &report.errors {
         let _ = writeln!(out, "- error: {}", e.error);
