@@ -553,24 +553,30 @@ fn publish_is_reproducible_matches_the_manifest_and_refuses_a_changed_file() {
 mod aggregator_fixtures;
 use aggregator_fixtures::IMAGES as AGGREGATOR_IMAGES;
 
-fn aggregator_dataset(out: &Path) {
+/// Extracts the fixture `elf` (relative to the repository) into `out` as
+/// image `mini/<release>/<arch>` of `flavor`.
+fn extract_mini(out: &Path, elf: &str, release: &str, flavor: &str, arch: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = ksurf(&[
+        "extract",
+        root.join(elf).to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--distro",
+        "mini",
+        "--release",
+        release,
+        "--flavor",
+        flavor,
+        "--arch",
+        arch,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+fn aggregator_dataset(out: &Path) {
     for (elf, release, flavor, arch) in AGGREGATOR_IMAGES {
-        let o = ksurf(&[
-            "extract",
-            root.join(elf).to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--distro",
-            "mini",
-            "--release",
-            release,
-            "--flavor",
-            flavor,
-            "--arch",
-            arch,
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
+        extract_mini(out, elf, release, flavor, arch);
     }
 }
 
@@ -867,29 +873,12 @@ fn extract_kconfig_reads_the_given_config_file() {
 /// The interfaces mini kernel and its next release, as two images of
 /// distro `mini`.
 fn interfaces_dataset(out: &Path) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for (elf, release) in [
         ("x86_64.elf", "6.1.999-interfaces"),
         ("v2-x86_64.elf", "6.2.999-interfaces"),
     ] {
-        let path = root
-            .join("extractor/tests/fixtures/interfaces/bin")
-            .join(elf);
-        let o = ksurf(&[
-            "extract",
-            path.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--distro",
-            "mini",
-            "--release",
-            release,
-            "--flavor",
-            "interfaces",
-            "--arch",
-            "amd64",
-        ]);
-        assert!(o.status.success(), "{}", stderr(&o));
+        let elf = format!("extractor/tests/fixtures/interfaces/bin/{elf}");
+        extract_mini(out, &elf, release, "interfaces", "amd64");
     }
 }
 

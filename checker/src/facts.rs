@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use arrow::array::{Array, RecordBatch};
-use ksurf_aggregator::tables::Columns;
+use ksurf_aggregator::tables::{decode_instance, Columns};
 use ksurf_dataset::{Dataset, ImageId, TableName};
 
 use crate::deps::{Attach, BpfObject};
@@ -274,14 +274,15 @@ pub fn read(dataset: &Dataset, image: &ImageId, needs: &Needs) -> Result<ImageFa
             }
         })?;
     }
-    let without_row: BTreeSet<&String> = functions
+    let without_row: BTreeSet<&str> = functions
         .iter()
+        .map(String::as_str)
         .filter(|name| !facts.functions.contains_key(*name))
         .collect();
     if !without_row.is_empty() {
         scan(dataset, image, TableName::Symbols, |c, i| {
             let name = c.str("name", i);
-            if without_row.contains(&name.to_owned()) {
+            if without_row.contains(name) {
                 facts
                     .symbols_only
                     .insert(name.to_owned(), c.str("section", i).to_owned());
@@ -299,18 +300,16 @@ pub fn read(dataset: &Dataset, image: &ImageId, needs: &Needs) -> Result<ImageFa
             if !is_external && facts.prototypes.contains_key(name) {
                 return;
             }
-            let Some(params) = c.struct_list("params", i) else {
+            let instance = decode_instance(c, i);
+            let Some(params) = instance.params else {
                 return;
             };
-            let p = Columns::of_struct(&params);
             facts.prototypes.insert(
                 name.to_owned(),
                 Prototype {
-                    return_type: c.opt_str("return_type", i).map(str::to_owned),
-                    params: (0..params.len())
-                        .map(|j| p.str("type", j).to_owned())
-                        .collect(),
-                    varargs: c.bool("varargs", i),
+                    return_type: instance.return_type,
+                    params: params.into_iter().map(|p| p.ty).collect(),
+                    varargs: instance.varargs,
                 },
             );
             if is_external {
