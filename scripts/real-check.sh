@@ -59,6 +59,42 @@ for obj in "$tmp"/objects/*.bpf.o; do
 	bpftool btf dump file "$tmp/objects/$name.min.btf" >"$tmp/objects/$name.min.txt"
 done
 
+# BTF per image: `ksurf btf` serves the vmlinux's .BTF section byte for
+# byte, and `ksurf btfgen` over every libbpf-tools executable gives what
+# `bpftool gen min_core_btf` gives on the vmlinux with the same objects.
+image_dir=$(ls -d "$dataset"/images/distro=*/release="$release"/arch=* | head -n1)
+arch=${image_dir##*/arch=}
+distro=${image_dir%/release=*}
+distro=${distro##*/distro=}
+image="$distro/$release/$arch"
+python3 - "$vmlinux" "$tmp/section.btf" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+assert data[:4] == b"\x7fELF" and data[4] == 2, "a 64-bit ELF"
+e = "<" if data[5] == 1 else ">"
+shoff, = struct.unpack_from(e + "Q", data, 0x28)
+shentsize, shnum, shstrndx = struct.unpack_from(e + "HHH", data, 0x3a)
+def section(i):
+    name, _, _, _, off, size = struct.unpack_from(e + "IIQQQQ", data, shoff + i * shentsize)
+    return name, off, size
+_, stroff, _ = section(shstrndx)
+for i in range(shnum):
+    name, off, size = section(i)
+    if data[stroff + name:data.index(b"\0", stroff + name)] == b".BTF":
+        open(sys.argv[2], "wb").write(data[off:off + size])
+        break
+else:
+    sys.exit("no .BTF section in " + sys.argv[1])
+PY
+"$ksurf" btf --dataset "$dataset" --image "$image" --out "$tmp/served.btf"
+cmp "$tmp/section.btf" "$tmp/served.btf" ||
+	{ echo "ksurf btf $image differs from the vmlinux's .BTF section" >&2; exit 1; }
+bpftool gen min_core_btf "$vmlinux" "$tmp/peer.min.btf" "$tmp"/objects/*.bpf.o
+"$ksurf" btfgen "$tools"/usr/sbin/* --dataset "$dataset" --images "$image" --out "$tmp/btfgen" >/dev/null
+cmp "$tmp/peer.min.btf" "$tmp/btfgen/$distro/$arch/$release.btf" ||
+	{ echo "ksurf btfgen on $image differs from bpftool gen min_core_btf on the vmlinux" >&2; exit 1; }
+echo "ksurf btf $image: the .BTF section ($(stat -c %s "$tmp/served.btf") bytes); ksurf btfgen: $(stat -c %s "$tmp/peer.min.btf") bytes for $(ls "$tmp"/objects/*.bpf.o | wc -l) objects, identical to bpftool gen min_core_btf"
+
 python3 - "$tmp/check.json" "$tmp/objects" "$release" "$start" "$end" <<'PY'
 import json, os, re, sys
 

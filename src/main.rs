@@ -52,6 +52,12 @@ enum Command {
     /// them) against every image of a dataset: exit 0 all fine, 1 some image
     /// breaks a program, 2 an input or the dataset could not be read.
     Check(cmd::check::CheckArgs),
+    /// Write one image's BTF (the vmlinux's .BTF, or BTF encoded from its
+    /// DWARF) to standard output or a file.
+    Btf(cmd::btf::BtfArgs),
+    /// Write, per image, the minimized BTF that CO-RE programs need there
+    /// (bpftool gen min_core_btf on the image's stored BTF).
+    Btfgen(cmd::btf::BtfgenArgs),
     /// Write every function's page, index pages and a search box as static HTML.
     Site(cmd::site::SiteArgs),
     /// Discover and fetch the kernel debug packages a config selects.
@@ -99,6 +105,11 @@ struct ExtractArgs {
     arch: Option<String>,
     #[command(flatten)]
     kconfig: cmd::KconfigArg,
+    /// When the vmlinux has no .BTF section, store BTF encoded from its
+    /// DWARF by pahole (KSURF_PAHOLE, else pahole on PATH) as the image's
+    /// BTF, as a config's `btf_from_dwarf = true` does.
+    #[arg(long, conflicts_with = "shard")]
+    btf_from_dwarf: bool,
 }
 
 #[derive(Args)]
@@ -176,6 +187,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Aggregate(args) => cmd::aggregate::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Check(args) => cmd::check::run(args),
+        Command::Btf(args) => cmd::btf::run_btf(args),
+        Command::Btfgen(args) => cmd::btf::run_btfgen(args),
         Command::Site(args) => cmd::site::run(args),
         Command::Fetch(args) => cmd::fetch::run(args),
         Command::Run(args) => cmd::run::run(args),
@@ -209,15 +222,25 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
             );
         }
     }
+    if args.btf_from_dwarf {
+        ksurf_extractor::btf_from_dwarf(&mut extraction, &vmlinux, &std::env::temp_dir());
+    }
     tracing::debug!(elapsed = ?started.elapsed(), "extracted");
     let batches = tables::image_tables(&extraction)?;
-    dataset.write_image(&extraction.info.id, &batches)?;
+    let btf = extraction
+        .btf
+        .as_ref()
+        .map(|b| bytes::Bytes::from(b.bytes.clone()));
+    dataset.write_image_with_btf(&extraction.info.id, &batches, btf)?;
     tracing::debug!(elapsed = ?started.elapsed(), "tables written");
     for e in &extraction.unit_errors {
         eprintln!("ksurf: unit error: {}", e.message);
     }
     for e in &extraction.kind_errors {
         eprintln!("ksurf: {} error: {}", e.kind.as_str(), e.message);
+    }
+    if let Some(e) = &extraction.btf_error {
+        eprintln!("ksurf: btf error: {e}");
     }
     println!(
         "{}: {} functions, {} instances, {} symbols, {} types, {} tracepoints, {} syscalls, {} kfuncs, {} LSM hooks, {} config options, {} units ({} failed, {} skipped), {:.2}s",
@@ -236,7 +259,10 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
         extraction.units_skipped,
         started.elapsed().as_secs_f64()
     );
-    let code = if extraction.unit_errors.is_empty() && extraction.kind_errors.is_empty() {
+    let code = if extraction.unit_errors.is_empty()
+        && extraction.kind_errors.is_empty()
+        && extraction.btf_error.is_none()
+    {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_UNIT_ERRORS)

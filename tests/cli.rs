@@ -1007,3 +1007,210 @@ fn check_reports_an_unreadable_input_and_still_checks_the_others() {
         &format!("ksurf: error: selecting images of {ds}: no aggregated group \"Nope\" in {ds} (it has none)"),
     );
 }
+
+/// The interfaces mini kernels as a dataset with BTF: x86_64 and s390x
+/// (big-endian) extracted with `--btf-from-dwarf` (needs `pahole`), the
+/// v2 x86_64 image without it (no `.BTF` section: no BTF).
+fn btf_dataset(out: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (elf, release, arch, from_dwarf) in [
+        ("x86_64.elf", "6.1.999-interfaces", "amd64", true),
+        ("s390x.elf", "6.1.999-interfaces", "s390x", true),
+        ("v2-x86_64.elf", "6.2.999-interfaces", "amd64", false),
+    ] {
+        let elf = root
+            .join("extractor/tests/fixtures/interfaces/bin")
+            .join(elf);
+        let mut args = vec![
+            "extract",
+            elf.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--distro",
+            "mini",
+            "--release",
+            release,
+            "--flavor",
+            "interfaces",
+            "--arch",
+            arch,
+        ];
+        if from_dwarf {
+            args.push("--btf-from-dwarf");
+        }
+        let o = ksurf(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+}
+
+/// Needs `pahole` and `bpftool` (`.ci/run` installs both).
+#[test]
+fn btf_serves_each_images_blob_and_says_why_an_image_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dir.path().join("ds");
+    btf_dataset(&ds);
+    let ds_text = ds.to_str().unwrap();
+
+    let out = dir.path().join("amd64.btf");
+    let o = ksurf(&[
+        "btf",
+        "--dataset",
+        ds_text,
+        "--image",
+        "mini/6.1.999-interfaces/amd64",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let served = std::fs::read(&out).unwrap();
+    let stored =
+        std::fs::read(ds.join("btf/distro=mini/release=6.1.999-interfaces/arch=amd64/vmlinux.btf"))
+            .unwrap();
+    assert_eq!(served, stored);
+    assert_eq!(served[..4], [0x9f, 0xeb, 1, 0]);
+    // bpftool reads it: the fixture's types are there.
+    let dump = Command::new("bpftool")
+        .args(["btf", "dump", "file"])
+        .arg(&out)
+        .output()
+        .expect("bpftool (package bpftool) runs");
+    assert!(dump.status.success(), "{}", stderr(&dump));
+    let dump = stdout(&dump);
+    for want in [
+        "STRUCT 'task_struct' size=4 vlen=1",
+        "STRUCT 'sk_buff'",
+        "FUNC '__bpf_trace_sched_switch'",
+    ] {
+        assert!(dump.contains(want), "{want} not in:\n{dump}");
+    }
+
+    // To standard output; the s390x image's BTF is big-endian.
+    let o = ksurf(&[
+        "btf",
+        "--dataset",
+        ds_text,
+        "--image",
+        "mini/6.1.999-interfaces/s390x",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.stdout[..4], [0xeb, 0x9f, 1, 0]);
+
+    assert_failed(
+        &ksurf(&[
+            "btf",
+            "--dataset",
+            ds_text,
+            "--image",
+            "mini/6.2.999-interfaces/amd64",
+        ]),
+        2,
+        &format!(
+            "ksurf: error: mini/6.2.999-interfaces/amd64 has no BTF in {ds_text}: its vmlinux has \
+             no .BTF section, and it was extracted without btf_from_dwarf (a source's \
+             `btf_from_dwarf = true`, or `ksurf extract --btf-from-dwarf`)"
+        ),
+    );
+}
+
+/// Needs `pahole` and `bpftool` (`.ci/run` installs both).
+#[test]
+fn btfgen_writes_per_image_what_bpftool_gen_min_core_btf_gives_on_its_btf() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dir.path().join("ds");
+    btf_dataset(&ds);
+    let ds_text = ds.to_str().unwrap();
+    let object = format!("{}/{MINI_BPF}", env!("CARGO_MANIFEST_DIR"));
+    let out = dir.path().join("min");
+    let o = ksurf(&[
+        "btfgen",
+        &object,
+        "--dataset",
+        ds_text,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    // The v2 image has no BTF: exit 1, the others written.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "mini/6.1.999-interfaces/amd64: {o}/mini/amd64/6.1.999-interfaces.btf\n\
+             mini/6.1.999-interfaces/s390x: {o}/mini/s390x/6.1.999-interfaces.btf\n\
+             2 of 3 images: minimized BTF for 1 BPF objects in {o}\n",
+            o = out.display()
+        )
+    );
+    assert!(
+        stderr(&o).starts_with("ksurf: error: mini/6.2.999-interfaces/amd64 has no BTF in "),
+        "{}",
+        stderr(&o)
+    );
+    for arch in ["amd64", "s390x"] {
+        // The peer on the same input: the image's BTF as `ksurf btf` serves it.
+        let btf = dir.path().join(format!("{arch}.btf"));
+        let o = ksurf(&[
+            "btf",
+            "--dataset",
+            ds_text,
+            "--image",
+            &format!("mini/6.1.999-interfaces/{arch}"),
+            "--out",
+            btf.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let peer = dir.path().join(format!("{arch}.min.btf"));
+        let o = Command::new("bpftool")
+            .args(["gen", "min_core_btf"])
+            .arg(&btf)
+            .arg(&peer)
+            .arg(&object)
+            .output()
+            .expect("bpftool runs");
+        assert!(o.status.success(), "{}", stderr(&o));
+        let ours = std::fs::read(out.join(format!("mini/{arch}/6.1.999-interfaces.btf"))).unwrap();
+        assert_eq!(ours, std::fs::read(&peer).unwrap(), "{arch}");
+        // What mini.bpf.o reads through CO-RE: task_struct::pid.
+        let dump = Command::new("bpftool")
+            .args(["btf", "dump", "file"])
+            .arg(out.join(format!("mini/{arch}/6.1.999-interfaces.btf")))
+            .output()
+            .unwrap();
+        assert_eq!(
+            stdout(&dump),
+            "[1] STRUCT 'task_struct' size=4 vlen=1\n\t'pid' type_id=2 bits_offset=0\n\
+             [2] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED\n"
+        );
+    }
+
+    // Only the images with BTF: exit 0.
+    let o = ksurf(&[
+        "btfgen",
+        &object,
+        "--dataset",
+        ds_text,
+        "--images",
+        "mini/6.1*/*",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // A file that is not a BPF object stops the command before any image.
+    let bad = dir.path().join("not-bpf.o");
+    std::fs::write(&bad, b"\x7fELF garbage").unwrap();
+    let o = ksurf(&[
+        "btfgen",
+        bad.to_str().unwrap(),
+        "--dataset",
+        ds_text,
+        "--out",
+        dir.path().join("none").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!("ksurf: error: {}", bad.display())),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("none").exists());
+}

@@ -636,3 +636,92 @@ fn a_run_takes_each_kernels_config_from_beside_its_package() {
         Vec::<PathBuf>::new()
     );
 }
+
+/// `images`' BTF columns of `image`: (btf_source, btf_sha256, btf_error).
+fn btf_of(dataset: &Path, image: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let ds = ksurf_dataset::Dataset::open_existing_local(dataset).unwrap();
+    let id: ksurf_dataset::ImageId = image.parse().unwrap();
+    let images = ds
+        .read_table(&id, ksurf_dataset::TableName::Images)
+        .unwrap();
+    let column = |c: &str| {
+        let a = images
+            .column_by_name(c)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        (!a.is_null(0)).then(|| a.value(0).to_owned())
+    };
+    (
+        column("btf_source"),
+        column("btf_sha256"),
+        column("btf_error"),
+    )
+}
+
+/// Needs `pahole` (Debian's pahole package; `.ci/run` installs it).
+#[test]
+fn a_run_with_btf_from_dwarf_stores_pahole_btf_for_every_image_without_btf() {
+    let s = Setup::new();
+    let config = std::fs::read_to_string(&s.config).unwrap().replacen(
+        "revision = \"all\"\n",
+        "revision = \"all\"\nbtf_from_dwarf = true\n",
+        1,
+    );
+    std::fs::write(&s.config, config).unwrap();
+    let o = ok(s.run("ds", &[]));
+    assert!(
+        untimed_lines(&o)
+            .last()
+            .unwrap()
+            .ends_with(": 5 images extracted, 0 unchanged, 0 failed"),
+        "{}",
+        text(&o.stdout)
+    );
+    let ds = s.path("ds");
+    for (_, release, arch) in debs::PACKAGES {
+        let image = format!("debian/{release}/{arch}");
+        let blob = ds.join(format!(
+            "btf/distro=debian/release={release}/arch={arch}/vmlinux.btf"
+        ));
+        let bytes = std::fs::read(&blob).unwrap_or_else(|e| panic!("{}: {e}", blob.display()));
+        // Little-endian BTF (every fixture package is amd64 or arm64).
+        assert_eq!(bytes[..4], [0x9f, 0xeb, 1, 0], "{image}");
+        let sha = {
+            use sha2::Digest;
+            sha2::Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        assert_eq!(
+            btf_of(&ds, &image),
+            (Some("pahole".to_owned()), Some(sha), None),
+            "{image}"
+        );
+    }
+
+    // No pahole: every image is written without BTF, each says why, and
+    // the exit code is the partial-extraction one (3).
+    let o = s.run("ds-no-pahole", &[("KSURF_PAHOLE", "/nonexistent/pahole")]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    let errors: Vec<String> = text(&o.stderr)
+        .lines()
+        .filter(|l| l.starts_with("ksurf: btf error: "))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(errors.len(), 5, "{}", text(&o.stderr));
+    let ds = s.path("ds-no-pahole");
+    let (release, arch) = ("4.4.0-10-mini", "amd64");
+    let (source, sha, error) = btf_of(&ds, &format!("debian/{release}/{arch}"));
+    assert_eq!((source, sha), (None, None));
+    let error = error.unwrap();
+    assert!(
+        error.contains(&format!(
+            "vmlinux-{release}: cannot run /nonexistent/pahole: "
+        )),
+        "{error}"
+    );
+    assert!(!ds.join("btf").exists());
+}

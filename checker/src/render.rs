@@ -215,3 +215,178 @@ pub fn markdown(report: &Report) -> String {
     }
     out
 }
+
+/// CSS class and fill colour of a cell, per outcome.
+fn cell_class(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Ok => "ok",
+        Outcome::Unchecked => "unchecked",
+        Outcome::Fallback => "fallback",
+        Outcome::Silent => "silent",
+        Outcome::Hard => "hard",
+    }
+}
+
+const HTML_STYLE: &str = "body{font-family:sans-serif;margin:1.5em}\
+table{border-collapse:collapse}\
+th,td{border:1px solid #bbb;padding:2px 6px;text-align:center}\
+td.row{text-align:left;white-space:nowrap}\
+td.program{padding-left:1.5em}\
+.ok{background:#c8f0c8}.unchecked{background:#e4e4e4}.fallback{background:#fff0b0}\
+.silent{background:#ffc890}.hard{background:#ff9a9a}\
+th.image{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal}\
+li{margin:2px 0}";
+
+/// A self-contained HTML page per report: the matrix of objects and
+/// programs × images with one coloured cell per verdict (`title` gives
+/// the reasons of a cell that is not ok), the images, then every verdict
+/// that is not ok and the notes, as in [`markdown`]. Every text from the
+/// objects or the dataset is HTML-escaped.
+pub fn html(report: &Report) -> String {
+    use ksurf_aggregator::report::escape;
+    let mut out = String::from(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>ksurf check</title><style>",
+    );
+    out.push_str(HTML_STYLE);
+    out.push_str("</style></head><body>\n<h1>ksurf check</h1>\n<p>");
+    for o in [
+        Outcome::Ok,
+        Outcome::Unchecked,
+        Outcome::Fallback,
+        Outcome::Silent,
+        Outcome::Hard,
+    ] {
+        let what = match o {
+            Outcome::Ok => "ok",
+            Outcome::Unchecked => "unchecked",
+            Outcome::Fallback => {
+                "fallback: a CO-RE probe is false, the program takes its other branch"
+            }
+            Outcome::Silent => "silent: wrong or missing data",
+            Outcome::Hard => "hard: load or attach fails",
+        };
+        let _ = write!(
+            out,
+            "<span class=\"{}\">&nbsp;{}&nbsp;</span> {what} &nbsp; ",
+            cell_class(o),
+            o.mark()
+        );
+    }
+    out.push_str("</p>\n<table>\n<tr><th>object / program</th>");
+    for (i, image) in report.images.iter().enumerate() {
+        let _ = write!(
+            out,
+            "<th class=\"image\" title=\"{}\">{} {}</th>",
+            escape(image),
+            i + 1,
+            escape(image)
+        );
+    }
+    out.push_str("</tr>\n");
+    // The reasons behind one cell: the verdicts on image i that are not
+    // ok, of the dependencies `belongs` picks.
+    let reasons = |object: &ObjectCheck, belongs: &dyn Fn(&DependencyCheck) -> bool, i: usize| {
+        let lines: Vec<String> = object
+            .dependencies
+            .iter()
+            .filter(|dep| belongs(dep))
+            .filter_map(|dep| {
+                let v = dep.verdicts.get(i).filter(|v| v.outcome != Outcome::Ok)?;
+                Some(format!(
+                    "{} {}: {:?} {}: {}",
+                    dep.kind, dep.name, v.outcome, v.class, v.reason
+                ))
+            })
+            .collect();
+        escape(&lines.join("\n"))
+    };
+    let row = |out: &mut String,
+               label: String,
+               class: &str,
+               outcomes: &[Outcome],
+               object: &ObjectCheck,
+               belongs: &dyn Fn(&DependencyCheck) -> bool| {
+        let _ = write!(out, "<tr><td class=\"row {class}\">{label}</td>");
+        for (i, o) in outcomes.iter().enumerate() {
+            let title = match o {
+                Outcome::Ok => String::new(),
+                _ => format!(" title=\"{}\"", reasons(object, belongs, i)),
+            };
+            let _ = write!(
+                out,
+                "<td class=\"{}\"{title}>{}</td>",
+                cell_class(*o),
+                o.mark()
+            );
+        }
+        out.push_str("</tr>\n");
+    };
+    for object in report.ordered() {
+        let label = format!("<b>{}</b>", escape(&object.label));
+        row(&mut out, label, "object", &object.outcomes, object, &|_| {
+            true
+        });
+        for program in &object.programs {
+            let label = format!("<code>{}</code>", escape(&program.section));
+            let section = Some(program.section.as_str());
+            row(
+                &mut out,
+                label,
+                "program",
+                &program.outcomes,
+                object,
+                &|dep| dep.section.as_deref() == section,
+            );
+        }
+        if object.shared.iter().any(|o| *o != Outcome::Ok) {
+            let label = escape(SHARED_ROW.trim());
+            let in_program = |dep: &DependencyCheck| {
+                object
+                    .programs
+                    .iter()
+                    .any(|p| dep.section.as_deref() == Some(p.section.as_str()))
+            };
+            row(&mut out, label, "program", &object.shared, object, &|dep| {
+                !in_program(dep)
+            });
+        }
+    }
+    out.push_str("</table>\n<h2>Images</h2>\n<ol>\n");
+    for image in &report.images {
+        let _ = writeln!(out, "<li><code>{}</code></li>", escape(image));
+    }
+    out.push_str("</ol>\n<h2>Details</h2>\n<ul>\n");
+    for (object, i, dep, v) in report.problems() {
+        let _ = writeln!(
+            out,
+            "<li class=\"{}\">{} [{}] {}{} <code>{}</code>: <b>{:?}</b> {}: {}</li>",
+            cell_class(v.outcome),
+            escape(&object.label),
+            i + 1,
+            dep.section
+                .as_deref()
+                .map(|s| format!("<code>{}</code>: ", escape(s)))
+                .unwrap_or_default(),
+            escape(dep.kind),
+            escape(&dep.name),
+            v.outcome,
+            escape(v.class),
+            escape(&v.reason)
+        );
+    }
+    for object in report.ordered() {
+        for note in &object.notes {
+            let _ = writeln!(
+                out,
+                "<li>{}: note: {}</li>",
+                escape(&object.label),
+                escape(note)
+            );
+        }
+    }
+    for e in &report.errors {
+        let _ = writeln!(out, "<li class=\"hard\">error: {}</li>", escape(&e.error));
+    }
+    out.push_str("</ul>\n</body></html>\n");
+    out
+}

@@ -837,3 +837,53 @@ fn failures_outside_the_programs_show_on_the_shared_row() {
         ]
     );
 }
+
+#[test]
+fn the_html_page_colours_each_cell_gives_its_reasons_and_escapes_labels() {
+    let object = BpfObject {
+        label: "tool<&>".into(),
+        programs: vec![program(
+            "p",
+            "kprobe/vfs_read",
+            Attach::Kprobe {
+                function: "vfs_read".into(),
+                offset: 0,
+                ret: false,
+            },
+        )],
+        core: vec![field(
+            ".text",
+            CoreKind::FieldByteOffset,
+            "task_struct",
+            &[("task_struct", "state")],
+        )],
+        ..BpfObject::default()
+    };
+    let checked = check_object(&object, &[image_61()]);
+    let report = ksurf_checker::render::Report {
+        images: vec!["debian/6.1.0-57-cloud-amd64/amd64".into()],
+        objects: vec![checked],
+        errors: Vec::new(),
+    };
+    let page = ksurf_checker::render::html(&report);
+    let rows: Vec<&str> = page.lines().filter(|l| l.starts_with("<tr><td")).collect();
+    const REASON: &str = "core task_struct::state (field_byte_offset): Hard field_missing: task_struct::state: task_struct has no member state; the CO-RE relocation fails the load";
+    assert_eq!(rows, [
+            format!("<tr><td class=\"row object\"><b>tool&lt;&amp;&gt;</b></td><td class=\"hard\" title=\"{REASON}\">X</td></tr>"),
+            "<tr><td class=\"row program\"><code>kprobe/vfs_read</code></td><td class=\"ok\">.</td></tr>".to_owned(),
+            format!("<tr><td class=\"row program\">(externs, shared code)</td><td class=\"hard\" title=\"{REASON}\">X</td></tr>"),
+        ]);
+    let details: Vec<&str> = page
+        .lines()
+        .filter(|l| l.starts_with("<li class="))
+        .collect();
+    assert_eq!(
+        details,
+        ["<li class=\"hard\">tool&lt;&amp;&gt; [1] <code>.text</code>: core \
+          <code>task_struct::state (field_byte_offset)</code>: <b>Hard</b> field_missing: \
+          task_struct::state: task_struct has no member state; the CO-RE relocation fails the load</li>"]
+    );
+    assert!(page.starts_with("<!DOCTYPE html>\n"));
+    assert!(page.ends_with("</body></html>\n"));
+    assert!(!page.contains("tool<&>"));
+}

@@ -221,6 +221,22 @@ pub fn partition_dir(table: TableName, image: &ImageId) -> Path {
     ])
 }
 
+/// Where `image`'s BTF blob lives (`btf/distro=<d>/release=<r>/arch=<a>/vmlinux.btf`):
+/// raw BTF, the vmlinux's `.BTF` section or BTF encoded from its DWARF
+/// (`images.btf_source` says which, `images.btf_sha256` is its hash).
+pub fn btf_file(image: &ImageId) -> Path {
+    Path::from_iter([
+        BTF_DIR.to_owned(),
+        format!("distro={}", image.distro),
+        format!("release={}", image.release),
+        format!("arch={}", image.arch),
+        "vmlinux.btf".to_owned(),
+    ])
+}
+
+/// The top-level directory of the images' BTF blobs.
+pub const BTF_DIR: &str = "btf";
+
 /// The one Parquet file holding `image`'s rows of `table`.
 pub fn table_file(table: TableName, image: &ImageId) -> Path {
     partition_dir(table, image).join("part-0.parquet")

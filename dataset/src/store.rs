@@ -189,9 +189,24 @@ impl Dataset {
     }
 
     /// Writes all of one image's tables. `tables` must hold every table in
-    /// [`TableName::ALL`] order; the `images` row is written last.
+    /// [`TableName::ALL`] order; the `images` row is written last. The
+    /// image has no BTF blob afterwards (see [`Dataset::write_image_with_btf`]).
     pub fn write_image(&self, image: &ImageId, tables: &[(TableName, RecordBatch)]) -> Result<()> {
+        self.write_image_with_btf(image, tables, None)
+    }
+
+    /// Like [`Dataset::write_image`], and stores `btf` (raw BTF) at
+    /// [`crate::layout::btf_file`] before the `images` marker; with `None`,
+    /// removes a blob an earlier extraction of the image left there, so
+    /// that the blob always belongs to the marker's extraction.
+    pub fn write_image_with_btf(
+        &self,
+        image: &ImageId,
+        tables: &[(TableName, RecordBatch)],
+        btf: Option<Bytes>,
+    ) -> Result<()> {
         let marker = table_file(TableName::Images, image);
+        let btf_path = crate::layout::btf_file(image);
         // Tables encode independently: one thread each.
         let encoded: Vec<(Path, Result<Bytes>)> = std::thread::scope(|scope| {
             let handles: Vec<_> = tables
@@ -214,6 +229,18 @@ impl Dataset {
             match self.store.delete(&marker).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => return Err(self.store_err(&marker)(e)),
+            }
+            match btf {
+                Some(bytes) => self
+                    .store
+                    .put(&btf_path, PutPayload::from(bytes))
+                    .await
+                    .map(|_| ())
+                    .map_err(self.store_err(&btf_path))?,
+                None => match self.store.delete(&btf_path).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(self.store_err(&btf_path)(e)),
+                },
             }
             for (path, bytes) in encoded {
                 if path == marker {
@@ -283,6 +310,12 @@ impl Dataset {
                 detail: format!("expected one images row, found {}", batch.num_rows()),
             }),
         }
+    }
+
+    /// `image`'s BTF blob (raw BTF), `None` when the dataset holds none
+    /// for it. Errors: the store cannot be read.
+    pub fn read_btf(&self, image: &ImageId) -> Result<Option<Bytes>> {
+        self.get_if_exists(&crate::layout::btf_file(image))
     }
 
     /// Reads `image`'s rows of `table`.
@@ -629,8 +662,9 @@ impl Drop for TableWriter<'_> {
 }
 
 /// Refuses to write a dataset into an existing directory that holds
-/// anything but tables and the dataset's own hidden files (`_manifest.json`,
-/// `_plan/`, `.ksurf-run.lock`): `--dataset dataset/` typed in a source
+/// anything but tables, the images' BTF (`btf/`) and the dataset's own
+/// hidden files (`_manifest.json`, `_plan/`, `.ksurf-run.lock`):
+/// `--dataset dataset/` typed in a source
 /// tree must not scatter tables among someone's files.
 fn refuse_foreign_directory(dir: &std::path::Path) -> Result<()> {
     let entries = match std::fs::read_dir(dir) {
@@ -649,6 +683,7 @@ fn refuse_foreign_directory(dir: &std::path::Path) -> Result<()> {
         .filter(|name| {
             !name.starts_with('_')
                 && !name.starts_with('.')
+                && name != crate::layout::BTF_DIR
                 && !TableName::EVERY.iter().any(|t| t.as_str() == name)
         })
         .collect();

@@ -20,6 +20,7 @@
 //! the same [`functions`] and [`types`] passes produce the same rows.
 
 pub mod attach;
+pub mod btf;
 pub mod depsurf;
 pub mod dwarf;
 pub mod elf;
@@ -99,6 +100,13 @@ pub struct Extraction {
     pub config_source: Option<kconfig::ConfigSource>,
     /// The interface kinds that could not be read, in kind order.
     pub kind_errors: Vec<KindError>,
+    /// The image's BTF (`btf/<image>/vmlinux.btf`): the `.BTF` section, or
+    /// after [`extract`] the caller's [`btf::encode_with_pahole`]; `None`
+    /// when there is none.
+    pub btf: Option<btf::ImageBtf>,
+    /// Why the image has no BTF although it should: a malformed `.BTF`
+    /// section, or `pahole` failing (`images.btf_error`).
+    pub btf_error: Option<String>,
     pub unit_errors: Vec<UnitError>,
     pub compile_units: u32,
     /// Units not walked on purpose (Rust).
@@ -190,6 +198,32 @@ pub fn extract(path: &Path, overrides: &IdentityOverrides) -> Result<Extraction>
     Ok(extraction)
 }
 
+/// Gives `extraction` BTF encoded from the DWARF of `vmlinux` by `pahole`
+/// ([`btf::encode_with_pahole`], the tool [`btf::find_pahole`] names) when
+/// its vmlinux had no `.BTF` section. A malformed `.BTF` section is left
+/// as its error. When there is no `pahole`, or it fails, the image gets
+/// no BTF and [`Extraction::btf_error`] says why. `scratch` holds
+/// `pahole`'s output while it is read.
+pub fn btf_from_dwarf(extraction: &mut Extraction, vmlinux: &Path, scratch: &Path) {
+    if extraction.btf.is_some() || extraction.btf_error.is_some() {
+        return;
+    }
+    let Some(pahole) = btf::find_pahole() else {
+        extraction.btf_error = Some(format!(
+            "{}: no .BTF section, and no pahole to encode BTF from the DWARF \
+             (install pahole/dwarves, or name it with KSURF_PAHOLE)",
+            vmlinux.display()
+        ));
+        return;
+    };
+    let started = std::time::Instant::now();
+    match btf::encode_with_pahole(&pahole, vmlinux, extraction.info.big_endian, scratch) {
+        Ok(btf) => extraction.btf = Some(btf),
+        Err(e) => extraction.btf_error = Some(e),
+    }
+    tracing::debug!(elapsed = ?started.elapsed(), "BTF encoded by pahole");
+}
+
 /// Extracts a vmlinux held in memory; `label` names it in errors and, when
 /// no banner says otherwise, gives the release through its file name.
 pub fn extract_bytes(
@@ -267,6 +301,10 @@ fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Re
         Vec::new()
     });
     tracing::debug!(elapsed = ?started.elapsed(), "interfaces and attach verdicts read");
+    let (btf, btf_error) = match btf::from_section(path, bytes) {
+        Ok(btf) => (btf, None),
+        Err(e) => (None, Some(e)),
+    };
     Ok(Extraction {
         info,
         entries: model.entries,
@@ -281,6 +319,8 @@ fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Re
         kconfig: interfaces.kconfig,
         config_source: interfaces.config_source,
         kind_errors: interfaces.errors,
+        btf,
+        btf_error,
         unit_errors: model.unit_errors,
         compile_units: model.compile_units,
         units_skipped: model.units_skipped,

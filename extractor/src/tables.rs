@@ -10,6 +10,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field};
 use ksurf_dataset::schema::{kind_error_fields, param_fields, schema};
 use ksurf_dataset::{TableName, SCHEMA_VERSION};
+use sha2::{Digest, Sha256};
 
 use crate::dwarf::types::Signature;
 use crate::types::TypeKind;
@@ -643,6 +644,24 @@ fn images(x: &Extraction) -> Result<RecordBatch> {
             u32_col(x.kconfig.len() as u32),
             opt_str(x.config_source.as_ref().map(|s| s.column()).as_deref()),
             kind_errors(x),
+            opt_str(x.btf.as_ref().map(|b| b.source.column())),
+            {
+                let mut b = UInt64Builder::new();
+                b.append_option(x.btf.as_ref().map(|b| b.bytes.len() as u64));
+                Arc::new(b.finish())
+            },
+            opt_str(
+                x.btf
+                    .as_ref()
+                    .map(|b| crate::hex(&Sha256::digest(&b.bytes)))
+                    .as_deref(),
+            ),
+            {
+                let mut b = UInt32Builder::new();
+                b.append_option(x.btf.as_ref().map(|b| b.types));
+                Arc::new(b.finish())
+            },
+            opt_str(x.btf_error.as_deref()),
             one_str(env!("CARGO_PKG_VERSION")),
             u32_col(SCHEMA_VERSION),
         ],

@@ -135,5 +135,6 @@ fn plan_of(
         sha256: field("SHA256"),
         companion: None,
         modules: false,
+        btf_from_dwarf: false,
     })
 }

@@ -171,6 +171,11 @@ pub struct SourceConfig {
     /// (`modules = true|false`; `true` when the key is absent): carried
     /// into [`crate::plan::PlannedPackage::modules`].
     pub modules: bool,
+    /// Whether images of this source whose vmlinux has no `.BTF` section
+    /// get BTF encoded from their DWARF by `pahole`
+    /// (`btf_from_dwarf = true|false`; `false` when the key is absent):
+    /// carried into [`crate::plan::PlannedPackage::btf_from_dwarf`].
+    pub btf_from_dwarf: bool,
 }
 
 impl SourceConfig {
@@ -232,6 +237,7 @@ struct RawSource {
     companion_keyring: Option<PathBuf>,
     /// Any TOML value, so that a wrong type is reported with the key.
     modules: Option<toml::Value>,
+    btf_from_dwarf: Option<toml::Value>,
 }
 
 const DEFAULT_POCKETS: [Pocket; 3] = [Pocket::Release, Pocket::Security, Pocket::Updates];
@@ -455,16 +461,16 @@ fn validate(raw: RawSource) -> Result<SourceConfig, String> {
         (None, None) => None,
     };
 
-    let modules = match raw.modules {
-        None => true,
-        Some(toml::Value::Boolean(b)) => b,
-        Some(other) => {
-            return Err(format!(
-                "modules: expected true or false, not the {} {other}",
-                other.type_str()
-            ))
-        }
+    let boolean = |key: &str, value: Option<toml::Value>, default: bool| match value {
+        None => Ok(default),
+        Some(toml::Value::Boolean(b)) => Ok(b),
+        Some(other) => Err(format!(
+            "{key}: expected true or false, not the {} {other}",
+            other.type_str()
+        )),
     };
+    let modules = boolean("modules", raw.modules, true)?;
+    let btf_from_dwarf = boolean("btf_from_dwarf", raw.btf_from_dwarf, false)?;
 
     Ok(SourceConfig {
         name: raw.name,
@@ -480,6 +486,7 @@ fn validate(raw: RawSource) -> Result<SourceConfig, String> {
         companion_url,
         companion_keyring,
         modules,
+        btf_from_dwarf,
     })
 }
 

@@ -53,6 +53,12 @@ pub struct PlannedPackage {
     /// they were made for), and left out of the JSON when `false`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub modules: bool,
+    /// When the vmlinux has no `.BTF` section, encode the image's BTF from
+    /// its DWARF with `pahole` (the source's `btf_from_dwarf` key). Absent
+    /// from plans written before it existed, which read as `false`, and
+    /// left out of the JSON when `false`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub btf_from_dwarf: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -103,6 +109,7 @@ impl Companion {
             sha256: Some(self.sha256.clone()),
             companion: None,
             modules: false,
+            btf_from_dwarf: false,
         }
     }
 }
@@ -136,7 +143,7 @@ pub struct Plan {
 /// Builds the plan from each source's discovery (keyed by source name;
 /// sources without an entry contribute nothing).
 pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>) -> Result<Plan> {
-    let mut planned: Vec<(Candidate, ImageId, bool)> = Vec::new();
+    let mut planned: Vec<(Candidate, ImageId, bool, bool)> = Vec::new();
     let mut images: HashSet<ImageId> = HashSet::new();
     let mut rejected = Vec::new();
     for source in &config.sources {
@@ -206,12 +213,12 @@ pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>
                         message: e.to_string(),
                     })?;
                 if images.insert(image.clone()) {
-                    planned.push((c.clone(), image, source.modules));
+                    planned.push((c.clone(), image, source.modules, source.btf_from_dwarf));
                 }
             }
         }
     }
-    planned.sort_by(|(a, ai, _), (b, bi, _)| {
+    planned.sort_by(|(a, ai, _, _), (b, bi, _, _)| {
         ai.distro
             .cmp(&bi.distro)
             .then_with(|| natural_cmp(&ai.release, &bi.release))
@@ -230,7 +237,7 @@ pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>
     Ok(Plan {
         packages: planned
             .into_iter()
-            .map(|(c, image, modules)| PlannedPackage {
+            .map(|(c, image, modules, btf_from_dwarf)| PlannedPackage {
                 image,
                 flavor: c.kernel.flavor,
                 package: c.package,
@@ -241,6 +248,7 @@ pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>
                 sha256: c.sha256,
                 companion: c.companion,
                 modules,
+                btf_from_dwarf,
             })
             .collect(),
         rejected,
@@ -336,6 +344,14 @@ mod tests {
         assert!(parsed.is_ok(), "{image}");
         let p: PlannedPackage = serde_json::from_str(old).unwrap();
         assert_eq!(p.companion, None);
+        assert!(!p.btf_from_dwarf);
+        let btf = PlannedPackage {
+            btf_from_dwarf: true,
+            ..p.clone()
+        };
+        let json = serde_json::to_string(&btf).unwrap();
+        assert!(json.ends_with(",\"btf_from_dwarf\":true}"), "{json}");
+        assert_eq!(serde_json::from_str::<PlannedPackage>(&json).unwrap(), btf);
         assert_eq!(p.size, Some(281462948));
         assert_eq!(serde_json::to_string(&p).unwrap(), old);
         let with = PlannedPackage {

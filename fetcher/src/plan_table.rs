@@ -180,6 +180,7 @@ mod tests {
             sha256: None,
             companion: None,
             modules: false,
+            btf_from_dwarf: false,
         }
     }
 

@@ -54,7 +54,7 @@ fn every_mistake_has_its_message() {
     let cases: Vec<(String, &str)> = vec![
         ("[[source]\n".into(), "c.toml: line 1: unclosed array table, expected `]`"),
         ("run = 1\n".into(), "c.toml: no [[source]] table"),
-        (GOOD.replace("arches", "arch"), "c.toml: line 6: unknown field `arch`, expected one of `name`, `kind`, `url`, `path`, `series`, `pockets`, `suites`, `components`, `arches`, `flavors`, `versions`, `releases`, `revision`, `keyring`, `launchpad_sources`, `companion_url`, `companion_keyring`, `modules`"),
+        (GOOD.replace("arches", "arch"), "c.toml: line 6: unknown field `arch`, expected one of `name`, `kind`, `url`, `path`, `series`, `pockets`, `suites`, `components`, `arches`, `flavors`, `versions`, `releases`, `revision`, `keyring`, `launchpad_sources`, `companion_url`, `companion_keyring`, `modules`, `btf_from_dwarf`"),
         (GOOD.replace("kind = \"ubuntu\"\n", ""), "c.toml: line 1: missing field `kind`"),
         (GOOD.replace("\"ubuntu\"", "\"ubunt\""), "c.toml: line 3: unknown variant `ubunt`, expected one of `ubuntu`, `debian`, `launchpad`, `local`"),
         (GOOD.to_owned() + "revision = \"newest\"\n", "c.toml: line 7: unknown variant `newest`, expected one of `first`, `latest`, `all`"),
@@ -191,5 +191,32 @@ fn modules_key() {
         let config = FetchConfig::load(&dir.join(name)).unwrap();
         assert_eq!(config.sources.len(), sources, "{name}");
         assert!(config.sources.iter().all(|s| !s.modules), "{name}");
+    }
+}
+
+#[test]
+fn btf_from_dwarf_key() {
+    // Absent: only a vmlinux's own .BTF is stored.
+    let c = FetchConfig::parse(GOOD, "c.toml").unwrap();
+    assert!(!c.sources[0].btf_from_dwarf);
+    for (value, expected) in [("false", false), ("true", true)] {
+        let text = format!("{GOOD}btf_from_dwarf = {value}\n");
+        let c = FetchConfig::parse(&text, "c.toml").unwrap();
+        assert_eq!(c.sources[0].btf_from_dwarf, expected, "{value}");
+    }
+    assert_eq!(
+        error(&format!("{GOOD}btf_from_dwarf = \"yes\"\n")),
+        "c.toml: [[source]] #1 (\"u\"): btf_from_dwarf: expected true or false, not the string \"yes\""
+    );
+    // Every shipped config asks for it on every source.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+    for name in [
+        "ubuntu-depsurf.toml",
+        "debian.toml",
+        "debian-local.toml",
+        "ubuntu.toml",
+    ] {
+        let config = FetchConfig::load(&dir.join(name)).unwrap();
+        assert!(config.sources.iter().all(|s| s.btf_from_dwarf), "{name}");
     }
 }

@@ -803,6 +803,7 @@ fn plan_for_kill(url: &str, size: u64, sha: &str) -> PlannedPackage {
         sha256: Some(sha.to_owned()),
         companion: None,
         modules: false,
+        btf_from_dwarf: false,
     }
 }
 

@@ -21,6 +21,9 @@ pub enum CheckFormat {
     /// Every dependency × image verdict with its reason.
     Json,
     Markdown,
+    /// A self-contained page: the colour-coded matrix (a cell's reasons
+    /// as its tooltip), then the details.
+    Html,
 }
 
 #[derive(Args)]
@@ -30,12 +33,8 @@ pub struct CheckArgs {
     pub objects: Vec<PathBuf>,
     #[command(flatten)]
     pub dataset: super::ExistingDataset,
-    /// Only the images of this aggregated comparison group (its baseline first).
-    #[arg(long)]
-    pub group: Option<String>,
-    /// Only the images whose `distro/release/arch` matches this glob (`debian/6.1*/*`).
-    #[arg(long, value_name = "GLOB")]
-    pub images: Option<String>,
+    #[command(flatten)]
+    pub select: super::ImageSelection,
     #[arg(long, value_enum, default_value = "table")]
     pub format: CheckFormat,
     /// Exit 1 on silent failures too (a probe missing inlined call sites,
@@ -56,26 +55,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
 
 fn check(args: CheckArgs) -> Result<ExitCode> {
     let dataset = args.dataset.open()?;
-    let images =
-        ksurf_checker::select_images(&dataset, args.group.as_deref(), args.images.as_deref())
-            .with_context(|| format!("selecting images of {}", dataset.label()))?;
-    if images.is_empty() {
-        let all = dataset.images()?;
-        if all.is_empty() {
-            anyhow::bail!(
-                "{} holds no complete image (is it a ksurf dataset?)",
-                dataset.label()
-            );
-        }
-        anyhow::bail!(
-            "no image of {} matches the selection (--images matches distro/release/arch; its images: {})",
-            dataset.label(),
-            all.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    let images = args.select.select(&dataset)?;
     let mut report = Report {
         images: images.iter().map(ToString::to_string).collect(),
         ..Report::default()
@@ -96,6 +76,7 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         CheckFormat::Table => render::table(&report),
         CheckFormat::Json => render::json(&report),
         CheckFormat::Markdown => render::markdown(&report),
+        CheckFormat::Html => render::html(&report),
     };
     std::io::stdout().lock().write_all(text.as_bytes())?;
     for e in &report.errors {

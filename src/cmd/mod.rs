@@ -2,6 +2,7 @@
 //! takes its parsed arguments and returns the exit code.
 
 pub mod aggregate;
+pub mod btf;
 pub mod check;
 pub mod fetch;
 pub mod manifest;
@@ -25,6 +26,51 @@ impl ExistingDataset {
     /// Opens it; a local directory must exist.
     pub fn open(&self) -> ksurf_dataset::Result<ksurf_dataset::Dataset> {
         ksurf_dataset::Dataset::open_existing(&self.location)
+    }
+}
+
+/// The image selection of the commands that work per image of a dataset
+/// (`ksurf check`, `ksurf btfgen`), defined once.
+#[derive(clap::Args)]
+pub struct ImageSelection {
+    /// Only the images of this aggregated comparison group (its baseline first).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Only the images whose `distro/release/arch` matches this glob (`debian/6.1*/*`).
+    #[arg(long, value_name = "GLOB")]
+    pub images: Option<String>,
+}
+
+impl ImageSelection {
+    /// The selected images of `dataset`, in dataset order (a group's
+    /// baseline first). Errors: the selection is malformed, names a group
+    /// the dataset lacks, or matches no image (the message lists them).
+    pub fn select(
+        &self,
+        dataset: &ksurf_dataset::Dataset,
+    ) -> anyhow::Result<Vec<ksurf_dataset::ImageId>> {
+        use anyhow::Context;
+        let images =
+            ksurf_checker::select_images(dataset, self.group.as_deref(), self.images.as_deref())
+                .with_context(|| format!("selecting images of {}", dataset.label()))?;
+        if images.is_empty() {
+            let all = dataset.images()?;
+            if all.is_empty() {
+                anyhow::bail!(
+                    "{} holds no complete image (is it a ksurf dataset?)",
+                    dataset.label()
+                );
+            }
+            anyhow::bail!(
+                "no image of {} matches the selection (--images matches distro/release/arch; its images: {})",
+                dataset.label(),
+                all.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        Ok(images)
     }
 }
 

@@ -242,10 +242,12 @@ pub fn process(
                             Stored::Written {
                                 unit_errors: 0,
                                 kind_errors: 0,
+                                btf_error: false,
                             } => None,
                             Stored::Written {
                                 unit_errors,
                                 kind_errors,
+                                btf_error,
                             } => {
                                 processed.with_unit_errors += 1;
                                 let mut parts = Vec::new();
@@ -254,6 +256,9 @@ pub fn process(
                                 }
                                 if kind_errors > 0 {
                                     parts.push(format!("{kind_errors} kinds of dependency failed"));
+                                }
+                                if btf_error {
+                                    parts.push("no BTF (images.btf_error)".to_owned());
                                 }
                                 Some(parts.join(", "))
                             }
@@ -320,6 +325,8 @@ enum Stored {
         unit_errors: usize,
         /// Interface kinds that could not be read (`images.kind_errors`).
         kind_errors: usize,
+        /// The image has no BTF though it should (`images.btf_error`).
+        btf_error: bool,
     },
     /// The dataset already had this image from this very package (found
     /// out only after fetching, when the plan had no SHA-256).
@@ -357,11 +364,18 @@ fn store_image(
             _ => local_config(&mut extraction, package, work_dir),
         }
     }
+    if package.btf_from_dwarf {
+        ksurf_extractor::btf_from_dwarf(&mut extraction, &fetched.vmlinux.path, work_dir);
+    }
     let batches = tables::image_tables(&extraction)?;
     let config = config.and_then(|c| c.as_ref().ok());
     manifest::record(dataset, package, fetched, config)?;
     fail::fail_point!("pipeline::after-fetches-row", |_| std::process::abort());
-    dataset.write_image(&extraction.info.id, &batches)?;
+    let btf = extraction
+        .btf
+        .as_ref()
+        .map(|b| bytes::Bytes::from(b.bytes.clone()));
+    dataset.write_image_with_btf(&extraction.info.id, &batches, btf)?;
     for e in &extraction.unit_errors {
         eprintln!("ksurf: unit error: {}: {}", package.image, e.message);
     }
@@ -373,9 +387,13 @@ fn store_image(
             e.message
         );
     }
+    if let Some(e) = &extraction.btf_error {
+        eprintln!("ksurf: btf error: {}: {e}", package.image);
+    }
     Ok(Stored::Written {
         unit_errors: extraction.unit_errors.len(),
         kind_errors: extraction.kind_errors.len(),
+        btf_error: extraction.btf_error.is_some(),
     })
 }
 

@@ -652,6 +652,7 @@ pub fn plan_from_index(
             sha256: Some(field("SHA256").unwrap()),
             companion: None,
             modules: false,
+            btf_from_dwarf: false,
         });
     }
     out
