@@ -1095,6 +1095,74 @@ fn btf_serves_each_images_blob_and_says_why_an_image_has_none() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(o.stdout[..4], [0xeb, 0x9f, 1, 0]);
 
+    // Through a symlink: the link stays, its target gets the BTF.
+    let target = dir.path().join("target.btf");
+    std::fs::write(&target, b"old").unwrap();
+    let link = dir.path().join("link.btf");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = ksurf(&[
+        "btf",
+        "--dataset",
+        ds_text,
+        "--image",
+        "mini/6.1.999-interfaces/amd64",
+        "--out",
+        link.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(&target).unwrap(), stored);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
+
+    // A blob that is not the one the images row records is refused.
+    let blob_path = "btf/distro=mini/release=6.1.999-interfaces/arch=s390x/vmlinux.btf";
+    let blob = ds.join(blob_path);
+    let whole = std::fs::read(&blob).unwrap();
+    std::fs::write(&blob, &whole[..1000]).unwrap();
+    let s390x = [
+        "btf",
+        "--dataset",
+        ds_text,
+        "--image",
+        "mini/6.1.999-interfaces/s390x",
+    ];
+    let o = ksurf(&s390x);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with(&format!("ksurf: error: {ds_text}/{blob_path}: SHA-256 ")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("(1000 bytes): the dataset is damaged"),
+        "{}",
+        stderr(&o)
+    );
+    // A blob the row records but the dataset lacks (a published snapshot).
+    std::fs::remove_file(&blob).unwrap();
+    let o = ksurf(&s390x);
+    assert_eq!(o.status.code(), Some(2));
+    let message = stderr(&o);
+    assert!(
+        message
+            .starts_with("ksurf: error: mini/6.1.999-interfaces/s390x has BTF (pahole, SHA-256 "),
+        "{message}"
+    );
+    assert!(
+        message.trim_end().ends_with(&format!(
+            "but {ds_text}/{blob_path} is missing: \
+             a snapshot unpacked from `ksurf publish` does not carry the BTF files yet"
+        )),
+        "{message}"
+    );
+
     assert_failed(
         &ksurf(&[
             "btf",
@@ -1136,7 +1204,7 @@ fn btfgen_writes_per_image_what_bpftool_gen_min_core_btf_gives_on_its_btf() {
         format!(
             "mini/6.1.999-interfaces/amd64: {o}/mini/amd64/6.1.999-interfaces.btf\n\
              mini/6.1.999-interfaces/s390x: {o}/mini/s390x/6.1.999-interfaces.btf\n\
-             2 of 3 images: minimized BTF for 1 BPF objects in {o}\n",
+             2 of 3 images: minimized BTF for 1 BPF object in {o}\n",
             o = out.display()
         )
     );
@@ -1194,6 +1262,21 @@ fn btfgen_writes_per_image_what_bpftool_gen_min_core_btf_gives_on_its_btf() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // A bpftool that does not run stops the command before any image.
+    let none = dir.path().join("none");
+    let o = Command::new(env!("CARGO_BIN_EXE_ksurf"))
+        .args(["btfgen", &object, "--dataset", ds_text, "--out"])
+        .arg(&none)
+        .env("KSURF_BPFTOOL", "/nonexistent/bpftool")
+        .output()
+        .unwrap();
+    assert_failed(
+        &o,
+        2,
+        "ksurf: error: cannot run bpftool /nonexistent/bpftool: No such file or directory (os error 2)",
+    );
+    assert!(!none.exists());
 
     // A file that is not a BPF object stops the command before any image.
     let bad = dir.path().join("not-bpf.o");

@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use ksurf_dataset::{Dataset, ImageId, TableName};
 use rayon::prelude::*;
+use sha2::Digest;
 
 #[derive(Args)]
 pub struct BtfArgs {
@@ -57,8 +58,8 @@ fn serve(args: &BtfArgs) -> Result<()> {
     let dataset = args.dataset.open()?;
     let image = dataset.resolve_image(args.image.as_ref())?;
     let btf = stored_btf(&dataset, &image)?;
-    match &args.out {
-        Some(path) => write_atomically(path, &btf),
+    match args.out.as_deref().filter(|p| *p != Path::new("-")) {
+        Some(path) => write_out(path, &btf),
         None => {
             let mut out = std::io::stdout().lock();
             if out.is_terminal() {
@@ -67,57 +68,100 @@ fn serve(args: &BtfArgs) -> Result<()> {
                     btf.len()
                 );
             }
-            out.write_all(&btf)?;
-            out.flush()?;
-            Ok(())
+            match out.write_all(&btf).and_then(|()| out.flush()) {
+                // A reader that stopped early (`| head -c`) is not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.context("writing the BTF to standard output"),
+            }
         }
     }
 }
 
-/// `image`'s stored BTF; the error says why there is none, from its
-/// `images` row (`btf_error`, or no `.BTF` section and no encoding asked).
+/// `image`'s stored BTF, checked against its `images` row
+/// (`btf_sha256`); the error says why there is none: the row's
+/// `btf_error`, no `.BTF` and no encoding asked, or a blob the row
+/// records but the dataset lacks (snapshots do not carry BTF yet).
 fn stored_btf(dataset: &Dataset, image: &ImageId) -> Result<bytes::Bytes> {
-    if let Some(btf) = dataset.read_btf(image)? {
-        return Ok(btf);
-    }
     let row = dataset.read_table(image, TableName::Images)?;
-    let error = row
-        .column_by_name("btf_error")
-        .and_then(|c| c.as_any().downcast_ref::<arrow::array::StringArray>())
-        .filter(|c| arrow::array::Array::is_valid(*c, 0))
-        .map(|c| c.value(0).to_owned());
-    match error {
-        Some(e) => anyhow::bail!("{image} has no BTF in {}: {e}", dataset.label()),
-        None => anyhow::bail!(
-            "{image} has no BTF in {}: its vmlinux has no .BTF section, and it was extracted \
-             without btf_from_dwarf (a source's `btf_from_dwarf = true`, or `ksurf extract --btf-from-dwarf`)",
-            dataset.label()
+    let column = |name: &str| {
+        row.column_by_name(name)
+            .and_then(|c| c.as_any().downcast_ref::<arrow::array::StringArray>())
+            .filter(|c| arrow::array::Array::is_valid(*c, 0))
+            .map(|c| c.value(0).to_owned())
+    };
+    let path = ksurf_dataset::layout::btf_file(image);
+    let location = dataset.object_label(&path);
+    match (dataset.read_btf(image)?, column("btf_sha256")) {
+        (Some(btf), Some(want)) => {
+            let got: String = sha2::Sha256::digest(&btf)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            if got != want {
+                anyhow::bail!(
+                    "{location}: SHA-256 {got} is not the {want} its images row records \
+                     ({} bytes): the dataset is damaged; extract {image} again",
+                    btf.len()
+                );
+            }
+            Ok(btf)
+        }
+        (Some(_), None) => anyhow::bail!(
+            "{location}: the images row of {image} records no BTF: the blob is left over; extract {image} again"
         ),
+        (None, Some(want)) => anyhow::bail!(
+            "{image} has BTF ({}, SHA-256 {want}) but {location} is missing: \
+             a snapshot unpacked from `ksurf publish` does not carry the BTF files yet",
+            column("btf_source").unwrap_or_default()
+        ),
+        (None, None) => match column("btf_error") {
+            Some(e) => anyhow::bail!("{image} has no BTF in {}: {e}", dataset.label()),
+            None => anyhow::bail!(
+                "{image} has no BTF in {}: its vmlinux has no .BTF section, and it was extracted \
+                 without btf_from_dwarf (a source's `btf_from_dwarf = true`, or `ksurf extract --btf-from-dwarf`)",
+                dataset.label()
+            ),
+        },
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same
-/// directory, renamed into place.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to `path`: a regular file (or a new path) through a
+/// temporary file in the same directory renamed into place, mode 0644;
+/// anything else that exists — a symlink, a device such as `/dev/null`, a
+/// FIFO — is written through, never replaced.
+fn write_out(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_file() {
+            return std::fs::write(path, bytes)
+                .with_context(|| format!("writing {}", path.display()));
+        }
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a file in {}", dir.display()))?;
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("writing {}", path.display()))?;
     tmp.persist(path)
-        .with_context(|| format!("renaming into {}", path.display()))?;
+        .map_err(|e| e.error)
+        .with_context(|| format!("renaming the temporary file to {}", path.display()))?;
     Ok(())
 }
 
 /// `bpftool` as the environment names it: `KSURF_BPFTOOL`, else `bpftool`
 /// on `PATH` (Debian installs it in `/usr/sbin`, also tried).
 fn find_bpftool() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("KSURF_BPFTOOL") {
+    if let Some(p) = std::env::var_os("KSURF_BPFTOOL").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -146,8 +190,24 @@ fn btfgen(args: &BtfgenArgs) -> Result<ExitCode> {
         "ksurf btfgen runs `bpftool gen min_core_btf`, and no bpftool was found \
          (install bpftool, or name it with KSURF_BPFTOOL)",
     )?;
+    // One run before any image: a bpftool that is not there or does not
+    // run stops the command (exit 2), not each image.
+    match Command::new(&bpftool).arg("version").output() {
+        Ok(o) if o.status.success() && String::from_utf8_lossy(&o.stdout).contains("libbpf") => {}
+        Ok(o) => anyhow::bail!(
+            "{} is not a working bpftool: `{} version` gave {} ({})",
+            bpftool.display(),
+            bpftool.display(),
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => anyhow::bail!("cannot run bpftool {}: {e}", bpftool.display()),
+    }
     let dataset = args.dataset.open()?;
     let images = args.select.select(&dataset)?;
+    if args.out.exists() && !args.out.is_dir() {
+        anyhow::bail!("--out {}: not a directory", args.out.display());
+    }
     // Every BPF object, embedded ones included, as its own file: bpftool
     // reads ELF files. A file that is not a readable BPF object fails
     // the command before any image is worked on.
@@ -156,17 +216,21 @@ fn btfgen(args: &BtfgenArgs) -> Result<ExitCode> {
     for (i, path) in args.objects.iter().enumerate() {
         let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let label = path.display().to_string();
-        let ranges = match ksurf_checker::object::find_objects(&label, &data)? {
-            ksurf_checker::object::Found::Object => std::iter::once(0..data.len()).collect(),
-            ksurf_checker::object::Found::Embedded(ranges) => ranges,
+        let found = ksurf_checker::object::find_objects(&label, &data)?;
+        let objects_here: Vec<(String, std::ops::Range<usize>)> = match found {
+            ksurf_checker::object::Found::Object => vec![(label, 0..data.len())],
+            ksurf_checker::object::Found::Embedded(ranges) => ranges
+                .into_iter()
+                .enumerate()
+                .map(|(n, r)| (format!("{label}#{}", n + 1), r))
+                .collect(),
         };
-        for (n, range) in ranges.into_iter().enumerate() {
+        for (n, (label, range)) in objects_here.into_iter().enumerate() {
             let bytes = &data[range];
-            let label = format!("{label}#{}", n + 1);
             ksurf_checker::object::parse_object(&label, bytes)?;
             let file = scratch.path().join(format!("{i}.{}.bpf.o", n + 1));
             std::fs::write(&file, bytes).with_context(|| format!("writing {}", file.display()))?;
-            objects.push(file);
+            objects.push((file, label));
         }
     }
     let results: Vec<(ImageId, Result<PathBuf>)> = images
@@ -194,10 +258,11 @@ fn btfgen(args: &BtfgenArgs) -> Result<ExitCode> {
         }
     }
     println!(
-        "{} of {} images: minimized BTF for {} BPF objects in {}",
+        "{} of {} images: minimized BTF for {} BPF object{} in {}",
         results.len() - failed,
         results.len(),
         objects.len(),
+        if objects.len() == 1 { "" } else { "s" },
         args.out.display()
     );
     Ok(if failed > 0 {
@@ -207,50 +272,53 @@ fn btfgen(args: &BtfgenArgs) -> Result<ExitCode> {
     })
 }
 
-/// Minimized BTF of `objects` for `image`, at `<out>/<distro>/<arch>/<release>.btf`.
+/// Minimized BTF of `objects` (scratch file, label) for `image`, written
+/// to `<out>/<distro>/<arch>/<release>.btf` only when bpftool succeeded.
+/// bpftool's messages name the objects by their labels, not the scratch
+/// files.
 fn one_image(
     dataset: &Dataset,
     image: &ImageId,
     bpftool: &Path,
-    objects: &[PathBuf],
+    objects: &[(PathBuf, String)],
     scratch: &Path,
     out: &Path,
 ) -> Result<PathBuf> {
     let btf = stored_btf(dataset, image)?;
     let name = format!("{}.{}.{}", image.distro, image.arch, image.release);
     let input = scratch.join(format!("{name}.btf"));
+    let min = scratch.join(format!("{name}.min.btf"));
     std::fs::write(&input, &btf)
         .with_context(|| format!("{image}: writing {}", input.display()))?;
+    let output = Command::new(bpftool)
+        .args(["gen", "min_core_btf"])
+        .arg(&input)
+        .arg(&min)
+        .args(objects.iter().map(|(file, _)| file))
+        .output()
+        .with_context(|| format!("{image}: running {}", bpftool.display()));
+    let _ = std::fs::remove_file(&input);
+    let output = output?;
+    if !output.status.success() {
+        let _ = std::fs::remove_file(&min);
+        let mut message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        for (file, label) in objects {
+            message = message.replace(&file.display().to_string(), label);
+        }
+        message = message.replace(&input.display().to_string(), &format!("the BTF of {image}"));
+        anyhow::bail!(
+            "{image}: {} gen min_core_btf failed ({}): {message}",
+            bpftool.display(),
+            output.status,
+        );
+    }
+    let bytes = std::fs::read(&min)
+        .with_context(|| format!("{image}: {} wrote no {}", bpftool.display(), min.display()))?;
+    let _ = std::fs::remove_file(&min);
     let dest = out
         .join(&image.distro)
         .join(&image.arch)
         .join(format!("{}.btf", image.release));
-    let dir = dest.parent().expect("a file under out");
-    std::fs::create_dir_all(dir).with_context(|| format!("{image}: creating {}", dir.display()))?;
-    let part = dir.join(format!(".{}.btf.part", image.release));
-    let output = Command::new(bpftool)
-        .args(["gen", "min_core_btf"])
-        .arg(&input)
-        .arg(&part)
-        .args(objects)
-        .output()
-        .with_context(|| format!("{image}: running {}", bpftool.display()))?;
-    let _ = std::fs::remove_file(&input);
-    if !output.status.success() {
-        let _ = std::fs::remove_file(&part);
-        anyhow::bail!(
-            "{image}: {} gen min_core_btf failed ({}): {}",
-            bpftool.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    std::fs::rename(&part, &dest).with_context(|| {
-        format!(
-            "{image}: renaming {} into {}",
-            part.display(),
-            dest.display()
-        )
-    })?;
+    write_out(&dest, &bytes).with_context(|| format!("{image}"))?;
     Ok(dest)
 }
