@@ -1043,6 +1043,19 @@ fn btf_dataset(out: &Path) {
     }
 }
 
+/// `ksurf btf --dataset DS --image IMAGE --out OUT`.
+fn serve_btf(ds: &str, image: &str, out: &Path) -> Output {
+    ksurf(&[
+        "btf",
+        "--dataset",
+        ds,
+        "--image",
+        image,
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 /// Needs `pahole` and `bpftool` (`.ci/run` installs both).
 #[test]
 fn btf_serves_each_images_blob_and_says_why_an_image_has_none() {
@@ -1052,15 +1065,7 @@ fn btf_serves_each_images_blob_and_says_why_an_image_has_none() {
     let ds_text = ds.to_str().unwrap();
 
     let out = dir.path().join("amd64.btf");
-    let o = ksurf(&[
-        "btf",
-        "--dataset",
-        ds_text,
-        "--image",
-        "mini/6.1.999-interfaces/amd64",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = serve_btf(ds_text, "mini/6.1.999-interfaces/amd64", &out);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let served = std::fs::read(&out).unwrap();
     let stored =
@@ -1100,15 +1105,7 @@ fn btf_serves_each_images_blob_and_says_why_an_image_has_none() {
     std::fs::write(&target, b"old").unwrap();
     let link = dir.path().join("link.btf");
     std::os::unix::fs::symlink(&target, &link).unwrap();
-    let o = ksurf(&[
-        "btf",
-        "--dataset",
-        ds_text,
-        "--image",
-        "mini/6.1.999-interfaces/amd64",
-        "--out",
-        link.to_str().unwrap(),
-    ]);
+    let o = serve_btf(ds_text, "mini/6.1.999-interfaces/amd64", &link);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(std::fs::symlink_metadata(&link)
         .unwrap()
@@ -1216,15 +1213,7 @@ fn btfgen_writes_per_image_what_bpftool_gen_min_core_btf_gives_on_its_btf() {
     for arch in ["amd64", "s390x"] {
         // The peer on the same input: the image's BTF as `ksurf btf` serves it.
         let btf = dir.path().join(format!("{arch}.btf"));
-        let o = ksurf(&[
-            "btf",
-            "--dataset",
-            ds_text,
-            "--image",
-            &format!("mini/6.1.999-interfaces/{arch}"),
-            "--out",
-            btf.to_str().unwrap(),
-        ]);
+        let o = serve_btf(ds_text, &format!("mini/6.1.999-interfaces/{arch}"), &btf);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let peer = dir.path().join(format!("{arch}.min.btf"));
         let o = Command::new("bpftool")

@@ -76,7 +76,9 @@ pub fn content_hash(files: &[ManifestFile]) -> String {
     sha256_hex(&canonical)
 }
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+/// SHA-256 of `bytes`, lowercase hex: the form of every `*_sha256`
+/// column and manifest entry.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 

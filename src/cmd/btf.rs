@@ -13,7 +13,6 @@ use anyhow::{Context, Result};
 use clap::Args;
 use ksurf_dataset::{Dataset, ImageId, TableName};
 use rayon::prelude::*;
-use sha2::Digest;
 
 #[derive(Args)]
 pub struct BtfArgs {
@@ -93,10 +92,7 @@ fn stored_btf(dataset: &Dataset, image: &ImageId) -> Result<bytes::Bytes> {
     let location = dataset.object_label(&path);
     match (dataset.read_btf(image)?, column("btf_sha256")) {
         (Some(btf), Some(want)) => {
-            let got: String = sha2::Sha256::digest(&btf)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let got = ksurf_dataset::manifest::sha256_hex(&btf);
             if got != want {
                 anyhow::bail!(
                     "{location}: SHA-256 {got} is not the {want} its images row records \
