@@ -54,4 +54,50 @@ images = duckdb.sql(f"""
 assert images == debs, images
 print(f"run_log: {rows}; {images} images with their package SHA-256")
 PY
+
+# Kernel modules (configs/debian-local.toml: modules = true): every .ko of
+# each package is a `modules` row without error; xfs_file_read_iter and
+# btrfs_sync_file are in their modules with their prototypes; vfs_read and
+# _printk, which modules call, come from the vmlinux only; ksurf check
+# finds mdflush's fentry target in module md_mod.
+expected=""
+for deb in work/debs/linux-image-*-dbg_*.deb; do
+	release=$(dpkg-deb -f "$deb" Package)
+	release=${release#linux-image-}
+	release=${release%-dbg}
+	expected="$expected $release=$(dpkg-deb -c "$deb" | grep -c '\.ko$')"
+done
+python3 - "$dataset" $expected <<'PY'
+import sys
+import duckdb
+
+dataset, expected = sys.argv[1], dict(a.split("=") for a in sys.argv[2:])
+got = {r: (m, f, n) for r, m, f, n in duckdb.sql(f"""
+    select i.release, i.modules, i.modules_failed, (select count(*) from read_parquet('{dataset}/modules/**/*.parquet', hive_partitioning = true) m
+        where m.release = i.release and m.error is null)
+    from read_parquet('{dataset}/images/**/*.parquet', hive_partitioning = true) i""").fetchall()}
+assert {r: (int(n), 0, int(n)) for r, n in expected.items()} == got, (expected, got)
+for name, module, prototype in [
+    ("xfs_file_read_iter", "xfs", "ssize_t xfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to);"),
+    ("btrfs_sync_file", "btrfs", "int btrfs_sync_file(struct file *file, loff_t start, loff_t end, int datasync);"),
+    ("vfs_read", "vmlinux", "ssize_t vfs_read(struct file *file, char *buf, size_t count, loff_t *pos);"),
+    ("_printk", "vmlinux", "int _printk(const char *fmt, ...);"),
+]:
+    rows = duckdb.sql(f"""
+        select distinct release, module, prototype from read_parquet('{dataset}/function_instances/**/*.parquet', hive_partitioning = true)
+        where name = '{name}' order by all""").fetchall()
+    assert rows == [(r, module, prototype) for r in sorted(expected)], (name, rows)
+print(f"modules: {got} (release: modules, failed, rows without error); xfs, btrfs, vfs_read, _printk where they belong")
+PY
+"$ksurf" check work/libbpf-tools/usr/sbin/mdflush --dataset "$dataset" --format json >"$dataset.mdflush.json" || true
+python3 - "$dataset.mdflush.json" "$debs" <<'PY'
+import json, sys
+report, debs = json.load(open(sys.argv[1])), int(sys.argv[2])
+verdicts = [v for o in report["objects"] for d in o["dependencies"]
+            if d["name"] == "fentry md_flush_request" for v in d["verdicts"]]
+assert len(verdicts) == debs and all(v["class"] == "in_module" and v["reason"].startswith("in module md_mod: ")
+                                    for v in verdicts), verdicts
+print(f"mdflush: fentry md_flush_request: {verdicts[0]['reason']}")
+PY
+rm -f "$dataset.mdflush.json"
 echo "real run check passed"

@@ -110,6 +110,11 @@ struct ExtractArgs {
     /// BTF, as a config's `btf_from_dwarf = true` does.
     #[arg(long, conflicts_with = "shard")]
     btf_from_dwarf: bool,
+    /// Also extract the kernel modules (`*.ko`, uncompressed) below DIR
+    /// into the image's tables (module column, `modules` table), as a
+    /// config's `modules = true` does with the package's modules.
+    #[arg(long, value_name = "DIR", conflicts_with = "shard")]
+    modules: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -225,14 +230,19 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
     if args.btf_from_dwarf {
         ksurf_extractor::btf_from_dwarf(&mut extraction, &vmlinux, &std::env::temp_dir());
     }
+    if let Some(dir) = &args.modules {
+        ksurf_extractor::extract_modules(&mut extraction, dir)?;
+    }
     tracing::debug!(elapsed = ?started.elapsed(), "extracted");
     let batches = tables::image_tables(&extraction)?;
+    let module_batches = tables::module_tables(&extraction)?;
     let btf = extraction
         .btf
         .as_ref()
         .map(|b| bytes::Bytes::from(b.bytes.clone()));
-    dataset.write_image_with_btf(&extraction.info.id, &batches, btf)?;
+    dataset.write_image_parts(&extraction.info.id, &batches, &module_batches, btf)?;
     tracing::debug!(elapsed = ?started.elapsed(), "tables written");
+    let modules_failed = cmd::report_module_errors(None, &extraction);
     for e in &extraction.unit_errors {
         eprintln!("ksurf: unit error: {}", e.message);
     }
@@ -241,6 +251,22 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
     }
     if let Some(e) = &extraction.btf_error {
         eprintln!("ksurf: btf error: {e}");
+    }
+    if !extraction.modules.is_empty() {
+        let read: Vec<_> = extraction
+            .modules
+            .iter()
+            .filter_map(|m| m.rows.as_ref().ok())
+            .collect();
+        println!(
+            "{}: {} modules ({} failed): {} functions, {} instances, {} symbols",
+            extraction.info.id,
+            extraction.modules.len(),
+            modules_failed,
+            read.iter().map(|m| m.statuses.len()).sum::<usize>(),
+            read.iter().map(|m| m.entries.len()).sum::<usize>(),
+            read.iter().map(|m| m.symbols.len()).sum::<usize>(),
+        );
     }
     println!(
         "{}: {} functions, {} instances, {} symbols, {} types, {} tracepoints, {} syscalls, {} kfuncs, {} LSM hooks, {} config options, {} units ({} failed, {} skipped), {:.2}s",
@@ -262,6 +288,7 @@ fn run_extract(args: ExtractArgs) -> Result<ExitCode> {
     let code = if extraction.unit_errors.is_empty()
         && extraction.kind_errors.is_empty()
         && extraction.btf_error.is_none()
+        && modules_failed == 0
     {
         ExitCode::SUCCESS
     } else {

@@ -725,3 +725,208 @@ fn a_run_with_btf_from_dwarf_stores_pahole_btf_for_every_image_without_btf() {
     );
     assert!(!ds.join("btf").exists());
 }
+
+fn module_rows(dataset: &Path, image: &str, table: ksurf_dataset::TableName) -> Option<Vec<(String, String)>> {
+    let ds = ksurf_dataset::Dataset::open_existing_local(dataset).unwrap();
+    let id: ksurf_dataset::ImageId = image.parse().unwrap();
+    let stream = ds.stream_module_rows(&id, table, 1024).unwrap()?;
+    let mut rows = Vec::new();
+    for batch in stream {
+        let batch = batch.unwrap();
+        let column = |c: &str| {
+            batch
+                .column_by_name(c)
+                .unwrap()
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .clone()
+        };
+        let (module, name) = (column("module"), column("name"));
+        for i in 0..batch.num_rows() {
+            rows.push((module.value(i).to_owned(), name.value(i).to_owned()));
+        }
+    }
+    Some(rows)
+}
+
+/// A package with modules, one of them `.ko.xz` and one broken: the
+/// modules' rows are stored beside the vmlinux's, the broken one is a
+/// `modules` row with its error and makes the exit code 3, and `ksurf
+/// check`'s facts find a module's function. With `modules = false` the
+/// same package has no module rows.
+#[test]
+fn a_run_with_modules_stores_each_modules_rows_and_records_a_broken_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let debs = dir.path().join("debs");
+    std::fs::create_dir_all(&debs).unwrap();
+    let (elf, release, arch) = debs::PACKAGES[0];
+    let vmlinux = std::fs::read(debs::repo_root().join(elf)).unwrap();
+    let fixture = |build: &str| {
+        std::fs::read(
+            debs::repo_root().join(format!("extractor/tests/fixtures/modules/bin/{build}.ko")),
+        )
+        .unwrap()
+    };
+    let mini = fixture("x86_64");
+    let mut xz = Vec::new();
+    {
+        use std::io::Write;
+        let mut encoder = liblzma::write::XzEncoder::new(&mut xz, 6);
+        encoder.write_all(&fixture("x86_64-dwarf4")).unwrap();
+        encoder.finish().unwrap();
+    }
+    debs::build_deb_with_modules(
+        &debs,
+        release,
+        arch,
+        &vmlinux,
+        &[
+            ("kernel/fs/mini/ksurf_mini.ko", &mini),
+            ("kernel/fs/mini4/mini4.ko.xz", &xz),
+            ("kernel/drivers/broken.ko", b"not an ELF file"),
+        ],
+    );
+    let config = dir.path().join("config.toml");
+    let write_config = |modules: bool| {
+        std::fs::write(
+            &config,
+            format!(
+                "[[source]]\nname = \"local\"\nkind = \"local\"\npath = \"{}\"\n\
+                 flavors = [\"*\"]\nrevision = \"all\"\nmodules = {modules}\n",
+                debs.display()
+            ),
+        )
+        .unwrap()
+    };
+    let run = |dataset: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ksurf"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .arg("--dataset")
+            .arg(dir.path().join(dataset))
+            .arg("--work")
+            .arg(dir.path().join(format!("work-{dataset}")))
+            .env("SOURCE_DATE_EPOCH", EPOCH)
+            .env_remove("FAILPOINTS")
+            .output()
+            .unwrap()
+    };
+    write_config(true);
+    let o = run("ds");
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    let image = format!("debian/{release}/{arch}");
+    let errors: Vec<&str> = std::str::from_utf8(&o.stderr)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("ksurf: module error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", text(&o.stderr));
+    assert!(
+        errors[0].starts_with(&format!(
+            "ksurf: module error: {image}: kernel/drivers/broken.ko: "
+        )),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        text(&o.stdout).contains(&format!("{image}: extracted, 1 modules failed")),
+        "{}",
+        text(&o.stdout)
+    );
+    let ds = dir.path().join("ds");
+    let functions = module_rows(&ds, &image, ksurf_dataset::TableName::Functions).unwrap();
+    // Both good modules are named ksurf_mini by their .modinfo; rows come
+    // in (module, path) order: kernel/fs/mini/ then kernel/fs/mini4/.
+    let names: Vec<&str> = functions.iter().map(|(_, n)| n.as_str()).collect();
+    let one = [
+        "mini_check",
+        "mini_exit",
+        "mini_extra_sum",
+        "mini_hook",
+        "mini_init",
+        "mini_len",
+        "mini_log",
+        "mini_scale",
+        "mini_submit",
+    ];
+    assert_eq!(names, [one, one].concat());
+    assert!(functions.iter().all(|(m, _)| m == "ksurf_mini"));
+    let modules = ksurf_dataset::Dataset::open_existing_local(&ds)
+        .unwrap()
+        .read_table(&image.parse().unwrap(), ksurf_dataset::TableName::Modules)
+        .unwrap();
+    let column = |c: &str| -> Vec<Option<String>> {
+        let a = modules
+            .column_by_name(c)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        (0..a.len())
+            .map(|i| (!a.is_null(i)).then(|| a.value(i).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        column("path"),
+        [
+            "kernel/drivers/broken.ko",
+            "kernel/fs/mini/ksurf_mini.ko",
+            "kernel/fs/mini4/mini4.ko"
+        ]
+        .map(|p| Some(p.to_owned()))
+    );
+    assert_eq!(
+        column("module"),
+        ["broken", "ksurf_mini", "ksurf_mini"].map(|p| Some(p.to_owned()))
+    );
+    let error = column("error")[0].clone().unwrap();
+    assert!(error.contains("broken.ko"), "{error}");
+    assert_eq!(column("error")[1..], [None, None]);
+
+    // ksurf check's facts: a module's function, found by name.
+    let needs = ksurf_checker::facts::Needs {
+        functions: ["mini_submit", "mini_scale", "no_such_function"]
+            .map(str::to_owned)
+            .into(),
+        ..Default::default()
+    };
+    let facts = ksurf_checker::facts::read(
+        &ksurf_dataset::Dataset::open_existing_local(&ds).unwrap(),
+        &image.parse().unwrap(),
+        &needs,
+    )
+    .unwrap();
+    let found: Vec<(&str, Vec<(&str, &str, usize)>)> = facts
+        .module_functions
+        .iter()
+        .map(|(name, defs)| {
+            (
+                name.as_str(),
+                defs.iter()
+                    .map(|d| (d.module.as_str(), d.inline_type.as_str(), d.symbols.len()))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("mini_scale", vec![("ksurf_mini", "Full", 0)]),
+            // Both files' symbols: two files of one module name are one module.
+            ("mini_submit", vec![("ksurf_mini", "No", 2)]),
+        ]
+    );
+
+    // Without modules: no module rows, no modules table rows.
+    write_config(false);
+    let o = run("ds-no-modules");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let ds = dir.path().join("ds-no-modules");
+    assert_eq!(module_rows(&ds, &image, ksurf_dataset::TableName::Functions), None);
+    let modules = ksurf_dataset::Dataset::open_existing_local(&ds)
+        .unwrap()
+        .read_table(&image.parse().unwrap(), ksurf_dataset::TableName::Modules)
+        .unwrap();
+    assert_eq!(modules.num_rows(), 0);
+}

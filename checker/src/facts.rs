@@ -177,6 +177,18 @@ pub struct TypeFacts {
     pub enumerators: Vec<(String, i64)>,
 }
 
+/// A function of a kernel module (`functions` and `symbols` rows of the
+/// image's module files, `module` column).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModuleFunctionFacts {
+    pub module: String,
+    /// `functions.inline_type`: `No`, `Full` or `Selective`.
+    pub inline_type: String,
+    /// The module's `STT_FUNC` symbols whose stem is the name: (symbol,
+    /// section), in the table's order.
+    pub symbols: Vec<(String, String)>,
+}
+
 /// What one image says about the needed names.
 #[derive(Clone, Debug, Default)]
 pub struct ImageFacts {
@@ -191,6 +203,10 @@ pub struct ImageFacts {
     /// symbol of exactly that name (`symbols`): code without DWARF of its
     /// own, such as 5.10's `__x64_sys_getpid` alias. Symbol → section.
     pub symbols_only: BTreeMap<String, String>,
+    /// Needed names the vmlinux does not define (no `function_attach`
+    /// row, no symbol) but kernel modules do: their `functions` and
+    /// `symbols` rows from the modules' files, in module order.
+    pub module_functions: BTreeMap<String, Vec<ModuleFunctionFacts>>,
     pub tracepoints: BTreeMap<String, TracepointFacts>,
     pub syscalls: BTreeMap<String, SyscallFacts>,
     pub kfuncs: BTreeSet<String>,
@@ -289,6 +305,14 @@ pub fn read(dataset: &Dataset, image: &ImageId, needs: &Needs) -> Result<ImageFa
             }
         })?;
     }
+    let in_modules: BTreeSet<&str> = without_row
+        .iter()
+        .copied()
+        .filter(|name| !facts.symbols_only.contains_key(*name))
+        .collect();
+    if !in_modules.is_empty() {
+        read_module_functions(dataset, image, &in_modules, &mut facts)?;
+    }
     if !needs.functions.is_empty() {
         let mut external: BTreeSet<String> = BTreeSet::new();
         scan(dataset, image, TableName::FunctionInstances, |c, i| {
@@ -364,6 +388,61 @@ pub fn read(dataset: &Dataset, image: &ImageId, needs: &Needs) -> Result<ImageFa
         read_types(dataset, image, needs, &mut facts)?;
     }
     Ok(facts)
+}
+
+/// Reads the modules' `functions` and `symbols` rows of `names` into
+/// `facts.module_functions`; nothing when the image has no module files.
+fn read_module_functions(
+    dataset: &Dataset,
+    image: &ImageId,
+    names: &BTreeSet<&str>,
+    facts: &mut ImageFacts,
+) -> Result<()> {
+    let Some(stream) = dataset.stream_module_rows(image, TableName::Functions, BATCH_ROWS)? else {
+        return Ok(());
+    };
+    for batch in stream {
+        let batch: RecordBatch = batch?;
+        let c = Columns::of_batch(&batch);
+        for i in 0..batch.num_rows() {
+            let name = c.str("name", i);
+            if names.contains(name) {
+                let module = c.str("module", i);
+                let defined = facts.module_functions.entry(name.to_owned()).or_default();
+                // Two files of one module name (which the kernel never
+                // loads together) read as one module.
+                if defined.iter().all(|f| f.module != module) {
+                    defined.push(ModuleFunctionFacts {
+                        module: module.to_owned(),
+                        inline_type: c.str("inline_type", i).to_owned(),
+                        symbols: Vec::new(),
+                    });
+                }
+            }
+        }
+    }
+    if facts.module_functions.is_empty() {
+        return Ok(());
+    }
+    let Some(stream) = dataset.stream_module_rows(image, TableName::Symbols, BATCH_ROWS)? else {
+        return Ok(());
+    };
+    for batch in stream {
+        let batch: RecordBatch = batch?;
+        let c = Columns::of_batch(&batch);
+        for i in 0..batch.num_rows() {
+            let stem = c.str("stem", i);
+            let Some(functions) = facts.module_functions.get_mut(stem) else {
+                continue;
+            };
+            let module = c.str("module", i);
+            if let Some(f) = functions.iter_mut().find(|f| f.module == module) {
+                f.symbols
+                    .push((c.str("name", i).to_owned(), c.str("section", i).to_owned()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The type a member's C type text names, when a CO-RE access can step

@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use crate::deps::{Attach, BpfObject, CoreKind, CoreRelocation, FentryMode};
 use crate::facts::{
-    composite_name, flavorless, syscall_of_event, ImageFacts, Prototype, TypeFacts,
+    composite_name, flavorless, syscall_of_event, ImageFacts, ModuleFunctionFacts, Prototype,
+    TypeFacts,
 };
 
 /// How bad a verdict is, in increasing order.
@@ -263,10 +264,99 @@ fn no_function(function: &str, facts: &ImageFacts, kprobe: bool) -> Verdict {
             "not_attachable",
             format!("symbol {function} has no DWARF function, so pahole gave it no .BTF FUNC: fentry needs one"),
         ),
+        None => match facts.module_functions.get(function) {
+            Some(defined) => in_module(function, defined, kprobe),
+            None => Verdict::new(
+                Outcome::Hard,
+                "absent",
+                format!("no function {function} in the vmlinux or a module of the image"),
+            ),
+        },
+    }
+}
+
+/// The verdict for a function only kernel modules define: the program
+/// attaches once the module is loaded, by the module's symbols. For
+/// fentry the module's own BTF and ftrace call sites are not in the
+/// dataset: the verdict rests on the symbol.
+fn in_module(function: &str, defined: &[ModuleFunctionFacts], kprobe: bool) -> Verdict {
+    // Modules that carry a symbol of the name or a clone of it: the code a
+    // probe can reach. Others hold only inlined copies (a header's static
+    // inline function).
+    let with_code: Vec<&ModuleFunctionFacts> =
+        defined.iter().filter(|f| !f.symbols.is_empty()).collect();
+    if with_code.is_empty() {
+        let modules: Vec<&str> = defined.iter().map(|f| f.module.as_str()).collect();
+        return Verdict::new(
+            Outcome::Hard,
+            "full_inline",
+            format!(
+                "{function} is inlined into every caller in module{} {}: no symbol",
+                if modules.len() > 1 { "s" } else { "" },
+                modules.join(", ")
+            ),
+        );
+    }
+    let modules: Vec<&str> = with_code.iter().map(|f| f.module.as_str()).collect();
+    if let [a, b, ..] = modules.as_slice() {
+        return Verdict::new(
+            Outcome::Hard,
+            "ambiguous",
+            format!(
+                "{function} is defined in modules {a} and {b}{}: a probe by the bare name is refused when both are loaded",
+                if modules.len() > 2 { " and others" } else { "" }
+            ),
+        );
+    }
+    let f = with_code[0];
+    let m = &f.module;
+    let exact = f.symbols.iter().find(|(name, _)| name == function);
+    let clones: Vec<&str> = f
+        .symbols
+        .iter()
+        .filter(|(name, section)| {
+            name != function && !name.ends_with(".cold") && !section.starts_with(".init")
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    match exact {
+        Some((_, section)) if section.starts_with(".init") || section.starts_with(".exit") => {
+            Verdict::new(
+                Outcome::Hard,
+                "not_attachable",
+                format!("in module {m}: symbol {function} in {section} (freed after the module loads, or only run at unload)"),
+            )
+        }
+        Some(_) if f.inline_type == "Selective" => Verdict::new(
+            Outcome::Silent,
+            "selective_inline",
+            format!("in module {m}: attachable once the module is loaded; some calls to {function} are inlined into its callers and never reach the probe"),
+        ),
+        Some((_, section)) => Verdict::new(
+            Outcome::Ok,
+            "in_module",
+            if kprobe {
+                format!("in module {m}: attachable once the module is loaded (symbol {function} in {section})")
+            } else {
+                format!("in module {m}: attachable once the module is loaded (symbol {function} in {section}; the module's BTF and ftrace call sites are not checked)")
+            },
+        ),
+        None if !clones.is_empty() => Verdict::new(
+            Outcome::Hard,
+            "renamed",
+            format!("in module {m}: no symbol {function}: attach to {}", clones.join(", ")),
+        ),
         None => Verdict::new(
             Outcome::Hard,
-            "absent",
-            format!("no function {function} in the vmlinux (functions of modules are not in the dataset yet)"),
+            "not_attachable",
+            format!(
+                "in module {m}: no symbol {function} a probe can use ({})",
+                f.symbols
+                    .iter()
+                    .map(|(name, section)| format!("{name} in {section}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         ),
     }
 }

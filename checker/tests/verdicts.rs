@@ -2,7 +2,9 @@
 //! guarded-read and alternative-program rules, and the object outcome.
 
 use ksurf_checker::check::check_object;
-use ksurf_checker::facts::{AttachFacts, ImageFacts, SyscallFacts, TracepointFacts, TypeFacts};
+use ksurf_checker::facts::{
+    AttachFacts, ImageFacts, ModuleFunctionFacts, SyscallFacts, TracepointFacts, TypeFacts,
+};
 use ksurf_checker::verdict::{self, Outcome};
 use ksurf_checker::{
     Attach, BpfObject, CoreKind, CoreRelocation, CoreStep, FentryMode, KconfigExtern, Ksym, Program,
@@ -785,9 +787,141 @@ fn a_symbol_without_dwarf_takes_a_kprobe_but_not_an_fentry() {
         &f,
     );
     assert_eq!(
-        absent.reason,
-        "no function md_flush_request in the vmlinux (functions of modules are not in the dataset yet)"
+        (absent.outcome, absent.class, absent.reason.as_str()),
+        (
+            Outcome::Hard,
+            "absent",
+            "no function md_flush_request in the vmlinux or a module of the image"
+        )
     );
+}
+
+fn in_module(module: &str, inline_type: &str, symbols: &[(&str, &str)]) -> ModuleFunctionFacts {
+    ModuleFunctionFacts {
+        module: module.into(),
+        inline_type: inline_type.into(),
+        symbols: symbols
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.to_string()))
+            .collect(),
+    }
+}
+
+#[test]
+fn a_function_only_a_module_defines_attaches_once_the_module_is_loaded() {
+    let mut f = image_61();
+    let m = &mut f.module_functions;
+    m.insert(
+        "xfs_file_read_iter".into(),
+        vec![in_module("xfs", "No", &[("xfs_file_read_iter", ".text")])],
+    );
+    m.insert(
+        "md_flush_request".into(),
+        vec![in_module("md_mod", "Selective", &[("md_flush_request", ".text")])],
+    );
+    m.insert(
+        "nfs_init".into(),
+        vec![in_module("nfs", "No", &[("nfs_init", ".init.text")])],
+    );
+    m.insert(
+        "tcp_x_clone".into(),
+        vec![in_module("m1", "No", &[("tcp_x_clone.isra.0", ".text")])],
+    );
+    m.insert(
+        "hdr_inline".into(),
+        vec![in_module("a", "Full", &[]), in_module("b", "Full", &[])],
+    );
+    m.insert(
+        "init_once".into(),
+        vec![
+            in_module("a", "No", &[("init_once", ".text")]),
+            in_module("b", "No", &[("init_once", ".text")]),
+            in_module("c", "Full", &[]),
+        ],
+    );
+    let kprobe = |name: &str| Attach::Kprobe {
+        function: name.into(),
+        offset: 0,
+        ret: false,
+    };
+    let fentry = |name: &str| Attach::Fentry {
+        function: name.into(),
+        mode: FentryMode::Fentry,
+    };
+    let verdict = |attach: &Attach| {
+        let v = verdict::attach(attach, &f);
+        (v.outcome, v.class, v.reason)
+    };
+    assert_eq!(
+        verdict(&kprobe("xfs_file_read_iter")),
+        (
+            Outcome::Ok,
+            "in_module",
+            "in module xfs: attachable once the module is loaded (symbol xfs_file_read_iter in .text)".into()
+        )
+    );
+    assert_eq!(
+        verdict(&fentry("xfs_file_read_iter")),
+        (
+            Outcome::Ok,
+            "in_module",
+            "in module xfs: attachable once the module is loaded (symbol xfs_file_read_iter in .text; \
+             the module's BTF and ftrace call sites are not checked)"
+                .into()
+        )
+    );
+    assert_eq!(
+        verdict(&fentry("md_flush_request")),
+        (
+            Outcome::Silent,
+            "selective_inline",
+            "in module md_mod: attachable once the module is loaded; some calls to \
+             md_flush_request are inlined into its callers and never reach the probe"
+                .into()
+        )
+    );
+    assert_eq!(
+        verdict(&kprobe("nfs_init")),
+        (
+            Outcome::Hard,
+            "not_attachable",
+            "in module nfs: symbol nfs_init in .init.text (freed after the module loads, \
+             or only run at unload)"
+                .into()
+        )
+    );
+    assert_eq!(
+        verdict(&kprobe("tcp_x_clone")),
+        (
+            Outcome::Hard,
+            "renamed",
+            "in module m1: no symbol tcp_x_clone: attach to tcp_x_clone.isra.0".into()
+        )
+    );
+    assert_eq!(
+        verdict(&kprobe("hdr_inline")),
+        (
+            Outcome::Hard,
+            "full_inline",
+            "hdr_inline is inlined into every caller in modules a, b: no symbol".into()
+        )
+    );
+    assert_eq!(
+        verdict(&fentry("init_once")),
+        (
+            Outcome::Hard,
+            "ambiguous",
+            "init_once is defined in modules a and b: a probe by the bare name is refused \
+             when both are loaded"
+                .into()
+        )
+    );
+    // The vmlinux's row wins over a module's.
+    f.module_functions.insert(
+        "vfs_read".into(),
+        vec![in_module("m", "No", &[("vfs_read", ".text")])],
+    );
+    assert_eq!(classes(&kprobe("vfs_read"), &f), (Outcome::Ok, "ok"));
 }
 
 #[test]

@@ -35,6 +35,9 @@ pub enum TableName {
     LsmHooks,
     /// The image's build configuration, one row per `CONFIG_` option.
     Kconfig,
+    /// The image's kernel modules (`.ko`), one row each: what was read
+    /// from it, or why it could not be.
+    Modules,
     UnitErrors,
     Images,
     FunctionStatus,
@@ -62,7 +65,7 @@ pub enum TableName {
 
 impl TableName {
     /// Every table, in the order the extractor writes them (`Images` last).
-    pub const ALL: [TableName; 14] = [
+    pub const ALL: [TableName; 15] = [
         TableName::FunctionInstances,
         TableName::Functions,
         TableName::Symbols,
@@ -75,8 +78,19 @@ impl TableName {
         TableName::Kfuncs,
         TableName::LsmHooks,
         TableName::Kconfig,
+        TableName::Modules,
         TableName::UnitErrors,
         TableName::Images,
+    ];
+
+    /// The per-image tables whose kernel-module rows are kept in a second
+    /// file of the image's partition ([`module_rows_file`]), beside the
+    /// vmlinux's `part-0.parquet`: both files have the same schema, with
+    /// the `module` column saying whose row it is.
+    pub const MODULE_ROWS: [TableName; 3] = [
+        TableName::FunctionInstances,
+        TableName::Functions,
+        TableName::Symbols,
     ];
 
     /// The aggregator's per-group tables, in the order it writes them
@@ -94,7 +108,7 @@ impl TableName {
     ];
 
     /// Every table name, whoever writes it.
-    pub const EVERY: [TableName; 25] = [
+    pub const EVERY: [TableName; 26] = [
         TableName::FunctionInstances,
         TableName::Functions,
         TableName::Symbols,
@@ -107,6 +121,7 @@ impl TableName {
         TableName::Kfuncs,
         TableName::LsmHooks,
         TableName::Kconfig,
+        TableName::Modules,
         TableName::UnitErrors,
         TableName::Images,
         TableName::FunctionStatus,
@@ -139,6 +154,7 @@ impl TableName {
             TableName::Kfuncs => "kfuncs",
             TableName::LsmHooks => "lsm_hooks",
             TableName::Kconfig => "kconfig",
+            TableName::Modules => "modules",
             TableName::TypeChanges => "type_changes",
             TableName::TracepointChanges => "tracepoint_changes",
             TableName::SyscallChanges => "syscall_changes",
@@ -240,6 +256,20 @@ pub const BTF_DIR: &str = "btf";
 /// The one Parquet file holding `image`'s rows of `table`.
 pub fn table_file(table: TableName, image: &ImageId) -> Path {
     partition_dir(table, image).join("part-0.parquet")
+}
+
+/// The file name of the kernel modules' rows in an image partition.
+pub const MODULE_ROWS_FILE: &str = "modules-0.parquet";
+
+/// The Parquet file holding the kernel modules' rows of `table` for
+/// `image` (`<table>/distro=<d>/release=<r>/arch=<a>/modules-0.parquet`),
+/// sorted by (`module`, then the table's key); only for the tables of
+/// [`TableName::MODULE_ROWS`], and absent for an image extracted without
+/// modules. The vmlinux's rows stay in [`table_file`], so a reader of one
+/// image's vmlinux (the aggregator) never sees a module's row, and a
+/// reader of the whole table (`<table>/**/*.parquet`) sees both.
+pub fn module_rows_file(table: TableName, image: &ImageId) -> Path {
+    partition_dir(table, image).join(MODULE_ROWS_FILE)
 }
 
 /// Parses `<table>/distro=<d>/release=<r>/arch=<a>/<file>` back into an image id.

@@ -26,7 +26,7 @@ pub use store::{Dataset, ImageState, TableStream, TableWriter};
 
 /// Version of the table schemas. Bumped whenever a column is added, removed
 /// or changes meaning; readers refuse tables written with another version.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// `function_attach.fentry_reason` (and `function_status.fentry_reason`)
 /// of every function of an image without a `.BTF` section: no fentry,

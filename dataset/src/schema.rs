@@ -141,6 +141,7 @@ pub fn schema(table: TableName) -> SchemaRef {
             ),
             Field::new("varargs", DataType::Boolean, false),
             Field::new("discarded", DataType::Boolean, false),
+            utf8("module", false),
         ],
         TableName::Functions => vec![
             utf8("name", false),
@@ -150,6 +151,7 @@ pub fn schema(table: TableName) -> SchemaRef {
             utf8_list("transform_suffixes"),
             Field::new("instance_count", DataType::UInt32, false),
             Field::new("symbol_count", DataType::UInt32, false),
+            utf8("module", false),
         ],
         TableName::FunctionAttach => vec![
             utf8("name", false),
@@ -161,6 +163,7 @@ pub fn schema(table: TableName) -> SchemaRef {
             Field::new("in_btf", DataType::Boolean, true),
             Field::new("ftrace", DataType::Boolean, true),
             Field::new("inlined_sites", DataType::UInt32, false),
+            utf8("module", false),
         ],
         TableName::Symbols => vec![
             utf8("name", false),
@@ -171,6 +174,7 @@ pub fn schema(table: TableName) -> SchemaRef {
             utf8("binding", false),
             utf8("visibility", false),
             utf8("section", false),
+            utf8("module", false),
         ],
         TableName::Types => vec![
             utf8("name", false),
@@ -252,6 +256,18 @@ pub fn schema(table: TableName) -> SchemaRef {
         | TableName::LsmHookChanges
         | TableName::KconfigChanges => interface_change_fields(),
         TableName::Kconfig => vec![utf8("name", false), utf8("value", true)],
+        TableName::Modules => vec![
+            utf8("module", false),
+            utf8("path", false),
+            Field::new("name_from_modinfo", DataType::Boolean, false),
+            utf8("build_id", true),
+            Field::new("compile_units", DataType::UInt32, false),
+            Field::new("units_failed", DataType::UInt32, false),
+            Field::new("function_names", DataType::UInt32, false),
+            Field::new("function_instances", DataType::UInt32, false),
+            Field::new("symbols", DataType::UInt32, false),
+            utf8("error", true),
+        ],
         TableName::UnitErrors => vec![
             Field::new("unit_offset", DataType::UInt64, false),
             utf8("cu_path", true),
@@ -286,6 +302,8 @@ pub fn schema(table: TableName) -> SchemaRef {
             utf8("btf_sha256", true),
             Field::new("btf_types", DataType::UInt32, true),
             utf8("btf_error", true),
+            Field::new("modules", DataType::UInt32, false),
+            Field::new("modules_failed", DataType::UInt32, false),
             utf8("extractor_version", false),
             Field::new("schema_version", DataType::UInt32, false),
         ],

@@ -205,14 +205,50 @@ impl Dataset {
         tables: &[(TableName, RecordBatch)],
         btf: Option<Bytes>,
     ) -> Result<()> {
+        self.write_image_parts(image, tables, &[], btf)
+    }
+
+    /// Like [`Dataset::write_image_with_btf`], and writes `module_rows`
+    /// (kernel modules' rows of tables of [`TableName::MODULE_ROWS`]) to
+    /// [`crate::layout::module_rows_file`], before the marker. A table of
+    /// `MODULE_ROWS` absent from `module_rows` has its module file removed,
+    /// so that no module row outlives the extraction that wrote it.
+    ///
+    /// Errors: [`Error::Store`] for a failed put or delete, the encoder's
+    /// errors; `module_rows` naming a table outside `MODULE_ROWS` is a
+    /// caller bug and panics.
+    pub fn write_image_parts(
+        &self,
+        image: &ImageId,
+        tables: &[(TableName, RecordBatch)],
+        module_rows: &[(TableName, RecordBatch)],
+        btf: Option<Bytes>,
+    ) -> Result<()> {
         let marker = table_file(TableName::Images, image);
         let btf_path = crate::layout::btf_file(image);
+        for (table, _) in module_rows {
+            assert!(
+                TableName::MODULE_ROWS.contains(table),
+                "{table:?} has no module rows"
+            );
+        }
+        let stale_modules: Vec<Path> = TableName::MODULE_ROWS
+            .iter()
+            .filter(|t| !module_rows.iter().any(|(m, _)| m == *t))
+            .map(|t| crate::layout::module_rows_file(*t, image))
+            .collect();
+        let files = module_rows
+            .iter()
+            .map(|(table, batch)| (crate::layout::module_rows_file(*table, image), batch))
+            .chain(
+                tables
+                    .iter()
+                    .map(|(table, batch)| (table_file(*table, image), batch)),
+            );
         // Tables encode independently: one thread each.
         let encoded: Vec<(Path, Result<Bytes>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = tables
-                .iter()
-                .map(|(table, batch)| {
-                    let path = table_file(*table, image);
+            let handles: Vec<_> = files
+                .map(|(path, batch)| {
                     let location = format!("{}/{}", self.label, path);
                     (
                         path,
@@ -241,6 +277,12 @@ impl Dataset {
                     Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                     Err(e) => return Err(self.store_err(&btf_path)(e)),
                 },
+            }
+            for path in &stale_modules {
+                match self.store.delete(path).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(self.store_err(path)(e)),
+                }
             }
             for (path, bytes) in encoded {
                 if path == marker {
@@ -405,6 +447,31 @@ impl Dataset {
         batch_size: usize,
     ) -> Result<TableStream> {
         self.stream_file(&table_file(table, image), table, batch_size, None)
+    }
+
+    /// Streams the kernel modules' rows of `table` for `image`
+    /// ([`crate::layout::module_rows_file`]); `None` when the image was
+    /// extracted without modules (no such file).
+    ///
+    /// Errors: as [`Dataset::stream_file`], but a missing file is `None`.
+    pub fn stream_module_rows(
+        &self,
+        image: &ImageId,
+        table: TableName,
+        batch_size: usize,
+    ) -> Result<Option<TableStream>> {
+        let path = crate::layout::module_rows_file(table, image);
+        match self.stream_file(&path, table, batch_size, None) {
+            Ok(stream) => Ok(Some(stream)),
+            Err(Error::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(Error::Store {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Removes what killed writers left in a local dataset: `object_store`

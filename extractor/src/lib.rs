@@ -111,6 +111,24 @@ pub struct Extraction {
     pub compile_units: u32,
     /// Units not walked on purpose (Rust).
     pub units_skipped: u32,
+    /// The image's kernel modules, sorted by (module name, path); empty
+    /// when the image was extracted without modules ([`extract_modules`]
+    /// fills it).
+    pub modules: Vec<ImageModule>,
+}
+
+/// One `.ko` of an image: its rows, or why it could not be read (the
+/// `modules` table's row; a failed module never fails the image).
+#[derive(Debug)]
+pub struct ImageModule {
+    /// Its path below the image's modules directory, `/`-separated
+    /// (`kernel/fs/xfs/xfs.ko`).
+    pub path: String,
+    /// The module name: the extraction's, or for a failed module the
+    /// file name's ([`module::file_module_name`]).
+    pub name: String,
+    /// Its rows; or the error, naming the file.
+    pub rows: std::result::Result<ModuleExtraction, String>,
 }
 
 /// The rows of one kernel module (a `.ko`): the function and type kinds,
@@ -141,6 +159,29 @@ pub struct ModuleExtraction {
     pub compile_units: u32,
     /// Units not walked on purpose (Rust).
     pub units_skipped: u32,
+}
+
+impl ModuleExtraction {
+    /// Keeps the functions the module defines: a name with a definition,
+    /// an out-of-line or inlined copy (`defined`), or a symbol. Drops the
+    /// names the module only declares (`vfs_read`, which a module calls
+    /// but the vmlinux defines), which are not the module's functions.
+    pub fn keep_defined(&mut self) {
+        let defined: std::collections::HashSet<String> = self
+            .entries
+            .iter()
+            .filter(|e| e.defined)
+            .map(|e| e.name.clone())
+            .chain(
+                self.statuses
+                    .iter()
+                    .filter(|s| s.symbol_count > 0)
+                    .map(|s| s.name.clone()),
+            )
+            .collect();
+        self.entries.retain(|e| defined.contains(&e.name));
+        self.statuses.retain(|s| defined.contains(&s.name));
+    }
 }
 
 /// Extracts the kernel module held in `bytes` (an uncompressed `.ko`);
@@ -324,7 +365,58 @@ fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Re
         unit_errors: model.unit_errors,
         compile_units: model.compile_units,
         units_skipped: model.units_skipped,
+        modules: Vec::new(),
     })
+}
+
+/// Extracts every kernel module below `dir` (the fetcher's
+/// `modules-<release>/`: uncompressed `*.ko` files at their package paths)
+/// into `extraction.modules`, in parallel on the current rayon pool, each
+/// file read once, keeping the functions each defines
+/// ([`ModuleExtraction::keep_defined`]). A module that cannot be read (not ELF, no DWARF, a
+/// relocation that cannot be applied, not a relocatable object) is kept
+/// with its error; the others are unaffected. The modules' struct, union
+/// and enum definitions are not kept (the `types` table holds the
+/// vmlinux's only).
+///
+/// Errors: [`Error::Io`] when `dir` or one of its subdirectories cannot be
+/// listed.
+pub fn extract_modules(extraction: &mut Extraction, dir: &Path) -> Result<()> {
+    use rayon::prelude::*;
+    let mut files = Vec::new();
+    module::ko_files(dir, Path::new(""), &mut files)?;
+    files.sort();
+    let mut modules: Vec<ImageModule> = files
+        .par_iter()
+        .map(|relative| {
+            let file = dir.join(relative);
+            let path = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let rows = std::fs::read(&file)
+                .map_err(|source| Error::Io {
+                    path: file.clone(),
+                    source,
+                })
+                .and_then(|bytes| extract_module(&file, &bytes))
+                .map(|mut m| {
+                    m.types = Vec::new();
+                    m.keep_defined();
+                    m
+                })
+                .map_err(|e| e.to_string());
+            let name = match &rows {
+                Ok(m) => m.name.clone(),
+                Err(_) => module::file_module_name(&file).unwrap_or_else(|| path.clone()),
+            };
+            ImageModule { path, name, rows }
+        })
+        .collect();
+    modules.sort_by(|a, b| (&a.name, &a.path).cmp(&(&b.name, &b.path)));
+    extraction.modules = modules;
+    Ok(())
 }
 
 /// The rows of the interface kinds, and the kinds that failed.

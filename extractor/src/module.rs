@@ -46,6 +46,30 @@ use crate::error::RelocationError;
 use crate::limits::{text, MAX_NAME};
 use crate::{Error, Result};
 
+/// Appends to `out` the regular files named `*.ko` below `root.join(dir)`,
+/// as paths relative to `root`, in no particular order. Symbolic links
+/// are not followed.
+///
+/// Errors: [`Error::Io`] naming a directory that cannot be listed.
+pub fn ko_files(root: &Path, dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    let full = root.join(dir);
+    let io = |source| Error::Io {
+        path: full.clone(),
+        source,
+    };
+    for entry in std::fs::read_dir(&full).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let kind = entry.file_type().map_err(io)?;
+        let relative = dir.join(entry.file_name());
+        if kind.is_dir() {
+            ko_files(root, &relative, out)?;
+        } else if kind.is_file() && relative.extension().is_some_and(|e| e == "ko") {
+            out.push(relative);
+        }
+    }
+    Ok(())
+}
+
 /// Synthetic address of the first allocated section of a module. Not 0:
 /// address 0 means "no code" to the function model (a definition the
 /// linker discarded), and a module's first function is at `.text`+0.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, RecordBatch, StringBuilder, StructBuilder,
+    ArrayRef, BooleanBuilder, StringArray, Int64Builder, ListBuilder, RecordBatch, StringBuilder, StructBuilder,
     UInt32Builder, UInt64Builder, UInt8Builder,
 };
 use arrow::datatypes::{DataType, Field};
@@ -13,6 +13,8 @@ use ksurf_dataset::{TableName, SCHEMA_VERSION};
 use sha2::{Digest, Sha256};
 
 use crate::dwarf::types::Signature;
+use crate::functions::{FunctionEntry, FunctionStatus};
+use crate::symbols::SymbolRow;
 use crate::types::TypeKind;
 use crate::{Error, Extraction, Result};
 
@@ -146,6 +148,7 @@ pub fn image_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
                 TableName::Kfuncs => kfuncs(x),
                 TableName::LsmHooks => lsm_hooks(x),
                 TableName::Kconfig => kconfig(x),
+                TableName::Modules => modules(x),
                 TableName::UnitErrors => unit_errors(x),
                 TableName::Images => images(x),
                 TableName::FunctionStatus
@@ -167,7 +170,108 @@ pub fn image_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
         .collect()
 }
 
+/// The kernel modules' rows of the tables of [`TableName::MODULE_ROWS`]
+/// (for `ksurf_dataset::layout::module_rows_file`), sorted by module, then
+/// as the vmlinux's rows are; empty when the image has no modules.
+pub fn module_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
+    if x.modules.is_empty() {
+        return Ok(Vec::new());
+    }
+    let read: Vec<(&str, &crate::ModuleExtraction)> = x
+        .modules
+        .iter()
+        .filter_map(|m| m.rows.as_ref().ok().map(|rows| (m.name.as_str(), rows)))
+        .collect();
+    let instances = function_instance_rows(
+        read.iter()
+            .flat_map(|(name, m)| m.entries.iter().map(move |e| (*name, e))),
+    )?;
+    let functions = function_rows(
+        read.iter()
+            .flat_map(|(name, m)| m.statuses.iter().map(move |s| (*name, s))),
+    )?;
+    let symbols = symbol_rows(
+        read.iter()
+            .flat_map(|(name, m)| m.symbols.iter().map(move |s| (*name, s))),
+    )?;
+    Ok(vec![
+        (TableName::FunctionInstances, instances),
+        (TableName::Functions, functions),
+        (TableName::Symbols, symbols),
+    ])
+}
+
+/// `modules`: one row per `.ko`, in (module, path) order.
+fn modules(x: &Extraction) -> Result<RecordBatch> {
+    let mut module = StringBuilder::new();
+    let mut path = StringBuilder::new();
+    let mut from_modinfo = BooleanBuilder::new();
+    let mut build_id = StringBuilder::new();
+    let mut compile_units = UInt32Builder::new();
+    let mut units_failed = UInt32Builder::new();
+    let mut function_names = UInt32Builder::new();
+    let mut function_instances = UInt32Builder::new();
+    let mut symbols = UInt32Builder::new();
+    let mut error = StringBuilder::new();
+    for m in &x.modules {
+        module.append_value(&m.name);
+        path.append_value(&m.path);
+        match &m.rows {
+            Ok(rows) => {
+                from_modinfo.append_value(rows.name_from_modinfo);
+                build_id.append_option(rows.build_id.as_deref());
+                compile_units.append_value(rows.compile_units);
+                units_failed.append_value(rows.unit_errors.len() as u32);
+                function_names.append_value(rows.statuses.len() as u32);
+                function_instances.append_value(rows.entries.len() as u32);
+                symbols.append_value(rows.symbols.len() as u32);
+                error.append_null();
+            }
+            Err(message) => {
+                from_modinfo.append_value(false);
+                build_id.append_null();
+                for b in [
+                    &mut compile_units,
+                    &mut units_failed,
+                    &mut function_names,
+                    &mut function_instances,
+                    &mut symbols,
+                ] {
+                    b.append_value(0);
+                }
+                error.append_value(message);
+            }
+        }
+    }
+    batch(
+        TableName::Modules,
+        vec![
+            Arc::new(module.finish()),
+            Arc::new(path.finish()),
+            Arc::new(from_modinfo.finish()),
+            Arc::new(build_id.finish()),
+            Arc::new(compile_units.finish()),
+            Arc::new(units_failed.finish()),
+            Arc::new(function_names.finish()),
+            Arc::new(function_instances.finish()),
+            Arc::new(symbols.finish()),
+            Arc::new(error.finish()),
+        ],
+    )
+}
+
+/// The vmlinux's own rows carry this in their `module` column.
+pub const VMLINUX: &str = "vmlinux";
+
 fn function_instances(x: &Extraction) -> Result<RecordBatch> {
+    function_instance_rows(x.entries.iter().map(|e| (VMLINUX, e)))
+}
+
+/// `function_instances` rows, each `(module, entry)`, in the order given.
+fn function_instance_rows<'a>(
+    rows: impl Iterator<Item = (&'a str, &'a FunctionEntry)>,
+) -> Result<RecordBatch> {
+    let mut module = StringBuilder::new();
     let mut name = StringBuilder::new();
     let mut external = BooleanBuilder::new();
     let mut decl_file = StringBuilder::new();
@@ -180,7 +284,8 @@ fn function_instances(x: &Extraction) -> Result<RecordBatch> {
     let mut direct_callers = string_list();
     let mut prototypes = PrototypeColumns::default();
     let mut discarded = BooleanBuilder::new();
-    for e in &x.entries {
+    for (m, e) in rows {
+        module.append_value(m);
         name.append_value(&e.name);
         discarded.append_value(e.discarded);
         external.append_value(e.external);
@@ -219,11 +324,20 @@ fn function_instances(x: &Extraction) -> Result<RecordBatch> {
             params,
             varargs,
             Arc::new(discarded.finish()),
+            Arc::new(module.finish()),
         ],
     )
 }
 
 fn functions(x: &Extraction) -> Result<RecordBatch> {
+    function_rows(x.statuses.iter().map(|s| (VMLINUX, s)))
+}
+
+/// `functions` rows, each `(module, status)`, in the order given.
+fn function_rows<'a>(
+    rows: impl Iterator<Item = (&'a str, &'a FunctionStatus)>,
+) -> Result<RecordBatch> {
+    let mut module = StringBuilder::new();
     let mut name = StringBuilder::new();
     let mut collision = StringBuilder::new();
     let mut inline = StringBuilder::new();
@@ -231,7 +345,8 @@ fn functions(x: &Extraction) -> Result<RecordBatch> {
     let mut suffixes = string_list();
     let mut instances = UInt32Builder::new();
     let mut symbol_count = UInt32Builder::new();
-    for s in &x.statuses {
+    for (m, s) in rows {
+        module.append_value(m);
         name.append_value(&s.name);
         collision.append_value(s.collision.as_str());
         inline.append_value(s.inline.as_str());
@@ -253,6 +368,7 @@ fn functions(x: &Extraction) -> Result<RecordBatch> {
             Arc::new(suffixes.finish()),
             Arc::new(instances.finish()),
             Arc::new(symbol_count.finish()),
+            Arc::new(module.finish()),
         ],
     )
 }
@@ -293,11 +409,18 @@ fn function_attach(x: &Extraction) -> Result<RecordBatch> {
             Arc::new(in_btf.finish()),
             Arc::new(ftrace.finish()),
             Arc::new(inlined_sites.finish()),
+            Arc::new(StringArray::from(vec![VMLINUX; x.attach.len()])),
         ],
     )
 }
 
 fn symbols(x: &Extraction) -> Result<RecordBatch> {
+    symbol_rows(x.symbols.iter().map(|s| (VMLINUX, s)))
+}
+
+/// `symbols` rows, each `(module, symbol)`, in the order given.
+fn symbol_rows<'a>(rows: impl Iterator<Item = (&'a str, &'a SymbolRow)>) -> Result<RecordBatch> {
+    let mut module = StringBuilder::new();
     let mut name = StringBuilder::new();
     let mut stem = StringBuilder::new();
     let mut suffixes = string_list();
@@ -306,7 +429,8 @@ fn symbols(x: &Extraction) -> Result<RecordBatch> {
     let mut binding = StringBuilder::new();
     let mut visibility = StringBuilder::new();
     let mut section = StringBuilder::new();
-    for s in &x.symbols {
+    for (m, s) in rows {
+        module.append_value(m);
         name.append_value(&s.name);
         stem.append_value(&s.stem);
         for suffix in &s.suffixes {
@@ -330,6 +454,7 @@ fn symbols(x: &Extraction) -> Result<RecordBatch> {
             Arc::new(binding.finish()),
             Arc::new(visibility.finish()),
             Arc::new(section.finish()),
+            Arc::new(module.finish()),
         ],
     )
 }
@@ -662,6 +787,8 @@ fn images(x: &Extraction) -> Result<RecordBatch> {
                 Arc::new(b.finish())
             },
             opt_str(x.btf_error.as_deref()),
+            u32_col(x.modules.len() as u32),
+            u32_col(x.modules.iter().filter(|m| m.rows.is_err()).count() as u32),
             one_str(env!("CARGO_PKG_VERSION")),
             u32_col(SCHEMA_VERSION),
         ],

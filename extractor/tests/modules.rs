@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use ksurf_extractor::functions::InlineStatus;
 use ksurf_extractor::module::MODULE_BASE;
+use ksurf_dataset::TableName;
 use ksurf_extractor::{extract_module, Error, ModuleExtraction};
 use object::read::elf::{ElfFile64, SectionHeader};
 use object::{Endianness, Object, ObjectSection};
@@ -638,5 +639,146 @@ fn a_vmlinux_is_not_a_module() {
              a vmlinux goes through extract()",
             path.display()
         )
+    );
+}
+
+/// A column of strings of `batch`, one per row.
+fn strings(batch: &arrow::array::RecordBatch, column: &str) -> Vec<Option<String>> {
+    let array = batch
+        .column_by_name(column)
+        .unwrap_or_else(|| panic!("no column {column}"));
+    let array = array
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .unwrap();
+    use arrow::array::Array;
+    (0..array.len())
+        .map(|i| (!array.is_null(i)).then(|| array.value(i).to_owned()))
+        .collect()
+}
+
+fn u32s(batch: &arrow::array::RecordBatch, column: &str) -> Vec<u32> {
+    batch
+        .column_by_name(column)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow::array::UInt32Array>()
+        .unwrap()
+        .values()
+        .to_vec()
+}
+
+#[test]
+fn an_images_modules_become_rows_with_their_module_and_a_broken_one_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("modules-6.1.999");
+    std::fs::create_dir_all(root.join("kernel/fs/mini")).unwrap();
+    std::fs::create_dir_all(root.join("kernel/drivers")).unwrap();
+    std::fs::copy(
+        module_path("x86_64"),
+        root.join("kernel/fs/mini/ksurf_mini.ko"),
+    )
+    .unwrap();
+    std::fs::write(root.join("kernel/drivers/broken-drv.ko"), b"not an ELF file").unwrap();
+    // Not modules: another file name, and a link to a module.
+    std::fs::write(root.join("kernel/modules.order"), b"kernel/fs/mini/ksurf_mini.ko\n").unwrap();
+    std::os::unix::fs::symlink("fs/mini/ksurf_mini.ko", root.join("kernel/link.ko")).unwrap();
+
+    let mut x = common::extract_fixture("x86_64-dwarf5-rela");
+    ksurf_extractor::extract_modules(&mut x, &root).unwrap();
+    let summary: Vec<(&str, &str, bool)> = x
+        .modules
+        .iter()
+        .map(|m| (m.name.as_str(), m.path.as_str(), m.rows.is_ok()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("broken_drv", "kernel/drivers/broken-drv.ko", false),
+            ("ksurf_mini", "kernel/fs/mini/ksurf_mini.ko", true),
+        ]
+    );
+    let error = x.modules[0].rows.as_ref().unwrap_err();
+    assert!(
+        error.contains("kernel/drivers/broken-drv.ko"),
+        "the error names the file: {error}"
+    );
+
+    let tables = ksurf_extractor::tables::image_tables(&x).unwrap();
+    let table = |name: TableName| &tables.iter().find(|(t, _)| *t == name).unwrap().1;
+    let modules = table(TableName::Modules);
+    assert_eq!(
+        strings(modules, "module"),
+        [Some("broken_drv".into()), Some("ksurf_mini".into())]
+    );
+    assert_eq!(
+        strings(modules, "build_id"),
+        [None, Some("22d3f49d5ce7084dbdf03965ca651e421f38cdc9".into())]
+    );
+    assert_eq!(u32s(modules, "function_names"), [0, 9]);
+    assert_eq!(u32s(modules, "function_instances"), [0, 11]);
+    assert_eq!(u32s(modules, "symbols"), [0, 11]);
+    assert_eq!(u32s(modules, "compile_units"), [0, 3]);
+    assert_eq!(strings(modules, "error")[0].as_deref(), Some(error.as_str()));
+    let images = table(TableName::Images);
+    assert_eq!(u32s(images, "modules"), [2]);
+    assert_eq!(u32s(images, "modules_failed"), [1]);
+    // The vmlinux's own rows say so.
+    for t in TableName::MODULE_ROWS.into_iter().chain([TableName::FunctionAttach]) {
+        let column = strings(table(t), "module");
+        assert!(!column.is_empty());
+        assert!(column.iter().all(|m| m.as_deref() == Some("vmlinux")), "{t:?}");
+    }
+
+    let module_rows = ksurf_extractor::tables::module_tables(&x).unwrap();
+    let tables_written: Vec<TableName> = module_rows.iter().map(|(t, _)| *t).collect();
+    assert_eq!(tables_written, TableName::MODULE_ROWS);
+    let functions = &module_rows[1].1;
+    assert_eq!(
+        strings(functions, "name"),
+        [
+            "mini_check",
+            "mini_exit",
+            "mini_extra_sum",
+            "mini_hook",
+            "mini_init",
+            "mini_len",
+            "mini_log",
+            "mini_scale",
+            "mini_submit"
+        ]
+        .map(|n| Some(n.to_owned()))
+    );
+    assert!(strings(functions, "module")
+        .iter()
+        .all(|m| m.as_deref() == Some("ksurf_mini")));
+    assert_eq!(module_rows[0].1.num_rows(), 11);
+    assert_eq!(module_rows[2].1.num_rows(), 11);
+
+    // Stored beside the vmlinux's rows; an extraction without modules
+    // removes them.
+    let ds = ksurf_dataset::Dataset::open(dir.path().join("ds").to_str().unwrap()).unwrap();
+    ds.write_image_parts(&x.info.id, &tables, &module_rows, None)
+        .unwrap();
+    let read = |table| {
+        ds.stream_module_rows(&x.info.id, table, 1024)
+            .unwrap()
+            .map(|s| s.map(|b| b.unwrap().num_rows()).sum::<usize>())
+    };
+    assert_eq!(read(TableName::Functions), Some(9));
+    assert_eq!(read(TableName::Symbols), Some(11));
+    ds.write_image(&x.info.id, &tables).unwrap();
+    assert_eq!(read(TableName::Functions), None);
+    assert_eq!(read(TableName::FunctionInstances), None);
+}
+
+#[test]
+fn a_missing_modules_directory_is_an_error_naming_it() {
+    let mut x = common::extract_fixture("x86_64-dwarf5-rela");
+    let missing = Path::new("/nonexistent/modules-6.1.999");
+    let e = ksurf_extractor::extract_modules(&mut x, missing).unwrap_err();
+    assert!(
+        matches!(&e, Error::Io { path, .. } if path == missing),
+        "{e}"
     );
 }

@@ -236,8 +236,8 @@ fn ubuntu_plan_lists_every_current_kernel_and_rejects_the_stubs() {
     let outcome = plan(&config("ubuntu.toml"), None, &mut f);
     no_failures(&outcome);
     assert_eq!(rows(&outcome), UBUNTU_PLAN);
-    // `modules = false` until `ksurf run` extracts modules.
-    assert!(outcome.plan.packages.iter().all(|p| !p.modules));
+    // The shipped ubuntu.toml extracts every kernel's modules.
+    assert!(outcome.plan.packages.iter().all(|p| p.modules));
     let signed = "stub built by source linux-signed (signed kernels carry no debug image)";
     assert_eq!(
         rejected(&outcome),

@@ -277,3 +277,22 @@ mod tests {
         );
     }
 }
+
+/// Prints `ksurf: module error: [<image>: ]<path>: <message>` for each
+/// module of `extraction` that could not be read; returns how many.
+pub fn report_module_errors(
+    image: Option<&ksurf_dataset::ImageId>,
+    extraction: &ksurf_extractor::Extraction,
+) -> usize {
+    let mut failed = 0;
+    for m in &extraction.modules {
+        if let Err(message) = &m.rows {
+            failed += 1;
+            match image {
+                Some(image) => eprintln!("ksurf: module error: {image}: {}: {message}", m.path),
+                None => eprintln!("ksurf: module error: {}: {message}", m.path),
+            }
+        }
+    }
+    failed
+}

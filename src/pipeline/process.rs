@@ -243,11 +243,13 @@ pub fn process(
                                 unit_errors: 0,
                                 kind_errors: 0,
                                 btf_error: false,
+                                modules_failed: 0,
                             } => None,
                             Stored::Written {
                                 unit_errors,
                                 kind_errors,
                                 btf_error,
+                                modules_failed,
                             } => {
                                 processed.with_unit_errors += 1;
                                 let mut parts = Vec::new();
@@ -259,6 +261,9 @@ pub fn process(
                                 }
                                 if btf_error {
                                     parts.push("no BTF (images.btf_error)".to_owned());
+                                }
+                                if modules_failed > 0 {
+                                    parts.push(format!("{modules_failed} modules failed"));
                                 }
                                 Some(parts.join(", "))
                             }
@@ -327,6 +332,8 @@ enum Stored {
         kind_errors: usize,
         /// The image has no BTF though it should (`images.btf_error`).
         btf_error: bool,
+        /// Modules that could not be read (`modules.error`).
+        modules_failed: usize,
     },
     /// The dataset already had this image from this very package (found
     /// out only after fetching, when the plan had no SHA-256).
@@ -367,7 +374,26 @@ fn store_image(
     if package.btf_from_dwarf {
         ksurf_extractor::btf_from_dwarf(&mut extraction, &fetched.vmlinux.path, work_dir);
     }
+    if let Some(modules) = &fetched.vmlinux.modules {
+        ksurf_extractor::extract_modules(&mut extraction, &modules.dir)?;
+        // Modules the unpacker could not decompress are failed modules
+        // of the image, like those the extractor could not read.
+        for failed in &modules.failed {
+            extraction.modules.push(ksurf_extractor::ImageModule {
+                name: ksurf_extractor::module::file_module_name(std::path::Path::new(
+                    &failed.path,
+                ))
+                .unwrap_or_else(|| failed.path.clone()),
+                path: failed.path.clone(),
+                rows: Err(format!("{}: {}", failed.entry, failed.message)),
+            });
+        }
+        extraction
+            .modules
+            .sort_by(|a, b| (&a.name, &a.path).cmp(&(&b.name, &b.path)));
+    }
     let batches = tables::image_tables(&extraction)?;
+    let module_batches = tables::module_tables(&extraction)?;
     let config = config.and_then(|c| c.as_ref().ok());
     manifest::record(dataset, package, fetched, config)?;
     fail::fail_point!("pipeline::after-fetches-row", |_| std::process::abort());
@@ -375,7 +401,8 @@ fn store_image(
         .btf
         .as_ref()
         .map(|b| bytes::Bytes::from(b.bytes.clone()));
-    dataset.write_image_with_btf(&extraction.info.id, &batches, btf)?;
+    dataset.write_image_parts(&extraction.info.id, &batches, &module_batches, btf)?;
+    let modules_failed = crate::cmd::report_module_errors(Some(&package.image), &extraction);
     for e in &extraction.unit_errors {
         eprintln!("ksurf: unit error: {}: {}", package.image, e.message);
     }
@@ -394,6 +421,7 @@ fn store_image(
         unit_errors: extraction.unit_errors.len(),
         kind_errors: extraction.kind_errors.len(),
         btf_error: extraction.btf_error.is_some(),
+        modules_failed,
     })
 }
 

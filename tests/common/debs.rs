@@ -77,10 +77,30 @@ pub fn config(debs: &Path) -> String {
 /// `vmlinux` as `usr/lib/debug/boot/vmlinux-<release>`, padded with 1.5 MiB
 /// of incompressible (but fixed) bytes so it is not taken for a stub.
 pub fn build_deb(debs: &Path, release: &str, arch: &str, vmlinux: &[u8]) -> PathBuf {
+    build_deb_with_modules(debs, release, arch, vmlinux, &[])
+}
+
+/// [`build_deb`], with `modules` as `(path, bytes)` below
+/// `usr/lib/debug/lib/modules/<release>/` (`kernel/fs/xfs/xfs.ko`).
+pub fn build_deb_with_modules(
+    debs: &Path,
+    release: &str,
+    arch: &str,
+    vmlinux: &[u8],
+    modules: &[(&str, &[u8])],
+) -> PathBuf {
     let root = tempfile::tempdir().unwrap();
     let boot = root.path().join("usr/lib/debug/boot");
     std::fs::create_dir_all(&boot).unwrap();
     std::fs::write(boot.join(format!("vmlinux-{release}")), vmlinux).unwrap();
+    for (path, bytes) in modules {
+        let file = root
+            .path()
+            .join(format!("usr/lib/debug/lib/modules/{release}"))
+            .join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, bytes).unwrap();
+    }
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     let pad: Vec<u8> = (0..(3 << 19))
         .map(|_| {
