@@ -88,6 +88,7 @@ fn extract_writes_every_table_and_prints_a_summary() {
         "kconfig",
         "kfuncs",
         "lsm_hooks",
+        "modules",
         "symbols",
         "syscalls",
         "tracepoints",
@@ -104,23 +105,44 @@ fn extract_writes_every_table_and_prints_a_summary() {
 #[test]
 fn output_is_byte_identical_whatever_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
+    // Two kernel modules for the x86_64 image (its modules' rows files).
+    let modules = dir.path().join("modules");
+    for (build, path) in [
+        ("x86_64", "kernel/fs/mini/ksurf_mini.ko"),
+        ("x86_64-dwarf4", "kernel/fs/mini4/mini4.ko"),
+    ] {
+        let to = modules.join(path);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("extractor/tests/fixtures/modules/bin/{build}.ko")),
+            to,
+        )
+        .unwrap();
+    }
     let mut trees = Vec::new();
     for threads in ["1", "2", "3"] {
         let out = dir.path().join(format!("t{threads}"));
         for build in ["x86_64-dwarf5", "aarch64", "s390x"] {
-            let o = ksurf(&[
+            let fixture = fixture(build);
+            let mut args = vec![
                 "--threads",
                 threads,
                 "extract",
-                &fixture(build),
+                &fixture,
                 "--out",
                 out.to_str().unwrap(),
-            ]);
+            ];
+            if build == "x86_64-dwarf5" {
+                args.extend(["--modules", modules.to_str().unwrap()]);
+            }
+            let o = ksurf(&args);
             assert!(o.status.success(), "{}", stderr(&o));
         }
         trees.push(tree(&out));
     }
-    assert_eq!(trees[0].len(), 42);
+    // 15 tables per image, and the three modules' rows files.
+    assert_eq!(trees[0].len(), 48);
     assert!(trees[0] == trees[1] && trees[1] == trees[2]);
 }
 
@@ -363,7 +385,7 @@ fn manifest_lists_the_tables_and_verify_checks_them() {
         stdout(&o),
         // 42 functions + 42 attach verdicts + 47 instances + 45 symbols +
         // 1 image on amd64, 42 + 42 + 47 + 44 + 1 on arm64; no unit errors.
-        format!("{ds}/_manifest.json: snapshot {id}, 28 files, 605 rows\n")
+        format!("{ds}/_manifest.json: snapshot {id}, 30 files, 605 rows\n")
     );
     assert_eq!(manifest["created_at"], "2025-01-14T00:00:00Z");
     let files = manifest["files"].as_array().unwrap();
@@ -475,7 +497,7 @@ fn publish_is_reproducible_matches_the_manifest_and_refuses_a_changed_file() {
         assert_eq!(
             stdout(&o),
             format!(
-                "{}: snapshot {id}, 28 table files, {} bytes, sha256 {hash}\n",
+                "{}: snapshot {id}, 30 table files, {} bytes, sha256 {hash}\n",
                 dist.join(&name).display(),
                 archive.len()
             )
@@ -846,7 +868,7 @@ fn extract_kconfig_reads_the_given_config_file() {
             vec![]
         )
     );
-    assert_eq!(tree(&bad).len(), 14);
+    assert_eq!(tree(&bad).len(), 15);
 
     // A path that cannot be read fails before anything is written.
     let missing = dir.path().join("missing");

@@ -343,6 +343,7 @@ fn assert_same_dataset(got: &Path, want: &Path) {
             "kfuncs",
             "lsm_hook_changes",
             "lsm_hooks",
+            "modules",
             "symbols",
             "syscall_changes",
             "syscalls",

@@ -93,7 +93,7 @@ fn an_s3_dataset_equals_a_local_one() {
     }
     let on_s3 = ksurf_dataset::Dataset::open_existing(&remote).unwrap();
     let local_files = files(Path::new(local));
-    assert_eq!(local_files.len(), 28);
+    assert_eq!(local_files.len(), 30);
     let listed: Vec<String> = on_s3
         .list(None)
         .unwrap()

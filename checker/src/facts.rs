@@ -203,9 +203,10 @@ pub struct ImageFacts {
     /// symbol of exactly that name (`symbols`): code without DWARF of its
     /// own, such as 5.10's `__x64_sys_getpid` alias. Symbol → section.
     pub symbols_only: BTreeMap<String, String>,
-    /// Needed names the vmlinux does not define (no `function_attach`
-    /// row, no symbol) but kernel modules do: their `functions` and
-    /// `symbols` rows from the modules' files, in module order.
+    /// Needed function names kernel modules define (the vmlinux may too):
+    /// their `functions` and `symbols` rows from the modules' files, in
+    /// module order. Names with only an `STT_FUNC` symbol in the vmlinux
+    /// (`symbols_only`) are not looked up.
     pub module_functions: BTreeMap<String, Vec<ModuleFunctionFacts>>,
     pub tracepoints: BTreeMap<String, TracepointFacts>,
     pub syscalls: BTreeMap<String, SyscallFacts>,
@@ -305,9 +306,13 @@ pub fn read(dataset: &Dataset, image: &ImageId, needs: &Needs) -> Result<ImageFa
             }
         })?;
     }
-    let in_modules: BTreeSet<&str> = without_row
+    // Every needed function name is looked up in the modules too: where
+    // the vmlinux lacks it, a module may define it; where the vmlinux has
+    // it, a module defining it as well makes a probe by the bare name
+    // ambiguous once that module is loaded.
+    let in_modules: BTreeSet<&str> = functions
         .iter()
-        .copied()
+        .map(String::as_str)
         .filter(|name| !facts.symbols_only.contains_key(*name))
         .collect();
     if !in_modules.is_empty() {

@@ -112,8 +112,12 @@ pub fn attach(attach: &Attach, facts: &ImageFacts) -> Verdict {
                 ),
             )
         }
-        Attach::Kprobe { function, .. } => kprobe(function, facts),
-        Attach::Fentry { function, mode } => fentry(function, *mode, facts),
+        Attach::Kprobe { function, .. } => {
+            also_in_modules(function, kprobe(function, facts), facts)
+        }
+        Attach::Fentry { function, mode } => {
+            also_in_modules(function, fentry(function, *mode, facts), facts)
+        }
         Attach::Ksyscall { syscall, .. } => match facts.syscalls.get(syscall) {
             None if facts.kind_errors.contains_key("syscall") => kind_error("syscall", facts),
             None => Verdict::new(
@@ -273,6 +277,41 @@ fn no_function(function: &str, facts: &ImageFacts, kprobe: bool) -> Verdict {
             ),
         },
     }
+}
+
+/// A probe on a vmlinux function that kernel modules define too (a
+/// symbol of exactly the name): the probe is placed on the vmlinux's, so
+/// the modules' calls are missed, and kernels that refuse a probe name
+/// several kallsyms entries carry (6.7+ and stable backports) refuse it
+/// by the bare name once such a module is loaded. An ok verdict becomes
+/// silent (`cross_module`), naming the modules; others are kept.
+fn also_in_modules(function: &str, verdict: Verdict, facts: &ImageFacts) -> Verdict {
+    if verdict.outcome != Outcome::Ok || !facts.functions.contains_key(function) {
+        return verdict;
+    }
+    let Some(defined) = facts.module_functions.get(function) else {
+        return verdict;
+    };
+    let modules: Vec<&str> = defined
+        .iter()
+        .filter(|f| f.symbols.iter().any(|(name, _)| name == function))
+        .map(|f| f.module.as_str())
+        .collect();
+    if modules.is_empty() {
+        return verdict;
+    }
+    Verdict::new(
+        Outcome::Silent,
+        "cross_module",
+        format!(
+            "{}; module{} {} also define{} {function}: the probe sees the vmlinux's only, \
+             and a probe by the bare name is refused while one is loaded (kernels 6.7+)",
+            verdict.reason,
+            if modules.len() > 1 { "s" } else { "" },
+            modules.join(", "),
+            if modules.len() > 1 { "" } else { "s" },
+        ),
+    )
 }
 
 /// The verdict for a function only kernel modules define: the program

@@ -817,7 +817,11 @@ fn a_function_only_a_module_defines_attaches_once_the_module_is_loaded() {
     );
     m.insert(
         "md_flush_request".into(),
-        vec![in_module("md_mod", "Selective", &[("md_flush_request", ".text")])],
+        vec![in_module(
+            "md_mod",
+            "Selective",
+            &[("md_flush_request", ".text")],
+        )],
     );
     m.insert(
         "nfs_init".into(),
@@ -916,12 +920,39 @@ fn a_function_only_a_module_defines_attaches_once_the_module_is_loaded() {
                 .into()
         )
     );
-    // The vmlinux's row wins over a module's.
+    // The vmlinux's row wins over a module's; a module that defines the
+    // name too makes an ok probe silent.
+    f.module_functions
+        .insert("vfs_read".into(), vec![in_module("m", "Full", &[])]);
+    assert_eq!(classes(&kprobe("vfs_read"), &f), (Outcome::Ok, "ok"));
     f.module_functions.insert(
         "vfs_read".into(),
-        vec![in_module("m", "No", &[("vfs_read", ".text")])],
+        vec![
+            in_module("m", "No", &[("vfs_read", ".text")]),
+            in_module("n", "No", &[("vfs_read.isra.0", ".text")]),
+        ],
     );
-    assert_eq!(classes(&kprobe("vfs_read"), &f), (Outcome::Ok, "ok"));
+    let v = verdict::attach(&fentry("vfs_read"), &f);
+    assert_eq!(
+        (v.outcome, v.class, v.reason),
+        (
+            Outcome::Silent,
+            "cross_module",
+            "in .BTF with an ftrace call site; module m also defines vfs_read: the probe \
+             sees the vmlinux's only, and a probe by the bare name is refused while one is \
+             loaded (kernels 6.7+)"
+                .into()
+        )
+    );
+    // A verdict that is not ok stays as it is.
+    f.module_functions.insert(
+        "finish_task_switch".into(),
+        vec![in_module("m", "No", &[("finish_task_switch", ".text")])],
+    );
+    assert_eq!(
+        classes(&kprobe("finish_task_switch"), &f),
+        (Outcome::Hard, "renamed")
+    );
 }
 
 #[test]

@@ -399,6 +399,7 @@ mod tests {
                 format!("kconfig/{p}"),
                 format!("kfuncs/{p}"),
                 format!("lsm_hooks/{p}"),
+                format!("modules/{p}"),
                 format!("symbols/{p}"),
                 format!("syscalls/{p}"),
                 format!("tracepoints/{p}"),
@@ -499,6 +500,7 @@ mod tests {
                  kconfig/{q}: not in the manifest; \
                  kfuncs/{q}: not in the manifest; \
                  lsm_hooks/{q}: not in the manifest; \
+                 modules/{q}: not in the manifest; \
                  symbols/{p}: SHA-256 {flipped}, the manifest says {listed_hash}; \
                  symbols/{q}: not in the manifest; \
                  syscalls/{q}: not in the manifest; \

@@ -356,7 +356,7 @@ mod tests {
             published.archive,
             out.join(format!("ksurf-dataset-{id}.tar.zst"))
         );
-        assert_eq!(published.files, 14);
+        assert_eq!(published.files, 15);
         let bytes = std::fs::read(&published.archive).unwrap();
         assert_eq!(published.size, bytes.len() as u64);
         assert_eq!(published.sha256, sha256_hex(&bytes));

@@ -373,7 +373,8 @@ fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Re
 /// `modules-<release>/`: uncompressed `*.ko` files at their package paths)
 /// into `extraction.modules`, in parallel on the current rayon pool, each
 /// file read once, keeping the functions each defines
-/// ([`ModuleExtraction::keep_defined`]). A module that cannot be read (not ELF, no DWARF, a
+/// ([`ModuleExtraction::keep_defined`]). A module that cannot be read,
+/// named by its path below `dir` (not ELF, no DWARF, a
 /// relocation that cannot be applied, not a relocatable object) is kept
 /// with its error; the others are unaffected. The modules' struct, union
 /// and enum definitions are not kept (the `types` table holds the
@@ -395,12 +396,16 @@ pub fn extract_modules(extraction: &mut Extraction, dir: &Path) -> Result<()> {
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/");
+            // Errors name the module by its path in the package, never
+            // by where the work directory happens to be: the `modules`
+            // table is the same whatever the directory.
+            let label = Path::new(&path);
             let rows = std::fs::read(&file)
                 .map_err(|source| Error::Io {
-                    path: file.clone(),
+                    path: label.to_owned(),
                     source,
                 })
-                .and_then(|bytes| extract_module(&file, &bytes))
+                .and_then(|bytes| extract_module(label, &bytes))
                 .map(|mut m| {
                     m.types = Vec::new();
                     m.keep_defined();
@@ -409,7 +414,7 @@ pub fn extract_modules(extraction: &mut Extraction, dir: &Path) -> Result<()> {
                 .map_err(|e| e.to_string());
             let name = match &rows {
                 Ok(m) => m.name.clone(),
-                Err(_) => module::file_module_name(&file).unwrap_or_else(|| path.clone()),
+                Err(_) => module::file_module_name(label).unwrap_or_else(|| path.clone()),
             };
             ImageModule { path, name, rows }
         })

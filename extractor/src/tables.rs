@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, StringArray, Int64Builder, ListBuilder, RecordBatch, StringBuilder, StructBuilder,
-    UInt32Builder, UInt64Builder, UInt8Builder,
+    ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, RecordBatch, StringArray, StringBuilder,
+    StructBuilder, UInt32Builder, UInt64Builder, UInt8Builder,
 };
 use arrow::datatypes::{DataType, Field};
 use ksurf_dataset::schema::{kind_error_fields, param_fields, schema};

@@ -179,18 +179,21 @@ fn modules_key() {
     ] {
         assert_eq!(error(&format!("{GOOD}modules = {value}\n")), expected);
     }
-    // Every shipped config turns them off on every source: DepSurf's covers
-    // the vmlinux only, and the others until `ksurf run` extracts modules.
+    // The DepSurf-compatible config turns them off on every source (DepSurf
+    // covers the vmlinux only); every other shipped config on.
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
-    for (name, sources) in [
-        ("ubuntu-depsurf.toml", 4),
-        ("debian.toml", 1),
-        ("debian-local.toml", 1),
-        ("ubuntu.toml", 1),
+    for (name, sources, modules) in [
+        ("ubuntu-depsurf.toml", 4, false),
+        ("debian.toml", 1, true),
+        ("debian-local.toml", 1, true),
+        ("ubuntu.toml", 1, true),
     ] {
         let config = FetchConfig::load(&dir.join(name)).unwrap();
         assert_eq!(config.sources.len(), sources, "{name}");
-        assert!(config.sources.iter().all(|s| !s.modules), "{name}");
+        assert!(
+            config.sources.iter().all(|s| s.modules == modules),
+            "{name}"
+        );
     }
 }
 

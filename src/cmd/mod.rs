@@ -232,6 +232,26 @@ pub fn pipeline_exit_code(failures: usize, with_unit_errors: usize) -> std::proc
     }
 }
 
+/// Prints `ksurf: module error: [<image>: ]<message>` for each module of
+/// `extraction` that could not be read (the message names the module's
+/// file); returns how many.
+pub fn report_module_errors(
+    image: Option<&ksurf_dataset::ImageId>,
+    extraction: &ksurf_extractor::Extraction,
+) -> usize {
+    let mut failed = 0;
+    for m in &extraction.modules {
+        if let Err(message) = &m.rows {
+            failed += 1;
+            match image {
+                Some(image) => eprintln!("ksurf: module error: {image}: {message}"),
+                None => eprintln!("ksurf: module error: {message}"),
+            }
+        }
+    }
+    failed
+}
+
 #[cfg(test)]
 mod tests {
     use super::PipelineConfig;
@@ -276,23 +296,4 @@ mod tests {
             ]
         );
     }
-}
-
-/// Prints `ksurf: module error: [<image>: ]<path>: <message>` for each
-/// module of `extraction` that could not be read; returns how many.
-pub fn report_module_errors(
-    image: Option<&ksurf_dataset::ImageId>,
-    extraction: &ksurf_extractor::Extraction,
-) -> usize {
-    let mut failed = 0;
-    for m in &extraction.modules {
-        if let Err(message) = &m.rows {
-            failed += 1;
-            match image {
-                Some(image) => eprintln!("ksurf: module error: {image}: {}: {message}", m.path),
-                None => eprintln!("ksurf: module error: {}: {message}", m.path),
-            }
-        }
-    }
-    failed
 }

@@ -380,10 +380,8 @@ fn store_image(
         // of the image, like those the extractor could not read.
         for failed in &modules.failed {
             extraction.modules.push(ksurf_extractor::ImageModule {
-                name: ksurf_extractor::module::file_module_name(std::path::Path::new(
-                    &failed.path,
-                ))
-                .unwrap_or_else(|| failed.path.clone()),
+                name: ksurf_extractor::module::file_module_name(std::path::Path::new(&failed.path))
+                    .unwrap_or_else(|| failed.path.clone()),
                 path: failed.path.clone(),
                 rows: Err(format!("{}: {}", failed.entry, failed.message)),
             });
