@@ -433,7 +433,7 @@ fn manifest_lists_the_tables_and_verify_checks_them() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        format!("{ds} matches its manifest: snapshot {id}, 28 files\n")
+        format!("{ds} matches its manifest: snapshot {id}, 30 files\n")
     );
 
     let symbols = "symbols/distro=debian/release=6.1.0-99-mini-arm64/arch=arm64/part-0.parquet";
