@@ -412,16 +412,50 @@ pub fn extract_modules(extraction: &mut Extraction, dir: &Path) -> Result<()> {
                     m
                 })
                 .map_err(|e| e.to_string());
-            let name = match &rows {
-                Ok(m) => m.name.clone(),
-                Err(_) => module::file_module_name(label).unwrap_or_else(|| path.clone()),
-            };
-            ImageModule { path, name, rows }
+            match rows {
+                Ok(m) => ImageModule {
+                    path,
+                    name: m.name.clone(),
+                    rows: Ok(m),
+                },
+                Err(message) => ImageModule::failed(path, message),
+            }
         })
         .collect();
-    modules.sort_by(|a, b| (&a.name, &a.path).cmp(&(&b.name, &b.path)));
+    modules.sort_by(ImageModule::order);
     extraction.modules = modules;
     Ok(())
+}
+
+impl ImageModule {
+    /// A module that could not be read: named from its file name
+    /// ([`module::file_module_name`]), else by its path.
+    pub fn failed(path: String, message: String) -> ImageModule {
+        let name = module::file_module_name(Path::new(&path)).unwrap_or_else(|| path.clone());
+        ImageModule {
+            path,
+            name,
+            rows: Err(message),
+        }
+    }
+
+    /// The order of `Extraction::modules` and the `modules` table: by
+    /// name, then path.
+    fn order(a: &ImageModule, b: &ImageModule) -> std::cmp::Ordering {
+        (&a.name, &a.path).cmp(&(&b.name, &b.path))
+    }
+}
+
+impl Extraction {
+    /// Adds a module that failed before extraction (one the unpacker
+    /// could not decompress) at its place in `modules`.
+    pub fn add_failed_module(&mut self, path: String, message: String) {
+        let module = ImageModule::failed(path, message);
+        let at = self
+            .modules
+            .partition_point(|m| ImageModule::order(m, &module).is_lt());
+        self.modules.insert(at, module);
+    }
 }
 
 /// The rows of the interface kinds, and the kinds that failed.

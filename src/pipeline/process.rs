@@ -379,16 +379,11 @@ fn store_image(
         // Modules the unpacker could not decompress are failed modules
         // of the image, like those the extractor could not read.
         for failed in &modules.failed {
-            extraction.modules.push(ksurf_extractor::ImageModule {
-                name: ksurf_extractor::module::file_module_name(std::path::Path::new(&failed.path))
-                    .unwrap_or_else(|| failed.path.clone()),
-                path: failed.path.clone(),
-                rows: Err(format!("{}: {}", failed.entry, failed.message)),
-            });
+            extraction.add_failed_module(
+                failed.path.clone(),
+                format!("{}: {}", failed.entry, failed.message),
+            );
         }
-        extraction
-            .modules
-            .sort_by(|a, b| (&a.name, &a.path).cmp(&(&b.name, &b.path)));
     }
     let batches = tables::image_tables(&extraction)?;
     let module_batches = tables::module_tables(&extraction)?;
