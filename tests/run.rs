@@ -733,7 +733,7 @@ fn module_rows(
 ) -> Option<Vec<(String, String)>> {
     let ds = ksurf_dataset::Dataset::open_existing_local(dataset).unwrap();
     let id: ksurf_dataset::ImageId = image.parse().unwrap();
-    let stream = ds.stream_module_rows(&id, table, 1024).unwrap()?;
+    let stream = ds.stream_module_rows(&id, table, 1024, None).unwrap()?;
     let mut rows = Vec::new();
     for batch in stream {
         let batch = batch.unwrap();

@@ -187,6 +187,21 @@ pub struct ModuleFunctionFacts {
     /// The module's `STT_FUNC` symbols whose stem is the name: (symbol,
     /// section), in the table's order.
     pub symbols: Vec<(String, String)>,
+    /// The module's `function_attach` row of the name (its own blacklist,
+    /// ftrace call sites and split `.BTF`); `None` for an image extracted
+    /// before modules had verdicts.
+    pub attach: Option<ModuleAttachFacts>,
+}
+
+/// A kernel module's kprobe and fentry verdicts of one function
+/// (`function_attach` module rows).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModuleAttachFacts {
+    /// `yes`, `ambiguous` or `no`.
+    pub kprobe: String,
+    pub kprobe_reason: String,
+    pub fentry: bool,
+    pub fentry_reason: String,
 }
 
 /// What one image says about the needed names.
@@ -403,7 +418,8 @@ fn read_module_functions(
     names: &BTreeSet<&str>,
     facts: &mut ImageFacts,
 ) -> Result<()> {
-    let Some(stream) = dataset.stream_module_rows(image, TableName::Functions, BATCH_ROWS)? else {
+    let Some(stream) = dataset.stream_module_rows(image, TableName::Functions, BATCH_ROWS, None)?
+    else {
         return Ok(());
     };
     for batch in stream {
@@ -421,6 +437,7 @@ fn read_module_functions(
                         module: module.to_owned(),
                         inline_type: c.str("inline_type", i).to_owned(),
                         symbols: Vec::new(),
+                        attach: None,
                     });
                 }
             }
@@ -429,7 +446,8 @@ fn read_module_functions(
     if facts.module_functions.is_empty() {
         return Ok(());
     }
-    let Some(stream) = dataset.stream_module_rows(image, TableName::Symbols, BATCH_ROWS)? else {
+    let Some(stream) = dataset.stream_module_rows(image, TableName::Symbols, BATCH_ROWS, None)?
+    else {
         return Ok(());
     };
     for batch in stream {
@@ -444,6 +462,33 @@ fn read_module_functions(
             if let Some(f) = functions.iter_mut().find(|f| f.module == module) {
                 f.symbols
                     .push((c.str("name", i).to_owned(), c.str("section", i).to_owned()));
+            }
+        }
+    }
+    let Some(stream) =
+        dataset.stream_module_rows(image, TableName::FunctionAttach, BATCH_ROWS, None)?
+    else {
+        return Ok(());
+    };
+    for batch in stream {
+        let batch: RecordBatch = batch?;
+        let c = Columns::of_batch(&batch);
+        for i in 0..batch.num_rows() {
+            let Some(functions) = facts.module_functions.get_mut(c.str("name", i)) else {
+                continue;
+            };
+            let module = c.str("module", i);
+            // The first file's row, as for the functions rows.
+            if let Some(f) = functions
+                .iter_mut()
+                .find(|f| f.module == module && f.attach.is_none())
+            {
+                f.attach = Some(ModuleAttachFacts {
+                    kprobe: c.str("kprobe", i).to_owned(),
+                    kprobe_reason: c.str("kprobe_reason", i).to_owned(),
+                    fentry: c.bool("fentry", i),
+                    fentry_reason: c.str("fentry_reason", i).to_owned(),
+                });
             }
         }
     }

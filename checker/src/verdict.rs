@@ -315,9 +315,11 @@ fn also_in_modules(function: &str, verdict: Verdict, facts: &ImageFacts) -> Verd
 }
 
 /// The verdict for a function only kernel modules define: the program
-/// attaches once the module is loaded, by the module's symbols. For
-/// fentry the module's own BTF and ftrace call sites are not in the
-/// dataset: the verdict rests on the symbol.
+/// attaches once the module is loaded, by the module's symbols. Where the
+/// dataset has the module's own verdicts (`function_attach` module rows:
+/// its kprobe blacklist, ftrace call sites and split `.BTF`), a probe they
+/// refuse is `not_attachable` (or `ambiguous`) with their reason; an
+/// image extracted before modules had verdicts rests on the symbol alone.
 fn in_module(function: &str, defined: &[ModuleFunctionFacts], kprobe: bool) -> Verdict {
     // Modules that carry a symbol of the name or a clone of it: the code a
     // probe can reach. Others hold only inlined copies (a header's static
@@ -349,6 +351,32 @@ fn in_module(function: &str, defined: &[ModuleFunctionFacts], kprobe: bool) -> V
     }
     let f = with_code[0];
     let m = &f.module;
+    // The module's own verdict for this kind of probe: (attaches, verdict
+    // word, reason).
+    let own = f.attach.as_ref().map(|a| {
+        if kprobe {
+            (
+                a.kprobe == "yes",
+                a.kprobe.as_str(),
+                a.kprobe_reason.as_str(),
+            )
+        } else {
+            let word = if a.fentry { "yes" } else { "no" };
+            (a.fentry, word, a.fentry_reason.as_str())
+        }
+    });
+    let refused = |ok: Verdict| match own {
+        Some((false, word, reason)) if ok.outcome <= Outcome::Silent => Verdict::new(
+            Outcome::Hard,
+            if word == "ambiguous" {
+                "ambiguous"
+            } else {
+                "not_attachable"
+            },
+            format!("in module {m}: {reason}"),
+        ),
+        _ => ok,
+    };
     let exact = f.symbols.iter().find(|(name, _)| name == function);
     let clones: Vec<&str> = f
         .symbols
@@ -366,20 +394,27 @@ fn in_module(function: &str, defined: &[ModuleFunctionFacts], kprobe: bool) -> V
                 format!("in module {m}: symbol {function} in {section} (freed after the module loads, or only run at unload)"),
             )
         }
-        Some(_) if f.inline_type == "Selective" => Verdict::new(
+        Some(_) if f.inline_type == "Selective" => refused(Verdict::new(
             Outcome::Silent,
             "selective_inline",
             format!("in module {m}: attachable once the module is loaded; some calls to {function} are inlined into its callers and never reach the probe"),
-        ),
-        Some((_, section)) => Verdict::new(
+        )),
+        Some((_, section)) => refused(Verdict::new(
             Outcome::Ok,
             "in_module",
-            if kprobe {
-                format!("in module {m}: attachable once the module is loaded (symbol {function} in {section})")
-            } else {
-                format!("in module {m}: attachable once the module is loaded (symbol {function} in {section}; the module's BTF and ftrace call sites are not checked)")
+            match own {
+                Some((_, _, reason)) => {
+                    format!("in module {m}: attachable once the module is loaded ({reason})")
+                }
+                None if kprobe => format!(
+                    "in module {m}: attachable once the module is loaded (symbol {function} in {section})"
+                ),
+                None => format!(
+                    "in module {m}: attachable once the module is loaded (symbol {function} in {section}; \
+                     the module's BTF and ftrace call sites are not in this dataset)"
+                ),
             },
-        ),
+        )),
         None if !clones.is_empty() => Verdict::new(
             Outcome::Hard,
             "renamed",

@@ -3,7 +3,8 @@
 
 use ksurf_checker::check::check_object;
 use ksurf_checker::facts::{
-    AttachFacts, ImageFacts, ModuleFunctionFacts, SyscallFacts, TracepointFacts, TypeFacts,
+    AttachFacts, ImageFacts, ModuleAttachFacts, ModuleFunctionFacts, SyscallFacts, TracepointFacts,
+    TypeFacts,
 };
 use ksurf_checker::verdict::{self, Outcome};
 use ksurf_checker::{
@@ -804,6 +805,7 @@ fn in_module(module: &str, inline_type: &str, symbols: &[(&str, &str)]) -> Modul
             .iter()
             .map(|(n, s)| (n.to_string(), s.to_string()))
             .collect(),
+        attach: None,
     }
 }
 
@@ -870,7 +872,7 @@ fn a_function_only_a_module_defines_attaches_once_the_module_is_loaded() {
             Outcome::Ok,
             "in_module",
             "in module xfs: attachable once the module is loaded (symbol xfs_file_read_iter in .text; \
-             the module's BTF and ftrace call sites are not checked)"
+             the module's BTF and ftrace call sites are not in this dataset)"
                 .into()
         )
     );
@@ -952,6 +954,106 @@ fn a_function_only_a_module_defines_attaches_once_the_module_is_loaded() {
     assert_eq!(
         classes(&kprobe("finish_task_switch"), &f),
         (Outcome::Hard, "renamed")
+    );
+}
+
+/// With the module's own verdicts (`function_attach` module rows), a probe
+/// they refuse is not attachable, with their reason.
+#[test]
+fn a_modules_own_verdicts_decide_whether_a_probe_attaches() {
+    let mut f = image_61();
+    let with = |kprobe: &str, kprobe_reason: &str, fentry: bool, fentry_reason: &str| {
+        let mut m = in_module("xfs", "No", &[("xfs_file_read_iter", ".text")]);
+        m.attach = Some(ModuleAttachFacts {
+            kprobe: kprobe.into(),
+            kprobe_reason: kprobe_reason.into(),
+            fentry,
+            fentry_reason: fentry_reason.into(),
+        });
+        vec![m]
+    };
+    let kprobe = Attach::Kprobe {
+        function: "xfs_file_read_iter".into(),
+        offset: 0,
+        ret: false,
+    };
+    let fentry = Attach::Fentry {
+        function: "xfs_file_read_iter".into(),
+        mode: FentryMode::Fentry,
+    };
+    f.module_functions.insert(
+        "xfs_file_read_iter".into(),
+        with(
+            "yes",
+            "symbol xfs_file_read_iter",
+            true,
+            "in .BTF with an ftrace call site",
+        ),
+    );
+    let verdict = |attach: &Attach, f: &ImageFacts| {
+        let v = verdict::attach(attach, f);
+        (v.outcome, v.class, v.reason)
+    };
+    assert_eq!(
+        verdict(&kprobe, &f),
+        (
+            Outcome::Ok,
+            "in_module",
+            "in module xfs: attachable once the module is loaded (symbol xfs_file_read_iter)"
+                .into()
+        )
+    );
+    assert_eq!(
+        verdict(&fentry, &f),
+        (
+            Outcome::Ok,
+            "in_module",
+            "in module xfs: attachable once the module is loaded (in .BTF with an ftrace call site)"
+                .into()
+        )
+    );
+    f.module_functions.insert(
+        "xfs_file_read_iter".into(),
+        with(
+            "no",
+            "xfs_file_read_iter: NOKPROBE_SYMBOL",
+            false,
+            "the module has no .BTF (CONFIG_DEBUG_INFO_BTF_MODULES is not set)",
+        ),
+    );
+    assert_eq!(
+        verdict(&kprobe, &f),
+        (
+            Outcome::Hard,
+            "not_attachable",
+            "in module xfs: xfs_file_read_iter: NOKPROBE_SYMBOL".into()
+        )
+    );
+    assert_eq!(
+        verdict(&fentry, &f),
+        (
+            Outcome::Hard,
+            "not_attachable",
+            "in module xfs: the module has no .BTF (CONFIG_DEBUG_INFO_BTF_MODULES is not set)"
+                .into()
+        )
+    );
+    f.module_functions.insert(
+        "xfs_file_read_iter".into(),
+        with(
+            "ambiguous",
+            "2 symbols named xfs_file_read_iter (0x1000, 0x2000): a probe by this name is refused",
+            true,
+            "x",
+        ),
+    );
+    assert_eq!(
+        verdict(&kprobe, &f),
+        (
+            Outcome::Hard,
+            "ambiguous",
+            "in module xfs: 2 symbols named xfs_file_read_iter (0x1000, 0x2000): a probe by this name is refused".into()
+        )
     );
 }
 

@@ -87,10 +87,11 @@ impl TableName {
     /// file of the image's partition ([`module_rows_file`]), beside the
     /// vmlinux's `part-0.parquet`: both files have the same schema, with
     /// the `module` column saying whose row it is.
-    pub const MODULE_ROWS: [TableName; 3] = [
+    pub const MODULE_ROWS: [TableName; 4] = [
         TableName::FunctionInstances,
         TableName::Functions,
         TableName::Symbols,
+        TableName::FunctionAttach,
     ];
 
     /// The aggregator's per-group tables, in the order it writes them

@@ -451,7 +451,9 @@ impl Dataset {
 
     /// Streams the kernel modules' rows of `table` for `image`
     /// ([`crate::layout::module_rows_file`]); `None` when the image was
-    /// extracted without modules (no such file).
+    /// extracted without modules (no such file). With `only`
+    /// (`(column, value)`), as in [`Dataset::stream_file`], only the row
+    /// groups that may hold the value are read.
     ///
     /// Errors: as [`Dataset::stream_file`], but a missing file is `None`.
     pub fn stream_module_rows(
@@ -459,9 +461,10 @@ impl Dataset {
         image: &ImageId,
         table: TableName,
         batch_size: usize,
+        only: Option<(&str, &str)>,
     ) -> Result<Option<TableStream>> {
         let path = crate::layout::module_rows_file(table, image);
-        match self.stream_file(&path, table, batch_size, None) {
+        match self.stream_file(&path, table, batch_size, only) {
             Ok(stream) => Ok(Some(stream)),
             Err(Error::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 Ok(None)

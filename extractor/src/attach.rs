@@ -106,6 +106,11 @@ pub struct ImageFacts {
     fexit_deny: BTreeSet<String>,
     /// Symbol addresses carry the Thumb bit (32-bit Arm).
     thumb: bool,
+    /// The facts are a kernel module's ([`ImageFacts::module`]).
+    module: bool,
+    /// Why `btf_functions` is `None` (the fentry reason); `None`: the
+    /// image has no `.BTF` ([`ksurf_dataset::FENTRY_REASON_NO_BTF`]).
+    no_btf_reason: Option<String>,
 }
 
 /// Linker-script label pairs of the areas the kprobe blacklist refuses:
@@ -227,7 +232,42 @@ impl ImageFacts {
             fentry_deny,
             fexit_deny,
             thumb: image.machine == "EM_ARM",
+            module: false,
+            no_btf_reason: None,
         })
+    }
+
+    /// The facts of a kernel module (`.ko`), from
+    /// [`crate::module::ModuleAttachData`]: the addresses its
+    /// `_kprobe_blacklist` holds and its ftrace call sites, in the
+    /// synthetic layout its symbols use; the `BTF_KIND_FUNC` names of its
+    /// split `.BTF`, or why there are none (no `.BTF`, unreadable);
+    /// `machine` (`EM_ARM`: Thumb bit) as in `elf_machine`. A module has
+    /// no refused areas of its own beyond its sections' names
+    /// (`.kprobes.text`, `.noinstr.text`, `.init.text`, `.exit.text`, as
+    /// the loader blacklists them), and the verifier's deny sets name
+    /// vmlinux functions.
+    pub fn module(
+        nokprobe: &[u64],
+        ftrace_sites: Option<Vec<u64>>,
+        btf_functions: Result<HashSet<String>, String>,
+        machine: &str,
+    ) -> ImageFacts {
+        let (btf_functions, no_btf_reason) = match btf_functions {
+            Ok(functions) => (Some(functions), None),
+            Err(why) => (None, Some(why)),
+        };
+        ImageFacts {
+            nokprobe: nokprobe.iter().copied().collect(),
+            refused: Vec::new(),
+            mcount: ftrace_sites,
+            btf_functions,
+            fentry_deny: BTreeSet::new(),
+            fexit_deny: BTreeSet::new(),
+            thumb: machine == "EM_ARM",
+            module: true,
+            no_btf_reason,
+        }
     }
 
     /// Why the kprobe blacklist refuses the symbol `sym`, if it does.
@@ -391,7 +431,13 @@ fn row(
             .join(", ")
     };
     let (fentry, mut fentry_reason) = match in_btf {
-        None => (false, ksurf_dataset::FENTRY_REASON_NO_BTF.to_owned()),
+        None => (
+            false,
+            facts
+                .no_btf_reason
+                .clone()
+                .unwrap_or_else(|| ksurf_dataset::FENTRY_REASON_NO_BTF.to_owned()),
+        ),
         Some(_) if facts.fentry_deny.contains(name) => (
             false,
             "in the verifier's btf_id_deny set".to_owned(),
@@ -415,6 +461,10 @@ fn row(
         Some(true) if ftrace == Some(false) => (
             false,
             "in .BTF, but no ftrace call site (notrace): nothing to patch".to_owned(),
+        ),
+        Some(true) if ftrace.is_none() && facts.module => (
+            false,
+            "in .BTF, but the module has no __mcount_loc or __patchable_function_entries section (no ftrace call sites)".to_owned(),
         ),
         Some(true) if ftrace.is_none() => (
             false,
@@ -619,6 +669,8 @@ mod tests {
             fentry_deny: ["denied".to_owned()].into_iter().collect(),
             fexit_deny: ["never_returns".to_owned()].into_iter().collect(),
             thumb: false,
+            module: false,
+            no_btf_reason: None,
         }
     }
 
@@ -752,6 +804,57 @@ mod tests {
         assert_eq!(
             r.fentry_reason,
             "the image has no .BTF (CONFIG_DEBUG_INFO_BTF is not set)"
+        );
+    }
+
+    #[test]
+    fn a_modules_facts_give_its_own_reasons() {
+        let btf = ["traced", "notraced", "freed"].map(str::to_owned);
+        let m = ImageFacts::module(
+            &[0x1100],
+            Some(vec![0x1004, 0x1200]),
+            Ok(btf.clone().into_iter().collect()),
+            "EM_X86_64",
+        );
+        let r = verdict(&m, "traced", &[sym("traced", 0x1000, ".text")], 0);
+        assert_eq!((r.kprobe, r.fentry), (Kprobe::Yes, true));
+        assert_eq!(r.fentry_reason, "in .BTF with an ftrace call site");
+        let r = verdict(&m, "notraced", &[sym("notraced", 0x1100, ".text")], 0);
+        assert_eq!(r.kprobe, Kprobe::No);
+        assert_eq!(r.kprobe_reason, "notraced: NOKPROBE_SYMBOL");
+        assert_eq!(
+            r.fentry_reason,
+            "in .BTF, but no ftrace call site (notrace): nothing to patch"
+        );
+        let r = verdict(&m, "freed", &[sym("freed", 0x1200, ".init.text")], 0);
+        assert_eq!((r.kprobe, r.fentry), (Kprobe::No, false));
+        assert_eq!(
+            r.fentry_reason,
+            "in .init.text: ftrace drops its call sites once init memory is freed"
+        );
+        let r = verdict(&m, "absent", &[sym("absent", 0x1200, ".text")], 0);
+        assert_eq!(r.in_btf, Some(false));
+
+        let bare = ImageFacts::module(
+            &[],
+            None,
+            Err("the module has no .BTF (CONFIG_DEBUG_INFO_BTF_MODULES is not set)".to_owned()),
+            "EM_ARM",
+        );
+        let r = verdict(&bare, "traced", &[sym("traced", 0x1001, ".text")], 0);
+        assert_eq!(
+            (r.kprobe, r.in_btf, r.ftrace, r.fentry),
+            (Kprobe::Yes, None, None, false)
+        );
+        assert_eq!(
+            r.fentry_reason,
+            "the module has no .BTF (CONFIG_DEBUG_INFO_BTF_MODULES is not set)"
+        );
+        let untraced = ImageFacts::module(&[], None, Ok(btf.into_iter().collect()), "EM_X86_64");
+        let r = verdict(&untraced, "traced", &[sym("traced", 0x1000, ".text")], 0);
+        assert_eq!(
+            r.fentry_reason,
+            "in .BTF, but the module has no __mcount_loc or __patchable_function_entries section (no ftrace call sites)"
         );
     }
 

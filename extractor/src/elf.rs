@@ -82,6 +82,9 @@ pub struct ParsedElf<'data> {
     /// gave it (else the file name did; see [`crate::module::module_name`]);
     /// `None` for an executable, or when neither gives one.
     pub module_name: Option<(String, bool)>,
+    /// A relocatable object's ftrace call sites, kprobe blacklist and
+    /// `.BTF` ([`crate::module::attach_data`]); `None` for an executable.
+    pub module_attach: Option<crate::module::ModuleAttachData<'data>>,
 }
 
 impl ParsedElf<'_> {
@@ -162,6 +165,10 @@ fn parse_class<'data, Elf: FileHeader<Endian = Endianness>>(
     };
     let symbols = function_symbols(&file, module.as_ref().map(|(layout, _)| layout))
         .map_err(|e| elf_err(format!("reading .symtab: {e}")))?;
+    let module_attach = match &module {
+        Some((_, relocator)) => Some(crate::module::attach_data(path, &file, relocator, class)?),
+        None => None,
+    };
 
     let mut debug_sections = Vec::with_capacity(DWARF_SECTIONS.len());
     for id in DWARF_SECTIONS {
@@ -196,6 +203,7 @@ fn parse_class<'data, Elf: FileHeader<Endian = Endianness>>(
         module_name: relocatable
             .then(|| crate::module::module_name(path, &file))
             .flatten(),
+        module_attach,
     })
 }
 

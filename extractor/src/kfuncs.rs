@@ -429,6 +429,21 @@ const BTF_KIND_DECL_TAG: u8 = 17;
 impl Btf {
     /// Parses the header, type and string sections of a `.BTF` section.
     pub fn parse(data: &[u8], endian: Endianness) -> Result<Btf, String> {
+        Btf::parse_split(data, endian, &[])
+    }
+
+    /// Parses split BTF (a kernel module's `.BTF`, built by pahole on top
+    /// of the vmlinux's): a name offset below `base_strings.len()` is in
+    /// `base_strings` (the string section of the base BTF,
+    /// [`Btf::string_section`]), a larger one in `data`'s own string
+    /// section, shifted by that length. The type ids of the result count
+    /// from 1 within `data` (not after the base's). With empty
+    /// `base_strings`, plain BTF.
+    pub fn parse_split(
+        data: &[u8],
+        endian: Endianness,
+        base_strings: &[u8],
+    ) -> Result<Btf, String> {
         let u16_at = |o: usize| -> Option<u16> {
             let b: [u8; 2] = data.get(o..o.checked_add(2)?)?.try_into().ok()?;
             Some(match endian {
@@ -465,7 +480,12 @@ impl Btf {
             return Err(short("the type section", types_start));
         }
         let string = |off: u32| -> String {
-            let s = strings.get(off as usize..).unwrap_or_default();
+            let off = off as usize;
+            let s = if off < base_strings.len() {
+                &base_strings[off..]
+            } else {
+                strings.get(off - base_strings.len()..).unwrap_or_default()
+            };
             let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
             String::from_utf8_lossy(&s[..end]).into_owned()
         };
@@ -502,6 +522,34 @@ impl Btf {
             return Err(short(&format!("type {}", types.len() - 1), o));
         }
         Ok(Btf { types, decl_tags })
+    }
+
+    /// The string section of the BTF blob `data`: the base strings of
+    /// split BTF built on it ([`Btf::parse_split`]).
+    ///
+    /// Errors: a bad magic, or a header or string section past the data.
+    pub fn string_section(data: &[u8], endian: Endianness) -> Result<&[u8], String> {
+        let u32_at = |o: usize| -> Option<usize> {
+            let b: [u8; 4] = data.get(o..o.checked_add(4)?)?.try_into().ok()?;
+            Some(match endian {
+                Endianness::Little => u32::from_le_bytes(b),
+                Endianness::Big => u32::from_be_bytes(b),
+            } as usize)
+        };
+        let magic = data.get(..2).map(|m| match endian {
+            Endianness::Little => u16::from_le_bytes([m[0], m[1]]),
+            Endianness::Big => u16::from_be_bytes([m[0], m[1]]),
+        });
+        if magic != Some(0xeb9f) {
+            return Err("bad magic (expected 0xeb9f)".to_owned());
+        }
+        let (Some(hdr_len), Some(str_off), Some(str_len)) = (u32_at(4), u32_at(16), u32_at(20))
+        else {
+            return Err("the header at offset 0x0 runs past the data".to_owned());
+        };
+        let start = hdr_len.saturating_add(str_off);
+        data.get(start..start.saturating_add(str_len))
+            .ok_or_else(|| format!("the string section at offset {start:#x} runs past the data"))
     }
 
     /// Ids of each `BTF_KIND_FUNC` by name.

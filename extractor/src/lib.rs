@@ -153,6 +153,12 @@ pub struct ModuleExtraction {
     /// other modules are not computed here).
     pub statuses: Vec<FunctionStatus>,
     pub symbols: Vec<SymbolRow>,
+    /// The kprobe and fentry verdicts of each name of `statuses` (same
+    /// order), from the module's own facts ([`attach::ImageFacts::module`]):
+    /// its symbols, `_kprobe_blacklist`, ftrace call sites and split
+    /// `.BTF` read against the vmlinux's BTF. They say whether a probe
+    /// attaches once the module is loaded.
+    pub attach: Vec<attach::AttachRow>,
     /// Struct, union, enum and typedef definitions, deduplicated.
     pub types: Vec<types::TypeDef>,
     pub unit_errors: Vec<UnitError>,
@@ -181,6 +187,7 @@ impl ModuleExtraction {
             .collect();
         self.entries.retain(|e| defined.contains(&e.name));
         self.statuses.retain(|s| defined.contains(&s.name));
+        self.attach.retain(|a| defined.contains(&a.name));
     }
 }
 
@@ -191,7 +198,67 @@ impl ModuleExtraction {
 /// Errors: those of [`elf::parse`] (not ELF, no DWARF, a relocation that
 /// cannot be applied: [`Error::Relocation`]); [`Error::NotModule`] for an
 /// ELF file that is not a relocatable object (a vmlinux) or has no name.
+///
+/// Without the vmlinux, the module's split `.BTF` cannot be read: the
+/// fentry verdicts say so ([`extract_module_functions`] takes the
+/// vmlinux's BTF).
 pub fn extract_module(path: &Path, bytes: &[u8]) -> Result<ModuleExtraction> {
+    module_extraction(path, bytes, Walk::FunctionsAndTypes, None)
+}
+
+/// [`extract_module`] without the struct, union, enum and typedef pass:
+/// `types` is empty, and a unit's type errors are not looked for. What
+/// [`extract_modules`] runs for every module of an image, whose types the
+/// `types` table does not hold; the function, instance and symbol rows
+/// are those of [`extract_module`]. `vmlinux_btf` is the raw BTF of the
+/// vmlinux the module was built with (its `.BTF` section), the base of
+/// the module's split `.BTF`.
+///
+/// Errors: as [`extract_module`].
+pub fn extract_module_functions(
+    path: &Path,
+    bytes: &[u8],
+    vmlinux_btf: Option<&[u8]>,
+) -> Result<ModuleExtraction> {
+    module_extraction(path, bytes, Walk::Functions, vmlinux_btf)
+}
+
+/// The `BTF_KIND_FUNC` names of a module's split `.BTF` (`module_btf`),
+/// read against the vmlinux's BTF; or why there are none, as the fentry
+/// reason says it.
+fn module_btf_functions(
+    path: &Path,
+    module_btf: Option<&[u8]>,
+    vmlinux_btf: Option<&[u8]>,
+    endian: object::Endianness,
+) -> std::result::Result<std::collections::HashSet<String>, String> {
+    let Some(btf) = module_btf else {
+        return Err("the module has no .BTF (CONFIG_DEBUG_INFO_BTF_MODULES is not set)".to_owned());
+    };
+    let Some(base) = vmlinux_btf else {
+        return Err(
+            "the module's .BTF is split BTF on the vmlinux's, which has none (or was not given)"
+                .to_owned(),
+        );
+    };
+    let strings = kfuncs::Btf::string_section(base, endian)
+        .map_err(|e| format!("the vmlinux's BTF cannot be read: {e}"))?;
+    let btf = kfuncs::Btf::parse_split(btf, endian, strings)
+        .map_err(|e| format!("{}: section .BTF cannot be read: {e}", path.display()))?;
+    Ok(btf
+        .types
+        .into_iter()
+        .filter(|(kind, _)| *kind == kfuncs::BTF_KIND_FUNC)
+        .map(|(_, name)| name)
+        .collect())
+}
+
+fn module_extraction(
+    path: &Path,
+    bytes: &[u8],
+    walk: Walk,
+    vmlinux_btf: Option<&[u8]>,
+) -> Result<ModuleExtraction> {
     let parsed = elf::parse(path, bytes)?;
     let not_module = |message: &str| Error::NotModule {
         path: path.to_owned(),
@@ -206,8 +273,21 @@ pub fn extract_module(path: &Path, bytes: &[u8]) -> Result<ModuleExtraction> {
         .module_name
         .clone()
         .ok_or_else(|| not_module("no name: .modinfo has no name= and the file name gives none"))?;
-    let model = extract_functions(path, &parsed)?;
+    let model = extract_functions(path, &parsed, walk)?;
     let statuses = functions::statuses(&model.entries, &parsed.symbols);
+    let data = parsed.module_attach.clone().unwrap_or_default();
+    let endian = if parsed.big_endian {
+        object::Endianness::Big
+    } else {
+        object::Endianness::Little
+    };
+    let facts = attach::ImageFacts::module(
+        &data.nokprobe,
+        data.ftrace_sites,
+        module_btf_functions(path, data.btf, vmlinux_btf, endian),
+        &parsed.machine,
+    );
+    let attach = attach::rows(&facts, &statuses, &model.entries, &parsed.symbols);
     Ok(ModuleExtraction {
         name,
         name_from_modinfo,
@@ -218,6 +298,7 @@ pub fn extract_module(path: &Path, bytes: &[u8]) -> Result<ModuleExtraction> {
         entries: model.entries,
         statuses,
         symbols: parsed.symbols,
+        attach,
         types: model.types,
         unit_errors: model.unit_errors,
         compile_units: model.compile_units,
@@ -285,7 +366,7 @@ fn extract_image(path: &Path, bytes: &[u8], overrides: &IdentityOverrides) -> Re
             path: path.to_owned(),
         });
     }
-    let model = extract_functions(path, &parsed)?;
+    let model = extract_functions(path, &parsed, Walk::FunctionsAndTypes)?;
     let (id, flavor) = identity::identify_image(path, &parsed, overrides)?;
     let info = ImageInfo {
         id,
@@ -387,6 +468,13 @@ pub fn extract_modules(extraction: &mut Extraction, dir: &Path) -> Result<()> {
     let mut files = Vec::new();
     module::ko_files(dir, Path::new(""), &mut files)?;
     files.sort();
+    // The base of the modules' split BTF: the vmlinux's own .BTF section
+    // (BTF pahole encoded for a kernel without one is no module's base).
+    let vmlinux_btf = extraction
+        .btf
+        .as_ref()
+        .filter(|b| b.source == btf::BtfSource::Section)
+        .map(|b| b.bytes.as_slice());
     let mut modules: Vec<ImageModule> = files
         .par_iter()
         .map(|relative| {
@@ -405,9 +493,8 @@ pub fn extract_modules(extraction: &mut Extraction, dir: &Path) -> Result<()> {
                     path: label.to_owned(),
                     source,
                 })
-                .and_then(|bytes| extract_module(label, &bytes))
+                .and_then(|bytes| extract_module_functions(label, &bytes, vmlinux_btf))
                 .map(|mut m| {
-                    m.types = Vec::new();
                     m.keep_defined();
                     m
                 })
@@ -591,7 +678,20 @@ struct FunctionModel {
     units_skipped: u32,
 }
 
-fn extract_functions(path: &Path, parsed: &elf::ParsedElf<'_>) -> Result<FunctionModel> {
+/// Which passes [`extract_functions`] runs over the units.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// Functions, and the struct, union, enum and typedef definitions.
+    FunctionsAndTypes,
+    /// Functions only: the model's `types` is empty.
+    Functions,
+}
+
+fn extract_functions(
+    path: &Path,
+    parsed: &elf::ParsedElf<'_>,
+    walk: Walk,
+) -> Result<FunctionModel> {
     let started = std::time::Instant::now();
     let endian = parsed.endian();
     let mut dwarf = gimli::Dwarf::load(|id| -> std::result::Result<Reader<'_>, gimli::Error> {
@@ -703,7 +803,10 @@ fn extract_functions(path: &Path, parsed: &elf::ParsedElf<'_>) -> Result<Functio
             tracing::debug!(elapsed = ?started.elapsed(), "prototypes rendered");
             entries
         },
-        || types::extract_types(path, &dwarf, &units, &local_types),
+        || match walk {
+            Walk::FunctionsAndTypes => types::extract_types(path, &dwarf, &units, &local_types),
+            Walk::Functions => (Vec::new(), Vec::new()),
+        },
     );
     unit_errors.extend(type_errors);
     unit_errors.sort_by_key(|e| e.unit_offset);

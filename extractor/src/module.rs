@@ -202,6 +202,96 @@ pub fn module_name<Elf: FileHeader<Endian = Endianness>>(
     }
 }
 
+/// What a module's attach verdicts need beyond its symbols, read with
+/// the module's relocations applied, so that every address is in the
+/// synthetic layout ([`Layout`]) its symbols use.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModuleAttachData<'data> {
+    /// The ftrace call sites, sorted: the pointers of the section the
+    /// module loader reads them from (`FTRACE_CALLSITE_SECTION`,
+    /// include/linux/ftrace.h): `__patchable_function_entries` in a module
+    /// built with `-fpatchable-function-entry` (arm64, riscv), else
+    /// `__mcount_loc`. `None` when the module has neither (no dynamic
+    /// ftrace, or a module without traceable code).
+    pub ftrace_sites: Option<Vec<u64>>,
+    /// The pointers of `_kprobe_blacklist` (`NOKPROBE_SYMBOL` in a
+    /// module: the loader adds them to the kprobe blacklist).
+    pub nokprobe: Vec<u64>,
+    /// The module's `.BTF` section: split BTF, whose base is the vmlinux's
+    /// (`CONFIG_DEBUG_INFO_BTF_MODULES`); `None` without one.
+    pub btf: Option<&'data [u8]>,
+}
+
+/// The sections [`ModuleAttachData::ftrace_sites`] is read from, in the
+/// order they are looked for.
+pub const FTRACE_SITE_SECTIONS: [&str; 2] = ["__patchable_function_entries", "__mcount_loc"];
+
+/// Reads a module's [`ModuleAttachData`]: each pointer section relocated
+/// by `relocator`, its entries read as `class`-bit words in the file's
+/// byte order.
+///
+/// Errors: a section that cannot be read or relocated (as
+/// [`Relocator::relocate`]), or whose size is not a whole number of
+/// pointers ([`Error::Section`] naming it).
+pub fn attach_data<'data, Elf: FileHeader<Endian = Endianness>>(
+    path: &Path,
+    file: &ElfFile<'data, Elf>,
+    relocator: &Relocator,
+    class: u8,
+) -> Result<ModuleAttachData<'data>> {
+    let pointers = |name: &str| -> Result<Option<Vec<u64>>> {
+        let Some(section) = file.section_by_name(name) else {
+            return Ok(None);
+        };
+        let section_err = |message: String| Error::Section {
+            path: path.to_owned(),
+            section: name.to_owned(),
+            message,
+        };
+        let data = section.data().map_err(|e| section_err(e.to_string()))?;
+        let data = relocator.relocate(path, file, &section, Cow::Borrowed(data))?;
+        let width = usize::from(class / 8);
+        if data.len() % width != 0 {
+            return Err(section_err(format!(
+                "{} bytes are not a whole number of {width}-byte pointers",
+                data.len()
+            )));
+        }
+        let mut out: Vec<u64> = data
+            .chunks_exact(width)
+            .map(|w| match (width, relocator.big_endian) {
+                (8, false) => u64::from_le_bytes(w.try_into().expect("8 bytes")),
+                (8, true) => u64::from_be_bytes(w.try_into().expect("8 bytes")),
+                (_, false) => u64::from(u32::from_le_bytes(w.try_into().expect("4 bytes"))),
+                (_, true) => u64::from(u32::from_be_bytes(w.try_into().expect("4 bytes"))),
+            })
+            .collect();
+        out.sort_unstable();
+        Ok(Some(out))
+    };
+    let mut ftrace_sites = None;
+    for name in FTRACE_SITE_SECTIONS {
+        if let Some(sites) = pointers(name)? {
+            ftrace_sites = Some(sites);
+            break;
+        }
+    }
+    let nokprobe = pointers("_kprobe_blacklist")?.unwrap_or_default();
+    let btf = match file.section_by_name(".BTF") {
+        Some(section) => Some(section.data().map_err(|e| Error::Section {
+            path: path.to_owned(),
+            section: ".BTF".to_owned(),
+            message: e.to_string(),
+        })?),
+        None => None,
+    };
+    Ok(ModuleAttachData {
+        ftrace_sites,
+        nokprobe,
+        btf,
+    })
+}
+
 /// Applies the relocations of a relocatable object's DWARF sections.
 pub struct Relocator {
     machine: u16,
@@ -602,6 +692,106 @@ mod tests {
     use object::elf;
 
     use super::{file_module_name, modinfo_name, riscv, uleb128};
+
+    /// A relocatable x86_64 object: `.text` with `f1` at 0 and `f2` at
+    /// 0x10, `__mcount_loc` of two pointers left to relocations (against
+    /// `.text`'s section symbol and against `f1`), `_kprobe_blacklist`
+    /// pointing at `f2`, and a `.BTF` section; `mcount_len` bytes of
+    /// `__mcount_loc`.
+    fn object_with_attach_sections(mcount_len: usize) -> Vec<u8> {
+        use object::write::{Object, Relocation, Symbol, SymbolSection};
+        use object::{
+            Architecture, BinaryFormat, Endianness, RelocationEncoding, RelocationFlags,
+            RelocationKind, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
+        };
+        let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+        let data = obj.add_section(vec![], b".data".to_vec(), SectionKind::Data);
+        obj.append_section_data(data, &[0; 0x30], 16);
+        let text = obj.add_section(vec![], b".text".to_vec(), SectionKind::Text);
+        obj.append_section_data(text, &[0x90; 0x20], 16);
+        let function = |obj: &mut Object<'_>, name: &str, value: u64| {
+            obj.add_symbol(Symbol {
+                name: name.as_bytes().to_vec(),
+                value,
+                size: 0x10,
+                kind: SymbolKind::Text,
+                scope: SymbolScope::Linkage,
+                weak: false,
+                section: SymbolSection::Section(text),
+                flags: SymbolFlags::None,
+            })
+        };
+        let f1 = function(&mut obj, "f1", 0);
+        let f2 = function(&mut obj, "f2", 0x10);
+        let absolute = RelocationFlags::Generic {
+            kind: RelocationKind::Absolute,
+            encoding: RelocationEncoding::Generic,
+            size: 64,
+        };
+        let mcount = obj.add_section(vec![], b"__mcount_loc".to_vec(), SectionKind::ReadOnlyData);
+        obj.append_section_data(mcount, &vec![0; mcount_len], 8);
+        if mcount_len == 16 {
+            let text_symbol = obj.section_symbol(text);
+            for (offset, symbol, addend) in [(0, text_symbol, 0x14), (8, f1, 4)] {
+                obj.add_relocation(
+                    mcount,
+                    Relocation {
+                        offset,
+                        symbol,
+                        addend,
+                        flags: absolute,
+                    },
+                )
+                .unwrap();
+            }
+        }
+        let blacklist = obj.add_section(vec![], b"_kprobe_blacklist".to_vec(), SectionKind::Data);
+        obj.append_section_data(blacklist, &[0; 8], 8);
+        obj.add_relocation(
+            blacklist,
+            Relocation {
+                offset: 0,
+                symbol: f2,
+                addend: 0,
+                flags: absolute,
+            },
+        )
+        .unwrap();
+        let btf = obj.add_section(vec![], b".BTF".to_vec(), SectionKind::Other);
+        obj.append_section_data(btf, b"\x9f\xeb\x01\x00", 1);
+        obj.write().unwrap()
+    }
+
+    #[test]
+    fn attach_sections_are_read_relocated_into_the_layout() {
+        use object::read::elf::ElfFile64;
+        use object::{Endianness, Object, ObjectSection};
+
+        use super::{attach_data, Layout, Relocator};
+        let path = Path::new("kernel/t.ko");
+        let bytes = object_with_attach_sections(16);
+        let file = ElfFile64::<Endianness>::parse(&*bytes).unwrap();
+        let layout = Layout::new(path, &file).unwrap();
+        let relocator = Relocator::new(path, &file, &layout).unwrap();
+        let data = attach_data(path, &file, &relocator, 64).unwrap();
+        // .data takes 0x1000..0x1030, .text is the next 16-aligned place.
+        let text = layout.section_address(file.section_by_name(".text").unwrap().index());
+        assert_eq!(text, 0x1030);
+        assert_eq!(data.ftrace_sites, Some(vec![0x1034, 0x1044]));
+        assert_eq!(data.nokprobe, [0x1040]);
+        assert_eq!(data.btf, Some(&b"\x9f\xeb\x01\x00"[..]));
+
+        let bytes = object_with_attach_sections(12);
+        let file = ElfFile64::<Endianness>::parse(&*bytes).unwrap();
+        let layout = Layout::new(path, &file).unwrap();
+        let relocator = Relocator::new(path, &file, &layout).unwrap();
+        assert_eq!(
+            attach_data(path, &file, &relocator, 64)
+                .unwrap_err()
+                .to_string(),
+            "kernel/t.ko: section __mcount_loc: 12 bytes are not a whole number of 8-byte pointers"
+        );
+    }
 
     #[test]
     fn the_name_comes_from_modinfo() {

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, RecordBatch, StringArray, StringBuilder,
-    StructBuilder, UInt32Builder, UInt64Builder, UInt8Builder,
+    ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, RecordBatch, StringBuilder, StructBuilder,
+    UInt32Builder, UInt64Builder, UInt8Builder,
 };
 use arrow::datatypes::{DataType, Field};
 use ksurf_dataset::schema::{kind_error_fields, param_fields, schema};
@@ -194,10 +194,15 @@ pub fn module_tables(x: &Extraction) -> Result<Vec<(TableName, RecordBatch)>> {
         read.iter()
             .flat_map(|(name, m)| m.symbols.iter().map(move |s| (*name, s))),
     )?;
+    let attach = function_attach_rows(
+        read.iter()
+            .flat_map(|(name, m)| m.attach.iter().map(move |a| (*name, a))),
+    )?;
     Ok(vec![
         (TableName::FunctionInstances, instances),
         (TableName::Functions, functions),
         (TableName::Symbols, symbols),
+        (TableName::FunctionAttach, attach),
     ])
 }
 
@@ -374,6 +379,14 @@ fn function_rows<'a>(
 }
 
 fn function_attach(x: &Extraction) -> Result<RecordBatch> {
+    function_attach_rows(x.attach.iter().map(|a| (VMLINUX, a)))
+}
+
+/// `function_attach` rows, each `(module, verdicts)`, in the order given.
+fn function_attach_rows<'a>(
+    rows: impl Iterator<Item = (&'a str, &'a crate::attach::AttachRow)>,
+) -> Result<RecordBatch> {
+    let mut module = StringBuilder::new();
     let mut name = StringBuilder::new();
     let mut kprobe = StringBuilder::new();
     let mut kprobe_symbols = string_list();
@@ -383,7 +396,8 @@ fn function_attach(x: &Extraction) -> Result<RecordBatch> {
     let mut in_btf = BooleanBuilder::new();
     let mut ftrace = BooleanBuilder::new();
     let mut inlined_sites = UInt32Builder::new();
-    for a in &x.attach {
+    for (m, a) in rows {
+        module.append_value(m);
         name.append_value(&a.name);
         kprobe.append_value(a.kprobe.as_str());
         for s in &a.kprobe_symbols {
@@ -409,7 +423,7 @@ fn function_attach(x: &Extraction) -> Result<RecordBatch> {
             Arc::new(in_btf.finish()),
             Arc::new(ftrace.finish()),
             Arc::new(inlined_sites.finish()),
-            Arc::new(StringArray::from(vec![VMLINUX; x.attach.len()])),
+            Arc::new(module.finish()),
         ],
     )
 }

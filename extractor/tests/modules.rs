@@ -272,111 +272,113 @@ fn rows_are_the_same_on_every_build() {
 /// The synthetic address of every function symbol: `.text`, `.init.text`
 /// and `.exit.text` all start at offset 0 of their section in the file,
 /// and get distinct addresses from `MODULE_BASE` (0x1000) on.
+///
+/// (build, [(symbol, address)]) with the addresses computed apart from
+/// ksurf, from `readelf -SW` (section order, sizes, alignments) and
+/// `readelf -sW` (st_value); see tests/fixtures/modules/README.md. On
+/// arm the Thumb bit stays set, as in the vmlinux.
+const SYMBOL_ADDRESSES: [(&str, &[(&str, u64)]); 6] = [
+    (
+        "x86_64",
+        &[
+            ("cleanup_module", 0x11c0),
+            ("init_module", 0x1140),
+            ("mini_check", 0x1080),
+            ("mini_exit", 0x11c0),
+            ("mini_extra_sum", 0x10c0),
+            ("mini_hook", 0x1130),
+            ("mini_init", 0x1140),
+            ("mini_len", 0x1110),
+            ("mini_log", 0x10a0),
+            ("mini_log", 0x1120),
+            ("mini_submit", 0x1030),
+        ],
+    ),
+    (
+        "i686",
+        &[
+            ("cleanup_module", 0x11b0),
+            ("init_module", 0x1140),
+            ("mini_check", 0x1080),
+            ("mini_exit", 0x11b0),
+            ("mini_extra_sum", 0x10c0),
+            ("mini_hook", 0x1130),
+            ("mini_init", 0x1140),
+            ("mini_len", 0x1110),
+            ("mini_log", 0x10a0),
+            ("mini_log", 0x1120),
+            ("mini_submit", 0x1030),
+        ],
+    ),
+    (
+        "aarch64",
+        &[
+            ("cleanup_module", 0x1198),
+            ("init_module", 0x1120),
+            ("mini_check", 0x106c),
+            ("mini_exit", 0x1198),
+            ("mini_extra_sum", 0x10a0),
+            ("mini_hook", 0x1118),
+            ("mini_init", 0x1120),
+            ("mini_len", 0x1100),
+            ("mini_log", 0x1090),
+            ("mini_log", 0x1108),
+            ("mini_submit", 0x1024),
+        ],
+    ),
+    (
+        "arm",
+        &[
+            ("cleanup_module", 0x110b),
+            ("init_module", 0x10bd),
+            ("mini_check", 0x1055),
+            ("mini_exit", 0x110b),
+            ("mini_extra_sum", 0x107d),
+            ("mini_hook", 0x10b7),
+            ("mini_init", 0x10bd),
+            ("mini_len", 0x10a5),
+            ("mini_log", 0x106d),
+            ("mini_log", 0x10a9),
+            ("mini_submit", 0x1025),
+        ],
+    ),
+    (
+        "s390x",
+        &[
+            ("cleanup_module", 0x11b0),
+            ("init_module", 0x1150),
+            ("mini_check", 0x1080),
+            ("mini_exit", 0x11b0),
+            ("mini_extra_sum", 0x10d0),
+            ("mini_hook", 0x1140),
+            ("mini_init", 0x1150),
+            ("mini_len", 0x1120),
+            ("mini_log", 0x10b0),
+            ("mini_log", 0x1130),
+            ("mini_submit", 0x1030),
+        ],
+    ),
+    (
+        "riscv64",
+        &[
+            ("cleanup_module", 0x1140),
+            ("init_module", 0x10e4),
+            ("mini_check", 0x105e),
+            ("mini_exit", 0x1140),
+            ("mini_extra_sum", 0x1080),
+            ("mini_hook", 0x10dc),
+            ("mini_init", 0x10e4),
+            ("mini_len", 0x10ca),
+            ("mini_log", 0x1072),
+            ("mini_log", 0x10ce),
+            ("mini_submit", 0x1024),
+        ],
+    ),
+];
+
 #[test]
 fn symbols_are_at_their_synthetic_addresses() {
-    // (build, [(symbol, address)]) with the addresses computed apart from
-    // ksurf, from `readelf -SW` (section order, sizes, alignments) and
-    // `readelf -sW` (st_value); see tests/fixtures/modules/README.md. On
-    // arm the Thumb bit stays set, as in the vmlinux.
-    let want: [(&str, &[(&str, u64)]); 6] = [
-        (
-            "x86_64",
-            &[
-                ("cleanup_module", 0x11c0),
-                ("init_module", 0x1140),
-                ("mini_check", 0x1080),
-                ("mini_exit", 0x11c0),
-                ("mini_extra_sum", 0x10c0),
-                ("mini_hook", 0x1130),
-                ("mini_init", 0x1140),
-                ("mini_len", 0x1110),
-                ("mini_log", 0x10a0),
-                ("mini_log", 0x1120),
-                ("mini_submit", 0x1030),
-            ],
-        ),
-        (
-            "i686",
-            &[
-                ("cleanup_module", 0x11b0),
-                ("init_module", 0x1140),
-                ("mini_check", 0x1080),
-                ("mini_exit", 0x11b0),
-                ("mini_extra_sum", 0x10c0),
-                ("mini_hook", 0x1130),
-                ("mini_init", 0x1140),
-                ("mini_len", 0x1110),
-                ("mini_log", 0x10a0),
-                ("mini_log", 0x1120),
-                ("mini_submit", 0x1030),
-            ],
-        ),
-        (
-            "aarch64",
-            &[
-                ("cleanup_module", 0x1198),
-                ("init_module", 0x1120),
-                ("mini_check", 0x106c),
-                ("mini_exit", 0x1198),
-                ("mini_extra_sum", 0x10a0),
-                ("mini_hook", 0x1118),
-                ("mini_init", 0x1120),
-                ("mini_len", 0x1100),
-                ("mini_log", 0x1090),
-                ("mini_log", 0x1108),
-                ("mini_submit", 0x1024),
-            ],
-        ),
-        (
-            "arm",
-            &[
-                ("cleanup_module", 0x110b),
-                ("init_module", 0x10bd),
-                ("mini_check", 0x1055),
-                ("mini_exit", 0x110b),
-                ("mini_extra_sum", 0x107d),
-                ("mini_hook", 0x10b7),
-                ("mini_init", 0x10bd),
-                ("mini_len", 0x10a5),
-                ("mini_log", 0x106d),
-                ("mini_log", 0x10a9),
-                ("mini_submit", 0x1025),
-            ],
-        ),
-        (
-            "s390x",
-            &[
-                ("cleanup_module", 0x11b0),
-                ("init_module", 0x1150),
-                ("mini_check", 0x1080),
-                ("mini_exit", 0x11b0),
-                ("mini_extra_sum", 0x10d0),
-                ("mini_hook", 0x1140),
-                ("mini_init", 0x1150),
-                ("mini_len", 0x1120),
-                ("mini_log", 0x10b0),
-                ("mini_log", 0x1130),
-                ("mini_submit", 0x1030),
-            ],
-        ),
-        (
-            "riscv64",
-            &[
-                ("cleanup_module", 0x1140),
-                ("init_module", 0x10e4),
-                ("mini_check", 0x105e),
-                ("mini_exit", 0x1140),
-                ("mini_extra_sum", 0x1080),
-                ("mini_hook", 0x10dc),
-                ("mini_init", 0x10e4),
-                ("mini_len", 0x10ca),
-                ("mini_log", 0x1072),
-                ("mini_log", 0x10ce),
-                ("mini_submit", 0x1024),
-            ],
-        ),
-    ];
-    for (build, symbols) in want {
+    for (build, symbols) in SYMBOL_ADDRESSES {
         let x = extract(build);
         let got: Vec<(&str, u64)> = x
             .symbols
@@ -739,10 +741,7 @@ fn an_images_modules_become_rows_with_their_module_and_a_broken_one_is_recorded(
     assert_eq!(u32s(images, "modules"), [2]);
     assert_eq!(u32s(images, "modules_failed"), [1]);
     // The vmlinux's own rows say so.
-    for t in TableName::MODULE_ROWS
-        .into_iter()
-        .chain([TableName::FunctionAttach])
-    {
+    for t in TableName::MODULE_ROWS {
         let column = strings(table(t), "module");
         assert!(!column.is_empty());
         assert!(
@@ -782,7 +781,7 @@ fn an_images_modules_become_rows_with_their_module_and_a_broken_one_is_recorded(
     ds.write_image_parts(&x.info.id, &tables, &module_rows, None)
         .unwrap();
     let read = |table| {
-        ds.stream_module_rows(&x.info.id, table, 1024)
+        ds.stream_module_rows(&x.info.id, table, 1024, None)
             .unwrap()
             .map(|s| s.map(|b| b.unwrap().num_rows()).sum::<usize>())
     };
@@ -802,4 +801,170 @@ fn a_missing_modules_directory_is_an_error_naming_it() {
         matches!(&e, Error::Io { path, .. } if path == missing),
         "{e}"
     );
+}
+
+/// What `extract_modules` runs per module, without the type pass, gives
+/// the rows `extract_module` gives, on every build, and no types.
+#[test]
+fn the_functions_only_extraction_gives_the_same_rows_without_types() {
+    for build in BUILDS {
+        let full = extract(build);
+        let functions = ksurf_extractor::extract_module_functions(
+            &module_path(build),
+            &module_bytes(build),
+            None,
+        )
+        .unwrap();
+        assert_eq!(describe(&functions), describe(&full), "{build}");
+        assert!(!full.types.is_empty(), "{build}: the full pass reads types");
+        assert!(functions.types.is_empty(), "{build}");
+    }
+}
+
+fn u64s(batch: &arrow::array::RecordBatch, column: &str) -> Vec<u64> {
+    batch
+        .column_by_name(column)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow::array::UInt64Array>()
+        .unwrap()
+        .values()
+        .to_vec()
+}
+
+/// The module's rows in the image's tables, row by row, with the vmlinux
+/// of the same arch (the mini kernel): arm64 and s390x (big-endian) as
+/// well as x86_64. The `symbols` rows are the module's symbols at their
+/// synthetic addresses; the `function_instances` rows are the module's
+/// entries (both `mini_hook` definitions, both static `mini_log`s).
+#[test]
+fn an_images_module_rows_on_x86_64_arm64_and_s390x() {
+    for (vmlinux, build, build_id) in [
+        (
+            "x86_64-dwarf5-rela",
+            "x86_64",
+            "22d3f49d5ce7084dbdf03965ca651e421f38cdc9",
+        ),
+        (
+            "aarch64",
+            "aarch64",
+            "e21f3dcb7c270f45a542cbdca3c1f61b85473433",
+        ),
+        ("s390x", "s390x", "dbbe134b3729d0c26d2494a55aeecd5dfbcbe87d"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("modules");
+        std::fs::create_dir_all(root.join("kernel/fs/mini")).unwrap();
+        std::fs::copy(
+            module_path(build),
+            root.join("kernel/fs/mini/ksurf_mini.ko"),
+        )
+        .unwrap();
+        let mut x = common::extract_fixture(vmlinux);
+        ksurf_extractor::extract_modules(&mut x, &root).unwrap();
+
+        let tables = ksurf_extractor::tables::image_tables(&x).unwrap();
+        let table = |name: TableName| &tables.iter().find(|(t, _)| *t == name).unwrap().1;
+        let modules = table(TableName::Modules);
+        assert_eq!(
+            (
+                strings(modules, "module"),
+                strings(modules, "path"),
+                strings(modules, "build_id"),
+                u32s(modules, "compile_units"),
+                u32s(modules, "units_failed"),
+                u32s(modules, "function_names"),
+                u32s(modules, "function_instances"),
+                u32s(modules, "symbols"),
+                strings(modules, "error"),
+            ),
+            (
+                vec![Some("ksurf_mini".to_owned())],
+                vec![Some("kernel/fs/mini/ksurf_mini.ko".to_owned())],
+                vec![Some(build_id.to_owned())],
+                vec![3],
+                vec![0],
+                vec![9],
+                vec![11],
+                vec![11],
+                vec![None],
+            ),
+            "{build}"
+        );
+        let images = table(TableName::Images);
+        assert_eq!(
+            (u32s(images, "modules"), u32s(images, "modules_failed")),
+            (vec![1], vec![0]),
+            "{build}"
+        );
+
+        let module_rows = ksurf_extractor::tables::module_tables(&x).unwrap();
+        let rows = |name: TableName| &module_rows.iter().find(|(t, _)| *t == name).unwrap().1;
+        let ksurf_mini = |n: usize| vec![Some("ksurf_mini".to_owned()); n];
+
+        let symbols = rows(TableName::Symbols);
+        let want = SYMBOL_ADDRESSES
+            .iter()
+            .find(|(b, _)| *b == build)
+            .unwrap()
+            .1;
+        let got: Vec<(String, u64)> = strings(symbols, "name")
+            .into_iter()
+            .map(Option::unwrap)
+            .zip(u64s(symbols, "addr"))
+            .collect();
+        let want: Vec<(String, u64)> = want.iter().map(|&(n, a)| (n.to_owned(), a)).collect();
+        assert_eq!(got, want, "{build}");
+        assert_eq!(strings(symbols, "module"), ksurf_mini(11), "{build}");
+
+        let instances = rows(TableName::FunctionInstances);
+        let got: Vec<(Option<String>, Option<String>, Option<String>)> = strings(instances, "name")
+            .into_iter()
+            .zip(strings(instances, "cu_path"))
+            .zip(strings(instances, "prototype"))
+            .map(|((n, c), p)| (n, c, p))
+            .collect();
+        let want: Vec<(Option<String>, Option<String>, Option<String>)> = ENTRIES
+            .iter()
+            .map(|&(name, _, _, _, cu, _, prototype)| {
+                (
+                    Some(name.to_owned()),
+                    Some(cu.to_owned()),
+                    Some(prototype.to_owned()),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{build}");
+        assert_eq!(strings(instances, "module"), ksurf_mini(11), "{build}");
+
+        let functions = rows(TableName::Functions);
+        let mut names: Vec<&str> = ENTRIES.iter().map(|e| e.0).collect();
+        names.dedup();
+        assert_eq!(
+            strings(functions, "name"),
+            names
+                .iter()
+                .map(|n| Some((*n).to_owned()))
+                .collect::<Vec<_>>(),
+            "{build}"
+        );
+        assert_eq!(strings(functions, "module"), ksurf_mini(9), "{build}");
+        assert_eq!(
+            strings(functions, "collision_type"),
+            names
+                .iter()
+                .map(|n| Some(
+                    if *n == "mini_log" {
+                        "Static-Static Collision"
+                    } else if ["mini_check", "mini_len", "mini_scale"].contains(n) {
+                        "Unique Static"
+                    } else {
+                        "Unique Global"
+                    }
+                    .to_owned()
+                ))
+                .collect::<Vec<_>>(),
+            "{build}"
+        );
+    }
 }
