@@ -14,7 +14,7 @@ use ksurf_dataset::layout::{group_image_table_file, group_table_file};
 use ksurf_dataset::{Dataset, DependencyKind, ImageId, TableName, TableWriter};
 
 use crate::config::Group;
-use crate::diff::compare;
+use crate::diff::compare_placed;
 use crate::groups::{resolve, ImageMeta, ResolvedGroup};
 use crate::interface_diff::{
     changes_batch as interface_changes_batch, InterfaceChangeRow, InterfaceCursor, InterfaceDiff,
@@ -24,6 +24,7 @@ use crate::kconfig_diff::ConfigDiff;
 use crate::kfunc_diff::KfuncDiff;
 use crate::lsm_diff::LsmDiff;
 use crate::model::{ChangeRow, Presence, StatusRow};
+use crate::placement::ModulePlacement;
 use crate::stream::{ImageCursor, BATCH_ROWS};
 use crate::syscall_diff::SyscallDiff;
 use crate::tables::{
@@ -293,9 +294,11 @@ impl KindPass for FunctionPass {
         let image = v.image.to_string();
         let mut changes = 0;
         let mut cursor = ImageCursor::open(v.dataset, v.image, v.only)?;
+        let placement = ModulePlacement::read(v.dataset, v.image, v.only)?;
         let mut old = match &v.old {
             Some((o, label, p)) => Some((
                 ImageCursor::open(v.dataset, o, v.only)?,
+                ModulePlacement::read(v.dataset, o, v.only)?,
                 *p,
                 o.to_string(),
                 label.clone(),
@@ -304,9 +307,15 @@ impl KindPass for FunctionPass {
         };
         for name in names {
             let presence = presence_of(&mut cursor, name)?;
-            if let Some((old_cursor, pair, old_image, old_label)) = &mut old {
+            let modules = placement.modules(name);
+            if let Some((old_cursor, old_placement, pair, old_image, old_label)) = &mut old {
                 let old_presence = presence_of(old_cursor, name)?;
-                for change in compare(old_presence.as_ref(), presence.as_ref()) {
+                for change in compare_placed(
+                    old_presence.as_ref(),
+                    old_placement.modules(name),
+                    presence.as_ref(),
+                    modules,
+                ) {
                     changes += 1;
                     sink.change(ChangeRow {
                         name: name.clone(),
@@ -326,6 +335,7 @@ impl KindPass for FunctionPass {
                 baseline: v.position.is_none(),
                 position: v.position,
                 presence,
+                modules: modules.to_vec(),
             })?;
         }
         Ok(changes)

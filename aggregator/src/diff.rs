@@ -6,6 +6,42 @@
 
 use crate::model::{Change, ChangeKind, Instance, Param, Presence};
 
+/// The changes of one name from `old` to `new` ([`compare`]), where the
+/// vmlinux is not the only place a function can be: a name that leaves
+/// the vmlinux while a module of the newer image defines it
+/// (`new_modules`) moved to that module ([`ChangeKind::MovedToModule`])
+/// rather than being removed, and one that enters the vmlinux from a
+/// module of the older image moved to the vmlinux. `old`/`new` of a move
+/// are `vmlinux` and the modules joined by `, `.
+pub fn compare_placed(
+    old: Option<&Presence>,
+    old_modules: &[String],
+    new: Option<&Presence>,
+    new_modules: &[String],
+) -> Vec<Change> {
+    let moved = |kind, from: String, to: String| Change {
+        kind,
+        decl_file: None,
+        cu_path: None,
+        param: None,
+        old: Some(from),
+        new: Some(to),
+    };
+    match (old, new) {
+        (Some(_), None) if !new_modules.is_empty() => vec![moved(
+            ChangeKind::MovedToModule,
+            "vmlinux".to_owned(),
+            new_modules.join(", "),
+        )],
+        (None, Some(_)) if !old_modules.is_empty() => vec![moved(
+            ChangeKind::MovedToVmlinux,
+            old_modules.join(", "),
+            "vmlinux".to_owned(),
+        )],
+        _ => compare(old, new),
+    }
+}
+
 /// The changes of one name from `old` to `new`.
 pub fn compare(old: Option<&Presence>, new: Option<&Presence>) -> Vec<Change> {
     match (old, new) {
@@ -360,6 +396,47 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    fn present(prototype: &str) -> Presence {
+        let mut i = instance("fs/xfs/xfs_file.c", "fs/xfs/xfs_file.c", true, "int", &[]);
+        i.prototype = Some(prototype.to_owned());
+        Presence {
+            collision_type: "Unique Global".to_owned(),
+            inline_type: "No".to_owned(),
+            transform_suffixes: vec![],
+            instances: vec![i],
+            symbols: vec![],
+            attach: None,
+        }
+    }
+
+    #[test]
+    fn a_function_leaving_the_vmlinux_for_a_module_moved() {
+        let p = present("int f(void);");
+        let xfs = ["xfs".to_owned()];
+        let two = ["a".to_owned(), "b".to_owned()];
+        assert_eq!(
+            kinds(&compare_placed(Some(&p), &[], None, &xfs)),
+            [("Moved to module", None, Some("vmlinux"), Some("xfs"))]
+        );
+        assert_eq!(
+            kinds(&compare_placed(None, &two, Some(&p), &[])),
+            [("Moved to vmlinux", None, Some("a, b"), Some("vmlinux"))]
+        );
+        // Without a module on the other side: removed and added.
+        assert_eq!(
+            kinds(&compare_placed(Some(&p), &xfs, None, &[])),
+            [("Function removed", None, Some("int f(void);"), None)]
+        );
+        assert_eq!(
+            kinds(&compare_placed(None, &[], Some(&p), &xfs)),
+            [("Function added", None, None, Some("int f(void);"))]
+        );
+        // In the vmlinux on both sides (a module also defining it on one):
+        // compared as before; in neither: nothing.
+        assert_eq!(kinds(&compare_placed(Some(&p), &[], Some(&p), &xfs)), []);
+        assert_eq!(kinds(&compare_placed(None, &xfs, None, &two)), []);
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub fn group_history(
         baseline,
         position,
         presence: None,
+        modules: Vec::new(),
     };
     let mut baseline = group
         .baseline

@@ -19,6 +19,7 @@ pub mod diff;
 pub mod error;
 pub mod groups;
 pub mod model;
+pub mod placement;
 pub mod release;
 pub mod stream;
 pub mod tables;

@@ -199,8 +199,12 @@ pub struct StatusRow {
     pub baseline: bool,
     /// Place in the group's status list; `None` for the baseline.
     pub position: Option<u32>,
-    /// `None`: the name is absent from the image.
+    /// `None`: the name is absent from the image's vmlinux.
     pub presence: Option<Presence>,
+    /// The image's kernel modules that define the name (the `module`
+    /// column of the `functions` table's module rows), sorted; empty when
+    /// none does or the image was extracted without modules.
+    pub modules: Vec<String>,
 }
 
 impl StatusRow {
@@ -236,10 +240,16 @@ pub enum ChangeKind {
     KprobeChanged,
     /// The fentry verdict changed.
     FentryChanged,
+    /// The vmlinux defined it, the newer image's vmlinux does not, and a
+    /// module of the newer image does (built-in → module, `=y` → `=m`).
+    MovedToModule,
+    /// A module defined it and the newer image's vmlinux does (module →
+    /// built-in).
+    MovedToVmlinux,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 13] = [
+    pub const ALL: [ChangeKind; 15] = [
         ChangeKind::FunctionAdded,
         ChangeKind::FunctionRemoved,
         ChangeKind::ParamAdded,
@@ -253,6 +263,8 @@ impl ChangeKind {
         ChangeKind::SymbolRenamed,
         ChangeKind::KprobeChanged,
         ChangeKind::FentryChanged,
+        ChangeKind::MovedToModule,
+        ChangeKind::MovedToVmlinux,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -270,6 +282,8 @@ impl ChangeKind {
             ChangeKind::SymbolRenamed => "Symbol renamed",
             ChangeKind::KprobeChanged => "Kprobe changed",
             ChangeKind::FentryChanged => "Fentry changed",
+            ChangeKind::MovedToModule => "Moved to module",
+            ChangeKind::MovedToVmlinux => "Moved to vmlinux",
         }
     }
 
@@ -282,8 +296,16 @@ impl ChangeKind {
     pub fn is_signature_change(self) -> bool {
         !matches!(
             self,
-            ChangeKind::FunctionAdded | ChangeKind::FunctionRemoved
+            ChangeKind::FunctionAdded
+                | ChangeKind::FunctionRemoved
+                | ChangeKind::MovedToModule
+                | ChangeKind::MovedToVmlinux
         )
+    }
+
+    /// The function left the vmlinux for a module, or came back.
+    pub fn is_move(self) -> bool {
+        matches!(self, ChangeKind::MovedToModule | ChangeKind::MovedToVmlinux)
     }
 
     /// A change of how the function is compiled or attached rather than of
@@ -311,7 +333,9 @@ pub struct Change {
     pub cu_path: Option<String>,
     /// The parameter (added, removed, type changed).
     pub param: Option<String>,
-    /// Old and new value: a type, a parameter list or a prototype.
+    /// Old and new value: a type, a parameter list or a prototype; for a
+    /// move, where the function is (`vmlinux`, or the modules defining
+    /// it joined by `, `).
     pub old: Option<String>,
     pub new: Option<String>,
 }

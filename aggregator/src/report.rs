@@ -208,6 +208,7 @@ fn matrix(out: &mut String, history: &FunctionHistory) {
                 }
             };
             let baseline = if row.baseline { " (baseline)" } else { "" };
+            let shown = format!("{shown}{}", in_modules(row));
             let _ = writeln!(
                 out,
                 "<tr><td>{}</td><td>{}{baseline}</td><td class=\"{status_class}\">{shown}</td>{kprobe}{fentry}</tr>",
@@ -227,7 +228,24 @@ fn summary(row: &StatusRow) -> String {
         let names: Vec<&str> = issues.iter().map(|i| i.as_str()).collect();
         format!("{} ⚠️", names.join(", "))
     };
-    format!("In {}: {verdict}", code(&row.label))
+    format!("In {}: {verdict}{}", code(&row.label), in_modules(row))
+}
+
+/// ` (in module <code>xfs</code>)` for a function absent from the image's
+/// vmlinux that modules of the image define (attachable once the module
+/// is loaded); ` (also in module …)` for one in both; empty otherwise.
+pub fn in_modules(row: &StatusRow) -> String {
+    if row.modules.is_empty() {
+        return String::new();
+    }
+    let word = if row.modules.len() == 1 {
+        "module"
+    } else {
+        "modules"
+    };
+    let names: Vec<String> = row.modules.iter().map(|m| code(m)).collect();
+    let also = if row.presence.is_some() { "also " } else { "" };
+    format!(" ({also}in {word} {})", names.join(", "))
 }
 
 fn status(out: &mut String, row: &StatusRow) {
@@ -323,6 +341,17 @@ fn differences(out: &mut String, group: &GroupHistory) {
 
 fn delta(out: &mut String, pair: &PairHistory) {
     let (a, b) = (code(&pair.old_label), code(&pair.new_label));
+    if let Some(c) = pair.changes.iter().find(|c| c.kind.is_move()) {
+        out.push_str("<li>\n");
+        let _ = writeln!(
+            out,
+            "{} between {a} and {b}: {} ⚠️",
+            c.kind.as_str(),
+            change_text(c)
+        );
+        out.push_str("</li>\n");
+        return;
+    }
     let changes: Vec<&Change> = pair
         .changes
         .iter()
@@ -388,7 +417,9 @@ fn change_text(c: &Change) -> String {
             escape(old),
             escape(new)
         ),
-        ChangeKind::SymbolRenamed => format!("{} ➡️ {}", code(old), code(new)),
+        ChangeKind::SymbolRenamed | ChangeKind::MovedToModule | ChangeKind::MovedToVmlinux => {
+            format!("{} ➡️ {}", code(old), code(new))
+        }
         ChangeKind::InlineTypeChanged
         | ChangeKind::CollisionTypeChanged
         | ChangeKind::KprobeChanged

@@ -320,6 +320,10 @@ pub fn status_batch(rows: &[StatusRow]) -> Result<RecordBatch> {
                 .map(|r| attach(r).map(|a| a.fentry_reason.as_str()))
                 .collect::<Vec<_>>(),
         )),
+        string_lists(
+            &field_type(&schema, "modules"),
+            rows.iter().map(|r| r.modules.as_slice()),
+        ),
     ];
     RecordBatch::try_new(schema, columns).map_err(arrow_err("function_status"))
 }
@@ -665,6 +669,7 @@ pub fn decode_status(batch: &RecordBatch) -> Vec<StatusRow> {
                 baseline: c.bool("baseline", row),
                 position: c.opt_u32("position", row),
                 presence,
+                modules: c.strings("modules", row),
             }
         })
         .collect()
@@ -798,6 +803,7 @@ mod tests {
                         fentry_reason: "not in .BTF: no symbol named f, only f.isra.0".into(),
                     }),
                 }),
+                modules: vec![],
             },
             StatusRow {
                 name: "f".into(),
@@ -806,6 +812,7 @@ mod tests {
                 baseline: false,
                 position: Some(0),
                 presence: None,
+                modules: vec!["xfs".into(), "xfs_extra".into()],
             },
         ];
         let batch = status_batch(&rows).unwrap();

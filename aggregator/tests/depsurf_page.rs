@@ -72,6 +72,7 @@ fn parse(page: &str) -> FunctionHistory {
                 baseline: false,
                 position: Some(group.members.len() as u32),
                 presence: None,
+                modules: vec![],
             };
             if line.starts_with("<summary>") {
                 let mut p = Presence {

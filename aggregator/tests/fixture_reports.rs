@@ -1,7 +1,8 @@
 //! End-to-end aggregation over the fixture images (the mini kernel in
 //! three versions, three arches, three flavors and two revisions): exact
 //! change rows, exact status rows, golden Markdown reports, and the
-//! report computed from a config equal to the one read from the tables.
+//! report computed from a config equal to the one read from the tables;
+//! functions moving between the vmlinux and a kernel module.
 //!
 //! Regenerate the golden reports with
 //! `KSURF_BLESS=1 cargo test -p ksurf-aggregator --test fixture_reports`
@@ -412,4 +413,158 @@ fn an_image_whose_table_is_not_sorted_by_name_is_refused() {
     assert!(!common::tree(dir.path())
         .iter()
         .any(|(p, _)| p.starts_with("comparison_groups")));
+}
+
+// Functions moving between the vmlinux and a kernel module: over two
+// fixture images (4.4 and 4.10, where `void_params` is removed and
+// `added_in_v2` added), each given the fixture module `ksurf_mini` with one
+// function renamed, the 4.4 → 4.10 changes say "Moved to module" and
+// "Moved to vmlinux" instead of removed and added, the status rows name
+// the module, and the report page says "in module".
+
+/// Extracts fixture image `index` with the fixture module, whose
+/// `mini_len` is renamed `rename` (its entry, status and symbol).
+fn write_image_with_module(dataset: &Dataset, index: usize, rename: &str) {
+    let (elf, release, flavor, arch) = common::IMAGES[index];
+    let overrides = ksurf_extractor::IdentityOverrides {
+        distro: Some("mini".to_owned()),
+        release: Some(release.to_owned()),
+        flavor: Some(flavor.to_owned()),
+        arch: Some(arch.to_owned()),
+    };
+    let mut x = ksurf_extractor::extract(&common::repo_root().join(elf), &overrides).unwrap();
+    let modules = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(modules.path().join("kernel/fs/mini")).unwrap();
+    std::fs::copy(
+        common::repo_root().join("extractor/tests/fixtures/modules/bin/x86_64.ko"),
+        modules.path().join("kernel/fs/mini/ksurf_mini.ko"),
+    )
+    .unwrap();
+    ksurf_extractor::extract_modules(&mut x, modules.path()).unwrap();
+    let m = x.modules[0].rows.as_mut().unwrap();
+    for e in m.entries.iter_mut().filter(|e| e.name == "mini_len") {
+        e.name = rename.to_owned();
+    }
+    for s in m.statuses.iter_mut().filter(|s| s.name == "mini_len") {
+        s.name = rename.to_owned();
+    }
+    for s in m.symbols.iter_mut().filter(|s| s.name == "mini_len") {
+        s.name = rename.to_owned();
+        s.stem = rename.to_owned();
+    }
+    let image_tables = ksurf_extractor::tables::image_tables(&x).unwrap();
+    let module_rows = ksurf_extractor::tables::module_tables(&x).unwrap();
+    dataset
+        .write_image_parts(&x.info.id, &image_tables, &module_rows, None)
+        .unwrap();
+}
+
+fn aggregated_with_modules(dir: &std::path::Path) -> Dataset {
+    let dataset = Dataset::open_local(dir).unwrap();
+    // 4.4's module defines added_in_v2, which 4.10's vmlinux defines;
+    // 4.10's module defines void_params, which 4.4's vmlinux defined.
+    write_image_with_module(&dataset, 0, "added_in_v2");
+    write_image_with_module(&dataset, 1, "void_params");
+    let groups = config::parse(
+        "test",
+        "[[group]]\nname = \"Regular\"\nmode = \"consecutive\"\ndistro = \"mini\"\narch = \"amd64\"\nflavor = \"mini\"\n",
+    )
+    .unwrap();
+    let outcome = aggregate::write_dataset(&dataset, &groups).unwrap();
+    assert!(outcome.failures.is_empty());
+    dataset
+}
+
+#[test]
+fn moves_between_the_vmlinux_and_a_module_are_changes_and_named_on_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = aggregated_with_modules(dir.path());
+    let group = aggregated_groups(&dataset)
+        .unwrap()
+        .into_iter()
+        .find(|g| g.name == "Regular")
+        .unwrap();
+
+    let mut changes = Vec::new();
+    for path in group_files(&group, TableName::FunctionChanges).unwrap() {
+        let batch = dataset
+            .read_file(&path, TableName::FunctionChanges)
+            .unwrap();
+        changes.extend(decode_changes(&batch, "test").unwrap());
+    }
+    let moves: Vec<String> = changes
+        .iter()
+        .filter(|r| ["added_in_v2", "void_params"].contains(&r.name.as_str()))
+        .map(|r| {
+            format!(
+                "{} | {} -> {} | {} | {:?} -> {:?}",
+                r.name,
+                r.old_label,
+                r.new_label,
+                r.change.kind.as_str(),
+                r.change.old,
+                r.change.new
+            )
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            "added_in_v2 | 4.4 -> 4.10 | Moved to vmlinux | Some(\"ksurf_mini\") -> Some(\"vmlinux\")",
+            "void_params | 4.4 -> 4.10 | Moved to module | Some(\"vmlinux\") -> Some(\"ksurf_mini\")",
+        ]
+    );
+
+    let mut status = Vec::new();
+    for path in group_files(&group, TableName::FunctionStatus).unwrap() {
+        let batch = dataset.read_file(&path, TableName::FunctionStatus).unwrap();
+        status.extend(decode_status(&batch));
+    }
+    let placed: Vec<(String, String, bool, Vec<String>)> = status
+        .iter()
+        .filter(|r| !r.modules.is_empty())
+        .map(|r| {
+            (
+                r.name.clone(),
+                r.label.clone(),
+                r.presence.is_some(),
+                r.modules.clone(),
+            )
+        })
+        .collect();
+    let mini = vec!["ksurf_mini".to_owned()];
+    assert_eq!(
+        placed,
+        [
+            (
+                "added_in_v2".to_owned(),
+                "4.4".to_owned(),
+                false,
+                mini.clone()
+            ),
+            ("void_params".to_owned(), "4.10".to_owned(), false, mini),
+        ]
+    );
+
+    let page = report::render(&from_dataset(&dataset, "void_params").unwrap());
+    assert!(
+        page.contains("In <code>4.10</code>: Absent ⚠️ (in module <code>ksurf_mini</code>)\n"),
+        "{page}"
+    );
+    assert!(
+        page.contains(
+            "<li>\nMoved to module between <code>4.4</code> and <code>4.10</code>: \
+             <code>vmlinux</code> ➡️ <code>ksurf_mini</code> ⚠️\n</li>\n"
+        ),
+        "{page}"
+    );
+    let page = report::render(&from_dataset(&dataset, "added_in_v2").unwrap());
+    assert!(
+        page.contains("In <code>4.4</code>: Absent ⚠️ (in module <code>ksurf_mini</code>)\n"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Moved to vmlinux between <code>4.4</code> and <code>4.10</code>: <code>ksurf_mini</code> ➡️ <code>vmlinux</code> ⚠️"),
+        "{page}"
+    );
 }

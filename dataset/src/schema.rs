@@ -331,6 +331,7 @@ pub fn schema(table: TableName) -> SchemaRef {
             utf8("kprobe_reason", true),
             Field::new("fentry", DataType::Boolean, true),
             utf8("fentry_reason", true),
+            utf8_list("modules"),
         ],
         TableName::FunctionChanges => vec![
             utf8("name", false),
