@@ -3,12 +3,15 @@
 //! ([`from_dataset`]) or computed on the spot from the per-image tables
 //! for the groups of a config ([`from_config`]).
 
+use std::collections::BTreeMap;
+
 use ksurf_dataset::layout::{group_image_table_file, group_table_file, Path};
 use ksurf_dataset::{Dataset, ImageId, TableName};
 
 use crate::aggregate::{group_row, plan, run, GroupCounts, MemorySink};
 use crate::config::Group;
 use crate::model::{Change, ChangeRow, StatusRow};
+use crate::placement::ModulePlacement;
 use crate::stream::BATCH_ROWS;
 use crate::tables::{decode_changes, decode_group, decode_status, GroupRow};
 use crate::{Error, Result};
@@ -244,11 +247,11 @@ pub fn from_config(dataset: &Dataset, groups: &[Group], name: &str) -> Result<Fu
 }
 
 fn finish(dataset: &Dataset, name: &str, groups: Vec<GroupHistory>) -> Result<FunctionHistory> {
-    let history = FunctionHistory {
+    let mut history = FunctionHistory {
         name: name.to_owned(),
         groups,
     };
-    if history.present_anywhere() {
+    if history.present_anywhere() || placed_in_modules(dataset, name, &mut history.groups)? {
         return Ok(history);
     }
     let closest = closest_names(dataset, name, 5)?;
@@ -261,6 +264,30 @@ fn finish(dataset: &Dataset, name: &str, groups: Vec<GroupHistory>) -> Result<Fu
         name: name.to_owned(),
         hint,
     })
+}
+
+/// For a name no image's vmlinux defines (so no group has status rows
+/// for it): fills each image's row's `modules` from the image's module
+/// rows of `functions` ([`ModulePlacement`]). Returns whether any module
+/// of any image defines it.
+///
+/// Errors: an image id that does not parse, or module rows that cannot
+/// be read.
+fn placed_in_modules(dataset: &Dataset, name: &str, groups: &mut [GroupHistory]) -> Result<bool> {
+    let mut by_image: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut any = false;
+    for group in groups {
+        for row in group.baseline.iter_mut().chain(group.members.iter_mut()) {
+            if !by_image.contains_key(&row.image) {
+                let id: ImageId = row.image.parse()?;
+                let placement = ModulePlacement::read(dataset, &id, Some(name))?;
+                by_image.insert(row.image.clone(), placement.modules(name).to_vec());
+            }
+            row.modules.clone_from(&by_image[&row.image]);
+            any |= !row.modules.is_empty();
+        }
+    }
+    Ok(any)
 }
 
 /// The `limit` function names of the dataset's images closest to `name`

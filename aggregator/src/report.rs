@@ -68,6 +68,15 @@ pub fn declaration(ty: &str, name: Option<&str>) -> String {
 pub fn render(history: &FunctionHistory) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Function: {}\n", code(&history.name));
+    if !history.present_anywhere() {
+        // Only modules define it (history::from_dataset gives no page
+        // otherwise): say so before the Absent rows.
+        out.push_str(
+            "Built into no image's vmlinux: the kernel modules named below define it. \
+             Its probes attach once the module is loaded; `ksurf check` gives each \
+             module's own kprobe and fentry verdicts.\n\n",
+        );
+    }
     matrix(&mut out, history);
     out.push_str("## Status\n");
     for group in &history.groups {

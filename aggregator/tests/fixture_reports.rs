@@ -567,4 +567,34 @@ fn moves_between_the_vmlinux_and_a_module_are_changes_and_named_on_the_page() {
         page.contains("Moved to vmlinux between <code>4.4</code> and <code>4.10</code>: <code>ksurf_mini</code> ➡️ <code>vmlinux</code> ⚠️"),
         "{page}"
     );
+
+    // A function only the module defines has a page that says where it is.
+    let history = from_dataset(&dataset, "mini_submit").unwrap();
+    let placed: Vec<(String, Vec<String>)> = history
+        .groups
+        .iter()
+        .flat_map(|g| &g.members)
+        .map(|r| (r.label.clone(), r.modules.clone()))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            ("4.4".to_owned(), vec!["ksurf_mini".to_owned()]),
+            ("4.10".to_owned(), vec!["ksurf_mini".to_owned()]),
+        ]
+    );
+    let page = report::render(&history);
+    assert!(
+        page.starts_with(
+            "# Function: <code>mini_submit</code>\n\nBuilt into no image's vmlinux: the kernel \
+             modules named below define it."
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("In <code>4.10</code>: Absent ⚠️ (in module <code>ksurf_mini</code>)\n"),
+        "{page}"
+    );
+    // A name neither the vmlinux nor a module defines is still an error.
+    assert!(from_dataset(&dataset, "mini_nowhere").is_err());
 }
