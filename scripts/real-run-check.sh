@@ -88,6 +88,34 @@ for name, module, prototype in [
         where name = '{name}' order by all""").fetchall()
     assert rows == [(r, module, prototype) for r in sorted(expected)], (name, rows)
 print(f"modules: {got} (release: modules, failed, rows without error); xfs, btrfs, vfs_read, _printk where they belong")
+# The aggregation knows where the group's vmlinux functions are in the
+# modules: function_status.modules against the module rows themselves, and
+# the moves (built-in <-> module) against the images' rows (two
+# consecutive revisions, as scripts/get-debian-kernels.sh downloads).
+status = set((r, n, tuple(m)) for r, n, m in duckdb.sql(f"""
+    select split_part(image, '/', 2), name, modules from read_parquet('{dataset}/function_status/**/*.parquet', hive_partitioning = true)
+    where len(modules) > 0""").fetchall())
+own = set((r, n, tuple(m)) for r, n, m in duckdb.sql(f"""
+    with f as (select * from read_parquet('{dataset}/functions/**/*.parquet', hive_partitioning = true))
+    select release, name, list(distinct module order by module) from f
+    where module != 'vmlinux' and name in (select name from f where module = 'vmlinux')
+    group by release, name""").fetchall())
+assert status == own and len(status) > 0, (len(status), len(own), sorted(status ^ own)[:5])
+moves = duckdb.sql(f"""
+    select count(*) from read_parquet('{dataset}/function_changes/**/*.parquet', hive_partitioning = true)
+    where change in ('Moved to module', 'Moved to vmlinux')""").fetchall()[0][0]
+expected_moves = duckdb.sql(f"""
+    with f as (select * from read_parquet('{dataset}/functions/**/*.parquet', hive_partitioning = true))
+    select count(*) from (
+        select distinct o.release, n.release, o.name from f o, f n
+        where o.module = 'vmlinux' and n.module != 'vmlinux' and o.name = n.name and o.release < n.release
+          and not exists (select 1 from f v where v.release = n.release and v.module = 'vmlinux' and v.name = o.name)
+        union all
+        select distinct o.release, n.release, o.name from f o, f n
+        where o.module != 'vmlinux' and n.module = 'vmlinux' and o.name = n.name and o.release < n.release
+          and not exists (select 1 from f v where v.release = o.release and v.module = 'vmlinux' and v.name = o.name))""").fetchall()[0][0]
+assert moves == expected_moves, (moves, expected_moves)
+print(f"function_status: {len(status)} (image, name) rows name the modules defining a vmlinux function; {moves} moves built-in <-> module")
 PY
 "$ksurf" check work/libbpf-tools/usr/sbin/mdflush --dataset "$dataset" --format json >"$dataset.mdflush.json" || true
 python3 - "$dataset.mdflush.json" "$debs" <<'PY'
@@ -100,4 +128,40 @@ assert len(verdicts) == debs and all(v["class"] == "in_module" and v["reason"].s
 print(f"mdflush: fentry md_flush_request: {verdicts[0]['reason']}")
 PY
 rm -f "$dataset.mdflush.json"
+
+# The modules' attach verdicts: xfs_file_read_iter attaches both ways once
+# xfs is loaded, and the xfs rows in .BTF are exactly the BTF_KIND_FUNCs
+# bpftool reads from xfs.ko's split .BTF on the vmlinux's (dataset's copy).
+deb=$(ls work/debs/linux-image-*-dbg_*.deb | head -1)
+release=$(dpkg-deb -f "$deb" Package)
+release=${release#linux-image-}
+release=${release%-dbg}
+ko=$(mktemp -d)
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$ko" "./usr/lib/debug/lib/modules/$release/kernel/fs/xfs/xfs.ko"
+bpftool -B "$dataset/btf/distro=debian/release=$release/arch=amd64/vmlinux.btf" \
+	btf dump file "$ko/usr/lib/debug/lib/modules/$release/kernel/fs/xfs/xfs.ko" |
+	sed -n "s/^\[[0-9]*\] FUNC '\([^']*\)'.*/\1/p" | sort -u >"$ko/btf-funcs"
+rm -rf "$ko/usr"
+python3 - "$dataset" "$release" "$ko/btf-funcs" <<'PY'
+import sys
+import duckdb
+
+dataset, release, funcs = sys.argv[1:]
+btf = set(open(funcs).read().split())
+rows = duckdb.sql(f"""
+    select name, kprobe, fentry, fentry_reason, in_btf, ftrace from read_parquet('{dataset}/function_attach/**/*.parquet', hive_partitioning = true)
+    where release = '{release}' and module = 'xfs'""").fetchall()
+by_name = {r[0]: r for r in rows}
+assert by_name["xfs_file_read_iter"][1:4] == ("yes", True, "in .BTF with an ftrace call site"), by_name["xfs_file_read_iter"]
+in_btf = {r[0] for r in rows if r[4]}
+assert len(btf) > 1000 and in_btf == btf, (len(btf), len(in_btf), sorted(btf ^ in_btf)[:10])
+fentry = sum(1 for r in rows if r[2])
+print(f"xfs: {len(rows)} functions with verdicts, {len(in_btf)} in its .BTF (= bpftool's FUNCs), {fentry} fentry-attachable")
+PY
+rm -rf "$ko"
+# A function only a module defines has a page that says which.
+"$ksurf" report xfs_file_read_iter --dataset "$dataset" >"$dataset.xfs.md"
+grep -q "^Built into no image's vmlinux" "$dataset.xfs.md"
+test "$(grep -c '^In <code>[^<]*</code>: Absent ⚠️ (in module <code>xfs</code>)$' "$dataset.xfs.md")" = "$debs"
+rm -f "$dataset.xfs.md"
 echo "real run check passed"
