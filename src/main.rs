@@ -332,7 +332,7 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 /// The error and its causes, each cause once: the library errors already
 /// write their source into their message.
-fn error_message(error: &anyhow::Error) -> String {
+pub(crate) fn error_message(error: &anyhow::Error) -> String {
     let mut message = String::new();
     for cause in error.chain() {
         let text = cause.to_string();

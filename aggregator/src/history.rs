@@ -291,12 +291,14 @@ fn placed_in_modules(dataset: &Dataset, name: &str, groups: &mut [GroupHistory])
 }
 
 /// The `limit` function names of the dataset's images closest to `name`
-/// by edit distance (ties by name).
+/// by edit distance (ties by name): the vmlinux's and the kernel modules'
+/// (module rows of `functions`).
 pub fn closest_names(dataset: &Dataset, name: &str, limit: usize) -> Result<Vec<String>> {
     let mut best: Vec<(usize, String)> = Vec::new();
     for image in dataset.images()? {
-        let stream = dataset.stream_table(&image, TableName::Functions, 8192)?;
-        for batch in stream {
+        let vmlinux = dataset.stream_table(&image, TableName::Functions, 8192)?;
+        let modules = dataset.stream_module_rows(&image, TableName::Functions, 8192, None)?;
+        for batch in vmlinux.chain(modules.into_iter().flatten()) {
             let batch = batch?;
             let names = crate::tables::Columns::of_batch(&batch);
             for row in 0..batch.num_rows() {

@@ -595,6 +595,15 @@ fn moves_between_the_vmlinux_and_a_module_are_changes_and_named_on_the_page() {
         page.contains("In <code>4.10</code>: Absent ⚠️ (in module <code>ksurf_mini</code>)\n"),
         "{page}"
     );
-    // A name neither the vmlinux nor a module defines is still an error.
-    assert!(from_dataset(&dataset, "mini_nowhere").is_err());
+    // A name neither the vmlinux nor a module defines is still an error,
+    // whose closest names include the modules' functions.
+    let error = from_dataset(&dataset, "mini_submt")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(
+            "function mini_submt is in no image of the dataset; closest names: mini_submit,"
+        ),
+        "{error}"
+    );
 }

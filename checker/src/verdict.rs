@@ -387,13 +387,19 @@ fn in_module(function: &str, defined: &[ModuleFunctionFacts], kprobe: bool) -> V
         .map(|(name, _)| name.as_str())
         .collect();
     match exact {
-        Some((_, section)) if section.starts_with(".init") || section.starts_with(".exit") => {
-            Verdict::new(
-                Outcome::Hard,
-                "not_attachable",
-                format!("in module {m}: symbol {function} in {section} (freed after the module loads, or only run at unload)"),
-            )
-        }
+        Some((_, section)) if section.starts_with(".init") => Verdict::new(
+            Outcome::Hard,
+            "not_attachable",
+            format!("in module {m}: symbol {function} in {section} (freed once the module has loaded)"),
+        ),
+        // Exit code stays while the module is loaded (CONFIG_MODULE_UNLOAD):
+        // a kprobe attaches and fires at unload; `__exit` is notrace, so
+        // the module's fentry verdict refuses it.
+        Some((_, section)) if section.starts_with(".exit") => refused(Verdict::new(
+            Outcome::Ok,
+            "in_module",
+            format!("in module {m}: attachable once the module is loaded; symbol {function} in {section} runs only when the module is unloaded"),
+        )),
         Some(_) if f.inline_type == "Selective" => refused(Verdict::new(
             Outcome::Silent,
             "selective_inline",

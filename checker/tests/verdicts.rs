@@ -891,8 +891,7 @@ fn a_function_only_a_module_defines_attaches_once_the_module_is_loaded() {
         (
             Outcome::Hard,
             "not_attachable",
-            "in module nfs: symbol nfs_init in .init.text (freed after the module loads, \
-             or only run at unload)"
+            "in module nfs: symbol nfs_init in .init.text (freed once the module has loaded)"
                 .into()
         )
     );
@@ -1053,6 +1052,45 @@ fn a_modules_own_verdicts_decide_whether_a_probe_attaches() {
             Outcome::Hard,
             "ambiguous",
             "in module xfs: 2 symbols named xfs_file_read_iter (0x1000, 0x2000): a probe by this name is refused".into()
+        )
+    );
+
+    // Exit code stays while the module is loaded: a kprobe attaches (and
+    // fires at unload); the module's own verdict refuses fentry (notrace).
+    let mut exit = in_module("m8021q", "No", &[("vlan_cleanup_module", ".exit.text")]);
+    exit.attach = Some(ModuleAttachFacts {
+        kprobe: "yes".into(),
+        kprobe_reason: "symbol vlan_cleanup_module".into(),
+        fentry: false,
+        fentry_reason: "in .BTF, but no ftrace call site (notrace): nothing to patch".into(),
+    });
+    f.module_functions
+        .insert("vlan_cleanup_module".into(), vec![exit]);
+    let kprobe = Attach::Kprobe {
+        function: "vlan_cleanup_module".into(),
+        offset: 0,
+        ret: false,
+    };
+    let fentry = Attach::Fentry {
+        function: "vlan_cleanup_module".into(),
+        mode: FentryMode::Fentry,
+    };
+    assert_eq!(
+        verdict(&kprobe, &f),
+        (
+            Outcome::Ok,
+            "in_module",
+            "in module m8021q: attachable once the module is loaded; symbol vlan_cleanup_module \
+             in .exit.text runs only when the module is unloaded"
+                .into()
+        )
+    );
+    assert_eq!(
+        verdict(&fentry, &f),
+        (
+            Outcome::Hard,
+            "not_attachable",
+            "in module m8021q: in .BTF, but no ftrace call site (notrace): nothing to patch".into()
         )
     );
 }

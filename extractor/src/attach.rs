@@ -14,7 +14,8 @@
 //!   (`__kprobes_text_start`…, `__noinstr_text_start`…, entry text on x86
 //!   and arm64, irqentry/idmap/hyp text on arm64), or by the section name
 //!   in a file linked without those labels. `.init.text` and `.exit.text`
-//!   are freed after boot. A name carried by several symbols is
+//!   are freed after boot (a module's `.init.text` once it has loaded; its
+//!   `.exit.text` stays while it is loaded and takes kprobes). A name carried by several symbols is
 //!   *ambiguous*: `trace_kprobe` refuses a probe by such a name
 //!   (`EADDRNOTAVAIL`, since 6.7 and its stable backports).
 //! * fentry/fexit need a `BTF_KIND_FUNC` of the name in the image's `.BTF`,
@@ -170,7 +171,8 @@ const REFUSED_SECTIONS: &[(&str, &str)] = &[
     (".exit.text", "in .exit.text (freed after boot)"),
 ];
 
-/// Sections of code freed after boot.
+/// Sections of code freed after boot (`.init.text` first: a module's
+/// [`ImageFacts::freed_sections`] is only that one).
 const FREED_SECTIONS: &[&str] = &[".init.text", ".exit.text"];
 
 impl ImageFacts {
@@ -244,9 +246,9 @@ impl ImageFacts {
     /// split `.BTF`, or why there are none (no `.BTF`, unreadable);
     /// `machine` (`EM_ARM`: Thumb bit) as in `elf_machine`. A module has
     /// no refused areas of its own beyond its sections' names
-    /// (`.kprobes.text`, `.noinstr.text`, `.init.text`, `.exit.text`, as
-    /// the loader blacklists them), and the verifier's deny sets name
-    /// vmlinux functions.
+    /// (`.kprobes.text`, `.noinstr.text`, and `.init.text`, freed once it
+    /// has loaded; `.exit.text` stays while it is loaded and is not
+    /// refused), and the verifier's deny sets name vmlinux functions.
     pub fn module(
         nokprobe: &[u64],
         ftrace_sites: Option<Vec<u64>>,
@@ -283,10 +285,33 @@ impl ImageFacts {
         {
             return Some(a.reason);
         }
+        if self.module {
+            // A module's init code is freed once it has loaded; its exit
+            // code stays while it is loaded (CONFIG_MODULE_UNLOAD) and
+            // kprobes take it (only `within_module_init` is refused).
+            match sym.section.as_str() {
+                ".init.text" => return Some("in .init.text (freed once the module has loaded)"),
+                ".exit.text" => return None,
+                _ => {}
+            }
+        }
         REFUSED_SECTIONS
             .iter()
             .find(|(s, _)| *s == sym.section)
             .map(|(_, reason)| *reason)
+    }
+
+    /// Sections whose code is freed, and with it ftrace's records of its
+    /// call sites: `.init.text` and `.exit.text` of a vmlinux
+    /// (`ftrace_free_init_mem`), `.init.text` of a module (freed once it
+    /// has loaded; `__exit` code is `notrace`, so it has no call sites to
+    /// free, which its ftrace facts say).
+    fn freed_sections(&self) -> &'static [&'static str] {
+        if self.module {
+            &FREED_SECTIONS[..1]
+        } else {
+            FREED_SECTIONS
+        }
     }
 
     /// The address of the code a symbol value names (the Thumb bit cleared).
@@ -415,7 +440,8 @@ fn row(
     };
     // Code freed after boot: ftrace forgets its records (ftrace_free_init_mem).
     let freed = exact.iter().find_map(|s| {
-        FREED_SECTIONS
+        facts
+            .freed_sections()
             .contains(&s.section.as_str())
             .then(|| format!("in {}", s.section))
     });
@@ -444,7 +470,11 @@ fn row(
         ),
         Some(_) if freed.is_some() => (
             false,
-            format!("{}: ftrace drops its call sites once init memory is freed", freed.unwrap_or_default()),
+            if facts.module {
+                format!("{}: ftrace drops its call sites once the module's init memory is freed", freed.unwrap_or_default())
+            } else {
+                format!("{}: ftrace drops its call sites once init memory is freed", freed.unwrap_or_default())
+            },
         ),
         Some(false) => (false, not_in_btf_reason(name, syms, &exact, ftrace, prototypes, &clones)),
         Some(true) if exact.is_empty() => (
@@ -829,8 +859,21 @@ mod tests {
         let r = verdict(&m, "freed", &[sym("freed", 0x1200, ".init.text")], 0);
         assert_eq!((r.kprobe, r.fentry), (Kprobe::No, false));
         assert_eq!(
+            r.kprobe_reason,
+            "freed: in .init.text (freed once the module has loaded)"
+        );
+        assert_eq!(
             r.fentry_reason,
-            "in .init.text: ftrace drops its call sites once init memory is freed"
+            "in .init.text: ftrace drops its call sites once the module's init memory is freed"
+        );
+        // Exit code stays while the module is loaded: kprobes attach
+        // (it runs at unload); `__exit` is notrace, so no fentry.
+        let r = verdict(&m, "freed", &[sym("freed", 0x1300, ".exit.text")], 0);
+        assert_eq!((r.kprobe, r.fentry), (Kprobe::Yes, false));
+        assert_eq!(r.kprobe_reason, "symbol freed");
+        assert_eq!(
+            r.fentry_reason,
+            "in .BTF, but no ftrace call site (notrace): nothing to patch"
         );
         let r = verdict(&m, "absent", &[sym("absent", 0x1200, ".text")], 0);
         assert_eq!(r.in_btf, Some(false));

@@ -47,7 +47,7 @@ pub fn run_btf(args: BtfArgs) -> Result<ExitCode> {
     match serve(&args) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
-            eprintln!("ksurf: error: {e:#}");
+            eprintln!("ksurf: error: {}", crate::error_message(&e));
             Ok(ExitCode::from(2))
         }
     }
@@ -175,7 +175,7 @@ pub fn run_btfgen(args: BtfgenArgs) -> Result<ExitCode> {
     match btfgen(&args) {
         Ok(code) => Ok(code),
         Err(e) => {
-            eprintln!("ksurf: error: {e:#}");
+            eprintln!("ksurf: error: {}", crate::error_message(&e));
             Ok(ExitCode::from(2))
         }
     }
@@ -249,7 +249,7 @@ fn btfgen(args: &BtfgenArgs) -> Result<ExitCode> {
             Ok(path) => println!("{image}: {}", path.display()),
             Err(e) => {
                 failed += 1;
-                eprintln!("ksurf: error: {e:#}");
+                eprintln!("ksurf: error: {}", crate::error_message(e));
             }
         }
     }

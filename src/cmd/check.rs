@@ -47,7 +47,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     match check(args) {
         Ok(code) => Ok(code),
         Err(e) => {
-            eprintln!("ksurf: error: {e:#}");
+            eprintln!("ksurf: error: {}", crate::error_message(&e));
             Ok(ExitCode::from(2))
         }
     }
