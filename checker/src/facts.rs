@@ -410,88 +410,89 @@ pub fn read(dataset: &Dataset, image: &ImageId, needs: &Needs) -> Result<ImageFa
     Ok(facts)
 }
 
-/// Reads the modules' `functions` and `symbols` rows of `names` into
-/// `facts.module_functions`; nothing when the image has no module files.
+/// Calls `row` with each row of `image`'s module rows of `table`; `false`
+/// when the image has no such file (extracted without modules, or before
+/// the table had module rows).
+fn for_each_module_row(
+    dataset: &Dataset,
+    image: &ImageId,
+    table: TableName,
+    mut row: impl FnMut(&Columns<'_>, usize),
+) -> Result<bool> {
+    let Some(stream) = dataset.stream_module_rows(image, table, BATCH_ROWS, None)? else {
+        return Ok(false);
+    };
+    for batch in stream {
+        let batch: RecordBatch = batch?;
+        let c = Columns::of_batch(&batch);
+        for i in 0..batch.num_rows() {
+            row(&c, i);
+        }
+    }
+    Ok(true)
+}
+
+/// Reads the modules' `functions`, `symbols` and `function_attach` rows of
+/// `names` into `facts.module_functions`; nothing when the image has no
+/// module files.
 fn read_module_functions(
     dataset: &Dataset,
     image: &ImageId,
     names: &BTreeSet<&str>,
     facts: &mut ImageFacts,
 ) -> Result<()> {
-    let Some(stream) = dataset.stream_module_rows(image, TableName::Functions, BATCH_ROWS, None)?
-    else {
-        return Ok(());
-    };
-    for batch in stream {
-        let batch: RecordBatch = batch?;
-        let c = Columns::of_batch(&batch);
-        for i in 0..batch.num_rows() {
-            let name = c.str("name", i);
-            if names.contains(name) {
-                let module = c.str("module", i);
-                let defined = facts.module_functions.entry(name.to_owned()).or_default();
-                // Two files of one module name (which the kernel never
-                // loads together) read as one module.
-                if defined.iter().all(|f| f.module != module) {
-                    defined.push(ModuleFunctionFacts {
-                        module: module.to_owned(),
-                        inline_type: c.str("inline_type", i).to_owned(),
-                        symbols: Vec::new(),
-                        attach: None,
-                    });
-                }
-            }
+    let functions = &mut facts.module_functions;
+    for_each_module_row(dataset, image, TableName::Functions, |c, i| {
+        let name = c.str("name", i);
+        if !names.contains(name) {
+            return;
         }
-    }
-    if facts.module_functions.is_empty() {
-        return Ok(());
-    }
-    let Some(stream) = dataset.stream_module_rows(image, TableName::Symbols, BATCH_ROWS, None)?
-    else {
-        return Ok(());
-    };
-    for batch in stream {
-        let batch: RecordBatch = batch?;
-        let c = Columns::of_batch(&batch);
-        for i in 0..batch.num_rows() {
-            let stem = c.str("stem", i);
-            let Some(functions) = facts.module_functions.get_mut(stem) else {
-                continue;
-            };
-            let module = c.str("module", i);
-            if let Some(f) = functions.iter_mut().find(|f| f.module == module) {
-                f.symbols
-                    .push((c.str("name", i).to_owned(), c.str("section", i).to_owned()));
-            }
+        let module = c.str("module", i);
+        let defined = functions.entry(name.to_owned()).or_default();
+        // Two files of one module name (which the kernel never loads
+        // together) read as one module.
+        if defined.iter().all(|f| f.module != module) {
+            defined.push(ModuleFunctionFacts {
+                module: module.to_owned(),
+                inline_type: c.str("inline_type", i).to_owned(),
+                symbols: Vec::new(),
+                attach: None,
+            });
         }
-    }
-    let Some(stream) =
-        dataset.stream_module_rows(image, TableName::FunctionAttach, BATCH_ROWS, None)?
-    else {
+    })?;
+    if functions.is_empty() {
         return Ok(());
-    };
-    for batch in stream {
-        let batch: RecordBatch = batch?;
-        let c = Columns::of_batch(&batch);
-        for i in 0..batch.num_rows() {
-            let Some(functions) = facts.module_functions.get_mut(c.str("name", i)) else {
-                continue;
-            };
-            let module = c.str("module", i);
-            // The first file's row, as for the functions rows.
-            if let Some(f) = functions
-                .iter_mut()
-                .find(|f| f.module == module && f.attach.is_none())
-            {
-                f.attach = Some(ModuleAttachFacts {
-                    kprobe: c.str("kprobe", i).to_owned(),
-                    kprobe_reason: c.str("kprobe_reason", i).to_owned(),
-                    fentry: c.bool("fentry", i),
-                    fentry_reason: c.str("fentry_reason", i).to_owned(),
-                });
-            }
-        }
     }
+    // The module's own facts of a name, as its functions rows gave it.
+    fn of<'f>(
+        functions: &'f mut BTreeMap<String, Vec<ModuleFunctionFacts>>,
+        name: &str,
+        module: &str,
+    ) -> Option<&'f mut ModuleFunctionFacts> {
+        functions
+            .get_mut(name)?
+            .iter_mut()
+            .find(|f| f.module == module)
+    }
+    for_each_module_row(dataset, image, TableName::Symbols, |c, i| {
+        if let Some(f) = of(functions, c.str("stem", i), c.str("module", i)) {
+            f.symbols
+                .push((c.str("name", i).to_owned(), c.str("section", i).to_owned()));
+        }
+    })?;
+    for_each_module_row(dataset, image, TableName::FunctionAttach, |c, i| {
+        // The first file's row, as for the functions rows.
+        if let Some(f) =
+            of(functions, c.str("name", i), c.str("module", i)).filter(|f| f.attach.is_none())
+        {
+            f.attach = Some(ModuleAttachFacts {
+                kprobe: c.str("kprobe", i).to_owned(),
+                kprobe_reason: c.str("kprobe_reason", i).to_owned(),
+                fentry: c.bool("fentry", i),
+                fentry_reason: c.str("fentry_reason", i).to_owned(),
+            });
+        }
+    })?;
     Ok(())
 }
 

@@ -426,6 +426,49 @@ pub struct Btf {
 pub const BTF_KIND_FUNC: u8 = 12;
 const BTF_KIND_DECL_TAG: u8 = 17;
 
+/// The `endian` u32 at byte `at` of `data`; `None` past its end.
+fn read_u32(data: &[u8], at: usize, endian: Endianness) -> Option<u32> {
+    let b: [u8; 4] = data.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(match endian {
+        Endianness::Little => u32::from_le_bytes(b),
+        Endianness::Big => u32::from_be_bytes(b),
+    })
+}
+
+/// The header of a BTF blob (`struct btf_header`, include/uapi/linux/btf.h):
+/// the type section's start and end offsets in `data`, and the string
+/// section.
+///
+/// Errors: a bad magic, or a header, type or string section past the data.
+fn sections(data: &[u8], endian: Endianness) -> Result<(usize, usize, &[u8]), String> {
+    let short = |what: &str, at: usize| format!("{what} at offset {at:#x} runs past the data");
+    let magic = data.get(..2).map(|m| match endian {
+        Endianness::Little => u16::from_le_bytes([m[0], m[1]]),
+        Endianness::Big => u16::from_be_bytes([m[0], m[1]]),
+    });
+    if magic != Some(0xeb9f) {
+        return Err("bad magic (expected 0xeb9f)".to_owned());
+    }
+    let field = |o: usize| {
+        read_u32(data, o, endian)
+            .map(|v| v as usize)
+            .ok_or_else(|| short("the header", o))
+    };
+    let hdr_len = field(4)?;
+    let (type_off, type_len) = (field(8)?, field(12)?);
+    let (str_off, str_len) = (field(16)?, field(20)?);
+    let types_start = hdr_len.saturating_add(type_off);
+    let types_end = types_start.saturating_add(type_len);
+    let strs_start = hdr_len.saturating_add(str_off);
+    let strings = data
+        .get(strs_start..strs_start.saturating_add(str_len))
+        .ok_or_else(|| short("the string section", strs_start))?;
+    if types_end > data.len() {
+        return Err(short("the type section", types_start));
+    }
+    Ok((types_start, types_end, strings))
+}
+
 impl Btf {
     /// Parses the header, type and string sections of a `.BTF` section.
     pub fn parse(data: &[u8], endian: Endianness) -> Result<Btf, String> {
@@ -444,41 +487,9 @@ impl Btf {
         endian: Endianness,
         base_strings: &[u8],
     ) -> Result<Btf, String> {
-        let u16_at = |o: usize| -> Option<u16> {
-            let b: [u8; 2] = data.get(o..o.checked_add(2)?)?.try_into().ok()?;
-            Some(match endian {
-                Endianness::Little => u16::from_le_bytes(b),
-                Endianness::Big => u16::from_be_bytes(b),
-            })
-        };
-        let u32_at = |o: usize| -> Option<u32> {
-            let b: [u8; 4] = data.get(o..o.checked_add(4)?)?.try_into().ok()?;
-            Some(match endian {
-                Endianness::Little => u32::from_le_bytes(b),
-                Endianness::Big => u32::from_be_bytes(b),
-            })
-        };
+        let u32_at = |o: usize| read_u32(data, o, endian);
         let short = |what: &str, at: usize| format!("{what} at offset {at:#x} runs past the data");
-        if u16_at(0) != Some(0xeb9f) {
-            return Err("bad magic (expected 0xeb9f)".to_owned());
-        }
-        let hdr_len = u32_at(4).ok_or_else(|| short("the header", 4))? as usize;
-        let field = |o: usize| {
-            u32_at(o)
-                .map(|v| v as usize)
-                .ok_or_else(|| short("the header", o))
-        };
-        let (type_off, type_len) = (field(8)?, field(12)?);
-        let (str_off, str_len) = (field(16)?, field(20)?);
-        let types_start = hdr_len.saturating_add(type_off);
-        let types_end = types_start.saturating_add(type_len);
-        let strs_start = hdr_len.saturating_add(str_off);
-        let strings = data
-            .get(strs_start..strs_start.saturating_add(str_len))
-            .ok_or_else(|| short("the string section", strs_start))?;
-        if types_end > data.len() {
-            return Err(short("the type section", types_start));
-        }
+        let (types_start, types_end, strings) = sections(data, endian)?;
         let string = |off: u32| -> String {
             let off = off as usize;
             let s = if off < base_strings.len() {
@@ -529,27 +540,7 @@ impl Btf {
     ///
     /// Errors: a bad magic, or a header or string section past the data.
     pub fn string_section(data: &[u8], endian: Endianness) -> Result<&[u8], String> {
-        let u32_at = |o: usize| -> Option<usize> {
-            let b: [u8; 4] = data.get(o..o.checked_add(4)?)?.try_into().ok()?;
-            Some(match endian {
-                Endianness::Little => u32::from_le_bytes(b),
-                Endianness::Big => u32::from_be_bytes(b),
-            } as usize)
-        };
-        let magic = data.get(..2).map(|m| match endian {
-            Endianness::Little => u16::from_le_bytes([m[0], m[1]]),
-            Endianness::Big => u16::from_be_bytes([m[0], m[1]]),
-        });
-        if magic != Some(0xeb9f) {
-            return Err("bad magic (expected 0xeb9f)".to_owned());
-        }
-        let (Some(hdr_len), Some(str_off), Some(str_len)) = (u32_at(4), u32_at(16), u32_at(20))
-        else {
-            return Err("the header at offset 0x0 runs past the data".to_owned());
-        };
-        let start = hdr_len.saturating_add(str_off);
-        data.get(start..start.saturating_add(str_len))
-            .ok_or_else(|| format!("the string section at offset {start:#x} runs past the data"))
+        sections(data, endian).map(|(_, _, strings)| strings)
     }
 
     /// Ids of each `BTF_KIND_FUNC` by name.
