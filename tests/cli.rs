@@ -1021,6 +1021,14 @@ fn check_reports_an_unreadable_input_and_still_checks_the_others() {
         stderr(&o),
         format!("ksurf: error: {plain}: ELF file with no embedded BPF object\n")
     );
+    // Only unreadable inputs: no table, only the error.
+    let o = ksurf(&["check", &plain, "--dataset", ds]);
+    assert_failed(
+        &o,
+        2,
+        &format!("ksurf: error: {plain}: ELF file with no embedded BPF object"),
+    );
+    assert_eq!(stdout(&o), "");
     // A group the dataset does not have: exit 2, nothing checked.
     let o = ksurf(&["check", &object, "--dataset", ds, "--group", "Nope"]);
     assert_failed(

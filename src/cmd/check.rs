@@ -73,6 +73,9 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
     report.objects = ksurf_checker::check_dataset(&dataset, &images, &objects)
         .with_context(|| format!("reading the tables of {}", dataset.label()))?;
     let text = match args.format {
+        // No object could be read: the errors say it all, and a table of
+        // no rows would only look like a result.
+        CheckFormat::Table if report.objects.is_empty() => String::new(),
         CheckFormat::Table => render::table(&report),
         CheckFormat::Json => render::json(&report),
         CheckFormat::Markdown => render::markdown(&report),
