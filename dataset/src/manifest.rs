@@ -24,6 +24,21 @@ use crate::{parquet_io, Dataset, Error, Result, SCHEMA_VERSION};
 /// Where the manifest lives, relative to the dataset root.
 pub const MANIFEST_PATH: &str = "_manifest.json";
 
+/// Where the entity tags of the last manifest's files are recorded
+/// (hidden, not part of the snapshot): lets the next manifest reuse the
+/// entries of files that did not change instead of reading them again.
+pub const MANIFEST_TAGS_PATH: &str = "_manifest.tags.json";
+
+/// The entity tags the files of one manifest had when it was built.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestTags {
+    /// The `content_sha256` of the manifest these tags belong to.
+    content_sha256: String,
+    /// Path: the store's entity tag (`ObjectMeta::e_tag`).
+    tags: BTreeMap<String, String>,
+}
+
 /// Version of the manifest's own format.
 pub const MANIFEST_VERSION: u32 = 1;
 
@@ -185,6 +200,10 @@ fn partition_of(path: &Path) -> BTreeMap<String, String> {
 pub struct TableFiles {
     /// (path, size), sorted by path.
     pub files: Vec<(Path, u64)>,
+    /// The store's entity tag of each of `files` (`ObjectMeta::e_tag`:
+    /// inode, mtime and size on a local disk, the ETag on S3), in the same
+    /// order; `None` where the store gives none.
+    pub e_tags: Vec<Option<String>>,
     /// Images with table files but no `images` marker: their files are
     /// not in `files`.
     pub incomplete_images: Vec<ImageId>,
@@ -204,6 +223,7 @@ impl Dataset {
         let per_image: BTreeSet<&str> = TableName::ALL.iter().map(|t| t.as_str()).collect();
         let mut incomplete = BTreeSet::new();
         let mut files = Vec::new();
+        let mut e_tags = Vec::new();
         for meta in &candidates {
             let table = meta.location.parts().next();
             let image = image_of_path(&meta.location);
@@ -216,60 +236,147 @@ impl Dataset {
                 }
             }
             files.push((meta.location.clone(), meta.size));
+            e_tags.push(meta.e_tag.clone());
         }
         Ok(TableFiles {
             files,
+            e_tags,
             incomplete_images: incomplete.into_iter().collect(),
         })
     }
 
     /// Lists and reads every table file and builds the manifest, dated `at`.
     pub fn build_manifest(&self, at: SystemTime) -> Result<ManifestReport> {
+        Ok(self.build_manifest_reusing(at)?.0)
+    }
+
+    /// Like [`Dataset::build_manifest`], reusing the entries of the
+    /// manifest last written (`_manifest.json` with its tag record
+    /// [`MANIFEST_TAGS_PATH`]) for files whose size and entity tag are
+    /// unchanged, so only new or rewritten files are read and hashed.
+    /// Without a record that matches the last manifest, every file is
+    /// read. Also returns the tags of the new manifest's files.
+    fn build_manifest_reusing(&self, at: SystemTime) -> Result<(ManifestReport, ManifestTags)> {
         let TableFiles {
             files,
+            e_tags,
             incomplete_images,
         } = self.table_files()?;
-        let paths: Vec<Path> = files.iter().map(|(p, _)| p.clone()).collect();
-        let entries = self.visit_objects(&paths, |path, bytes| {
-            let location = self.object_label(path);
-            let footer = parquet_io::footer(&location, &bytes)?;
-            let schema_version = footer.schema_version.ok_or_else(|| Error::SchemaMismatch {
-                location: location.clone(),
-                expected: SCHEMA_VERSION,
-                detail: "the file carries no ksurf.schema_version".into(),
-            })?;
-            Ok(ManifestFile {
-                path: path.to_string(),
-                table: path
-                    .parts()
-                    .next()
-                    .map(|p| p.as_ref().to_owned())
-                    .unwrap_or_default(),
-                partition: partition_of(path),
-                rows: footer.rows,
-                size: bytes.len() as u64,
-                sha256: sha256_hex(&bytes),
-                schema_version,
+        let previous = self.previous_entries()?;
+        let mut entries: Vec<Option<ManifestFile>> = Vec::with_capacity(files.len());
+        let mut to_read = Vec::new();
+        for ((path, size), tag) in files.iter().zip(&e_tags) {
+            let reused = tag.as_ref().and_then(|tag| {
+                previous
+                    .get(path.as_ref())
+                    .filter(|(file, old_tag)| file.size == *size && old_tag == tag)
+                    .map(|(file, _)| file.clone())
+            });
+            if reused.is_none() {
+                to_read.push(path.clone());
+            }
+            entries.push(reused);
+        }
+        let mut read = self
+            .visit_objects(&to_read, |path, bytes| {
+                let location = self.object_label(path);
+                let footer = parquet_io::footer(&location, &bytes)?;
+                let schema_version =
+                    footer.schema_version.ok_or_else(|| Error::SchemaMismatch {
+                        location: location.clone(),
+                        expected: SCHEMA_VERSION,
+                        detail: "the file carries no ksurf.schema_version".into(),
+                    })?;
+                Ok(ManifestFile {
+                    path: path.to_string(),
+                    table: path
+                        .parts()
+                        .next()
+                        .map(|p| p.as_ref().to_owned())
+                        .unwrap_or_default(),
+                    partition: partition_of(path),
+                    rows: footer.rows,
+                    size: bytes.len() as u64,
+                    sha256: sha256_hex(&bytes),
+                    schema_version,
+                })
+            })?
+            .into_iter();
+        let entries: Vec<ManifestFile> = entries
+            .into_iter()
+            .map(|e| {
+                e.or_else(|| read.next())
+                    .expect("one read entry per file not reused")
             })
-        })?;
+            .collect();
+        let tags = ManifestTags {
+            content_sha256: content_hash(&entries),
+            tags: entries
+                .iter()
+                .zip(&e_tags)
+                .filter_map(|(f, t)| Some((f.path.clone(), t.clone()?)))
+                .collect(),
+        };
         let manifest = Manifest {
             manifest_version: MANIFEST_VERSION,
             created_at: humantime::format_rfc3339_seconds(at).to_string(),
             schema_version: SCHEMA_VERSION,
-            content_sha256: content_hash(&entries),
+            content_sha256: tags.content_sha256.clone(),
             files: entries,
         };
-        Ok(ManifestReport {
-            manifest,
-            incomplete_images,
-        })
+        Ok((
+            ManifestReport {
+                manifest,
+                incomplete_images,
+            },
+            tags,
+        ))
+    }
+
+    /// The last manifest's entries with the tag each file had, by path:
+    /// empty when there is no manifest, it or its tag record cannot be
+    /// parsed, or the record is of another manifest.
+    fn previous_entries(&self) -> Result<BTreeMap<String, (ManifestFile, String)>> {
+        let Some(bytes) = self.get_if_exists(&Path::from(MANIFEST_PATH))? else {
+            return Ok(BTreeMap::new());
+        };
+        let Ok(manifest) = Manifest::parse(MANIFEST_PATH, &bytes) else {
+            return Ok(BTreeMap::new());
+        };
+        let Some(tag_bytes) = self.get_if_exists(&Path::from(MANIFEST_TAGS_PATH))? else {
+            return Ok(BTreeMap::new());
+        };
+        let Ok(mut tags) = serde_json::from_slice::<ManifestTags>(&tag_bytes) else {
+            return Ok(BTreeMap::new());
+        };
+        if tags.content_sha256 != manifest.content_sha256
+            || manifest.schema_version != SCHEMA_VERSION
+        {
+            return Ok(BTreeMap::new());
+        }
+        Ok(manifest
+            .files
+            .into_iter()
+            .filter_map(|f| {
+                let tag = tags.tags.remove(&f.path)?;
+                Some((f.path.clone(), (f, tag)))
+            })
+            .collect())
     }
 
     /// Builds the manifest of the dataset as it is now (dated by
     /// [`manifest_time`]) and writes it to `_manifest.json` in one atomic put.
+    ///
+    /// Files whose size and entity tag are those recorded with the last
+    /// manifest keep its entry (not read again); the tags of this one are
+    /// written after it to [`MANIFEST_TAGS_PATH`], so a crash between the
+    /// two leaves a record of another manifest, which is ignored.
     pub fn write_manifest(&self) -> Result<ManifestReport> {
-        let report = self.build_manifest(manifest_time())?;
+        let (report, tags) = self.build_manifest_reusing(manifest_time())?;
         self.put(&Path::from(MANIFEST_PATH), report.manifest.to_json())?;
+        let mut json = serde_json::to_vec(&tags).expect("manifest tags serialise");
+        json.push(b'\n');
+        self.put(&Path::from(MANIFEST_TAGS_PATH), Bytes::from(json))?;
         Ok(report)
     }
 
@@ -448,6 +555,68 @@ mod tests {
         assert_eq!(text, written.to_json());
         assert_eq!(ds.read_manifest().unwrap(), written);
         ds.verify_manifest(&written).unwrap();
+    }
+
+    #[test]
+    fn a_new_manifest_reads_only_files_whose_size_or_tag_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let ds = Dataset::open(dir.path().to_str().unwrap()).unwrap();
+        ds.write_image(&image("6.1.0-1-amd64"), &empty_tables())
+            .unwrap();
+        let first = ds.write_manifest().unwrap().manifest;
+        let tags_path = dir.path().join(MANIFEST_TAGS_PATH);
+        let tags: ManifestTags =
+            serde_json::from_slice(&std::fs::read(&tags_path).unwrap()).unwrap();
+        assert_eq!(tags.content_sha256, first.content_sha256);
+        assert_eq!(
+            tags.tags.keys().collect::<Vec<_>>(),
+            first.files.iter().map(|f| &f.path).collect::<Vec<_>>()
+        );
+
+        // A manifest whose `symbols` entry has a hash no file has, with a
+        // tag record that matches it: the entry is reused as recorded,
+        // which shows the file was not read again.
+        let symbols = "symbols/distro=debian/release=6.1.0-1-amd64/arch=amd64/part-0.parquet";
+        let mut planted = first.clone();
+        let entry = planted
+            .files
+            .iter_mut()
+            .find(|f| f.path == symbols)
+            .unwrap();
+        entry.sha256 = "0".repeat(64);
+        planted.content_sha256 = content_hash(&planted.files);
+        ds.put(&Path::from(MANIFEST_PATH), planted.to_json())
+            .unwrap();
+        let planted_tags = ManifestTags {
+            content_sha256: planted.content_sha256.clone(),
+            tags: tags.tags.clone(),
+        };
+        std::fs::write(&tags_path, serde_json::to_vec(&planted_tags).unwrap()).unwrap();
+        let reused = ds.write_manifest().unwrap().manifest;
+        assert_eq!(reused.files, planted.files);
+
+        // The file rewritten (same bytes, a new tag): read and hashed again.
+        let bytes = ds.get(&Path::from(symbols)).unwrap();
+        ds.put(&Path::from(symbols), bytes).unwrap();
+        let reread = ds.write_manifest().unwrap().manifest;
+        assert_eq!(reread.files, first.files);
+
+        // A tag record of another manifest is ignored: every file is read.
+        ds.put(&Path::from(MANIFEST_PATH), planted.to_json())
+            .unwrap();
+        let other = ManifestTags {
+            content_sha256: first.content_sha256.clone(),
+            tags: tags.tags.clone(),
+        };
+        std::fs::write(&tags_path, serde_json::to_vec(&other).unwrap()).unwrap();
+        assert_eq!(ds.write_manifest().unwrap().manifest.files, first.files);
+        // So is one that is not JSON.
+        ds.put(&Path::from(MANIFEST_PATH), planted.to_json())
+            .unwrap();
+        std::fs::write(&tags_path, "{").unwrap();
+        assert_eq!(ds.write_manifest().unwrap().manifest.files, first.files);
+        // The tag record is hidden: not a table file of the manifest.
+        assert!(!first.files.iter().any(|f| f.path.starts_with('_')));
     }
 
     #[test]
