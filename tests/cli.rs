@@ -392,7 +392,7 @@ fn manifest_lists_the_tables_and_verify_checks_them() {
     // Every table file on disk, in path order, with its size, hash and rows.
     let on_disk: Vec<(PathBuf, Vec<u8>)> = tree(&ds_path)
         .into_iter()
-        .filter(|(p, _)| p != Path::new("_manifest.json"))
+        .filter(|(p, _)| !p.to_string_lossy().starts_with('_'))
         .collect();
     assert_eq!(files.len(), on_disk.len());
     for (entry, (path, bytes)) in files.iter().zip(&on_disk) {
@@ -628,9 +628,65 @@ fn aggregate_then_report_prints_the_golden_page() {
         ]
     );
     assert!(
-        lines[4].starts_with("4 of 4 groups aggregated, "),
+        lines[4].starts_with("4 of 4 groups aggregated, 0 unchanged, "),
         "{}",
         lines[4]
+    );
+    let aggregate = |extra: &[&str], failpoints: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ksurf"));
+        cmd.args([
+            "aggregate",
+            "--dataset",
+            ds.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .args(extra)
+        .env_remove("KSURF_THREADS");
+        if let Some(f) = failpoints {
+            cmd.env("FAILPOINTS", f);
+        }
+        cmd.output().unwrap()
+    };
+    // Nothing new: every group is left as it is.
+    let o = aggregate(&[], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert_eq!(
+        lines[..4],
+        ["Regular", "Arch", "Flavor", "Revision"].map(|g| format!(
+            "{g}: unchanged (same images, files and definition as when aggregated)"
+        ))
+    );
+    assert!(
+        lines[4].starts_with("0 of 4 groups aggregated, 4 unchanged, "),
+        "{}",
+        lines[4]
+    );
+    // --force redoes them all; killed after the first group's marker and
+    // before its state record, the next run redoes every group (the
+    // others' files were removed first), and the one after none.
+    let o = aggregate(&["--force"], Some("aggregate::before-group-state=return"));
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(ds
+        .join("comparison_groups/group=Regular/part-0.parquet")
+        .exists());
+    assert!(!ds.join("_aggregate/group=Regular.json").exists());
+    assert!(!ds
+        .join("comparison_groups/group=Arch/part-0.parquet")
+        .exists());
+    let o = aggregate(&[], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("\n4 of 4 groups aggregated, 0 unchanged, "),
+        "{}",
+        stdout(&o)
+    );
+    let o = aggregate(&[], None);
+    assert!(
+        stdout(&o).contains("0 of 4 groups aggregated, 4 unchanged, "),
+        "{}",
+        stdout(&o)
     );
 
     let golden = std::fs::read_to_string(root.join("aggregator/tests/golden/sum_grid.md")).unwrap();

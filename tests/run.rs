@@ -144,12 +144,13 @@ fn row(subject: &str, stage: &str, outcome: &str) -> (String, String, String, St
     (subject.into(), stage.into(), outcome.into(), String::new())
 }
 
-/// Every table file of the dataset except the run log and the manifest
-/// (which lists the run log files), with its bytes.
+/// Every table file of the dataset except the run log and the hidden
+/// files (the manifest, which lists the run log files, its tag record and
+/// the aggregation state records), with its bytes.
 fn table_files(dataset: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     debs::files(dataset)
         .into_iter()
-        .filter(|p| !p.starts_with("run_log") && p != Path::new("_manifest.json"))
+        .filter(|p| !p.starts_with("run_log") && !p.to_string_lossy().starts_with('_'))
         .map(|p| {
             let bytes = std::fs::read(dataset.join(&p)).unwrap();
             (p, bytes)
@@ -263,6 +264,13 @@ fn a_run_writes_every_image_and_the_next_run_only_what_is_new() {
     );
     assert_eq!(mtimes(&s.path("ds")), first_mtimes);
     assert_eq!(table_files(&s.path("ds")), before);
+    // Nor is any group re-aggregated: its images and files are as they were.
+    assert_eq!(
+        untimed_lines(&second)[1..4],
+        ["Regular", "Arch", "Flavor"].map(|g| format!(
+            "group {g}: unchanged (same images, files and definition as when aggregated)"
+        ))
+    );
 
     // A new package: only it is extracted, and the groups are redone.
     let v3 = std::fs::read(debs::repo_root().join("aggregator/tests/fixtures/bin/v3-x86_64.elf"))
@@ -280,9 +288,14 @@ fn a_run_writes_every_image_and_the_next_run_only_what_is_new() {
             "debian/5.4.0-30-mini-cloud/amd64: extracted".to_owned()
         ]
     );
+    // Only Flavor holds the new image: the other groups are left as they are.
     assert_eq!(
-        lines[4],
-        "group Flavor: 44 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes"
+        lines[2..5],
+        [
+            "group Flavor: 44 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
+            "group Regular: unchanged (same images, files and definition as when aggregated)",
+            "group Arch: unchanged (same images, files and definition as when aggregated)",
+        ]
     );
     let third_mtimes = mtimes(&s.path("ds"));
     assert_eq!(third_mtimes.len(), 6);
@@ -300,13 +313,15 @@ fn a_run_writes_every_image_and_the_next_run_only_what_is_new() {
         .iter()
         .map(|i| row(i, "extract", "skipped"))
         .collect();
-    want_second.extend(["Arch", "Flavor", "Regular"].map(|g| row(g, "aggregate", "done")));
+    want_second.extend(["Arch", "Flavor", "Regular"].map(|g| row(g, "aggregate", "skipped")));
     want_second.sort();
     assert_eq!(logs[1], want_second);
     assert!(logs[2].contains(&row("debian/5.4.0-30-mini-cloud/amd64", "extract", "done")));
+    assert!(logs[2].contains(&row("Flavor", "aggregate", "done")));
+    // The five images extracted before and the two groups left as they were.
     assert_eq!(
         logs[2].iter().filter(|r| r.2 == "skipped").count(),
-        5,
+        7,
         "{:?}",
         logs[2]
     );

@@ -776,8 +776,31 @@ impl Sink for DatasetSink<'_> {
 pub struct Outcome {
     /// (group, counts) of every group written, in config order.
     pub written: Vec<(String, GroupCounts)>,
+    /// Groups whose tables were current (same inputs as when they were
+    /// written, see [`crate::freshness`]) and were left as they are, in
+    /// config order.
+    pub unchanged: Vec<String>,
     /// Groups left out, and why.
     pub failures: Vec<Error>,
+}
+
+/// How [`write_dataset_with`] decides what to rewrite.
+#[derive(Clone, Debug)]
+pub struct WriteOptions {
+    /// Re-aggregate every group, current or not.
+    pub force: bool,
+    /// Identifies the aggregating code in the inputs fingerprint
+    /// (default: [`crate::freshness::code_id`]).
+    pub code_id: String,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            force: false,
+            code_id: crate::freshness::code_id().to_owned(),
+        }
+    }
 }
 
 /// The `comparison_groups` row of `group` with `counts`.
@@ -808,31 +831,81 @@ pub fn group_row(images: &[ImageMeta], group: &ResolvedGroup, counts: &GroupCoun
     }
 }
 
-/// Aggregates `groups` over `dataset` and writes their tables. The
-/// aggregated files of every group already there are removed first
-/// (`comparison_groups` markers before the rest), so the tables always
-/// describe the last config and no stale image of a group stays. A group
-/// is complete when its `comparison_groups` file exists: it is written
-/// last, once every file of the group is.
+/// Aggregates `groups` over `dataset` and writes their tables, leaving
+/// alone every group whose tables are current: [`write_dataset_with`]
+/// with the default options.
 pub fn write_dataset(dataset: &Dataset, groups: &[Group]) -> Result<Outcome> {
+    write_dataset_with(dataset, groups, &WriteOptions::default())
+}
+
+/// Aggregates `groups` over `dataset` and writes their tables.
+///
+/// A group whose inputs fingerprint equals its state record's and whose
+/// files are all there is current and left as it is (unless
+/// `options.force`; see [`crate::freshness`]). Every other group's files
+/// are removed first (its state record, then its `comparison_groups`
+/// marker, then the rest), as are the files of every group the config no
+/// longer has, so the tables always describe the last config and no
+/// stale image of a group stays. A group is complete when its
+/// `comparison_groups` file exists: it is written last, once every file of
+/// the group is, and its state record after it.
+///
+/// Errors: the store cannot be listed, read or written. A group that
+/// cannot be resolved or read is in [`Outcome::failures`].
+pub fn write_dataset_with(
+    dataset: &Dataset,
+    groups: &[Group],
+    options: &WriteOptions,
+) -> Result<Outcome> {
     let mut plan = plan(dataset, groups)?;
-    // Markers first, so that no reader takes a half-written group as complete.
+    let kinds = DependencyKind::ALL.to_vec();
+    let listing = crate::freshness::Listing::read(dataset)?;
+    let mut fingerprints = Vec::new();
+    let mut unchanged = BTreeSet::new();
+    for group in &plan.groups {
+        let fingerprint = listing.fingerprint(&plan.images, group, &kinds, &options.code_id);
+        if !options.force {
+            if let Some(state) = crate::freshness::read_state(dataset, &group.name)? {
+                if listing.is_current(&state, &fingerprint) {
+                    unchanged.insert(group.name.clone());
+                }
+            }
+        }
+        fingerprints.push(fingerprint);
+    }
+    // Every group with files or a record that is not current is removed:
+    // its record first, then its markers, then the rest.
+    let stale: BTreeSet<&String> = listing
+        .groups
+        .iter()
+        .chain(&listing.states)
+        .filter(|g| !unchanged.contains(*g))
+        .collect();
+    for group in &stale {
+        crate::freshness::remove_state(dataset, group)?;
+    }
     for table in TableName::AGGREGATED.iter().rev() {
-        for existing in dataset.groups(*table)? {
-            for file in dataset.group_files(*table, &existing)? {
+        for group in &stale {
+            for file in dataset.group_files(*table, group)? {
                 dataset.delete(&file)?;
             }
         }
     }
+    let (kept, todo): (Vec<_>, Vec<_>) = std::mem::take(&mut plan.groups)
+        .into_iter()
+        .zip(fingerprints)
+        .partition(|(g, _)| unchanged.contains(&g.name));
+    let (todo, todo_fingerprints): (Vec<_>, Vec<_>) = todo.into_iter().unzip();
+    plan.groups = todo;
     let mut sink = DatasetSink {
         dataset,
         groups: plan.groups.iter().map(|g| g.name.clone()).collect(),
-        kinds: DependencyKind::ALL.to_vec(),
+        kinds: kinds.clone(),
         open: None,
     };
-    let counts = run(dataset, &mut plan, &DependencyKind::ALL, None, &mut sink)?;
+    let counts = run(dataset, &mut plan, &kinds, None, &mut sink)?;
     let mut written = Vec::new();
-    for (group, counts) in plan.groups.iter().zip(counts) {
+    for ((group, counts), fingerprint) in plan.groups.iter().zip(counts).zip(&todo_fingerprints) {
         let Some(counts) = counts else { continue };
         fail::fail_point!("aggregate::before-group-marker", |_| std::process::abort());
         let row = group_row(&plan.images, group, &counts);
@@ -842,10 +915,13 @@ pub fn write_dataset(dataset: &Dataset, groups: &[Group]) -> Result<Outcome> {
         )?;
         marker.write(&group_batch(&row)?)?;
         marker.finish()?;
+        fail::fail_point!("aggregate::before-group-state", |_| std::process::abort());
+        crate::freshness::write_state(dataset, &group.name, fingerprint)?;
         written.push((group.name.clone(), counts));
     }
     Ok(Outcome {
         written,
+        unchanged: kept.into_iter().map(|(g, _)| g.name).collect(),
         failures: plan.failures,
     })
 }

@@ -17,6 +17,7 @@ pub mod aggregate;
 pub mod config;
 pub mod diff;
 pub mod error;
+pub mod freshness;
 pub mod groups;
 pub mod model;
 pub mod placement;

@@ -310,7 +310,12 @@ fn aggregation_is_deterministic_and_replaces_groups_of_an_older_config() {
     let dataset = aggregated(dir.path());
     let groups = config::load(&common::config_path()).unwrap();
     let first = common::tree(dir.path());
-    aggregate::write_dataset(&dataset, &groups).unwrap();
+    let force = aggregate::WriteOptions {
+        force: true,
+        ..Default::default()
+    };
+    let outcome = aggregate::write_dataset_with(&dataset, &groups, &force).unwrap();
+    assert_eq!(outcome.written.len(), 4);
     assert!(
         first == common::tree(dir.path()),
         "second run wrote different bytes"
@@ -330,6 +335,7 @@ fn aggregation_is_deterministic_and_replaces_groups_of_an_older_config() {
     assert_eq!(
         aggregated_files,
         [
+            "_aggregate/group=Arch.json",
             "comparison_groups/group=Arch/part-0.parquet",
             "function_changes/group=Arch/distro=mini/release=5.4.0-30-mini/arch=arm64/part-0.parquet",
             "function_changes/group=Arch/distro=mini/release=5.4.0-30-mini/arch=riscv64/part-0.parquet",
@@ -606,4 +612,122 @@ fn moves_between_the_vmlinux_and_a_module_are_changes_and_named_on_the_page() {
         ),
         "{error}"
     );
+}
+
+/// Every file under `dir` with its modification time and bytes.
+fn files_with_mtimes(dir: &std::path::Path) -> Vec<(String, std::time::SystemTime, Vec<u8>)> {
+    common::tree(dir)
+        .into_iter()
+        .map(|(p, bytes)| {
+            let mtime = std::fs::metadata(dir.join(&p)).unwrap().modified().unwrap();
+            (p.display().to_string(), mtime, bytes)
+        })
+        .collect()
+}
+
+/// The groups `outcome` wrote and left as they were.
+fn written_and_unchanged(outcome: &aggregate::Outcome) -> (Vec<&str>, Vec<&str>) {
+    assert!(outcome.failures.is_empty());
+    (
+        outcome.written.iter().map(|(g, _)| g.as_str()).collect(),
+        outcome.unchanged.iter().map(String::as_str).collect(),
+    )
+}
+
+#[test]
+fn a_run_with_nothing_new_rewrites_nothing_and_a_rewritten_image_redoes_only_its_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = aggregated(dir.path());
+    let groups = config::load(&common::config_path()).unwrap();
+    let all = ["Regular", "Arch", "Flavor", "Revision"];
+    let before = files_with_mtimes(dir.path());
+    let states: Vec<&str> = before
+        .iter()
+        .map(|(p, _, _)| p.as_str())
+        .filter(|p| p.starts_with("_aggregate/"))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "_aggregate/group=Arch.json",
+            "_aggregate/group=Flavor.json",
+            "_aggregate/group=Regular.json",
+            "_aggregate/group=Revision.json",
+        ]
+    );
+
+    // Nothing new: no file is touched.
+    let outcome = aggregate::write_dataset(&dataset, &groups).unwrap();
+    assert_eq!(written_and_unchanged(&outcome), (vec![], all.to_vec()));
+    assert!(
+        before == files_with_mtimes(dir.path()),
+        "a file was rewritten"
+    );
+
+    // The arm64 image is only in Arch: rewriting one of its files (as a
+    // re-extraction does, here with the same bytes) redoes Arch alone.
+    let arm64: ksurf_dataset::ImageId = "mini/5.4.0-30-mini/arm64".parse().unwrap();
+    let symbols = ksurf_dataset::layout::table_file(TableName::Symbols, &arm64);
+    let bytes = dataset.get(&symbols).unwrap();
+    dataset.put(&symbols, bytes).unwrap();
+    let outcome = aggregate::write_dataset(&dataset, &groups).unwrap();
+    assert_eq!(
+        written_and_unchanged(&outcome),
+        (vec!["Arch"], vec!["Regular", "Flavor", "Revision"])
+    );
+    let after = files_with_mtimes(dir.path());
+    assert_eq!(after.len(), before.len());
+    for ((path, old_time, old_bytes), (new_path, new_time, new_bytes)) in before.iter().zip(&after)
+    {
+        assert_eq!(path, new_path);
+        // The same bytes everywhere but in Arch's state record, whose
+        // fingerprint covers the new tag of the rewritten file.
+        let arch_state = path == "_aggregate/group=Arch.json";
+        assert_eq!(old_bytes != new_bytes, arch_state, "{path}");
+        let redone = path.contains("group=Arch") || path == symbols.as_ref();
+        assert_eq!(old_time != new_time, redone, "{path}");
+    }
+
+    // A group file removed by hand, a state record that is not JSON, a
+    // changed definition: each redoes that group alone, and never fails.
+    let status = "function_status/group=Revision/distro=mini/release=5.4.0-31-mini/arch=amd64/part-0.parquet";
+    let status_bytes = std::fs::read(dir.path().join(status)).unwrap();
+    std::fs::remove_file(dir.path().join(status)).unwrap();
+    let outcome = aggregate::write_dataset(&dataset, &groups).unwrap();
+    assert_eq!(
+        written_and_unchanged(&outcome),
+        (vec!["Revision"], vec!["Regular", "Arch", "Flavor"])
+    );
+    assert!(std::fs::read(dir.path().join(status)).unwrap() == status_bytes);
+
+    std::fs::write(dir.path().join("_aggregate/group=Flavor.json"), "{").unwrap();
+    let outcome = aggregate::write_dataset(&dataset, &groups).unwrap();
+    assert_eq!(
+        written_and_unchanged(&outcome),
+        (vec!["Flavor"], vec!["Regular", "Arch", "Revision"])
+    );
+
+    let mut relabelled = groups.clone();
+    relabelled[0].label = config::LabelKind::Release;
+    let outcome = aggregate::write_dataset(&dataset, &relabelled).unwrap();
+    assert_eq!(
+        written_and_unchanged(&outcome),
+        (vec!["Regular"], vec!["Arch", "Flavor", "Revision"])
+    );
+
+    // Another build of the aggregating code, or --force: every group.
+    let other_code = aggregate::WriteOptions {
+        force: false,
+        code_id: "another build".to_owned(),
+    };
+    let outcome = aggregate::write_dataset_with(&dataset, &groups, &other_code).unwrap();
+    assert_eq!(written_and_unchanged(&outcome), (all.to_vec(), vec![]));
+    let outcome = aggregate::write_dataset_with(&dataset, &groups, &other_code).unwrap();
+    assert_eq!(written_and_unchanged(&outcome), (vec![], all.to_vec()));
+    let force = aggregate::WriteOptions {
+        force: true,
+        ..other_code
+    };
+    let outcome = aggregate::write_dataset_with(&dataset, &groups, &force).unwrap();
+    assert_eq!(written_and_unchanged(&outcome), (all.to_vec(), vec![]));
 }

@@ -27,23 +27,38 @@ pub struct AggregateArgs {
     /// `_manifest.json` (the last step of a distributed run).
     #[arg(long)]
     pub manifest: bool,
+    /// Re-aggregate every group, even those whose images and definition
+    /// are as when their tables were written.
+    #[arg(long)]
+    pub force: bool,
 }
+
+/// What the CLI says of a group left as it was.
+pub const UNCHANGED: &str = "unchanged (same images, files and definition as when aggregated)";
 
 pub fn run(args: AggregateArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let groups = config::load(&args.config)?;
     let dataset = args.dataset.open()?;
-    let outcome = aggregate::write_dataset(&dataset, &groups)?;
+    let options = aggregate::WriteOptions {
+        force: args.force,
+        ..Default::default()
+    };
+    let outcome = aggregate::write_dataset_with(&dataset, &groups, &options)?;
     for (name, counts) in &outcome.written {
         println!("{name}: {}", counts.summary());
+    }
+    for name in &outcome.unchanged {
+        println!("{name}: {UNCHANGED}");
     }
     for failure in &outcome.failures {
         eprintln!("ksurf: error: {failure}");
     }
     println!(
-        "{} of {} groups aggregated, {:.2}s",
+        "{} of {} groups aggregated, {} unchanged, {:.2}s",
         outcome.written.len(),
         groups.len(),
+        outcome.unchanged.len(),
         started.elapsed().as_secs_f64()
     );
     if args.manifest {

@@ -82,6 +82,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         for (name, counts) in &outcome.written {
             println!("group {name}: {}", counts.summary());
         }
+        for name in &outcome.unchanged {
+            println!("group {name}: {}", super::aggregate::UNCHANGED);
+        }
         for failure in &outcome.failures {
             eprintln!("ksurf: error: {failure}");
         }

@@ -82,8 +82,8 @@ impl LogRow {
     }
 }
 
-/// The rows of an aggregation: one per group written, one per group that
-/// failed (with no group when the failure is not a single group's), each
+/// The rows of an aggregation: one per group written, one per group left
+/// as it was (skipped), one per group that failed (with no group when the failure is not a single group's), each
 /// with the whole aggregation's wall time.
 pub fn group_rows(outcome: &ksurf_aggregator::aggregate::Outcome, seconds: f64) -> Vec<LogRow> {
     let row = |group: Option<String>, outcome: Outcome, message: Option<String>| LogRow {
@@ -100,6 +100,10 @@ pub fn group_rows(outcome: &ksurf_aggregator::aggregate::Outcome, seconds: f64) 
         .written
         .iter()
         .map(|(name, _)| row(Some(name.clone()), Outcome::Done, None));
+    let unchanged = outcome
+        .unchanged
+        .iter()
+        .map(|name| row(Some(name.clone()), Outcome::Skipped, None));
     let failed = outcome.failures.iter().map(|failure| {
         let group = match failure {
             ksurf_aggregator::Error::Group { group, .. } => Some(group.clone()),
@@ -107,7 +111,7 @@ pub fn group_rows(outcome: &ksurf_aggregator::aggregate::Outcome, seconds: f64) 
         };
         row(group, Outcome::Failed, Some(failure.to_string()))
     });
-    written.chain(failed).collect()
+    written.chain(unchanged).chain(failed).collect()
 }
 
 /// The rows as a `run_log` batch.
