@@ -800,3 +800,169 @@ fn run_downloads_in_plan_order_as_many_at_once_as_asked() {
         "{bodies:?}"
     );
 }
+
+/// A Launchpad history over three series, as `configs/ubuntu-fleet.toml`
+/// walks it: `linux` and every `linux-*` source package (a prefix query,
+/// whose answer also holds a package that merely contains the text).
+#[test]
+fn a_fleet_plan_walks_every_linux_source_package_of_every_series_and_sums_them_per_series() {
+    let mirror = Mirror::start(HashMap::new());
+    let mut lp = FakeLaunchpad::new(&mirror);
+    let mib = 1 << 20;
+    let binary = |name: &str, arch: &str, size: usize, seed: u32| FakeBinary {
+        name: name.into(),
+        arch: arch.into(),
+        bytes: support::noise(size, seed),
+    };
+    lp.upload(
+        "xenial",
+        "linux",
+        "4.4.0-21.37",
+        "Release",
+        vec![binary(
+            "linux-image-4.4.0-21-generic-dbgsym",
+            "amd64",
+            2 * mib,
+            1,
+        )],
+    );
+    lp.upload(
+        "xenial",
+        "linux-aws",
+        "4.4.0-1001.10",
+        "Release",
+        vec![binary(
+            "linux-image-4.4.0-1001-aws-dbgsym",
+            "amd64",
+            3 * mib,
+            2,
+        )],
+    );
+    lp.upload(
+        "focal",
+        "linux",
+        "5.4.0-26.30",
+        "Release",
+        vec![
+            binary(
+                "linux-image-unsigned-5.4.0-26-generic-dbgsym",
+                "amd64",
+                4 * mib,
+                3,
+            ),
+            binary(
+                "linux-image-unsigned-5.4.0-26-generic-dbgsym",
+                "arm64",
+                5 * mib,
+                4,
+            ),
+        ],
+    );
+    lp.upload(
+        "focal",
+        "linux-hwe-5.15",
+        "5.15.0-33.34~20.04.1",
+        "Release",
+        vec![binary(
+            "linux-image-unsigned-5.15.0-33-generic-dbgsym",
+            "amd64",
+            6 * mib,
+            5,
+        )],
+    );
+    // Contains `linux-` without starting with it: not a kernel source of the fleet.
+    lp.upload(
+        "focal",
+        "backport-linux-tools",
+        "5.4.0-99.1",
+        "Release",
+        vec![binary(
+            "linux-image-unsigned-5.4.0-99-generic-dbgsym",
+            "amd64",
+            7 * mib,
+            6,
+        )],
+    );
+    lp.upload(
+        "jammy",
+        "linux",
+        "5.15.0-25.25",
+        "Release",
+        vec![binary(
+            "linux-image-unsigned-5.15.0-25-generic-dbgsym",
+            "amd64",
+            9 * mib,
+            8,
+        )],
+    );
+    lp.upload(
+        "jammy",
+        "linux-gcp",
+        "5.15.0-1003.6",
+        "Release",
+        vec![binary(
+            "linux-image-unsigned-5.15.0-1003-gcp-dbgsym",
+            "amd64",
+            8 * mib,
+            7,
+        )],
+    );
+    lp.answer_inexact("linux-");
+    lp.install(&mirror, "Release");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("fleet.toml");
+    std::fs::write(
+        &config,
+        r#"[[source]]
+name = "fleet"
+kind = "launchpad"
+url = "env:KSURF_LAUNCHPAD_API"
+series = ["xenial", "focal", "jammy"]
+pockets = ["release"]
+launchpad_sources = ["linux", "linux-*"]
+arches = ["amd64", "arm64"]
+revision = "all"
+"#,
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ksurf"))
+        .args(["plan", "--config"])
+        .arg(&config)
+        .args(["--dataset", "ds"])
+        .current_dir(dir.path())
+        .env_remove("KSURF_THREADS")
+        .env("KSURF_LAUNCHPAD_API", api_root(&mirror))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    let (table, rest) = stdout.split_once("\n\n").unwrap();
+    assert_eq!(
+        table,
+        "\
+IMAGE                           PACKAGE                                        VERSION                  SIZE  SOURCE  STATUS
+ubuntu/4.4.0-21-generic/amd64   linux-image-4.4.0-21-generic-dbgsym            4.4.0-21.37           2.0 MiB  fleet   pending
+ubuntu/4.4.0-1001-aws/amd64     linux-image-4.4.0-1001-aws-dbgsym              4.4.0-1001.10         3.0 MiB  fleet   pending
+ubuntu/5.4.0-26-generic/amd64   linux-image-unsigned-5.4.0-26-generic-dbgsym   5.4.0-26.30           4.0 MiB  fleet   pending
+ubuntu/5.4.0-26-generic/arm64   linux-image-unsigned-5.4.0-26-generic-dbgsym   5.4.0-26.30           5.0 MiB  fleet   pending
+ubuntu/5.15.0-25-generic/amd64  linux-image-unsigned-5.15.0-25-generic-dbgsym  5.15.0-25.25          9.0 MiB  fleet   pending
+ubuntu/5.15.0-33-generic/amd64  linux-image-unsigned-5.15.0-33-generic-dbgsym  5.15.0-33.34~20.04.1  6.0 MiB  fleet   pending
+ubuntu/5.15.0-1003-gcp/amd64    linux-image-unsigned-5.15.0-1003-gcp-dbgsym    5.15.0-1003.6         8.0 MiB  fleet   pending
+7 packages, 37.0 MiB; 0 done, 7 to fetch (37.0 MiB)"
+    );
+    let summary: Vec<&str> = rest.lines().collect();
+    assert_eq!(summary.len(), 6, "{rest}");
+    assert_eq!(
+        summary[..5],
+        [
+            "SERIES  IMAGES      SIZE  TO FETCH  TO FETCH SIZE",
+            "xenial       2   5.0 MiB         2        5.0 MiB",
+            "focal        3  15.0 MiB         3       15.0 MiB",
+            "jammy        2  17.0 MiB         2       17.0 MiB",
+            "total        7  37.0 MiB         7       37.0 MiB",
+        ]
+    );
+    assert!(summary[5].starts_with(
+        "wrote ds/_plan/plan.json: 7 packages to fetch and extract, 0 already done (plan "
+    ));
+}

@@ -156,7 +156,9 @@ pub struct SourceConfig {
     pub revision: RevisionPolicy,
     /// The archive keyring the download step verifies `InRelease` with.
     pub keyring: Option<PathBuf>,
-    /// Launchpad source package names (`linux`, `linux-aws`, …).
+    /// Launchpad source package names (`linux`, `linux-aws`, …), or
+    /// prefixes ending in `*` (`linux-*`: every source package whose name
+    /// starts with `linux-`).
     pub launchpad_sources: Vec<String>,
     /// `ubuntu` sources only: the main archive (the one holding
     /// `linux-modules-*` and `linux-buildinfo-*`), where the companion
@@ -433,7 +435,14 @@ fn validate(raw: RawSource) -> Result<SourceConfig, String> {
         (Some(s), SourceKind::Launchpad) => {
             let s = non_empty("launchpad_sources", s)?;
             for name in &s {
-                check_word("launchpad_sources", name)?;
+                // A name, or a prefix ending in `*` (`linux-*`: every
+                // source package whose name starts with `linux-`).
+                let stem = name.strip_suffix('*').unwrap_or(name);
+                check_word("launchpad_sources", stem).map_err(|_| {
+                    format!(
+                        "launchpad_sources: {name:?} is neither a source package name nor a prefix ending in `*`"
+                    )
+                })?;
             }
             s
         }

@@ -5,6 +5,8 @@
 //! 1. `GET <api>/ubuntu/+archive/primary?ws.op=getPublishedSources&source_name=…&exact_match=true&distro_series=<api>/ubuntu/<series>`
 //!    (a paged collection: `entries`, `next_collection_link`) → source
 //!    publications (`source_package_version`, `pocket`, `status`, `self_link`);
+//!    for a prefix (`linux-*`), `exact_match=false` and the names that do
+//!    not start with it are left out;
 //! 2. per kept publication `GET <self_link>?ws.op=getPublishedBinaries&active_binaries_only=false`
 //!    (paged) → binary publications (`binary_package_name`,
 //!    `binary_package_version`, `distro_arch_series_link`, `self_link`);
@@ -82,19 +84,21 @@ enum RawFile {
     Plain(String),
 }
 
-/// Step 1's URL for one series and source package; `pocket` narrows it
-/// when the source accepts a single pocket.
+/// Step 1's URL for one series and source package (a name, or a prefix
+/// ending in `*`, see [`source_name_query`]); `pocket` narrows it when the
+/// source accepts a single pocket.
 pub fn published_sources_url(
     base: &str,
     series: &str,
     source_package: &str,
     pocket: Option<Pocket>,
 ) -> String {
+    let (name, exact) = source_name_query(source_package);
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query
         .append_pair("ws.op", "getPublishedSources")
-        .append_pair("source_name", source_package)
-        .append_pair("exact_match", "true")
+        .append_pair("source_name", name)
+        .append_pair("exact_match", if exact { "true" } else { "false" })
         .append_pair("distro_series", &format!("{base}/ubuntu/{series}"));
     if let Some(p) = pocket {
         query.append_pair("pocket", p.launchpad_name());
@@ -103,6 +107,27 @@ pub fn published_sources_url(
         .append_pair("order_by_date", "true")
         .append_pair("ws.size", &PAGE_SIZE.to_string());
     format!("{base}/ubuntu/+archive/primary?{}", query.finish())
+}
+
+/// What step 1 asks for a `launchpad_sources` entry: (`source_name`,
+/// `exact_match`). A name is asked for exactly; a prefix `linux-*` as
+/// `source_name=linux-&exact_match=false`, which Launchpad answers with
+/// every source package whose name *contains* the text, so the answer is
+/// filtered by [`source_matches`].
+pub fn source_name_query(entry: &str) -> (&str, bool) {
+    match entry.strip_suffix('*') {
+        Some(prefix) => (prefix, false),
+        None => (entry, true),
+    }
+}
+
+/// Whether source package `name` is one `entry` (a name or a prefix
+/// ending in `*`) selects.
+pub fn source_matches(entry: &str, name: &str) -> bool {
+    match entry.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == entry,
+    }
 }
 
 /// Step 2's URL.
@@ -333,8 +358,15 @@ pub fn select_publications(
     label: &str,
 ) -> Result<Vec<SourcePublication>> {
     let mut kept: Vec<(usize, SourcePublication)> = Vec::new();
+    let (asked, exact) = source_name_query(name);
     for p in publications {
-        if p.source_package_name != name || last_segment(&p.distro_series_link) != series {
+        let selected = source_matches(name, &p.source_package_name);
+        // A prefix query's answer holds every name containing the text:
+        // those that do not start with it are left out, not an error.
+        if !selected && !exact && p.source_package_name.contains(asked) {
+            continue;
+        }
+        if !selected || last_segment(&p.distro_series_link) != series {
             return Err(Error::Launchpad {
                 label: label.to_owned(),
                 message: format!(
@@ -351,21 +383,28 @@ pub fn select_publications(
         else {
             continue;
         };
-        match kept
-            .iter_mut()
-            .find(|(_, k)| k.source_package_version == p.source_package_version)
-        {
+        match kept.iter_mut().find(|(_, k)| {
+            k.source_package_name == p.source_package_name
+                && k.source_package_version == p.source_package_version
+        }) {
             Some(existing) if rank < existing.0 => *existing = (rank, p),
             Some(_) => {}
             None => kept.push((rank, p)),
         }
     }
     let mut kept: Vec<SourcePublication> = kept.into_iter().map(|(_, p)| p).collect();
-    kept.sort_by(|a, b| compare_versions(&a.source_package_version, &b.source_package_version));
+    kept.sort_by(|a, b| {
+        a.source_package_name
+            .cmp(&b.source_package_name)
+            .then_with(|| compare_versions(&a.source_package_version, &b.source_package_version))
+    });
     if source.revision != RevisionPolicy::All {
-        let mut by_version: Vec<(String, SourcePublication)> = Vec::new();
+        let mut by_version: Vec<((String, String), SourcePublication)> = Vec::new();
         for p in kept {
-            let kernel = kernel_version_of(&p.source_package_version);
+            let kernel = (
+                p.source_package_name.clone(),
+                kernel_version_of(&p.source_package_version),
+            );
             match by_version.iter_mut().find(|(k, _)| *k == kernel) {
                 Some(slot) if source.revision == RevisionPolicy::Latest => slot.1 = p,
                 Some(_) => {}
@@ -468,6 +507,69 @@ mod tests {
         );
         assert_eq!(kernel_version_of("5.15.0-25.25~20.04.2"), "5.15");
         assert_eq!(kernel_version_of("4.4.0-21.37"), "4.4");
+    }
+
+    #[test]
+    fn a_prefix_selects_the_names_starting_with_it_each_with_its_own_versions() {
+        assert_eq!(
+            published_sources_url("https://api.lp.test/devel", "focal", "linux-*", Some(Pocket::Release)),
+            "https://api.lp.test/devel/ubuntu/+archive/primary?ws.op=getPublishedSources&source_name=linux-&exact_match=false&distro_series=https%3A%2F%2Fapi.lp.test%2Fdevel%2Fubuntu%2Ffocal&pocket=Release&order_by_date=true&ws.size=300"
+        );
+        let config = crate::config::FetchConfig::parse(
+            "[[source]]\nname = \"lp\"\nkind = \"launchpad\"\nurl = \"env:LP\"\nseries = [\"focal\"]\npockets = [\"release\"]\narches = [\"amd64\"]\nrevision = \"first\"\n",
+            "c.toml",
+        )
+        .unwrap();
+        let publication = |name: &str, version: &str| SourcePublication {
+            self_link: format!("https://api.lp.test/devel/{name}/{version}"),
+            source_package_name: name.into(),
+            source_package_version: version.into(),
+            distro_series_link: "https://api.lp.test/devel/ubuntu/focal".into(),
+            pocket: "Release".into(),
+            status: "Published".into(),
+        };
+        let select = |publications| {
+            select_publications(
+                &config.sources[0],
+                "focal",
+                "linux-*",
+                &[Pocket::Release],
+                publications,
+                "u",
+            )
+        };
+        // Two packages with one version string are two uploads; the first
+        // upload of each package's kernel version; a name that only
+        // contains the text is left out.
+        let kept = select(vec![
+            publication("linux-gcp", "5.4.0-1009.9"),
+            publication("linux-aws", "5.4.0-1010.10"),
+            publication("linux-aws", "5.4.0-1009.9"),
+            publication("backport-linux-tools", "5.4.0-99.1"),
+        ])
+        .unwrap();
+        let kept: Vec<(&str, &str)> = kept
+            .iter()
+            .map(|p| {
+                (
+                    p.source_package_name.as_str(),
+                    p.source_package_version.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kept,
+            [("linux-aws", "5.4.0-1009.9"), ("linux-gcp", "5.4.0-1009.9")]
+        );
+        // One that does not contain it is not an answer to the query.
+        assert_eq!(
+            select(vec![publication("firmware", "1.0")])
+                .unwrap_err()
+                .to_string(),
+            "u: asked for linux-* in focal, got firmware in https://api.lp.test/devel/ubuntu/focal"
+        );
+        assert!(source_matches("linux", "linux") && !source_matches("linux", "linux-aws"));
+        assert!(source_matches("linux-*", "linux-aws") && !source_matches("linux-*", "linux"));
     }
 
     #[test]

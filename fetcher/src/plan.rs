@@ -138,6 +138,11 @@ impl std::fmt::Display for PackageLocation {
 pub struct Plan {
     pub packages: Vec<PlannedPackage>,
     pub rejected: Vec<RejectedPackage>,
+    /// Where each of `packages` was listed, in the same order: an archive
+    /// suite (`focal-updates`, `bookworm-security`), a Launchpad series
+    /// and pocket as a suite name, or a directory. Not part of the work
+    /// list; empty for a plan built by hand.
+    pub found_in: Vec<String>,
 }
 
 /// Builds the plan from each source's discovery (keyed by source name;
@@ -234,7 +239,9 @@ pub fn build_plan(config: &FetchConfig, discovered: &BTreeMap<String, Discovery>
             r.arch.clone(),
         ))
     });
+    let found_in = planned.iter().map(|(c, ..)| c.found_in.clone()).collect();
     Ok(Plan {
+        found_in,
         packages: planned
             .into_iter()
             .map(|(c, image, modules, btf_from_dwarf)| PlannedPackage {

@@ -110,6 +110,97 @@ pub fn render_plan(plan: &Plan, status: &dyn Fn(&PlannedPackage) -> PackageStatu
     out
 }
 
+/// The series a plan entry was listed in: a suite's series (`focal` of
+/// `focal-updates`, `bookworm` of `bookworm-security`), or a local
+/// source's directory as it is.
+pub fn series_of(found_in: &str) -> &str {
+    if found_in.contains('/') {
+        found_in
+    } else {
+        found_in.split('-').next().unwrap_or(found_in)
+    }
+}
+
+/// Per series (in order of first appearance in the plan): the images and
+/// bytes planned and those still to fetch, then the totals; each line
+/// ending in a newline. Packages of unknown size count as images and are
+/// named in the size column (`+ 2 of unknown size`). Companion packages
+/// (build configuration) are counted in the bytes of their image's series.
+pub fn render_series(plan: &Plan, status: &dyn Fn(&PlannedPackage) -> PackageStatus) -> String {
+    let mut series: Vec<(String, Tally, Tally)> = Vec::new();
+    for (i, p) in plan.packages.iter().enumerate() {
+        let name = plan.found_in.get(i).map_or("?", |f| series_of(f));
+        let at = match series.iter().position(|(s, ..)| s == name) {
+            Some(at) => at,
+            None => {
+                series.push((name.to_owned(), Tally::default(), Tally::default()));
+                series.len() - 1
+            }
+        };
+        let size = match (p.size, &p.companion) {
+            (Some(s), Some(c)) => Some(s + c.size),
+            (size, _) => size,
+        };
+        series[at].1.add(size);
+        if status(p) == PackageStatus::Pending {
+            series[at].2.add(size);
+        }
+    }
+    let mut total = (Tally::default(), Tally::default());
+    let mut rows = vec![[
+        "SERIES".to_owned(),
+        "IMAGES".to_owned(),
+        "SIZE".to_owned(),
+        "TO FETCH".to_owned(),
+        "TO FETCH SIZE".to_owned(),
+    ]];
+    for (name, all, todo) in &series {
+        for (sum, t) in [(&mut total.0, all), (&mut total.1, todo)] {
+            sum.count += t.count;
+            sum.bytes += t.bytes;
+            sum.unknown += t.unknown;
+        }
+        rows.push([
+            name.clone(),
+            all.count.to_string(),
+            all.size(),
+            todo.count.to_string(),
+            todo.size(),
+        ]);
+    }
+    rows.push([
+        "total".to_owned(),
+        total.0.count.to_string(),
+        total.0.size(),
+        total.1.count.to_string(),
+        total.1.size(),
+    ]);
+    let mut widths = [0usize; 5];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let mut text = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            // Counts and sizes right-aligned, the series left.
+            if i == 0 {
+                text.push_str(&format!("{cell:<w$}"));
+            } else {
+                text.push_str(&format!("{cell:>w$}"));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 #[derive(Default, Clone, Copy)]
 struct Tally {
     count: usize,
@@ -209,6 +300,7 @@ mod tests {
                 ),
             ],
             rejected: vec![],
+            found_in: vec![],
         };
         let text = render_plan(&plan, &|p| {
             if p.size.is_some() {
@@ -228,5 +320,45 @@ debian/6.1.0-47-amd64/amd64        linux-image-6.1.0-47-amd64-dbg        6.1.170
         );
         let empty = render_plan(&Plan::default(), &|_| PackageStatus::Pending);
         assert_eq!(empty, "IMAGE  PACKAGE  VERSION  SIZE  SOURCE  STATUS\n0 packages, 0 B; 0 done, 0 to fetch (0 B)\n");
+    }
+
+    #[test]
+    fn series_totals_count_images_bytes_and_what_is_left_to_fetch() {
+        assert_eq!(series_of("focal-updates"), "focal");
+        assert_eq!(series_of("bookworm-security"), "bookworm");
+        assert_eq!(series_of("noble"), "noble");
+        assert_eq!(series_of("work/debs"), "work/debs");
+        let plan = Plan {
+            packages: vec![
+                planned("ubuntu/5.4.0-26-generic/amd64", "a", Some(3 << 20)),
+                planned("ubuntu/5.4.0-216-generic/amd64", "b", Some(1 << 20)),
+                planned("ubuntu/6.8.0-31-generic/amd64", "c", None),
+                planned("debian/6.1.0-47-cloud-amd64/amd64", "d", Some(2 << 30)),
+            ],
+            rejected: vec![],
+            found_in: vec![
+                "focal".into(),
+                "focal-updates".into(),
+                "noble-security".into(),
+                "work/debs".into(),
+            ],
+        };
+        let text = render_series(&plan, &|p| {
+            if p.package == "a" {
+                PackageStatus::Done
+            } else {
+                PackageStatus::Pending
+            }
+        });
+        assert_eq!(
+            text,
+            "\
+SERIES     IMAGES                         SIZE  TO FETCH                TO FETCH SIZE
+focal           2                      4.0 MiB         1                      1.0 MiB
+noble           1      0 B + 1 of unknown size         1      0 B + 1 of unknown size
+work/debs       1                      2.0 GiB         1                      2.0 GiB
+total           4  2.0 GiB + 1 of unknown size         3  2.0 GiB + 1 of unknown size
+"
+        );
     }
 }

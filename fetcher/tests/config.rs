@@ -20,11 +20,25 @@ fn shipped_configs_load() {
     for name in [
         "ubuntu-depsurf.toml",
         "ubuntu.toml",
+        "ubuntu-fleet.toml",
         "debian.toml",
         "debian-local.toml",
     ] {
         FetchConfig::load(&dir.join(name)).unwrap();
     }
+    // The fleet walks `linux` and every `linux-*` source package of every
+    // series since 16.04, on every arch, pocket and revision.
+    let fleet = FetchConfig::load(&dir.join("ubuntu-fleet.toml")).unwrap();
+    let s = &fleet.sources[0];
+    assert_eq!(s.launchpad_sources, ["linux", "linux-*"]);
+    assert_eq!(s.series().first().copied(), Some("xenial"));
+    assert_eq!(s.series().len(), 20);
+    assert_eq!(s.selectors.arches.len(), 7);
+    assert_eq!(s.revision, RevisionPolicy::All);
+    assert_eq!(
+        s.pockets(),
+        [Pocket::Release, Pocket::Security, Pocket::Updates]
+    );
 }
 
 #[test]
@@ -187,12 +201,30 @@ fn modules_key() {
         ("debian.toml", 1, true),
         ("debian-local.toml", 1, true),
         ("ubuntu.toml", 1, true),
+        ("ubuntu-fleet.toml", 1, true),
     ] {
         let config = FetchConfig::load(&dir.join(name)).unwrap();
         assert_eq!(config.sources.len(), sources, "{name}");
         assert!(
             config.sources.iter().all(|s| s.modules == modules),
             "{name}"
+        );
+    }
+}
+
+#[test]
+fn launchpad_sources_are_names_or_prefixes() {
+    let lp = "[[source]]\nname = \"lp\"\nkind = \"launchpad\"\nurl = \"env:LP\"\nseries = [\"focal\"]\narches = [\"amd64\"]\n";
+    let c = FetchConfig::parse(
+        &format!("{lp}launchpad_sources = [\"linux\", \"linux-*\"]\n"),
+        "c.toml",
+    )
+    .unwrap();
+    assert_eq!(c.sources[0].launchpad_sources, ["linux", "linux-*"]);
+    for bad in ["*", "linux-*-aws", "linux/*", "linux**"] {
+        assert_eq!(
+            error(&format!("{lp}launchpad_sources = [\"{bad}\"]\n")),
+            format!("c.toml: [[source]] #1 (\"lp\"): launchpad_sources: {bad:?} is neither a source package name nor a prefix ending in `*`"),
         );
     }
 }
@@ -218,6 +250,7 @@ fn btf_from_dwarf_key() {
         "debian.toml",
         "debian-local.toml",
         "ubuntu.toml",
+        "ubuntu-fleet.toml",
     ] {
         let config = FetchConfig::load(&dir.join(name)).unwrap();
         assert!(config.sources.iter().all(|s| s.btf_from_dwarf), "{name}");

@@ -12,7 +12,7 @@ use clap::Args;
 use ksurf_dataset::layout::PLAN_FILE;
 use ksurf_dataset::Dataset;
 use ksurf_fetcher::http::{HttpClient, HttpOptions};
-use ksurf_fetcher::plan_table::{render_plan, PackageStatus};
+use ksurf_fetcher::plan_table::{render_plan, render_series, PackageStatus};
 
 use crate::pipeline::{discover, work};
 
@@ -41,6 +41,16 @@ pub fn run(args: PlanArgs) -> Result<ExitCode> {
     print!(
         "{}",
         render_plan(&table, &|p| if done.contains(&p.image) {
+            PackageStatus::Done
+        } else {
+            PackageStatus::Pending
+        })
+    );
+    // How much the whole plan is, per series (a fleet config spans many).
+    println!();
+    print!(
+        "{}",
+        render_series(&table, &|p| if done.contains(&p.image) {
             PackageStatus::Done
         } else {
             PackageStatus::Pending

@@ -91,6 +91,8 @@ pub struct FakeLaunchpad {
     files: String,
     /// (series, source, version, pocket, binaries)
     uploads: Vec<(String, String, String, String, Vec<FakeBinary>)>,
+    /// Texts answered as `source_name=<text>&exact_match=false` queries.
+    inexact: Vec<String>,
 }
 
 impl FakeLaunchpad {
@@ -99,6 +101,7 @@ impl FakeLaunchpad {
             api: api_root(mirror),
             files: files_root(mirror),
             uploads: Vec::new(),
+            inexact: Vec::new(),
         }
     }
 
@@ -118,6 +121,13 @@ impl FakeLaunchpad {
             pocket.into(),
             binaries,
         ));
+    }
+
+    /// Also answers `source_name=<text>&exact_match=false` in every series,
+    /// as Launchpad does: with the uploads of every source package whose
+    /// name contains `text`, in upload order.
+    pub fn answer_inexact(&mut self, text: &str) {
+        self.inexact.push(text.into());
     }
 
     /// The file URL of a binary: `.ddeb` for a debug package (`…-dbgsym`),
@@ -202,9 +212,32 @@ impl FakeLaunchpad {
                 Bytes::from(json!({"entries": binary_entries, "total_size": binary_entries.len()}).to_string()),
             );
         }
-        for ((series, source), entries) in collections {
+        // Inexact queries: every upload of a series whose source contains the text.
+        let mut queries: Vec<((String, String, bool), Vec<Value>)> = Vec::new();
+        for text in &self.inexact {
+            let mut series_seen: Vec<&String> = Vec::new();
+            for (series, ..) in &self.uploads {
+                if !series_seen.contains(&series) {
+                    series_seen.push(series);
+                }
+            }
+            for series in series_seen {
+                let entries: Vec<Value> = collections
+                    .iter()
+                    .filter(|((s, source), _)| s == series && source.contains(text.as_str()))
+                    .flat_map(|(_, e)| e.clone())
+                    .collect();
+                queries.push(((series.clone(), text.clone(), false), entries));
+            }
+        }
+        queries.extend(
+            collections
+                .into_iter()
+                .map(|((series, source), e)| ((series, source, true), e)),
+        );
+        for ((series, source, exact), entries) in queries {
             let first = format!(
-                "{api}/ubuntu/+archive/primary?ws.op=getPublishedSources&source_name={source}&exact_match=true&distro_series={api}/ubuntu/{series}&pocket={pocket}&order_by_date=true&ws.size=300"
+                "{api}/ubuntu/+archive/primary?ws.op=getPublishedSources&source_name={source}&exact_match={exact}&distro_series={api}/ubuntu/{series}&pocket={pocket}&order_by_date=true&ws.size=300"
             );
             let page_url = |i: usize| {
                 if i == 0 {
@@ -214,6 +247,12 @@ impl FakeLaunchpad {
                 }
             };
             let total = entries.len();
+            if total == 0 {
+                served.insert(
+                    key_of(&page_url(0), &mirror.base),
+                    Bytes::from(json!({"entries": [], "start": 0, "total_size": 0}).to_string()),
+                );
+            }
             for (i, entry) in entries.into_iter().enumerate() {
                 let mut page = json!({"entries": [entry], "start": i, "total_size": total});
                 if i + 1 < total {
