@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Renders one run's Kubernetes Jobs from the templates in deploy/k8s/:
-#   extract-job.yaml    Indexed Job, completions = shards, parallelism = pods at once
-#   aggregate-job.yaml  the Job to start once every shard has completed
+#   extract-job.yaml            Indexed Job, completions = shards, parallelism = pods at once
+#   aggregate-shards-job.yaml   with --aggregate-shards K > 1: Indexed Job of K pods, each
+#                               `ksurf aggregate --shard I/K` (its share of the groups), to
+#                               start once every extraction shard has completed
+#   aggregate-job.yaml          the Job to start last: finds sharded groups current, writes
+#                               the run log and the manifest
 #
 # Usage:
 #   deploy/render-jobs.sh (--plan PLAN_JSON | --count N) --out DIR
 #                         [--run-id ID] [--max-shards S] [--max-parallel P]
+#                         [--aggregate-shards K]
 #
 # --plan reads the plan `ksurf plan` wrote (_plan/plan.json in the dataset,
 # copied here with your object-store tool); its package count is the length
@@ -13,11 +18,13 @@
 # count directly. Shards = min(count, max-shards) (default 64), each shard
 # `ksurf extract --shard I/N` taking every N-th package; parallelism =
 # min(shards, max-parallel) (default 8). The run id (default: today, UTC,
-# YYYYMMDD) names the Jobs, which Kubernetes never reuses.
+# YYYYMMDD) names the Jobs, which Kubernetes never reuses. --aggregate-shards
+# (default 1: the aggregate Job alone) splits the config's groups by position
+# over K pods, min(K, max-parallel) at once.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-plan="" count="" out="" run_id="$(date -u +%Y%m%d)" max_shards=64 max_parallel=8
+plan="" count="" out="" run_id="$(date -u +%Y%m%d)" max_shards=64 max_parallel=8 aggregate_shards=1
 
 die() { echo "render-jobs.sh: $*" >&2; exit 1; }
 is_count() { [[ "$1" =~ ^[0-9]+$ ]]; }
@@ -30,6 +37,7 @@ while (($#)); do
 	--run-id) run_id="${2:?--run-id needs a value}"; shift 2 ;;
 	--max-shards) max_shards="${2:?--max-shards needs a number}"; shift 2 ;;
 	--max-parallel) max_parallel="${2:?--max-parallel needs a number}"; shift 2 ;;
+	--aggregate-shards) aggregate_shards="${2:?--aggregate-shards needs a number}"; shift 2 ;;
 	-h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
@@ -58,6 +66,7 @@ fi
 is_count "$count" || die "--count must be a whole number, got '$count'"
 is_count "$max_shards" && ((max_shards > 0)) || die "--max-shards must be a positive whole number, got '$max_shards'"
 is_count "$max_parallel" && ((max_parallel > 0)) || die "--max-parallel must be a positive whole number, got '$max_parallel'"
+is_count "$aggregate_shards" && ((aggregate_shards > 0)) || die "--aggregate-shards must be a positive whole number, got '$aggregate_shards'"
 [[ "$run_id" =~ ^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$ ]] ||
 	die "--run-id must be 1-40 characters of [a-z0-9-], starting and ending alphanumeric, got '$run_id'"
 
@@ -80,6 +89,13 @@ else
 	parallel=$((shards < max_parallel ? shards : max_parallel))
 	render extract-job.template.yaml extract-job.yaml "$shards" "$parallel"
 	echo "$count packages: $out/extract-job.yaml (ksurf-extract-$run_id, $shards shards, $parallel at once)"
+fi
+if ((aggregate_shards > 1)); then
+	parallel=$((aggregate_shards < max_parallel ? aggregate_shards : max_parallel))
+	render aggregate-shards-job.template.yaml aggregate-shards-job.yaml "$aggregate_shards" "$parallel"
+	echo "$out/aggregate-shards-job.yaml (ksurf-aggregate-shards-$run_id, $aggregate_shards shards, $parallel at once), then:"
+else
+	rm -f "$out/aggregate-shards-job.yaml"
 fi
 render aggregate-job.template.yaml aggregate-job.yaml 1 1
 echo "$out/aggregate-job.yaml (ksurf-aggregate-$run_id)"

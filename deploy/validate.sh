@@ -35,6 +35,16 @@ expect_line "$tmp/big/extract-job.yaml" "  completions: 50"
 expect_line "$tmp/big/extract-job.yaml" "  parallelism: 10"
 expect_line "$tmp/big/extract-job.yaml" '            - $(JOB_COMPLETION_INDEX)/50'
 
+# Sharded aggregation: an Indexed Job of K pods before the aggregate Job.
+./render-jobs.sh --count 5 --aggregate-shards 12 --run-id agg --out "$tmp/agg" >/dev/null
+expect_line "$tmp/agg/aggregate-shards-job.yaml" "  name: ksurf-aggregate-shards-agg"
+expect_line "$tmp/agg/aggregate-shards-job.yaml" "  completionMode: Indexed"
+expect_line "$tmp/agg/aggregate-shards-job.yaml" "  completions: 12"
+expect_line "$tmp/agg/aggregate-shards-job.yaml" "  parallelism: 8"
+expect_line "$tmp/agg/aggregate-shards-job.yaml" '            - $(JOB_COMPLETION_INDEX)/12'
+expect_line "$tmp/agg/aggregate-job.yaml" "            - --manifest"
+[[ ! -e "$tmp/count/aggregate-shards-job.yaml" ]] || fail "no --aggregate-shards must render no shards Job"
+
 # Nothing to extract: only the aggregation Job.
 ./render-jobs.sh --count 0 --run-id empty --out "$tmp/empty" >/dev/null
 [[ ! -e "$tmp/empty/extract-job.yaml" && -e "$tmp/empty/aggregate-job.yaml" ]] ||
@@ -50,6 +60,7 @@ refuses() { # expected-message args...
 }
 refuses "--count must be a whole number, got 'many'" --count many
 refuses "--run-id must be 1-40 characters" --count 3 --run-id Bad_Id
+refuses "--aggregate-shards must be a positive whole number, got '0'" --count 3 --aggregate-shards 0
 printf '{"packages": 3}' >"$tmp/bad.json"
 refuses "plan $tmp/bad.json: expected a JSON array" --plan "$tmp/bad.json"
 printf '{"packages": [' >"$tmp/cut.json"
@@ -62,6 +73,7 @@ for version in "" 1.31.0; do
 	python3 -m kubernetes_validate --strict --quiet ${version:+-k "$version"} \
 		k8s/namespace.yaml k8s/configmap.yaml k8s/secret.template.yaml k8s/plan-cronjob.yaml \
 		"$tmp/count/extract-job.yaml" "$tmp/count/aggregate-job.yaml" \
+		"$tmp/agg/aggregate-shards-job.yaml" \
 		"$tmp/big/extract-job.yaml"
 done
 # The validator itself rejects a misspelt field (so a pass above means something).

@@ -91,6 +91,8 @@ struct Jobs {
     extract_args: Vec<String>,
     /// The aggregation pod's container args.
     aggregate_args: Vec<String>,
+    /// With `--aggregate-shards K`: K and the sharded aggregation pods' args.
+    aggregate_shards: Option<(usize, Vec<String>)>,
 }
 
 /// Runs `deploy/render-jobs.sh` with `args` (`--plan FILE` or `--count N`,
@@ -112,11 +114,23 @@ fn render_jobs(args: &[&str], out: &Path) -> Jobs {
             .unwrap_or_else(|| panic!("no {key} in {}", text(&o.stdout)));
         line.parse().unwrap()
     };
+    let aggregate_shards = std::fs::read_to_string(out.join("aggregate-shards-job.yaml"))
+        .ok()
+        .map(|m| {
+            let completions = m
+                .lines()
+                .find_map(|l| l.strip_prefix("  completions: "))
+                .unwrap()
+                .parse()
+                .unwrap();
+            (completions, container_args(&m))
+        });
     Jobs {
         completions: number("completions"),
         parallelism: number("parallelism"),
         extract_args: container_args(&extract),
         aggregate_args: container_args(&aggregate),
+        aggregate_shards,
     }
 }
 
@@ -603,13 +617,16 @@ fn a_simulated_kubernetes_run_equals_a_single_machine_run() {
     assert_same_dataset(&got, &local);
 
     // One shard (the plan capped to one), and six (more shards than
-    // packages: shard 5 is empty, succeeds and logs no rows).
+    // packages: shard 5 is empty, succeeds and logs no rows) with the
+    // aggregation sharded over two pods.
     for (name, render_args) in [("one", ["--max-shards", "1"]), ("six", ["--count", "6"])] {
         let dataset = format!("s3://{BUCKET}/{name}");
         let (plan_file, plan_id) = plan(port, &setup, &dataset, name);
         let mut args = render_args.to_vec();
         if render_args[0] != "--count" {
             args.extend(["--plan", plan_file.to_str().unwrap()]);
+        } else {
+            args.extend(["--aggregate-shards", "2"]);
         }
         let jobs = render_jobs(&args, &setup.path(&format!("{name}-jobs")));
         let count = jobs.completions;
@@ -625,9 +642,87 @@ fn a_simulated_kubernetes_run_equals_a_single_machine_run() {
                 format!("shard {i}/{count} of plan {plan_id}: {share} packages, 0 already done"),
             );
         }
-        run_aggregate_job(port, &setup, &jobs, &dataset, name);
+        let mut aggregate_shard_logs = Vec::new();
+        if let Some((k, shard_args)) = &jobs.aggregate_shards {
+            assert_eq!(
+                (*k, shard_args.as_slice()),
+                (
+                    2,
+                    [
+                        "aggregate",
+                        "--config",
+                        "/etc/ksurf/config.toml",
+                        "--dataset",
+                        "$(DATASET)",
+                        "--shard",
+                        "$(JOB_COMPLETION_INDEX)/2"
+                    ]
+                    .map(str::to_owned)
+                    .as_slice()
+                )
+            );
+            // Pod 1 (the groups at odd positions: Arch) is killed after
+            // its group's files and before its state record; its retry
+            // redoes the group. Pod 0 takes Regular and Flavor.
+            let pod = |i: usize, failpoints: Option<&str>, tag: &str| {
+                spawn_pod(
+                    port,
+                    &setup,
+                    shard_args,
+                    &dataset,
+                    &format!("{name}-aggregate-{i}{tag}"),
+                    Some(i),
+                    failpoints,
+                )
+                .wait_with_output()
+                .unwrap()
+            };
+            let zero = ok(pod(0, None, ""));
+            assert!(
+                text(&zero.stdout).contains("2 of 2 groups aggregated, 0 unchanged, "),
+                "{}",
+                text(&zero.stdout)
+            );
+            let killed = pod(1, Some("aggregate::before-group-state=return"), "");
+            assert_eq!(killed.status.signal(), Some(6), "{}", text(&killed.stderr));
+            let retry = ok(pod(1, None, "-retry"));
+            assert!(
+                text(&retry.stdout).starts_with("Arch: ")
+                    && text(&retry.stdout).contains("\n1 of 1 groups aggregated, 0 unchanged, "),
+                "{}",
+                text(&retry.stdout)
+            );
+            for i in 0..2 {
+                aggregate_shard_logs.push(format!(
+                    "run_log/run={plan_id}-aggregate-shard-{i}-of-2/part-0.parquet"
+                ));
+            }
+        }
+        let last = run_aggregate_job(port, &setup, &jobs, &dataset, name);
         let got = setup.path(name);
         mirror(&dataset, &got);
+        // After sharded aggregation the last Job finds every group current.
+        let outcome = if jobs.aggregate_shards.is_some() {
+            "skipped"
+        } else {
+            "done"
+        };
+        assert_eq!(
+            group_log(&got.join(format!("run_log/run={plan_id}-aggregate/part-0.parquet"))),
+            ["Regular", "Arch", "Flavor"].map(|g| (g.to_owned(), outcome.to_owned())),
+            "{}",
+            text(&last.stdout)
+        );
+        if jobs.aggregate_shards.is_some() {
+            let shard_groups = |i: usize| {
+                group_log(&got.join(format!(
+                    "run_log/run={plan_id}-aggregate-shard-{i}-of-2/part-0.parquet"
+                )))
+            };
+            let done = |g: &str| (g.to_owned(), "done".to_owned());
+            assert_eq!(shard_groups(0), [done("Regular"), done("Flavor")]);
+            assert_eq!(shard_groups(1), [done("Arch")]);
+        }
         for i in 0..count {
             let log = got.join(format!(
                 "run_log/run={plan_id}-shard-{i}-of-{count}/part-0.parquet"
@@ -638,14 +733,17 @@ fn a_simulated_kubernetes_run_equals_a_single_machine_run() {
                 .collect();
             assert_eq!(run_log(&log), rows(&done), "shard {i} of {count}");
         }
-        let logs: Vec<String> =
-            std::iter::once(format!("run_log/run={plan_id}-aggregate/part-0.parquet"))
-                .chain(
-                    (0..count).map(|i| {
-                        format!("run_log/run={plan_id}-shard-{i}-of-{count}/part-0.parquet")
-                    }),
-                )
-                .collect();
+        // In path order: `…-aggregate-shard-…` sorts before `…-aggregate/`.
+        let logs: Vec<String> = aggregate_shard_logs
+            .into_iter()
+            .chain(std::iter::once(format!(
+                "run_log/run={plan_id}-aggregate/part-0.parquet"
+            )))
+            .chain(
+                (0..count)
+                    .map(|i| format!("run_log/run={plan_id}-shard-{i}-of-{count}/part-0.parquet")),
+            )
+            .collect();
         assert_eq!(run_log_entries(&manifest(&got)), logs);
         assert_same_dataset(&got, &local);
     }

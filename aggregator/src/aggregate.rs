@@ -792,6 +792,11 @@ pub struct WriteOptions {
     /// Identifies the aggregating code in the inputs fingerprint
     /// (default: [`crate::freshness::code_id`]).
     pub code_id: String,
+    /// `(I, N)`: only the groups at config positions p with p mod N = I,
+    /// one worker of a distributed aggregation. Groups of other shards and
+    /// groups the config no longer has are left alone (the last,
+    /// unsharded run removes the latter and finds the others current).
+    pub shard: Option<(usize, usize)>,
 }
 
 impl Default for WriteOptions {
@@ -799,6 +804,7 @@ impl Default for WriteOptions {
         WriteOptions {
             force: false,
             code_id: crate::freshness::code_id().to_owned(),
+            shard: None,
         }
     }
 }
@@ -858,6 +864,22 @@ pub fn write_dataset_with(
     options: &WriteOptions,
 ) -> Result<Outcome> {
     let mut plan = plan(dataset, groups)?;
+    // A shard's groups, by config position (names are unique in a config).
+    let mine: Option<BTreeSet<&str>> = options.shard.map(|(i, n)| {
+        groups
+            .iter()
+            .enumerate()
+            .filter(|(p, _)| p % n == i)
+            .map(|(_, g)| g.name.as_str())
+            .collect()
+    });
+    if let Some(mine) = &mine {
+        plan.groups.retain(|g| mine.contains(g.name.as_str()));
+        plan.failures.retain(|e| match e {
+            Error::Group { group, .. } => mine.contains(group.as_str()),
+            _ => true,
+        });
+    }
     let kinds = DependencyKind::ALL.to_vec();
     let listing = crate::freshness::Listing::read(dataset)?;
     let mut fingerprints = Vec::new();
@@ -880,6 +902,7 @@ pub fn write_dataset_with(
         .iter()
         .chain(&listing.states)
         .filter(|g| !unchanged.contains(*g))
+        .filter(|g| mine.as_ref().is_none_or(|m| m.contains(g.as_str())))
         .collect();
     for group in &stale {
         crate::freshness::remove_state(dataset, group)?;

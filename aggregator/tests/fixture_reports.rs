@@ -719,6 +719,7 @@ fn a_run_with_nothing_new_rewrites_nothing_and_a_rewritten_image_redoes_only_its
     let other_code = aggregate::WriteOptions {
         force: false,
         code_id: "another build".to_owned(),
+        shard: None,
     };
     let outcome = aggregate::write_dataset_with(&dataset, &groups, &other_code).unwrap();
     assert_eq!(written_and_unchanged(&outcome), (all.to_vec(), vec![]));
@@ -730,4 +731,51 @@ fn a_run_with_nothing_new_rewrites_nothing_and_a_rewritten_image_redoes_only_its
     };
     let outcome = aggregate::write_dataset_with(&dataset, &groups, &force).unwrap();
     assert_eq!(written_and_unchanged(&outcome), (all.to_vec(), vec![]));
+}
+
+#[test]
+fn a_shard_aggregates_its_groups_alone_and_the_unsharded_run_finds_them_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = common::fixture_dataset(dir.path());
+    let groups = config::load(&common::config_path()).unwrap();
+    // A group of an older config: a shard leaves it alone.
+    let old = config::parse(
+        "old.toml",
+        "[[group]]\nname = \"Old\"\nmode = \"consecutive\"\nversion = \"5.4\"\narch = \"amd64\"\nflavor = \"mini\"\n",
+    )
+    .unwrap();
+    aggregate::write_dataset(&dataset, &old).unwrap();
+    let shard = |i| aggregate::WriteOptions {
+        shard: Some((i, 2)),
+        ..Default::default()
+    };
+    let outcome = aggregate::write_dataset_with(&dataset, &groups, &shard(1)).unwrap();
+    assert_eq!(
+        written_and_unchanged(&outcome),
+        (vec!["Arch", "Revision"], vec![])
+    );
+    let marked: Vec<String> = aggregated_groups(&dataset)
+        .unwrap()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(marked, ["Old", "Arch", "Revision"]);
+    let outcome = aggregate::write_dataset_with(&dataset, &groups, &shard(0)).unwrap();
+    assert_eq!(
+        written_and_unchanged(&outcome),
+        (vec!["Regular", "Flavor"], vec![])
+    );
+    // The unsharded run: every group current, the old one removed.
+    let outcome = aggregate::write_dataset(&dataset, &groups).unwrap();
+    assert_eq!(
+        written_and_unchanged(&outcome),
+        (vec![], vec!["Regular", "Arch", "Flavor", "Revision"])
+    );
+    let marked: Vec<String> = aggregated_groups(&dataset)
+        .unwrap()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(marked, ["Regular", "Arch", "Flavor", "Revision"]);
+    assert!(!dir.path().join("_aggregate/group=Old.json").exists());
 }

@@ -2,7 +2,10 @@
 //! config, written to the dataset's aggregated tables. With `--manifest`
 //! (the last step of a distributed run) it also logs each group in
 //! `run_log`, as run `<plan id>-aggregate` when the dataset holds this
-//! config's plan, and writes the snapshot's `_manifest.json`.
+//! config's plan, and writes the snapshot's `_manifest.json`. With
+//! `--shard I/N` it is one of N workers aggregating the groups at config
+//! positions p with p mod N = I (logged as `<run>-aggregate-shard-I-of-N`);
+//! the unsharded run after them finds those groups current.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +34,11 @@ pub struct AggregateArgs {
     /// are as when their tables were written.
     #[arg(long)]
     pub force: bool,
+    /// Aggregate only the I-th of N shares of the config's groups (by
+    /// position); `/N` takes I from JOB_COMPLETION_INDEX (Kubernetes
+    /// Indexed Jobs). Leaves other groups alone; run without it afterwards.
+    #[arg(long, value_name = "I/N", conflicts_with = "manifest")]
+    pub shard: Option<crate::pipeline::work::Shard>,
 }
 
 /// What the CLI says of a group left as it was.
@@ -42,6 +50,7 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
     let dataset = args.dataset.open()?;
     let options = aggregate::WriteOptions {
         force: args.force,
+        shard: args.shard.map(|s| (s.index, s.count)),
         ..Default::default()
     };
     let outcome = aggregate::write_dataset_with(&dataset, &groups, &options)?;
@@ -54,13 +63,31 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
     for failure in &outcome.failures {
         eprintln!("ksurf: error: {failure}");
     }
+    let in_scope = match args.shard {
+        Some(s) => (0..groups.len()).filter(|p| p % s.count == s.index).count(),
+        None => groups.len(),
+    };
     println!(
         "{} of {} groups aggregated, {} unchanged, {:.2}s",
         outcome.written.len(),
-        groups.len(),
+        in_scope,
         outcome.unchanged.len(),
         started.elapsed().as_secs_f64()
     );
+    if let Some(shard) = args.shard {
+        let run_id = format!(
+            "{}-shard-{}-of-{}",
+            run_id(&dataset, &args.config)?,
+            shard.index,
+            shard.count
+        );
+        let rows = log::group_rows(&outcome, started.elapsed().as_secs_f64());
+        log::write(&dataset, &run_id, &rows)?;
+        println!(
+            "wrote {}",
+            dataset.object_label(&ksurf_dataset::layout::run_log_file(&run_id))
+        );
+    }
     if args.manifest {
         let run_id = run_id(&dataset, &args.config)?;
         let rows = log::group_rows(&outcome, started.elapsed().as_secs_f64());
@@ -84,7 +111,8 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
 }
 
 /// `<plan id>-aggregate` when the dataset holds a plan made from this
-/// config (a distributed run's), else a new id from the clock.
+/// config (a distributed run's), else a new id from the clock
+/// (`<time>`; a shard's log adds `-shard-I-of-N`).
 fn run_id(dataset: &Dataset, config: &std::path::Path) -> Result<String> {
     let text = std::fs::read(config).with_context(|| format!("reading {}", config.display()))?;
     match WorkList::read_if_exists(dataset, &text, &config.display().to_string()) {
