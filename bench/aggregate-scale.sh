@@ -7,7 +7,8 @@
 # about flat (a group's images are visited one after the other, at most
 # two open at a time). Then `ksurf site` over the aggregated dataset: it
 # streams every image's status file of the group in step, one small batch
-# per file, so its RSS grows a little with N.
+# per file, so its RSS grows a little with N; its size with runs of images
+# that differ only in addresses collapsed (the default) and without.
 #
 #   bench/aggregate-scale.sh [VMLINUX...]   # default: /work/kernels/vmlinux-* and work/kernels/vmlinux-*
 set -euo pipefail
@@ -41,7 +42,7 @@ mode = "consecutive"
 distro = "bench"
 TOML
 
-echo "N  wall_s  peak_rss_MiB  wall/N_s  rss/rss(1)  site_wall_s  site_rss_MiB"
+echo "N  wall_s  peak_rss_MiB  wall/N_s  rss/rss(1)  site_wall_s  site_rss_MiB  site_MB  site_MB_uncollapsed"
 base_rss=
 for n in 1 2 4 8; do
 	ds=$tmp/ds-$n
@@ -57,6 +58,11 @@ for n in 1 2 4 8; do
 	base_rss=${base_rss:-$rss}
 	measure "site$n" "$ksurf" site --dataset "$ds" --out "$tmp/site-$n"
 	read -r site_wall site_rss _ <"$tmp/last"
-	python3 -c "print(f'{$n:<2} {$wall:7.2f}  {$rss_mib:12d}  {$wall / $n:8.2f}  {$rss / $base_rss:10.2f}  {$site_wall:11.2f}  {$site_rss // 1024:12d}')"
-	rm -rf "$ds" "$tmp/site-$n"
+	# The same site listing every image (DepSurf's layout): what collapsing
+	# runs of images that differ only in addresses saves.
+	"$ksurf" site --dataset "$ds" --out "$tmp/site-full-$n" --collapse-runs 0 >/dev/null
+	site_mb=$(du -sm "$tmp/site-$n" | cut -f1)
+	full_mb=$(du -sm "$tmp/site-full-$n" | cut -f1)
+	python3 -c "print(f'{$n:<2} {$wall:7.2f}  {$rss_mib:12d}  {$wall / $n:8.2f}  {$rss / $base_rss:10.2f}  {$site_wall:11.2f}  {$site_rss // 1024:12d}  {$site_mb:7d}  {$full_mb:19d}')"
+	rm -rf "$ds" "$tmp/site-$n" "$tmp/site-full-$n"
 done

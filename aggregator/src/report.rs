@@ -64,8 +64,79 @@ pub fn declaration(ty: &str, name: Option<&str>) -> String {
     format!("{ty} {name}")
 }
 
-/// The Markdown page of one function.
+/// How [`render_with`] lays out a page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// Runs of at least this many consecutive images of a group that are
+    /// the same but for addresses (status, modules, prototype, collision,
+    /// inlining, instances' places and callers, symbols' names, sizes and
+    /// bindings, attach verdicts) are shown as one range, in the attach
+    /// matrix and in the status list (`In <code>6.1.0-40</code> …
+    /// <code>6.1.0-50</code> (11 images): ✅`, with the last image's
+    /// details). 0 or 1: every image on its own, DepSurf's layout.
+    pub collapse_runs: usize,
+}
+
+/// The Markdown page of one function, in DepSurf's layout (every image on
+/// its own).
 pub fn render(history: &FunctionHistory) -> String {
+    render_with(history, Layout::default())
+}
+
+/// What must be equal for two images to share a range: everything the
+/// page shows of them but their labels and addresses.
+fn sameness_key(row: &StatusRow) -> String {
+    let mut out = format!("{:?}|{:?}|", row.issues(), row.modules);
+    if let Some(p) = &row.presence {
+        let mut p = p.clone();
+        for i in &mut p.instances {
+            i.addr = None;
+        }
+        for s in &mut p.symbols {
+            s.addr = 0;
+        }
+        out.push_str(&format!("{:?}", p));
+    }
+    out
+}
+
+/// Consecutive runs of `items` with equal keys, as (start, end exclusive);
+/// runs shorter than `min` are split into single items.
+fn runs<T>(items: &[T], min: usize, key: impl Fn(&T) -> String) -> Vec<(usize, usize)> {
+    let keys: Vec<String> = items.iter().map(key).collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < items.len() {
+        let mut end = start + 1;
+        while end < items.len() && keys[end] == keys[start] {
+            end += 1;
+        }
+        if min > 1 && end - start >= min {
+            out.push((start, end));
+        } else {
+            out.extend((start..end).map(|i| (i, i + 1)));
+        }
+        start = end;
+    }
+    out
+}
+
+/// `<code>first</code> … <code>last</code> (N images)` for a range of
+/// more than one image, `<code>label</code>` for one.
+fn range_label(first: &StatusRow, last: &StatusRow, count: usize) -> String {
+    if count == 1 {
+        code(&first.label)
+    } else {
+        format!(
+            "{} … {} ({count} images)",
+            code(&first.label),
+            code(&last.label)
+        )
+    }
+}
+
+/// The Markdown page of one function, laid out by `layout`.
+pub fn render_with(history: &FunctionHistory, layout: Layout) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Function: {}\n", code(&history.name));
     if !history.present_anywhere() {
@@ -77,14 +148,20 @@ pub fn render(history: &FunctionHistory) -> String {
              module's own kprobe and fentry verdicts.\n\n",
         );
     }
-    matrix(&mut out, history);
+    matrix(&mut out, history, layout);
     out.push_str("## Status\n");
     for group in &history.groups {
         let _ = writeln!(out, "<b>{}</b>", escape(&group.name));
         out.push_str("<ul>\n");
-        for row in &group.members {
+        for (start, end) in runs(&group.members, layout.collapse_runs, sameness_key) {
             out.push_str("<li>\n");
-            status(&mut out, row);
+            let (first, last) = (&group.members[start], &group.members[end - 1]);
+            status(
+                &mut out,
+                last,
+                &range_label(first, last, end - start),
+                end - start > 1,
+            );
             out.push_str("</li>\n");
         }
         out.push_str("</ul>\n");
@@ -161,7 +238,7 @@ pub fn letters_class(letters: &str) -> &'static str {
 /// The attach matrix: one row per image of each group (its baseline
 /// first), with its letters and its kprobe and fentry verdicts (the reason
 /// in the cell's title). Left out when no image has verdicts.
-fn matrix(out: &mut String, history: &FunctionHistory) {
+fn matrix(out: &mut String, history: &FunctionHistory, layout: Layout) {
     let any = history.groups.iter().any(|g| {
         g.baseline
             .iter()
@@ -177,7 +254,20 @@ fn matrix(out: &mut String, history: &FunctionHistory) {
         "<tr><th>Group</th><th>Image</th><th>Status</th><th>kprobe</th><th>fentry</th></tr>\n",
     );
     for group in &history.groups {
-        for (row, status) in image_letters(group) {
+        let rows = image_letters(group);
+        // The baseline keeps its own row; members may share one.
+        let key = |(row, letters): &(&StatusRow, String)| {
+            if row.baseline {
+                format!("baseline {}", row.label)
+            } else {
+                format!("{letters}|{}", sameness_key(row))
+            }
+        };
+        for (start, end) in runs(&rows, layout.collapse_runs, key) {
+            let (first, _) = &rows[start];
+            let (row, status) = &rows[end - 1];
+            let (row, status) = (*row, status.clone());
+            let label = range_label(first, row, end - start);
             let status_class = letters_class(&status);
             let shown = if status.is_empty() {
                 "✓"
@@ -222,14 +312,14 @@ fn matrix(out: &mut String, history: &FunctionHistory) {
                 out,
                 "<tr><td>{}</td><td>{}{baseline}</td><td class=\"{status_class}\">{shown}</td>{kprobe}{fentry}</tr>",
                 escape(&group.name),
-                code(&row.label)
+                label
             );
         }
     }
     out.push_str("</table>\n\n");
 }
 
-fn summary(row: &StatusRow) -> String {
+fn summary(row: &StatusRow, label: &str) -> String {
     let issues = row.issues();
     let verdict = if issues.is_empty() {
         "✅".to_owned()
@@ -237,7 +327,7 @@ fn summary(row: &StatusRow) -> String {
         let names: Vec<&str> = issues.iter().map(|i| i.as_str()).collect();
         format!("{} ⚠️", names.join(", "))
     };
-    format!("In {}: {verdict}{}", code(&row.label), in_modules(row))
+    format!("In {label}: {verdict}{}", in_modules(row))
 }
 
 /// ` (in module <code>xfs</code>)` for a function absent from the image's
@@ -257,14 +347,24 @@ pub fn in_modules(row: &StatusRow) -> String {
     format!(" ({also}in {word} {})", names.join(", "))
 }
 
-fn status(out: &mut String, row: &StatusRow) {
-    let title = summary(row);
+/// One item of the status list: `row`'s summary under `label` (its own
+/// label, or a range's, `row` being the range's last image) and its
+/// details.
+fn status(out: &mut String, row: &StatusRow, label: &str, range: bool) {
+    let title = summary(row, label);
     let Some(p) = &row.presence else {
         let _ = writeln!(out, "{title}");
         return;
     };
     out.push_str("<details>\n");
     let _ = writeln!(out, "<summary>{title}</summary>");
+    if range {
+        let _ = writeln!(
+            out,
+            "\nAs in {}; the other images of the range differ from it only in addresses.",
+            code(&row.label)
+        );
+    }
     let prototypes = p.prototypes();
     if !prototypes.is_empty() {
         out.push('\n');
@@ -438,7 +538,22 @@ fn change_text(c: &Change) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::declaration;
+    use super::{declaration, runs};
+
+    #[test]
+    fn runs_shorter_than_the_minimum_stay_single() {
+        let items = ["a", "a", "a", "b", "a", "a", "c"];
+        let key = |s: &&str| s.to_string();
+        assert_eq!(
+            runs(&items, 3, key),
+            [(0, 3), (3, 4), (4, 5), (5, 6), (6, 7)]
+        );
+        assert_eq!(runs(&items, 2, key), [(0, 3), (3, 4), (4, 6), (6, 7)]);
+        let singles: Vec<(usize, usize)> = (0..7).map(|i| (i, i + 1)).collect();
+        assert_eq!(runs(&items, 1, key), singles);
+        assert_eq!(runs(&items, 0, key), singles);
+        assert_eq!(runs::<&str>(&[], 2, key), []);
+    }
 
     #[test]
     fn declarations_place_the_name_like_c() {

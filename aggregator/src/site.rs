@@ -30,7 +30,7 @@ use crate::kconfig_diff::ConfigDiff;
 use crate::kfunc_diff::KfuncDiff;
 use crate::lsm_diff::LsmDiff;
 use crate::model::{ChangeRow, StatusRow};
-use crate::report::{escape, render};
+use crate::report::{escape, render_with};
 use crate::site_index::{page_file, FunctionIndex, FILTER_JS, PAGE_ROWS};
 use crate::syscall_diff::SyscallDiff;
 use crate::tables::GroupRow;
@@ -459,14 +459,33 @@ fn search_page(title: &str, body: &str, nav: &str, root: &str) -> String {
     )
 }
 
+/// Runs of at least this many consecutive images that are the same but for
+/// addresses share one entry on a function page (see
+/// [`crate::report::Layout`]): a fleet's consecutive ABI revisions make
+/// pages grow with changes, not with images.
+pub const COLLAPSE_RUNS: usize = 3;
+
 /// Writes the whole site for the aggregated groups of `dataset` to `out`,
-/// the function index in pages of [`PAGE_ROWS`] names.
+/// the function index in pages of [`PAGE_ROWS`] names, runs of
+/// [`COLLAPSE_RUNS`] images collapsed.
 pub fn write_site(dataset: &Dataset, out: &Path) -> Result<SiteSummary> {
-    write_site_paged(dataset, out, PAGE_ROWS)
+    write_site_with(dataset, out, PAGE_ROWS, COLLAPSE_RUNS)
 }
 
 /// [`write_site`] with `page_rows` names per function index page.
 pub fn write_site_paged(dataset: &Dataset, out: &Path, page_rows: usize) -> Result<SiteSummary> {
+    write_site_with(dataset, out, page_rows, COLLAPSE_RUNS)
+}
+
+/// [`write_site`] with `page_rows` names per function index page and
+/// runs of `collapse_runs` images collapsed on function pages (0: never).
+pub fn write_site_with(
+    dataset: &Dataset,
+    out: &Path,
+    page_rows: usize,
+    collapse_runs: usize,
+) -> Result<SiteSummary> {
+    let layout = crate::report::Layout { collapse_runs };
     let groups = aggregated_groups(dataset)?;
     if groups.is_empty() {
         return Err(Error::NotAggregated(dataset.label().to_owned()));
@@ -539,7 +558,7 @@ pub fn write_site_paged(dataset: &Dataset, out: &Path, page_rows: usize) -> Resu
             "<nav><a href=\"../../index.html\">Home</a><a href=\"../../{letter}.html\">{}</a></nav>\n",
             escape(&letter)
         );
-        let page = html::page(&name, &render(&history), Some(&nav));
+        let page = html::page(&name, &render_with(&history, layout), Some(&nav));
         write_file(&staging.join(page_path(&name)), &page)?;
         pages += 1;
         index.add(&history)?;

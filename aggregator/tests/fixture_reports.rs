@@ -779,3 +779,73 @@ fn a_shard_aggregates_its_groups_alone_and_the_unsharded_run_finds_them_current(
     assert_eq!(marked, ["Regular", "Arch", "Flavor", "Revision"]);
     assert!(!dir.path().join("_aggregate/group=Old.json").exists());
 }
+
+#[test]
+fn site_pages_collapse_runs_of_images_that_differ_only_in_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = aggregated(dir.path());
+    let history = from_dataset(&dataset, "sum_grid").unwrap();
+    let layout = |collapse_runs| report::Layout { collapse_runs };
+    // 0 and 1 are DepSurf's layout: what `ksurf report` prints.
+    assert_eq!(
+        report::render_with(&history, layout(0)),
+        report::render(&history)
+    );
+    assert_eq!(
+        report::render_with(&history, layout(1)),
+        report::render(&history)
+    );
+    let page = report::render_with(&history, layout(2));
+    let kept: Vec<&str> = page
+        .lines()
+        .filter(|l| {
+            l.starts_with("<tr><td>") || l.starts_with("<summary>") || l.starts_with("As in")
+        })
+        .map(|l| l.split("</td><td class").next().unwrap())
+        .collect();
+    // 4.10 is Δ (changed since 4.4) in the matrix, so it keeps its row
+    // there; in the status list 4.10 and 5.4 are the same but for
+    // addresses. arm64 and riscv64 differ in more than addresses.
+    assert_eq!(
+        kept,
+        [
+            "<tr><td>Regular</td><td><code>4.4</code>",
+            "<tr><td>Regular</td><td><code>4.10</code>",
+            "<tr><td>Regular</td><td><code>5.4</code>",
+            "<tr><td>Arch</td><td><code>amd64</code> (baseline)",
+            "<tr><td>Arch</td><td><code>arm64</code>",
+            "<tr><td>Arch</td><td><code>riscv64</code>",
+            "<tr><td>Flavor</td><td><code>mini</code> (baseline)",
+            "<tr><td>Flavor</td><td><code>mini-cloud</code> … <code>mini-rt</code> (2 images)",
+            "<tr><td>Revision</td><td><code>30</code> … <code>31</code> (2 images)",
+            "<summary>In <code>4.4</code>: ✅</summary>",
+            "<summary>In <code>4.10</code> … <code>5.4</code> (2 images): ✅</summary>",
+            "As in <code>5.4</code>; the other images of the range differ from it only in addresses.",
+            "<summary>In <code>arm64</code>: ✅</summary>",
+            "<summary>In <code>riscv64</code>: ✅</summary>",
+            "<summary>In <code>mini-cloud</code> … <code>mini-rt</code> (2 images): ✅</summary>",
+            "As in <code>mini-rt</code>; the other images of the range differ from it only in addresses.",
+            "<summary>In <code>30</code> … <code>31</code> (2 images): ✅</summary>",
+            "As in <code>31</code>; the other images of the range differ from it only in addresses.",
+            // Differences are per pair, as before.
+            "<summary>Changed between <code>4.4</code> and <code>4.10</code> ⚠\u{fe0f}</summary>",
+        ]
+    );
+    // The range shows its last image's details, addresses included.
+    let last_of_revision = report::render(&history);
+    let thirty_one = last_of_revision
+        .split("<summary>In <code>31</code>: ✅</summary>\n")
+        .nth(1)
+        .unwrap()
+        .split("</details>")
+        .next()
+        .unwrap();
+    assert!(page.contains(thirty_one), "{page}");
+    // An absent run: a name only some images have.
+    let added = from_dataset(&dataset, "added_in_v2").unwrap();
+    let page = report::render_with(&added, layout(2));
+    assert!(
+        page.contains("In <code>mini-cloud</code> … <code>mini-rt</code> (2 images): "),
+        "{page}"
+    );
+}
