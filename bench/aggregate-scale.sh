@@ -46,7 +46,9 @@ echo "N  wall_s  peak_rss_MiB  wall/N_s  rss/rss(1)  site_wall_s  site_rss_MiB  
 base_rss=
 for n in 1 2 4 8; do
 	ds=$tmp/ds-$n
-	for table in function_instances functions symbols unit_errors images; do
+	# Every per-image table (and the BTF blobs) of the first n images.
+	for table in $(ls "$master"); do
+		[ -d "$master/$table/distro=bench" ] || continue
 		for i in $(seq 1 "$n"); do
 			mkdir -p "$ds/$table/distro=bench"
 			cp -r "$master/$table/distro=bench/release=6.$i.0-$i-bench" "$ds/$table/distro=bench/"
