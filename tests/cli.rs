@@ -1061,6 +1061,35 @@ fn check_gives_one_verdict_per_program_and_image_and_exits_1_on_a_hard_failure()
     assert!(stdout(&o).contains(&format!("{label}X\n")));
 }
 
+/// The progress hook of `ksurf check` (its bar on a terminal) hears of
+/// each image once, and does not change the verdicts.
+#[test]
+fn check_reports_each_image_read_once_to_its_progress_hook() {
+    let dir = tempfile::tempdir().unwrap();
+    interfaces_dataset(dir.path());
+    let dataset = ksurf_dataset::Dataset::open_existing_local(dir.path()).unwrap();
+    let images = dataset.images().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let objects = ksurf_checker::object::read_objects(Path::new(&format!("{root}/{MINI_BPF}")))
+        .unwrap();
+    let heard = std::sync::Mutex::new(Vec::new());
+    let checked = ksurf_checker::check_dataset_with(&dataset, &images, &objects, &|image| {
+        heard.lock().unwrap().push(image.to_string())
+    })
+    .unwrap();
+    let mut heard = heard.into_inner().unwrap();
+    heard.sort();
+    assert_eq!(
+        heard,
+        [
+            "mini/6.1.999-interfaces/amd64",
+            "mini/6.2.999-interfaces/amd64"
+        ]
+    );
+    let plain = ksurf_checker::check_dataset(&dataset, &images, &objects).unwrap();
+    assert_eq!(format!("{checked:?}"), format!("{plain:?}"));
+}
+
 #[test]
 fn check_reports_an_unreadable_input_and_still_checks_the_others() {
     let dir = tempfile::tempdir().unwrap();

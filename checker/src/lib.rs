@@ -35,11 +35,27 @@ pub fn check_dataset(
     images: &[ksurf_dataset::ImageId],
     objects: &[BpfObject],
 ) -> Result<Vec<check::ObjectCheck>> {
+    check_dataset_with(dataset, images, objects, &|_| {})
+}
+
+/// [`check_dataset`], calling `read` once per image as soon as its facts
+/// are read (from several threads: images are read in parallel), for a
+/// progress display.
+pub fn check_dataset_with(
+    dataset: &ksurf_dataset::Dataset,
+    images: &[ksurf_dataset::ImageId],
+    objects: &[BpfObject],
+    read: &(dyn Fn(&ksurf_dataset::ImageId) + Sync),
+) -> Result<Vec<check::ObjectCheck>> {
     use rayon::prelude::*;
     let needs = facts::Needs::of(objects);
     let facts: Vec<facts::ImageFacts> = images
         .par_iter()
-        .map(|image| facts::read(dataset, image, &needs))
+        .map(|image| {
+            let facts = facts::read(dataset, image, &needs);
+            read(image);
+            facts
+        })
         .collect::<Result<_>>()?;
     Ok(objects
         .iter()

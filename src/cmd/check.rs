@@ -70,8 +70,32 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
             }),
         }
     }
-    report.objects = ksurf_checker::check_dataset(&dataset, &images, &objects)
-        .with_context(|| format!("reading the tables of {}", dataset.label()))?;
+    // Reading each image's facts is the slow part: a bar on a terminal
+    // when there are several images, nothing otherwise.
+    use std::io::IsTerminal;
+    let bar = if std::io::stderr().is_terminal() && images.len() > 1 && !objects.is_empty() {
+        let bar = indicatif::ProgressBar::new(images.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "checking {msg}: {pos}/{len} images read {wide_bar} {elapsed}",
+            )
+            .expect("a valid template"),
+        );
+        let programs: usize = objects.iter().map(|o| o.programs.len()).sum();
+        bar.set_message(format!(
+            "{programs} program{} of {} object{}",
+            if programs == 1 { "" } else { "s" },
+            objects.len(),
+            if objects.len() == 1 { "" } else { "s" }
+        ));
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let checked = ksurf_checker::check_dataset_with(&dataset, &images, &objects, &|_| bar.inc(1));
+    bar.finish_and_clear();
+    report.objects =
+        checked.with_context(|| format!("reading the tables of {}", dataset.label()))?;
     let text = match args.format {
         // No object could be read: the errors say it all, and a table of
         // no rows would only look like a result.
