@@ -123,6 +123,12 @@ def program(tool, section):
             return p["outcomes"][0]
     raise SystemExit(f"{tool}: no program {section!r}")
 
+def letters(tool, section):
+    for p in by_tool[tool]["programs"]:
+        if p["section"] == section:
+            return p.get("depsurf", [""])[0]
+    raise SystemExit(f"{tool}: no program {section!r}")
+
 major = tuple(int(x) for x in re.match(r"(\d+)\.(\d+)", release).groups())
 if major == (6, 1):
     v = dep("biosnoop", "fentry blk_account_io_start")
@@ -130,9 +136,14 @@ if major == (6, 1):
     for tp in ("block_rq_insert", "block_rq_issue", "block_rq_complete"):
         o = program("biosnoop", f"tp_btf/{tp}")
         check(o in ("ok", "fallback"), f"biosnoop tp_btf/{tp} on 6.1: {o}")
+    # DepSurf's letters for the same functions: fully inlined; a clone.
+    check(letters("biosnoop", "fentry/blk_account_io_start") == "F",
+          f"DepSurf letters of blk_account_io_start on 6.1: {letters('biosnoop', 'fentry/blk_account_io_start')!r}")
     v = dep("switch.bpf.o", "kprobe finish_task_switch")
     check((v["outcome"], v["class"]) == ("hard", "renamed") and "finish_task_switch.isra.0" in v["reason"],
           f"kprobe/finish_task_switch on 6.1: {v}")
+    check("T" in letters("switch.bpf.o", "kprobe/finish_task_switch"),
+          f"DepSurf letters of finish_task_switch on 6.1: {letters('switch.bpf.o', 'kprobe/finish_task_switch')!r}")
     v = dep("task_state_old.bpf.o", "task_struct::state (field_byte_offset)")
     check((v["outcome"], v["class"]) == ("hard", "field_missing"), f"task_struct::state on 6.1: {v}")
     v = dep("task_state_new.bpf.o", "task_struct::__state (field_byte_offset)")

@@ -1070,8 +1070,8 @@ fn check_reports_each_image_read_once_to_its_progress_hook() {
     let dataset = ksurf_dataset::Dataset::open_existing_local(dir.path()).unwrap();
     let images = dataset.images().unwrap();
     let root = env!("CARGO_MANIFEST_DIR");
-    let objects = ksurf_checker::object::read_objects(Path::new(&format!("{root}/{MINI_BPF}")))
-        .unwrap();
+    let objects =
+        ksurf_checker::object::read_objects(Path::new(&format!("{root}/{MINI_BPF}"))).unwrap();
     let heard = std::sync::Mutex::new(Vec::new());
     let checked = ksurf_checker::check_dataset_with(&dataset, &images, &objects, &|image| {
         heard.lock().unwrap().push(image.to_string())

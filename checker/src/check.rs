@@ -40,6 +40,11 @@ pub struct ProgramCheck {
     /// What it attaches to, for grouping alternatives (`function vfs_read`).
     pub target: Option<String>,
     pub outcomes: Vec<Outcome>,
+    /// For a kprobe or fentry-family program on a named function, per
+    /// image, DepSurf's letters for that function ([`depsurf_letters`]);
+    /// empty for other programs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub depsurf: Vec<String>,
 }
 
 /// One object checked against every image.
@@ -123,6 +128,14 @@ pub fn check_object(object: &BpfObject, images: &[ImageFacts]) -> ObjectCheck {
             section: program.section.clone(),
             target: attach_target(&program.attach),
             outcomes,
+            depsurf: match &program.attach {
+                Attach::Kprobe { function, .. } | Attach::Fentry { function, .. }
+                    if !function.is_empty() && !verdict::is_placeholder(function) =>
+                {
+                    depsurf_letters(function, images)
+                }
+                _ => Vec::new(),
+            },
         });
     }
 
@@ -204,6 +217,50 @@ pub fn check_object(object: &BpfObject, images: &[ImageFacts]) -> ObjectCheck {
         shared,
         outcomes,
     }
+}
+
+/// DepSurf's letters for `function` on each image, in its order:
+/// `∅` when the vmlinux has no such function (a module's is not
+/// DepSurf's), else `Δ` when its prototype differs from the first image's
+/// that has one, then `D` (static duplication) or `C` (static-static or
+/// static-global collision), `F` (fully inlined) or `S` (selectively
+/// inlined), `T` (transformed: a clone suffix); empty when none applies or
+/// the image has no `functions` row for it (a symbol without DWARF).
+pub fn depsurf_letters(function: &str, images: &[ImageFacts]) -> Vec<String> {
+    let reference = images.iter().find_map(|f| f.prototypes.get(function));
+    images
+        .iter()
+        .map(|f| {
+            let present = f.functions.contains_key(function)
+                || f.shapes.contains_key(function)
+                || f.symbols_only.contains_key(function);
+            if !present {
+                return "∅".to_owned();
+            }
+            let mut out = String::new();
+            if let (Some(reference), Some(this)) = (reference, f.prototypes.get(function)) {
+                if this != reference {
+                    out.push('Δ');
+                }
+            }
+            if let Some(shape) = f.shapes.get(function) {
+                match shape.collision_type.as_str() {
+                    "Static Duplication" => out.push('D'),
+                    "Static-Static Collision" | "Static-Global Collision" => out.push('C'),
+                    _ => {}
+                }
+                match shape.inline_type.as_str() {
+                    "Full" => out.push('F'),
+                    "Selective" => out.push('S'),
+                    _ => {}
+                }
+                if shape.transformed {
+                    out.push('T');
+                }
+            }
+            out
+        })
+        .collect()
 }
 
 /// A kprobe or fentry-family program on a function whose prototype

@@ -137,6 +137,19 @@ pub struct AttachFacts {
     pub inlined_sites: u32,
 }
 
+/// What DepSurf says of a function in one image (`functions` row of the
+/// vmlinux): its collision, inline and transformation status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionShape {
+    /// `Unique Global`, `Unique Static`, `Static Duplication`,
+    /// `Static-Static Collision`, `Static-Global Collision`.
+    pub collision_type: String,
+    /// `No`, `Selective`, `Full`.
+    pub inline_type: String,
+    /// Whether a clone suffix (`.isra`, `.constprop`, `.part`, …) applies.
+    pub transformed: bool,
+}
+
 /// A function's DWARF prototype in one image (`function_instances`: the
 /// external instance when there is one, else the first).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -212,6 +225,8 @@ pub struct ImageFacts {
     /// empty table: its names are unknown, not absent.
     pub kind_errors: BTreeMap<String, String>,
     pub functions: BTreeMap<String, AttachFacts>,
+    /// The needed functions' `functions` rows (for DepSurf's letters).
+    pub shapes: BTreeMap<String, FunctionShape>,
     /// Prototypes of the needed functions that have one.
     pub prototypes: BTreeMap<String, Prototype>,
     /// Needed names with no `function_attach` row but an `STT_FUNC`
@@ -301,6 +316,21 @@ pub fn read(dataset: &Dataset, image: &ImageId, needs: &Needs) -> Result<ImageFa
                         fentry_reason: c.str("fentry_reason", i).to_owned(),
                         in_btf: c.opt_bool("in_btf", i),
                         inlined_sites: c.u32("inlined_sites", i),
+                    },
+                );
+            }
+        })?;
+    }
+    if !needs.functions.is_empty() {
+        scan(dataset, image, TableName::Functions, |c, i| {
+            let name = c.str("name", i);
+            if needs.functions.contains(name) {
+                facts.shapes.insert(
+                    name.to_owned(),
+                    FunctionShape {
+                        collision_type: c.str("collision_type", i).to_owned(),
+                        inline_type: c.str("inline_type", i).to_owned(),
+                        transformed: c.bool("transformed", i),
                     },
                 );
             }

@@ -158,6 +158,8 @@ pub fn json(report: &Report) -> String {
 pub fn markdown(report: &Report) -> String {
     let mut out = String::from("# ksurf check\n\n");
     out.push_str("Marks: `.` ok, `?` unchecked, `f` fallback (a CO-RE probe is false, the program takes its other branch), `s` silent (wrong or missing data), `X` hard (load or attach fails).\n\n");
+    out.push_str(DEPSURF_LEGEND);
+    out.push_str("\n\n");
     let _ = write!(out, "| object / program |");
     for i in 0..report.images.len() {
         let _ = write!(out, " {} |", i + 1);
@@ -175,8 +177,15 @@ pub fn markdown(report: &Report) -> String {
         out.push('\n');
         for program in &object.programs {
             let _ = write!(out, "| `{}` |", program.section);
-            for o in &program.outcomes {
-                let _ = write!(out, " {} |", o.mark());
+            for (i, o) in program.outcomes.iter().enumerate() {
+                match program.depsurf.get(i).filter(|l| !l.is_empty()) {
+                    Some(letters) => {
+                        let _ = write!(out, " {} {letters} |", o.mark());
+                    }
+                    None => {
+                        let _ = write!(out, " {} |", o.mark());
+                    }
+                }
             }
             out.push('\n');
         }
@@ -217,6 +226,9 @@ pub fn markdown(report: &Report) -> String {
 }
 
 /// CSS class and fill colour of a cell, per outcome.
+/// What DepSurf's letters beside a program's mark mean.
+pub const DEPSURF_LEGEND: &str = "DepSurf's letters beside a kprobe or fentry program's mark, for its function: ∅ absent from the vmlinux, Δ prototype changed since the first image, D duplicated, C collision, F fully inlined, S selectively inlined, T transformed.";
+
 fn cell_class(o: Outcome) -> &'static str {
     match o {
         Outcome::Ok => "ok",
@@ -272,7 +284,8 @@ pub fn html(report: &Report) -> String {
             o.mark()
         );
     }
-    out.push_str("</p>\n<table>\n<tr><th>object / program</th>");
+    let _ = write!(out, "</p>\n<p>{}</p>", escape(DEPSURF_LEGEND));
+    out.push_str("\n<table>\n<tr><th>object / program</th>");
     for (i, image) in report.images.iter().enumerate() {
         let _ = write!(
             out,
@@ -304,6 +317,7 @@ pub fn html(report: &Report) -> String {
                label: String,
                class: &str,
                outcomes: &[Outcome],
+               letters: &[String],
                object: &ObjectCheck,
                belongs: &dyn Fn(&DependencyCheck) -> bool| {
         let _ = write!(out, "<tr><td class=\"row {class}\">{label}</td>");
@@ -312,9 +326,13 @@ pub fn html(report: &Report) -> String {
                 Outcome::Ok => String::new(),
                 _ => format!(" title=\"{}\"", reasons(object, belongs, i)),
             };
+            let letters = match letters.get(i).filter(|l| !l.is_empty()) {
+                Some(l) => format!(" <small>{}</small>", escape(l)),
+                None => String::new(),
+            };
             let _ = write!(
                 out,
-                "<td class=\"{}\"{title}>{}</td>",
+                "<td class=\"{}\"{title}>{}{letters}</td>",
                 cell_class(*o),
                 o.mark()
             );
@@ -323,9 +341,15 @@ pub fn html(report: &Report) -> String {
     };
     for object in report.ordered() {
         let label = format!("<b>{}</b>", escape(&object.label));
-        row(&mut out, label, "object", &object.outcomes, object, &|_| {
-            true
-        });
+        row(
+            &mut out,
+            label,
+            "object",
+            &object.outcomes,
+            &[],
+            object,
+            &|_| true,
+        );
         for program in &object.programs {
             let label = format!("<code>{}</code>", escape(&program.section));
             let section = Some(program.section.as_str());
@@ -334,6 +358,7 @@ pub fn html(report: &Report) -> String {
                 label,
                 "program",
                 &program.outcomes,
+                &program.depsurf,
                 object,
                 &|dep| dep.section.as_deref() == section,
             );
@@ -346,9 +371,15 @@ pub fn html(report: &Report) -> String {
                     .iter()
                     .any(|p| dep.section.as_deref() == Some(p.section.as_str()))
             };
-            row(&mut out, label, "program", &object.shared, object, &|dep| {
-                !in_program(dep)
-            });
+            row(
+                &mut out,
+                label,
+                "program",
+                &object.shared,
+                &[],
+                object,
+                &|dep| !in_program(dep),
+            );
         }
     }
     out.push_str("</table>\n<h2>Images</h2>\n<ol>\n");

@@ -1192,3 +1192,103 @@ fn the_html_page_colours_each_cell_gives_its_reasons_and_escapes_labels() {
     assert!(page.ends_with("</body></html>\n"));
     assert!(!page.contains("tool<&>"));
 }
+
+#[test]
+fn programs_on_a_function_carry_depsurf_letters_per_image() {
+    use ksurf_checker::facts::{FunctionShape, Prototype};
+    let proto = |params: &[&str]| Prototype {
+        return_type: Some("int".into()),
+        params: params.iter().map(|p| p.to_string()).collect(),
+        varargs: false,
+    };
+    let shape = |collision: &str, inline: &str, transformed| FunctionShape {
+        collision_type: collision.into(),
+        inline_type: inline.into(),
+        transformed,
+    };
+    // The first image: a duplicated static, fully inlined.
+    let mut first = image_61();
+    first
+        .prototypes
+        .insert("vfs_read".into(), proto(&["struct file *"]));
+    first.shapes.insert(
+        "vfs_read".into(),
+        shape("Static Duplication", "Full", false),
+    );
+    // The second: no vfs_read at all.
+    let mut second = image_61();
+    second.functions.remove("vfs_read");
+    // The third: prototype changed, a collision, selectively inlined, a clone.
+    let mut third = image_61();
+    third
+        .prototypes
+        .insert("vfs_read".into(), proto(&["struct file *", "char *"]));
+    third.shapes.insert(
+        "vfs_read".into(),
+        shape("Static-Global Collision", "Selective", true),
+    );
+    // The fourth: as DepSurf would say nothing (no row of shape: no letters).
+    let fourth = image_61();
+    let object = BpfObject {
+        label: "x".into(),
+        programs: vec![
+            program(
+                "a",
+                "kprobe/vfs_read",
+                Attach::Kprobe {
+                    function: "vfs_read".into(),
+                    offset: 0,
+                    ret: false,
+                },
+            ),
+            program(
+                "b",
+                "tracepoint/sched/sched_switch",
+                Attach::Tracepoint {
+                    system: "sched".into(),
+                    name: "sched_switch".into(),
+                },
+            ),
+        ],
+        ..BpfObject::default()
+    };
+    let checked = check_object(&object, &[first, second, third, fourth]);
+    assert_eq!(checked.programs[0].depsurf, ["DF", "∅", "ΔCST", ""]);
+    assert!(checked.programs[1].depsurf.is_empty());
+    let report = ksurf_checker::render::Report {
+        images: (1..=4)
+            .map(|i| format!("debian/6.1.0-{i}-amd64/amd64"))
+            .collect(),
+        objects: vec![checked],
+        errors: Vec::new(),
+    };
+    let markdown = ksurf_checker::render::markdown(&report);
+    let row = markdown
+        .lines()
+        .find(|l| l.starts_with("| `kprobe/vfs_read` |"))
+        .unwrap();
+    let marks: Vec<String> = report.objects[0].programs[0]
+        .outcomes
+        .iter()
+        .map(|o| o.mark().to_string())
+        .collect();
+    assert_eq!(
+        row,
+        format!(
+            "| `kprobe/vfs_read` | {} DF | {} ∅ | {} ΔCST | {} |",
+            marks[0], marks[1], marks[2], marks[3]
+        )
+    );
+    assert!(markdown.contains(ksurf_checker::render::DEPSURF_LEGEND));
+    let html = ksurf_checker::render::html(&report);
+    assert!(html.contains(" <small>ΔCST</small></td>"), "{html}");
+    let json = ksurf_checker::render::json(&report);
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let programs = &parsed["objects"][0]["programs"];
+    assert_eq!(
+        programs[0]["depsurf"],
+        serde_json::json!(["DF", "∅", "ΔCST", ""])
+    );
+    // Other programs leave the field out.
+    assert_eq!(programs[1].get("depsurf"), None);
+}
