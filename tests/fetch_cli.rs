@@ -907,6 +907,20 @@ fn a_fleet_plan_walks_every_linux_source_package_of_every_series_and_sums_them_p
             7,
         )],
     );
+    // A signed kernel's stub (linux-signed-*), matched by the prefix too:
+    // skipped as a stub by the name of its own source package.
+    lp.upload(
+        "jammy",
+        "linux-signed-gcp",
+        "5.15.0-1003.6",
+        "Release",
+        vec![binary(
+            "linux-image-5.15.0-1003-gcp-dbgsym",
+            "amd64",
+            2 * mib,
+            9,
+        )],
+    );
     lp.answer_inexact("linux-");
     lp.install(&mirror, "Release");
     let dir = tempfile::tempdir().unwrap();
@@ -935,6 +949,10 @@ revision = "all"
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stderr),
+        "ksurf: skipped linux-image-5.15.0-1003-gcp-dbgsym 5.15.0-1003.6 (amd64, jammy): stub built by source linux-signed-gcp (signed kernels carry no debug image)\n"
+    );
     let stdout = text(&o.stdout);
     let (table, rest) = stdout.split_once("\n\n").unwrap();
     assert_eq!(
@@ -955,14 +973,36 @@ ubuntu/5.15.0-1003-gcp/amd64    linux-image-unsigned-5.15.0-1003-gcp-dbgsym    5
     assert_eq!(
         summary[..5],
         [
-            "SERIES  IMAGES      SIZE  TO FETCH  TO FETCH SIZE",
-            "xenial       2   5.0 MiB         2        5.0 MiB",
-            "focal        3  15.0 MiB         3       15.0 MiB",
-            "jammy        2  17.0 MiB         2       17.0 MiB",
-            "total        7  37.0 MiB         7       37.0 MiB",
+            "SERIES  IMAGES      SIZE  PENDING  PENDING SIZE",
+            "xenial       2   5.0 MiB        2       5.0 MiB",
+            "focal        3  15.0 MiB        3      15.0 MiB",
+            "jammy        2  17.0 MiB        2      17.0 MiB",
+            "total        7  37.0 MiB        7      37.0 MiB",
         ]
     );
     assert!(summary[5].starts_with(
         "wrote ds/_plan/plan.json: 7 packages to fetch and extract, 0 already done (plan "
     ));
+    // A source that cannot be discovered (its URL variable unset): exit 1,
+    // and the plan already there stays as it was.
+    let plan_file = dir.path().join("ds/_plan/plan.json");
+    let before = std::fs::read(&plan_file).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ksurf"))
+        .args(["plan", "--config"])
+        .arg(&config)
+        .args(["--dataset", "ds"])
+        .current_dir(dir.path())
+        .env_remove("KSURF_THREADS")
+        .env_remove("KSURF_LAUNCHPAD_API")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).ends_with(
+            "ksurf: error: 1 source could not be discovered: ds/_plan/plan.json not written\n"
+        ),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&plan_file).unwrap(), before);
 }

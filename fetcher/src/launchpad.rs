@@ -212,7 +212,7 @@ pub fn discover(
                     let arch = last_segment(&binary.distro_arch_series_link).to_owned();
                     let facts = PackageFacts {
                         package: &binary.binary_package_name,
-                        source: Some(name),
+                        source: Some(&publication.source_package_name),
                         size: None,
                         depends: None,
                     };

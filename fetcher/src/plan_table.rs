@@ -122,7 +122,8 @@ pub fn series_of(found_in: &str) -> &str {
 }
 
 /// Per series (in order of first appearance in the plan): the images and
-/// bytes planned and those still to fetch, then the totals; each line
+/// bytes planned and those still pending (to fetch, or for a local source
+/// to extract), then the totals; each line
 /// ending in a newline. Packages of unknown size count as images and are
 /// named in the size column (`+ 2 of unknown size`). Companion packages
 /// (build configuration) are counted in the bytes of their image's series.
@@ -151,8 +152,8 @@ pub fn render_series(plan: &Plan, status: &dyn Fn(&PlannedPackage) -> PackageSta
         "SERIES".to_owned(),
         "IMAGES".to_owned(),
         "SIZE".to_owned(),
-        "TO FETCH".to_owned(),
-        "TO FETCH SIZE".to_owned(),
+        "PENDING".to_owned(),
+        "PENDING SIZE".to_owned(),
     ]];
     for (name, all, todo) in &series {
         for (sum, t) in [(&mut total.0, all), (&mut total.1, todo)] {
@@ -353,11 +354,11 @@ debian/6.1.0-47-amd64/amd64        linux-image-6.1.0-47-amd64-dbg        6.1.170
         assert_eq!(
             text,
             "\
-SERIES     IMAGES                         SIZE  TO FETCH                TO FETCH SIZE
-focal           2                      4.0 MiB         1                      1.0 MiB
-noble           1      0 B + 1 of unknown size         1      0 B + 1 of unknown size
-work/debs       1                      2.0 GiB         1                      2.0 GiB
-total           4  2.0 GiB + 1 of unknown size         3  2.0 GiB + 1 of unknown size
+SERIES     IMAGES                         SIZE  PENDING                 PENDING SIZE
+focal           2                      4.0 MiB        1                      1.0 MiB
+noble           1      0 B + 1 of unknown size        1      0 B + 1 of unknown size
+work/debs       1                      2.0 GiB        1                      2.0 GiB
+total           4  2.0 GiB + 1 of unknown size        3  2.0 GiB + 1 of unknown size
 "
         );
     }

@@ -2,7 +2,9 @@
 //! config's `[[source]]` tables select, leaves out the images the dataset
 //! already holds from the same package and schema version, prints the plan
 //! (with what is done) and writes the pending packages to the dataset's
-//! `_plan/plan.json`, which `ksurf extract --shard I/N` workers read.
+//! `_plan/plan.json`, which `ksurf extract --shard I/N` workers read. When
+//! a source could not be discovered, nothing is written (exit 1): a
+//! partial plan must not replace a complete one.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +58,21 @@ pub fn run(args: PlanArgs) -> Result<ExitCode> {
             PackageStatus::Pending
         })
     );
+    if discovered.failed_sources > 0 {
+        // A plan missing a source's packages would replace a complete one
+        // that workers may be reading: keep whatever plan is there.
+        eprintln!(
+            "ksurf: error: {} source{} could not be discovered: {} not written",
+            discovered.failed_sources,
+            if discovered.failed_sources == 1 {
+                ""
+            } else {
+                "s"
+            },
+            dataset.object_label(&PLAN_FILE.into())
+        );
+        return Ok(super::pipeline_exit_code(discovered.failed_sources, 0));
+    }
     let todo = pending.todo.len();
     let list = work::WorkList::new(&config.bytes, pending.todo);
     list.write(&dataset)?;
