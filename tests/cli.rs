@@ -735,6 +735,33 @@ fn aggregate_then_report_prints_the_golden_page() {
         1,
         "ksurf: error: function sum_gird is in no image of the dataset; closest names: sum_grid, _start, bool_param, core_init, read_init",
     );
+
+    // A config keeping Revision alone: it moved to position 0, so it is
+    // written again; the others are removed, each said so.
+    let only = dir.path().join("only.toml");
+    std::fs::write(
+        &only,
+        "[[group]]\nname = \"Revision\"\nmode = \"consecutive\"\nversion = \"5.4\"\narch = \"amd64\"\nflavor = \"mini\"\n",
+    )
+    .unwrap();
+    let o = ksurf(&[
+        "aggregate",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--config",
+        only.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert_eq!(
+        lines[..4],
+        [
+            "Revision: 44 function names, 0 changes, 32 type names, 0 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
+            "Arch: removed (no longer in the config)",
+            "Flavor: removed (no longer in the config)",
+            "Regular: removed (no longer in the config)",
+        ]
+    );
 }
 
 #[test]

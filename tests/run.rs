@@ -288,13 +288,14 @@ fn a_run_writes_every_image_and_the_next_run_only_what_is_new() {
             "debian/5.4.0-30-mini-cloud/amd64: extracted".to_owned()
         ]
     );
-    // Only Flavor holds the new image: the other groups are left as they are.
+    // Only Flavor holds the new image: the other groups are left as they
+    // are (config order).
     assert_eq!(
         lines[2..5],
         [
-            "group Flavor: 44 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
             "group Regular: unchanged (same images, files and definition as when aggregated)",
             "group Arch: unchanged (same images, files and definition as when aggregated)",
+            "group Flavor: 44 function names, 1 changes, 32 type names, 2 type changes, 0 tracepoint changes, 0 syscall changes, 0 kfunc changes, 0 lsm changes, 0 config changes",
         ]
     );
     let third_mtimes = mtimes(&s.path("ds"));

@@ -780,6 +780,10 @@ pub struct Outcome {
     /// written, see [`crate::freshness`]) and were left as they are, in
     /// config order.
     pub unchanged: Vec<String>,
+    /// Groups whose tables were removed and not written again: groups the
+    /// config no longer has, sorted (a group of the config that failed is
+    /// in `failures`).
+    pub removed: Vec<String>,
     /// Groups left out, and why.
     pub failures: Vec<Error>,
 }
@@ -942,9 +946,16 @@ pub fn write_dataset_with(
         crate::freshness::write_state(dataset, &group.name, fingerprint)?;
         written.push((group.name.clone(), counts));
     }
+    let in_config: BTreeSet<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+    let removed = stale
+        .iter()
+        .filter(|g| !in_config.contains(g.as_str()))
+        .map(|g| g.to_string())
+        .collect();
     Ok(Outcome {
         written,
         unchanged: kept.into_iter().map(|(g, _)| g.name).collect(),
+        removed,
         failures: plan.failures,
     })
 }

@@ -326,7 +326,10 @@ fn aggregation_is_deterministic_and_replaces_groups_of_an_older_config() {
         "[[group]]\nname = \"Arch\"\nmode = \"baseline\"\nbaseline = \"mini/5.4.0-30-mini/amd64\"\nrelease = \"5.4.0-30-mini\"\n",
     )
     .unwrap();
-    aggregate::write_dataset(&dataset, &only_arch).unwrap();
+    let outcome = aggregate::write_dataset(&dataset, &only_arch).unwrap();
+    // Arch moved from position 1 to 0: written again; the others removed.
+    assert_eq!(written_and_unchanged(&outcome), (vec!["Arch"], vec![]));
+    assert_eq!(outcome.removed, ["Flavor", "Regular", "Revision"]);
     let aggregated_files: Vec<String> = common::tree(dir.path())
         .into_iter()
         .map(|(p, _)| p.display().to_string())
@@ -754,6 +757,7 @@ fn a_shard_aggregates_its_groups_alone_and_the_unsharded_run_finds_them_current(
         written_and_unchanged(&outcome),
         (vec!["Arch", "Revision"], vec![])
     );
+    assert!(outcome.removed.is_empty());
     let marked: Vec<String> = aggregated_groups(&dataset)
         .unwrap()
         .into_iter()
@@ -765,12 +769,14 @@ fn a_shard_aggregates_its_groups_alone_and_the_unsharded_run_finds_them_current(
         written_and_unchanged(&outcome),
         (vec!["Regular", "Flavor"], vec![])
     );
-    // The unsharded run: every group current, the old one removed.
+    // The shards removed nothing; the unsharded run finds every group
+    // current and removes the old one.
     let outcome = aggregate::write_dataset(&dataset, &groups).unwrap();
     assert_eq!(
         written_and_unchanged(&outcome),
         (vec![], vec!["Regular", "Arch", "Flavor", "Revision"])
     );
+    assert_eq!(outcome.removed, ["Old"]);
     let marked: Vec<String> = aggregated_groups(&dataset)
         .unwrap()
         .into_iter()

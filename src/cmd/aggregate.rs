@@ -41,6 +41,27 @@ pub struct AggregateArgs {
     pub shard: Option<crate::pipeline::work::Shard>,
 }
 
+/// One line per group of the config that was written or left as it was,
+/// in config order (`<prefix><name>: <counts>` or `: unchanged …`), then
+/// one per group removed because the config no longer has it.
+pub fn print_groups(
+    groups: &[ksurf_aggregator::config::Group],
+    outcome: &aggregate::Outcome,
+    prefix: &str,
+) {
+    for group in groups {
+        let name = &group.name;
+        if let Some((_, counts)) = outcome.written.iter().find(|(n, _)| n == name) {
+            println!("{prefix}{name}: {}", counts.summary());
+        } else if outcome.unchanged.contains(name) {
+            println!("{prefix}{name}: {UNCHANGED}");
+        }
+    }
+    for name in &outcome.removed {
+        println!("{prefix}{name}: removed (no longer in the config)");
+    }
+}
+
 /// What the CLI says of a group left as it was.
 pub const UNCHANGED: &str = "unchanged (same images, files and definition as when aggregated)";
 
@@ -54,12 +75,7 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
         ..Default::default()
     };
     let outcome = aggregate::write_dataset_with(&dataset, &groups, &options)?;
-    for (name, counts) in &outcome.written {
-        println!("{name}: {}", counts.summary());
-    }
-    for name in &outcome.unchanged {
-        println!("{name}: {UNCHANGED}");
-    }
+    print_groups(&groups, &outcome, "");
     for failure in &outcome.failures {
         eprintln!("ksurf: error: {failure}");
     }
@@ -75,12 +91,13 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     if let Some(shard) = args.shard {
-        let run_id = format!(
-            "{}-shard-{}-of-{}",
-            run_id(&dataset, &args.config)?,
-            shard.index,
-            shard.count
-        );
+        let base = run_id(&dataset, &args.config)?;
+        // `<plan id>-aggregate` with a plan, else `<time>-aggregate`.
+        let base = match base.ends_with("-aggregate") {
+            true => base,
+            false => format!("{base}-aggregate"),
+        };
+        let run_id = format!("{base}-shard-{}-of-{}", shard.index, shard.count);
         let rows = log::group_rows(&outcome, started.elapsed().as_secs_f64());
         log::write(&dataset, &run_id, &rows)?;
         println!(

@@ -79,12 +79,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         let aggregating = Instant::now();
         let outcome = aggregate::write_dataset(&dataset, groups)
             .with_context(|| format!("aggregating {}", dataset.label()))?;
-        for (name, counts) in &outcome.written {
-            println!("group {name}: {}", counts.summary());
-        }
-        for name in &outcome.unchanged {
-            println!("group {name}: {}", super::aggregate::UNCHANGED);
-        }
+        super::aggregate::print_groups(groups, &outcome, "group ");
         for failure in &outcome.failures {
             eprintln!("ksurf: error: {failure}");
         }
