@@ -15,7 +15,7 @@
 # docs/queries.md query against the dataset (their fixture filters select
 # nothing here: the figure is the scan's cost).
 #
-#   N=100 F=4 INCREMENT=20 bench/fleet-scale.sh [VMLINUX...]
+#   N=100 F=4 INCREMENT=20 [KSURF=path/to/ksurf] bench/fleet-scale.sh [VMLINUX...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
@@ -36,8 +36,12 @@ fi
 	echo "N ($N) and INCREMENT ($INCREMENT) must be multiples of F ($F)" >&2
 	exit 1
 }
-cargo build --release --quiet
-ksurf=$PWD/target/release/ksurf
+if [ -n "${KSURF:-}" ]; then
+	ksurf=$(realpath "$KSURF")
+else
+	cargo build --release --quiet
+	ksurf=$PWD/target/release/ksurf
+fi
 kernels=("$@")
 flavors=()
 for f in $(seq 1 "$F"); do flavors+=("fleet$f"); done
