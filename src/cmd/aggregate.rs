@@ -128,8 +128,8 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
 }
 
 /// `<plan id>-aggregate` when the dataset holds a plan made from this
-/// config (a distributed run's), else a new id from the clock
-/// (`<time>`; a shard's log adds `-shard-I-of-N`).
+/// config (a distributed run's), else a new id from the clock (`<time>`;
+/// a shard's log is `<time>-aggregate-shard-I-of-N`).
 fn run_id(dataset: &Dataset, config: &std::path::Path) -> Result<String> {
     let text = std::fs::read(config).with_context(|| format!("reading {}", config.display()))?;
     match WorkList::read_if_exists(dataset, &text, &config.display().to_string()) {

@@ -292,6 +292,7 @@ mod tests {
                     4,
                     owned(&["Regular", "Arch", "Flavor", "Revision"])
                 ),
+                ("ubuntu-fleet.toml".to_owned(), 1, owned(&["Regular"])),
                 ("ubuntu.toml".to_owned(), 1, owned(&["Regular"])),
             ]
         );
