@@ -3,7 +3,8 @@
 # newest Debian cloud-amd64 debug packages into work/debs (keeping what is
 # there), runs `ksurf run --config configs/debian-local.toml` into a fresh
 # dataset, checks that both images and the Revision group were written,
-# that a second run extracts nothing, and that the snapshot verifies.
+# that a second run extracts and aggregates nothing, and that the snapshot
+# verifies.
 # Needs root for apt (run as root, or with sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,8 @@ second=$("$ksurf" run --config configs/debian-local.toml --dataset "$dataset" --
 echo "$second"
 grep -qx "$debs images planned: 0 to do, $debs already in $dataset" <<<"$second"
 grep -q ": 0 images extracted, $debs unchanged, 0 failed;" <<<"$second"
+# Nor is the group aggregated again: its images and their files are as they were.
+grep -qx "group Revision: unchanged (same images, files and definition as when aggregated)" <<<"$second"
 
 "$ksurf" verify --dataset "$dataset"
 "$ksurf" report vfs_read --dataset "$dataset" | grep '^# Function: <code>vfs_read</code>$' >/dev/null
