@@ -939,15 +939,21 @@ revision = "all"
 "#,
     )
     .unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_ksurf"))
-        .args(["plan", "--config"])
-        .arg(&config)
-        .args(["--dataset", "ds"])
-        .current_dir(dir.path())
-        .env_remove("KSURF_THREADS")
-        .env("KSURF_LAUNCHPAD_API", api_root(&mirror))
-        .output()
-        .unwrap();
+    // `ksurf plan` into `ds`, with the API root in the environment or not.
+    let plan = |api: Option<String>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ksurf"));
+        cmd.args(["plan", "--config"])
+            .arg(&config)
+            .args(["--dataset", "ds"])
+            .current_dir(dir.path())
+            .env_remove("KSURF_THREADS")
+            .env_remove("KSURF_LAUNCHPAD_API");
+        if let Some(api) = api {
+            cmd.env("KSURF_LAUNCHPAD_API", api);
+        }
+        cmd.output().unwrap()
+    };
+    let o = plan(Some(api_root(&mirror)));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!(
         text(&o.stderr),
@@ -987,15 +993,7 @@ ubuntu/5.15.0-1003-gcp/amd64    linux-image-unsigned-5.15.0-1003-gcp-dbgsym    5
     // and the plan already there stays as it was.
     let plan_file = dir.path().join("ds/_plan/plan.json");
     let before = std::fs::read(&plan_file).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_ksurf"))
-        .args(["plan", "--config"])
-        .arg(&config)
-        .args(["--dataset", "ds"])
-        .current_dir(dir.path())
-        .env_remove("KSURF_THREADS")
-        .env_remove("KSURF_LAUNCHPAD_API")
-        .output()
-        .unwrap();
+    let o = plan(None);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(
         text(&o.stderr).ends_with(

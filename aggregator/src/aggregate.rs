@@ -913,8 +913,8 @@ pub fn write_dataset_with(
     }
     for table in TableName::AGGREGATED.iter().rev() {
         for group in &stale {
-            for file in dataset.group_files(*table, group)? {
-                dataset.delete(&file)?;
+            for file in listing.files_of(group, *table) {
+                dataset.delete(file)?;
             }
         }
     }

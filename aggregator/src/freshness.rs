@@ -105,6 +105,8 @@ pub struct Listing {
     image_objects: BTreeMap<ImageId, Vec<String>>,
     /// Aggregated table files by path: size.
     group_files: BTreeMap<String, u64>,
+    /// Aggregated table files by (group, table), sorted by path.
+    by_group: BTreeMap<(String, String), Vec<Path>>,
     /// Every group with an aggregated file, sorted.
     pub groups: Vec<String>,
     /// Every group with a state record, sorted.
@@ -118,6 +120,7 @@ impl Listing {
         let aggregated: Vec<&str> = TableName::AGGREGATED.iter().map(|t| t.as_str()).collect();
         let mut image_objects: BTreeMap<ImageId, Vec<String>> = BTreeMap::new();
         let mut group_files = BTreeMap::new();
+        let mut by_group: BTreeMap<(String, String), Vec<Path>> = BTreeMap::new();
         let mut groups = Vec::new();
         let mut states = Vec::new();
         for meta in dataset.list(None)? {
@@ -126,16 +129,21 @@ impl Listing {
             let hidden = path
                 .filename()
                 .is_some_and(|f| f.starts_with('.') || f.contains('#'));
-            if hidden {
-                continue;
-            }
             if let Some(group) = group_of_state_path(path) {
                 states.push(group);
-            } else if table.as_deref().is_some_and(|t| aggregated.contains(&t)) {
+            } else if let Some(table) = table.filter(|t| aggregated.contains(&t.as_str())) {
+                // Every file of a group's partitions, staging files too:
+                // removing a group removes them all.
                 if let Some(group) = group_of_path(path) {
                     group_files.insert(path.to_string(), meta.size);
+                    by_group
+                        .entry((group.clone(), table))
+                        .or_default()
+                        .push(path.clone());
                     groups.push(group);
                 }
+            } else if hidden {
+                continue;
             } else if let Some(image) = image_of_path(path) {
                 let tag = meta
                     .e_tag
@@ -153,9 +161,18 @@ impl Listing {
         Ok(Listing {
             image_objects,
             group_files,
+            by_group,
             groups,
             states,
         })
+    }
+
+    /// The files `group` had in `table` when the dataset was listed,
+    /// sorted by path.
+    pub fn files_of(&self, group: &str, table: TableName) -> &[Path] {
+        self.by_group
+            .get(&(group.to_owned(), table.as_str().to_owned()))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The inputs fingerprint of `group` (see the module comment).

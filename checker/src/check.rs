@@ -227,7 +227,7 @@ pub fn check_object(object: &BpfObject, images: &[ImageFacts]) -> ObjectCheck {
 /// inlined), `T` (transformed: a clone suffix); empty when none applies or
 /// the image has no `functions` row for it (a symbol without DWARF).
 pub fn depsurf_letters(function: &str, images: &[ImageFacts]) -> Vec<String> {
-    let reference = images.iter().find_map(|f| f.prototypes.get(function));
+    let reference = reference_prototype(function, images).map(|(_, p)| p);
     images
         .iter()
         .map(|f| {
@@ -263,6 +263,18 @@ pub fn depsurf_letters(function: &str, images: &[ImageFacts]) -> Vec<String> {
         .collect()
 }
 
+/// The first image (in check order) with a prototype of `function`, and
+/// that prototype: what `Δ` and `signature_changed` compare against.
+fn reference_prototype<'a>(
+    function: &str,
+    images: &'a [ImageFacts],
+) -> Option<(usize, &'a crate::facts::Prototype)> {
+    images
+        .iter()
+        .enumerate()
+        .find_map(|(i, f)| f.prototypes.get(function).map(|p| (i, p)))
+}
+
 /// A kprobe or fentry-family program on a function whose prototype
 /// differs from the one in the first image (in check order) that has it:
 /// where the attach itself works, the verdict becomes silent, class
@@ -277,11 +289,7 @@ fn mark_signature_changes(attach: &Attach, images: &[ImageFacts], verdicts: &mut
         Attach::Fentry { function, mode } => (function, true, *mode != FentryMode::Fentry),
         _ => return,
     };
-    let Some((first, reference)) = images
-        .iter()
-        .enumerate()
-        .find_map(|(i, f)| f.prototypes.get(function).map(|p| (i, p)))
-    else {
+    let Some((first, reference)) = reference_prototype(function, images) else {
         return;
     };
     let reference_image = images[first]

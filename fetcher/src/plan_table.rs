@@ -55,33 +55,9 @@ pub fn render_plan(plan: &Plan, status: &dyn Fn(&PlannedPackage) -> PackageStatu
             ]);
         }
     }
-    let mut widths = HEADER.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: [&str; 6]| {
-        let mut text = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i > 0 {
-                text.push_str("  ");
-            }
-            // Sizes are right-aligned, the rest left.
-            if i == 3 {
-                text.push_str(&format!("{cell:>w$}"));
-            } else {
-                text.push_str(&format!("{cell:<w$}"));
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(HEADER);
-    for row in &rows {
-        line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]]);
-    }
+    rows.insert(0, HEADER.map(str::to_owned));
+    // Sizes are right-aligned, the rest left.
+    let mut out = aligned(&rows, |column| column == 3);
     let all = Tally {
         count: done.count + pending.count,
         bytes: done.bytes + pending.bytes,
@@ -176,24 +152,31 @@ pub fn render_series(plan: &Plan, status: &dyn Fn(&PlannedPackage) -> PackageSta
         total.1.count.to_string(),
         total.1.size(),
     ]);
-    let mut widths = [0usize; 5];
-    for row in &rows {
+    // Counts and sizes right-aligned, the series left.
+    aligned(&rows, |column| column > 0)
+}
+
+/// `rows` (the header first) as columns two spaces apart, each as wide as
+/// its widest cell, right-aligned where `right(column)`, trailing spaces
+/// trimmed; each line ending in a newline.
+fn aligned<const N: usize>(rows: &[[String; N]], right: impl Fn(usize) -> bool) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    for row in &rows {
+    for row in rows {
         let mut text = String::new();
         for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
             if i > 0 {
                 text.push_str("  ");
             }
-            // Counts and sizes right-aligned, the series left.
-            if i == 0 {
-                text.push_str(&format!("{cell:<w$}"));
-            } else {
+            if right(i) {
                 text.push_str(&format!("{cell:>w$}"));
+            } else {
+                text.push_str(&format!("{cell:<w$}"));
             }
         }
         out.push_str(text.trim_end());

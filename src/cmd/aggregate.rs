@@ -79,10 +79,7 @@ pub fn run(args: AggregateArgs) -> Result<ExitCode> {
     for failure in &outcome.failures {
         eprintln!("ksurf: error: {failure}");
     }
-    let in_scope = match args.shard {
-        Some(s) => (0..groups.len()).filter(|p| p % s.count == s.index).count(),
-        None => groups.len(),
-    };
+    let in_scope = args.shard.map_or(groups.len(), |s| s.select(&groups).len());
     println!(
         "{} of {} groups aggregated, {} unchanged, {:.2}s",
         outcome.written.len(),
