@@ -119,6 +119,27 @@ expected_moves = duckdb.sql(f"""
           and not exists (select 1 from f v where v.release = o.release and v.module = 'vmlinux' and v.name = o.name))""").fetchall()[0][0]
 assert moves == expected_moves, (moves, expected_moves)
 print(f"function_status: {len(status)} (image, name) rows name the modules defining a vmlinux function; {moves} moves built-in <-> module")
+# docs/queries.md's cross-module collisions (a bare-name kprobe on a vmlinux
+# function that a module also has a symbol of), the doc's own SQL on the
+# real images: every image has some, each named module really has the
+# symbol, and chacha_permute (vmlinux and chacha_x86_64) is among them.
+import re
+doc = open("docs/queries.md", encoding="utf-8").read()
+section = doc.split("## Which vmlinux functions a kernel module defines too", 1)[1]
+sql = re.search(r"```sql\n(.*?)```", section, re.S).group(1).replace("'dataset/", f"'{dataset}/")
+collisions = duckdb.sql(sql).fetchall()
+per_image = {}
+for image, name, modules in collisions:
+    per_image.setdefault(image, {})[name] = modules
+assert len(per_image) == len(got) and all(per_image.values()), {i: len(n) for i, n in per_image.items()}
+symbols = set(duckdb.sql(f"""
+    select distro || '/' || release || '/' || arch, name, module
+    from read_parquet('{dataset}/symbols/**/modules-0.parquet', hive_partitioning = true)""").fetchall())
+for image, names in per_image.items():
+    assert names.get("chacha_permute") == ["chacha_x86_64"], (image, names.get("chacha_permute"))
+    for name, modules in names.items():
+        assert all((image, name, m) in symbols for m in modules), (image, name, modules)
+print(f"cross-module collisions (docs/queries.md): {[len(n) for n in per_image.values()]} names per image")
 PY
 "$ksurf" check work/libbpf-tools/usr/sbin/mdflush --dataset "$dataset" --format json >"$dataset.mdflush.json" || true
 python3 - "$dataset.mdflush.json" "$debs" <<'PY'
